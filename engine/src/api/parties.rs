@@ -1,0 +1,290 @@
+//! Users and queues. Creating one creates its mailbox with the organisation's default email
+//! settings; the mailbox's address and the owner's address are one value, kept equal both ways.
+
+use super::{load_mailbox, load_queue, load_settings, load_user, non_empty, profile_of};
+use crate::domain::rules::{apply_default_email_settings, is_valid_email, validate_mailbox};
+use crate::domain::{
+    FilteringMethod, Mailbox, MailboxId, Queue, QueueChanges, QueueId, RecordState, User, UserChanges, UserId,
+};
+use crate::store;
+use crate::{Engine, Error, Result};
+use rusqlite::Transaction;
+use serde::{Deserialize, Serialize};
+
+/// A new user.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub full_name: String,
+    pub primary_email: String,
+    #[serde(default)]
+    pub can_approve_email: bool,
+    #[serde(default)]
+    pub incoming_filtering_method: Option<FilteringMethod>,
+}
+
+/// A new queue.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateQueue {
+    pub name: String,
+    pub email_address: String,
+    #[serde(default)]
+    pub owner_user_id: Option<UserId>,
+    #[serde(default)]
+    pub incoming_filtering_method: Option<FilteringMethod>,
+}
+
+/// Active / Inactive / All, for users and queues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartyView {
+    #[default]
+    Active,
+    Inactive,
+    All,
+}
+
+impl PartyView {
+    fn condition(self) -> (&'static str, Option<RecordState>) {
+        match self {
+            PartyView::Active => ("state = ?1", Some(RecordState::Active)),
+            PartyView::Inactive => ("state = ?1", Some(RecordState::Inactive)),
+            PartyView::All => ("1", None),
+        }
+    }
+}
+
+fn check_name(field: &'static str, name: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(Error::validation("field.required").param("field", field));
+    }
+    if name.chars().count() > 200 {
+        return Err(Error::validation("field.too_long").param("field", field).param("max", 200));
+    }
+    Ok(())
+}
+
+fn check_email(field: &'static str, email: &str) -> Result<()> {
+    if email.chars().count() > 100 {
+        return Err(Error::validation("field.too_long").param("field", field).param("max", 100));
+    }
+    if !email.is_empty() && !is_valid_email(email) {
+        return Err(Error::validation("field.not_an_email").param("field", field).param("value", email));
+    }
+    Ok(())
+}
+
+/// Creates and validates the mailbox of a new user or queue with the organisation's defaults.
+fn create_owned_mailbox(tx: &Transaction<'_>, mut m: Mailbox) -> Result<MailboxId> {
+    let settings = load_settings(tx)?;
+    apply_default_email_settings(&mut m, &settings);
+    validate_mailbox(&m, profile_of(tx, &m)?.as_ref(), &settings)?;
+    Ok(MailboxId(store::insert(tx, &m)?))
+}
+
+/// Writes a mailbox after a change made through its user or queue, validating it again.
+fn save_owned_mailbox(tx: &Transaction<'_>, m: &Mailbox) -> Result<()> {
+    let settings = load_settings(tx)?;
+    validate_mailbox(m, profile_of(tx, m)?.as_ref(), &settings)?;
+    store::update(tx, m)
+}
+
+/// Creates a user and the user's mailbox.
+pub async fn create_user(engine: &Engine, req: CreateUser) -> Result<User> {
+    engine
+        .write(move |tx, ctx| {
+            let now = ctx.now();
+            let email = req.primary_email.trim().to_owned();
+            check_name("full_name", &req.full_name)?;
+            check_email("primary_email", &email)?;
+            let mut u = User {
+                id: UserId(0),
+                full_name: req.full_name.trim().to_owned(),
+                primary_email: email.clone(),
+                can_approve_email: req.can_approve_email,
+                incoming_filtering_method: req
+                    .incoming_filtering_method
+                    .unwrap_or(FilteringMethod::ResponsesToCrmEmail),
+                state: RecordState::Active,
+                created_on: now,
+                modified_on: now,
+                mailbox_id: None,
+            };
+            u.id = UserId(store::insert(tx, &u)?);
+            let mut m = Mailbox::new(u.full_name.clone(), email, now);
+            m.user_id = Some(u.id);
+            m.owner_user_id = Some(u.id);
+            u.mailbox_id = Some(create_owned_mailbox(tx, m)?);
+            Ok(u)
+        })
+        .await
+}
+
+/// Changes a user; a new primary email becomes the mailbox's address (and withdraws its approval).
+pub async fn update_user(engine: &Engine, id: UserId, changes: UserChanges) -> Result<User> {
+    engine
+        .write(move |tx, ctx| {
+            let mut u = load_user(tx, id)?;
+            changes.apply_to(&mut u);
+            u.full_name = u.full_name.trim().to_owned();
+            u.primary_email = u.primary_email.trim().to_owned();
+            check_name("full_name", &u.full_name)?;
+            check_email("primary_email", &u.primary_email)?;
+            u.modified_on = ctx.now();
+            store::update(tx, &u)?;
+            if let Some(mid) = u.mailbox_id {
+                let mut m = load_mailbox(tx, mid)?;
+                m.change_email_address(&u.primary_email);
+                m.name.clone_from(&u.full_name);
+                m.modified_on = ctx.now();
+                save_owned_mailbox(tx, &m)?;
+            }
+            Ok(u)
+        })
+        .await
+}
+
+/// One user.
+pub async fn get_user(engine: &Engine, id: UserId) -> Result<User> {
+    engine.read(move |c, _| load_user(c, id)).await
+}
+
+/// Users of a view, by name.
+pub async fn list_users(engine: &Engine, view: PartyView) -> Result<Vec<User>> {
+    engine
+        .read(move |c, _| {
+            let (cond, state) = view.condition();
+            match state {
+                Some(s) => store::list(c, cond, "full_name COLLATE NOCASE, id", &[&s]),
+                None => store::list(c, cond, "full_name COLLATE NOCASE, id", &[]),
+            }
+        })
+        .await
+}
+
+/// Activates or deactivates users; their mailboxes follow.
+pub async fn set_user_state(engine: &Engine, ids: Vec<UserId>, state: RecordState) -> Result<Vec<User>> {
+    non_empty(&ids)?;
+    engine
+        .write(move |tx, ctx| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let mut u = load_user(tx, id)?;
+                u.state = state;
+                u.modified_on = ctx.now();
+                store::update(tx, &u)?;
+                if let Some(mid) = u.mailbox_id {
+                    let mut m = load_mailbox(tx, mid)?;
+                    m.state = state;
+                    m.modified_on = ctx.now();
+                    store::update(tx, &m)?;
+                }
+                out.push(u);
+            }
+            Ok(out)
+        })
+        .await
+}
+
+/// Creates a queue and the queue's mailbox (owned by the queue's owner).
+pub async fn create_queue(engine: &Engine, req: CreateQueue) -> Result<Queue> {
+    engine
+        .write(move |tx, ctx| {
+            let now = ctx.now();
+            let email = req.email_address.trim().to_owned();
+            check_name("name", &req.name)?;
+            check_email("email_address", &email)?;
+            if let Some(owner) = req.owner_user_id {
+                load_user(tx, owner)?;
+            }
+            let mut q = Queue {
+                id: QueueId(0),
+                name: req.name.trim().to_owned(),
+                email_address: email.clone(),
+                owner_user_id: req.owner_user_id,
+                incoming_filtering_method: req.incoming_filtering_method.unwrap_or(FilteringMethod::AllEmail),
+                state: RecordState::Active,
+                created_on: now,
+                modified_on: now,
+                mailbox_id: None,
+            };
+            q.id = QueueId(store::insert(tx, &q)?);
+            let mut m = Mailbox::new(q.name.clone(), email, now);
+            m.queue_id = Some(q.id);
+            m.owner_user_id = q.owner_user_id;
+            q.mailbox_id = Some(create_owned_mailbox(tx, m)?);
+            Ok(q)
+        })
+        .await
+}
+
+/// Changes a queue; its mailbox follows (address, name, owner).
+pub async fn update_queue(engine: &Engine, id: QueueId, changes: QueueChanges) -> Result<Queue> {
+    engine
+        .write(move |tx, ctx| {
+            let mut q = load_queue(tx, id)?;
+            changes.apply_to(&mut q);
+            q.name = q.name.trim().to_owned();
+            q.email_address = q.email_address.trim().to_owned();
+            check_name("name", &q.name)?;
+            check_email("email_address", &q.email_address)?;
+            if let Some(owner) = q.owner_user_id {
+                load_user(tx, owner)?;
+            }
+            q.modified_on = ctx.now();
+            store::update(tx, &q)?;
+            if let Some(mid) = q.mailbox_id {
+                let mut m = load_mailbox(tx, mid)?;
+                m.change_email_address(&q.email_address);
+                m.name.clone_from(&q.name);
+                m.owner_user_id = q.owner_user_id;
+                m.modified_on = ctx.now();
+                save_owned_mailbox(tx, &m)?;
+            }
+            Ok(q)
+        })
+        .await
+}
+
+/// One queue.
+pub async fn get_queue(engine: &Engine, id: QueueId) -> Result<Queue> {
+    engine.read(move |c, _| load_queue(c, id)).await
+}
+
+/// Queues of a view, by name.
+pub async fn list_queues(engine: &Engine, view: PartyView) -> Result<Vec<Queue>> {
+    engine
+        .read(move |c, _| {
+            let (cond, state) = view.condition();
+            match state {
+                Some(s) => store::list(c, cond, "name COLLATE NOCASE, id", &[&s]),
+                None => store::list(c, cond, "name COLLATE NOCASE, id", &[]),
+            }
+        })
+        .await
+}
+
+/// Activates or deactivates queues; their mailboxes follow.
+pub async fn set_queue_state(engine: &Engine, ids: Vec<QueueId>, state: RecordState) -> Result<Vec<Queue>> {
+    non_empty(&ids)?;
+    engine
+        .write(move |tx, ctx| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let mut q = load_queue(tx, id)?;
+                q.state = state;
+                q.modified_on = ctx.now();
+                store::update(tx, &q)?;
+                if let Some(mid) = q.mailbox_id {
+                    let mut m = load_mailbox(tx, mid)?;
+                    m.state = state;
+                    m.modified_on = ctx.now();
+                    store::update(tx, &m)?;
+                }
+                out.push(q);
+            }
+            Ok(out)
+        })
+        .await
+}

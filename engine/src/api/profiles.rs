@@ -1,0 +1,237 @@
+//! Email Server Profiles.
+
+use super::{load_profile, load_settings, load_user, non_empty};
+use crate::domain::rules::{
+    ProfileFieldVisibility, ProfileSecretKind, accept_profile_secret, normalize_profile, profile_field_visibility,
+    validate_mailbox, validate_profile, validate_settings,
+};
+use crate::domain::{Mailbox, Profile, ProfileChanges, ProfileId, RecordState, ServerType};
+use crate::secrets::Secret;
+use crate::store;
+use crate::{Engine, Error, Result};
+use rusqlite::Transaction;
+use serde::{Deserialize, Serialize};
+
+/// A new profile: its server type (fixed for life), its name, and any other fields.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProfile {
+    pub server_type: ServerType,
+    pub name: String,
+    #[serde(default)]
+    pub changes: ProfileChanges,
+    /// "Set as default profile for new mailboxes".
+    #[serde(default)]
+    pub set_as_default: bool,
+}
+
+/// The Active / Inactive Email Server Profiles views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileView {
+    #[default]
+    Active,
+    Inactive,
+    All,
+}
+
+/// Checks a profile and the mailboxes that use it: a change to a profile must not leave one of
+/// its mailboxes in a configuration the rules refuse.
+fn check_profile_and_mailboxes(tx: &Transaction<'_>, p: &Profile) -> Result<()> {
+    let settings = load_settings(tx)?;
+    validate_profile(p, &settings)?;
+    if let Some(owner) = p.owner_user_id {
+        load_user(tx, owner)?;
+    }
+    if p.id.0 != 0 {
+        let mailboxes: Vec<Mailbox> = store::list(tx, "profile_id = ?1", "id", &[&p.id])?;
+        for m in &mailboxes {
+            validate_mailbox(m, Some(p), &settings).map_err(|e| e.param("mailbox", &m.name))?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates a profile (Save on a new profile form). Default ports are filled in.
+pub async fn create_profile(engine: &Engine, req: CreateProfile) -> Result<Profile> {
+    engine
+        .write(move |tx, ctx| {
+            let mut p = Profile::new(req.server_type, req.name, ctx.now());
+            req.changes.apply_to(&mut p);
+            normalize_profile(&mut p);
+            check_profile_and_mailboxes(tx, &p)?;
+            p.id = ProfileId(store::insert(tx, &p)?);
+            if req.set_as_default {
+                make_default(tx, p.id)?;
+            }
+            Ok(p)
+        })
+        .await
+}
+
+fn make_default(tx: &Transaction<'_>, id: ProfileId) -> Result<()> {
+    let mut s = load_settings(tx)?;
+    s.default_profile_id = Some(id);
+    let p = load_profile(tx, id)?;
+    validate_settings(&s, Some(&p))?;
+    store::update(tx, &s)
+}
+
+/// Saves changes to a profile. The server type cannot change.
+pub async fn update_profile(engine: &Engine, id: ProfileId, changes: ProfileChanges) -> Result<Profile> {
+    engine
+        .write(move |tx, ctx| {
+            let mut p = load_profile(tx, id)?;
+            changes.apply_to(&mut p);
+            normalize_profile(&mut p);
+            check_profile_and_mailboxes(tx, &p)?;
+            p.modified_on = ctx.now();
+            store::update(tx, &p)?;
+            Ok(p)
+        })
+        .await
+}
+
+/// One profile.
+pub async fn get_profile(engine: &Engine, id: ProfileId) -> Result<Profile> {
+    engine.read(move |c, _| load_profile(c, id)).await
+}
+
+/// The profiles of a view, by name.
+pub async fn list_profiles(engine: &Engine, view: ProfileView) -> Result<Vec<Profile>> {
+    engine
+        .read(move |c, _| match view {
+            ProfileView::Active => store::list(c, "state = ?1", "name COLLATE NOCASE, id", &[&RecordState::Active]),
+            ProfileView::Inactive => store::list(c, "state = ?1", "name COLLATE NOCASE, id", &[&RecordState::Inactive]),
+            ProfileView::All => store::list(c, "1", "name COLLATE NOCASE, id", &[]),
+        })
+        .await
+}
+
+/// Activates or deactivates profiles. The organisation's default profile cannot be deactivated.
+pub async fn set_profile_state(engine: &Engine, ids: Vec<ProfileId>, state: RecordState) -> Result<Vec<Profile>> {
+    non_empty(&ids)?;
+    engine
+        .write(move |tx, ctx| {
+            let settings = load_settings(tx)?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let mut p = load_profile(tx, id)?;
+                if state == RecordState::Inactive && settings.default_profile_id == Some(id) {
+                    return Err(Error::validation("profile.is_default").param("profile", &p.name));
+                }
+                if p.state != state {
+                    p.state = state;
+                    p.modified_on = ctx.now();
+                    store::update(tx, &p)?;
+                }
+                out.push(p);
+            }
+            Ok(out)
+        })
+        .await
+}
+
+/// Makes a profile the default for the mailboxes of new users and queues.
+pub async fn set_default_profile(engine: &Engine, id: ProfileId) -> Result<crate::domain::OrgSettings> {
+    engine
+        .write(move |tx, _| {
+            make_default(tx, id)?;
+            load_settings(tx)
+        })
+        .await
+}
+
+/// Deletes a profile. Its mailboxes stay, without a profile; its secrets leave the keychain.
+pub async fn delete_profile(engine: &Engine, id: ProfileId) -> Result<()> {
+    let p = engine
+        .write(move |tx, _| {
+            let p = load_profile(tx, id)?;
+            tx.execute("DELETE FROM email_server_profile WHERE id = ?1", [id])?;
+            Ok(p)
+        })
+        .await?;
+    // After the commit: a secret left behind by a failed delete is unreachable (ids are never
+    // reused) and harmless; the profile is gone either way.
+    for (kind, set) in [
+        (ProfileSecretKind::IncomingPassword, p.is_incoming_password_set),
+        (ProfileSecretKind::OutgoingPassword, p.is_outgoing_password_set),
+        (ProfileSecretKind::OauthSecret, p.is_oauth_secret_set),
+    ] {
+        if set {
+            let _ = engine.delete_secret(secret_path(id, kind)).await;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn secret_path(id: ProfileId, kind: ProfileSecretKind) -> String {
+    format!("profile/{id}/{}", kind.key_name())
+}
+
+/// Stores a profile's password or OAuth secret in the keychain; the profile records only that it
+/// is set. Refused (and nothing stored) when the profile does not use it or when it would travel
+/// without TLS.
+pub async fn set_profile_secret(
+    engine: &Engine,
+    id: ProfileId,
+    kind: ProfileSecretKind,
+    secret: Secret,
+) -> Result<Profile> {
+    if secret.is_empty() {
+        return Err(Error::validation("cli.password_empty"));
+    }
+    // Check first, so a refused secret never reaches the keychain.
+    engine
+        .read(move |c, _| {
+            let mut p = load_profile(c, id)?;
+            accept_profile_secret(&mut p, kind, &load_settings(c)?)
+        })
+        .await?;
+    engine.set_secret(secret_path(id, kind), secret).await?;
+    let saved = engine
+        .write(move |tx, ctx| {
+            let mut p = load_profile(tx, id)?;
+            accept_profile_secret(&mut p, kind, &load_settings(tx)?)?;
+            p.modified_on = ctx.now();
+            store::update(tx, &p)?;
+            Ok(p)
+        })
+        .await;
+    if saved.is_err() {
+        let _ = engine.delete_secret(secret_path(id, kind)).await;
+    }
+    saved
+}
+
+/// Removes a profile's password or OAuth secret from the keychain and clears its flag.
+pub async fn clear_profile_secret(engine: &Engine, id: ProfileId, kind: ProfileSecretKind) -> Result<Profile> {
+    engine.read(move |c, _| load_profile(c, id)).await?;
+    engine.delete_secret(secret_path(id, kind)).await?;
+    engine
+        .write(move |tx, ctx| {
+            let mut p = load_profile(tx, id)?;
+            match kind {
+                ProfileSecretKind::IncomingPassword => p.is_incoming_password_set = false,
+                ProfileSecretKind::OutgoingPassword => p.is_outgoing_password_set = false,
+                ProfileSecretKind::OauthSecret => p.is_oauth_secret_set = false,
+            }
+            p.modified_on = ctx.now();
+            store::update(tx, &p)?;
+            Ok(p)
+        })
+        .await
+}
+
+/// Which fields a profile form shows for a server type and the given choices (credential modes,
+/// "use same settings", auto discover…): the UI asks instead of re-implementing the matrix.
+pub async fn profile_form_fields(
+    engine: &Engine,
+    server_type: ServerType,
+    changes: ProfileChanges,
+) -> Result<ProfileFieldVisibility> {
+    let now = engine.inner.now();
+    let mut p = Profile::new(server_type, String::new(), now);
+    changes.apply_to(&mut p);
+    Ok(profile_field_visibility(&p))
+}

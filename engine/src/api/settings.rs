@@ -1,0 +1,27 @@
+//! Email Configuration Settings.
+
+use super::{load_profile, load_settings};
+use crate::domain::rules::validate_settings;
+use crate::domain::{OrgSettings, SettingsChanges};
+use crate::store;
+use crate::{Engine, Result};
+
+/// The organisation's email settings.
+pub async fn get_settings(engine: &Engine) -> Result<OrgSettings> {
+    engine.read(|c, _| load_settings(c)).await
+}
+
+/// Changes the organisation's email settings; refused whole if any value breaks a rule.
+pub async fn update_settings(engine: &Engine, changes: SettingsChanges) -> Result<OrgSettings> {
+    engine
+        .write(move |tx, ctx| {
+            let mut s = load_settings(tx)?;
+            changes.apply_to(&mut s);
+            let default_profile = s.default_profile_id.map(|id| load_profile(tx, id)).transpose()?;
+            validate_settings(&s, default_profile.as_ref())?;
+            s.modified_on = ctx.now();
+            store::update(tx, &s)?;
+            Ok(s)
+        })
+        .await
+}

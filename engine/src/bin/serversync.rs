@@ -1,0 +1,717 @@
+//! `serversync`: the ServerSync engine without a window. Every command calls the same
+//! `serversync::api` function the desktop app calls; `--json` prints the result (or the error's
+//! `{code, params, message}`) as JSON. Passwords and secrets are read from standard input
+//! (`--password-stdin`) or a terminal prompt, never from the command line.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use serversync::api::{self, MailboxQuery, MailboxView, PartyView, ProfileView};
+use serversync::domain::rules::ProfileSecretKind;
+use serversync::domain::{AlertFilter, AlertLevel, MailboxId, ProfileId, QueueId, RecordState, ServerType, UserId};
+use serversync::secrets::Secret;
+use serversync::{Engine, EngineConfig, Error, ErrorKind, Flavor, Lang};
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "serversync",
+    version,
+    about = "ServerSync: server-side synchronization of mailboxes, without a window"
+)]
+struct Cli {
+    /// Data directory (default: the user's data directory for ServerSync).
+    #[arg(long, global = true, env = "SERVERSYNC_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Print results and errors as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Language of messages: en, fr, ja or vi (default: from the environment's locale).
+    #[arg(long, global = true, value_name = "LANG")]
+    lang: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Where the data lives and whether the keychain is reachable.
+    Status,
+    /// Email Configuration Settings of the organisation.
+    #[command(subcommand)]
+    Settings(SettingsCmd),
+    /// Email Server Profiles.
+    #[command(subcommand)]
+    Profile(ProfileCmd),
+    /// Users (each has a mailbox).
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Queues (each has a mailbox).
+    #[command(subcommand)]
+    Queue(QueueCmd),
+    /// Mailboxes.
+    #[command(subcommand)]
+    Mailbox(MailboxCmd),
+    /// Alerts.
+    #[command(subcommand)]
+    Alert(AlertCmd),
+}
+
+/// `--set field=value`, repeatable. Values are JSON when they parse as JSON (numbers, true,
+/// false, null, "quoted text"), text otherwise; a date alone means midnight UTC.
+#[derive(Debug, Args, Default)]
+struct SetArgs {
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    set: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum SettingsCmd {
+    /// Show the settings.
+    Show,
+    /// Change settings.
+    Update(SetArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ViewArg {
+    Active,
+    Inactive,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum MailboxViewArg {
+    Active,
+    MyActive,
+    Inactive,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SecretKindArg {
+    IncomingPassword,
+    OutgoingPassword,
+    OauthSecret,
+}
+
+#[derive(Debug, Args)]
+struct PasswordArgs {
+    /// Read the password or secret from standard input (up to the end of input; one trailing
+    /// newline is removed).
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum ProfileCmd {
+    /// New profile: `--type exchange-online|exchange-server|imap-smtp|pop3-smtp`.
+    Create {
+        #[arg(long = "type", value_name = "SERVER_TYPE")]
+        server_type: String,
+        #[arg(long)]
+        name: String,
+        /// Set as default profile for new mailboxes.
+        #[arg(long)]
+        default: bool,
+        #[command(flatten)]
+        fields: SetArgs,
+    },
+    /// List a view (Active Email Server Profiles by default).
+    List {
+        #[arg(long, value_enum, default_value = "active")]
+        view: ViewArg,
+    },
+    /// Show one profile.
+    Show { id: ProfileId },
+    /// Change fields of a profile.
+    Update {
+        id: ProfileId,
+        #[command(flatten)]
+        fields: SetArgs,
+    },
+    /// Activate profiles.
+    Activate { ids: Vec<ProfileId> },
+    /// Deactivate profiles.
+    Deactivate { ids: Vec<ProfileId> },
+    /// Make a profile the default for new mailboxes.
+    SetDefault { id: ProfileId },
+    /// Delete a profile (its mailboxes stay, without a profile).
+    Delete { id: ProfileId },
+    /// Store a password or OAuth secret in the keychain.
+    SetSecret {
+        id: ProfileId,
+        #[arg(long, value_enum)]
+        kind: SecretKindArg,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Remove a password or OAuth secret.
+    ClearSecret {
+        id: ProfileId,
+        #[arg(long, value_enum)]
+        kind: SecretKindArg,
+    },
+    /// Which fields a profile form shows for a server type and choices.
+    Fields {
+        #[arg(long = "type", value_name = "SERVER_TYPE")]
+        server_type: String,
+        #[command(flatten)]
+        fields: SetArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCmd {
+    /// New user (and its mailbox, with the organisation's default email settings).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// Grant the privilege "Approve Email Addresses for Users or Queues".
+        #[arg(long)]
+        can_approve: bool,
+    },
+    /// List users.
+    List {
+        #[arg(long, value_enum, default_value = "active")]
+        view: ViewArg,
+    },
+    /// Show one user.
+    Show { id: UserId },
+    /// Change fields of a user.
+    Update {
+        id: UserId,
+        #[command(flatten)]
+        fields: SetArgs,
+    },
+    /// Activate users (and their mailboxes).
+    Activate { ids: Vec<UserId> },
+    /// Deactivate users (and their mailboxes).
+    Deactivate { ids: Vec<UserId> },
+}
+
+#[derive(Debug, Subcommand)]
+enum QueueCmd {
+    /// New queue (and its mailbox).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        owner: Option<UserId>,
+    },
+    /// List queues.
+    List {
+        #[arg(long, value_enum, default_value = "active")]
+        view: ViewArg,
+    },
+    /// Show one queue.
+    Show { id: QueueId },
+    /// Change fields of a queue.
+    Update {
+        id: QueueId,
+        #[command(flatten)]
+        fields: SetArgs,
+    },
+    /// Activate queues (and their mailboxes).
+    Activate { ids: Vec<QueueId> },
+    /// Deactivate queues (and their mailboxes).
+    Deactivate { ids: Vec<QueueId> },
+}
+
+#[derive(Debug, Subcommand)]
+enum MailboxCmd {
+    /// New forward mailbox.
+    CreateForward {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        fields: SetArgs,
+    },
+    /// Delete a forward mailbox.
+    DeleteForward { id: MailboxId },
+    /// List a view (Active Mailboxes by default).
+    List {
+        #[arg(long, value_enum, default_value = "active")]
+        view: MailboxViewArg,
+        /// The owner, for `--view my-active`.
+        #[arg(long)]
+        owner: Option<UserId>,
+        /// Text in the name or email address.
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long)]
+        profile: Option<ProfileId>,
+    },
+    /// Show one mailbox.
+    Show { id: MailboxId },
+    /// Change fields of one mailbox.
+    Update {
+        id: MailboxId,
+        #[command(flatten)]
+        fields: SetArgs,
+    },
+    /// Change the synchronization methods of several mailboxes at once.
+    Edit {
+        ids: Vec<MailboxId>,
+        #[command(flatten)]
+        fields: SetArgs,
+    },
+    /// Activate mailboxes.
+    Activate { ids: Vec<MailboxId> },
+    /// Deactivate mailboxes.
+    Deactivate { ids: Vec<MailboxId> },
+    /// Approve Email: approve the mailboxes' email addresses.
+    Approve {
+        ids: Vec<MailboxId>,
+        /// Act as this user (default: the administrator running ServerSync).
+        #[arg(long = "as", value_name = "USER_ID")]
+        acting_user: Option<UserId>,
+    },
+    /// Reject Email: reject the mailboxes' email addresses.
+    Reject {
+        ids: Vec<MailboxId>,
+        #[arg(long = "as", value_name = "USER_ID")]
+        acting_user: Option<UserId>,
+    },
+    /// Apply Default Email Settings.
+    ApplyDefaults { ids: Vec<MailboxId> },
+    /// Set the user name and password the mailbox signs in with.
+    SetCredentials {
+        id: MailboxId,
+        #[arg(long)]
+        user_name: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Remove the mailbox's password and turn its credentials off.
+    ClearCredentials { id: MailboxId },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LevelArg {
+    Information,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Args)]
+struct AlertFilterArgs {
+    #[arg(long, value_enum)]
+    level: Option<LevelArg>,
+    #[arg(long)]
+    profile: Option<ProfileId>,
+    #[arg(long)]
+    mailbox: Option<MailboxId>,
+}
+
+#[derive(Debug, Subcommand)]
+enum AlertCmd {
+    /// List alerts, most recent first.
+    List(AlertFilterArgs),
+    /// Delete alerts (all of them without a filter).
+    Delete(AlertFilterArgs),
+}
+
+/// Prints a line to standard output; a closed pipe (`| head`) is not an error worth a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let lang = cli.lang.as_deref().and_then(Lang::from_locale).unwrap_or_else(Lang::from_env);
+    let json = cli.json;
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("serversync: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(output) => {
+            print_output(&output, json);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            print_error(&e, lang, json);
+            ExitCode::from(exit_code(e.kind()))
+        }
+    }
+}
+
+fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Validation => 2,
+        ErrorKind::NotFound => 3,
+        ErrorKind::Forbidden => 4,
+        ErrorKind::Keychain => 5,
+        ErrorKind::Storage | ErrorKind::Io | ErrorKind::Internal => 1,
+    }
+}
+
+fn print_error(e: &Error, lang: Lang, json: bool) {
+    if json {
+        let body = serde_json::json!({ "error": e.to_dto(lang) });
+        out!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
+    } else {
+        eprintln!("error: {} [{}]", e.message(lang), e.code());
+        if let Some(detail) = e.detail() {
+            eprintln!("  detail: {detail}");
+        }
+    }
+}
+
+/// What a command produced: a JSON value plus how to print it for a person.
+struct Output {
+    value: Value,
+    columns: &'static [&'static str],
+}
+
+fn output<T: Serialize>(v: &T, columns: &'static [&'static str]) -> Result<Output, Error> {
+    Ok(Output { value: serde_json::to_value(v).map_err(Error::internal)?, columns })
+}
+
+fn print_output(o: &Output, json: bool) {
+    if json {
+        out!("{}", serde_json::to_string_pretty(&o.value).unwrap_or_default());
+        return;
+    }
+    match &o.value {
+        Value::Array(rows) if !o.columns.is_empty() => print_table(rows, o.columns),
+        Value::Array(rows) => {
+            for r in rows {
+                print_record(r);
+                out!();
+            }
+        }
+        Value::Object(_) => print_record(&o.value),
+        Value::Null => {}
+        other => out!("{}", plain(other)),
+    }
+}
+
+fn plain(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn print_record(v: &Value) {
+    if let Value::Object(map) = v {
+        let width = map.keys().map(String::len).max().unwrap_or(0);
+        for (k, v) in map {
+            out!("{k:<width$}  {}", plain(v));
+        }
+    } else {
+        out!("{}", plain(v));
+    }
+}
+
+fn print_table(rows: &[Value], columns: &[&str]) {
+    let cells: Vec<Vec<String>> =
+        rows.iter().map(|r| columns.iter().map(|c| r.get(*c).map(plain).unwrap_or_default()).collect()).collect();
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| cells.iter().map(|r| r[i].chars().count()).max().unwrap_or(0).max(c.len()))
+        .collect();
+    let line = |vals: Vec<&str>| {
+        let parts: Vec<String> = vals.iter().zip(&widths).map(|(v, w)| format!("{v:<w$}")).collect();
+        out!("{}", parts.join("  ").trim_end());
+    };
+    line(columns.to_vec());
+    for r in &cells {
+        line(r.iter().map(String::as_str).collect());
+    }
+    out!("({} {})", rows.len(), if rows.len() == 1 { "record" } else { "records" });
+}
+
+/// Builds a JSON object from `--set field=value` pairs, then reads it as the change set `T`.
+fn changes<T: serde::de::DeserializeOwned>(args: &SetArgs) -> Result<T, Error> {
+    let mut map = Map::new();
+    for pair in &args.set {
+        let Some((field, raw)) = pair.split_once('=') else {
+            return Err(Error::validation("cli.set_syntax").param("arg", pair));
+        };
+        map.insert(field.trim().to_owned(), parse_value(raw));
+    }
+    serde_json::from_value(Value::Object(map)).map_err(|e| Error::validation("cli.invalid_input").param("detail", e))
+}
+
+fn parse_value(raw: &str) -> Value {
+    let is_date = raw.len() == 10
+        && raw.chars().enumerate().all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() });
+    if is_date {
+        return Value::String(format!("{raw}T00:00:00Z"));
+    }
+    serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()))
+}
+
+fn read_password(args: &PasswordArgs) -> Result<Secret, Error> {
+    let text = if args.password_stdin {
+        let mut buf = String::new();
+        std::io::stdin()
+            .read_to_string(&mut buf)
+            .map_err(|e| Error::validation("cli.invalid_input").param("detail", e))?;
+        if buf.ends_with('\n') {
+            buf.pop();
+            if buf.ends_with('\r') {
+                buf.pop();
+            }
+        }
+        buf
+    } else if std::io::stdin().is_terminal() {
+        let _ = std::io::stderr().flush();
+        rpassword::prompt_password("Password: ")
+            .map_err(|e| Error::validation("cli.invalid_input").param("detail", e))?
+    } else {
+        return Err(Error::validation("cli.password_stdin_required"));
+    };
+    let secret = Secret::new(text);
+    if secret.is_empty() {
+        return Err(Error::validation("cli.password_empty"));
+    }
+    Ok(secret)
+}
+
+fn server_type(s: &str) -> Result<ServerType, Error> {
+    s.parse()
+}
+
+fn state_of(activate: bool) -> RecordState {
+    if activate { RecordState::Active } else { RecordState::Inactive }
+}
+
+const PROFILE_COLUMNS: &[&str] =
+    &["id", "name", "server_type", "state", "incoming_location", "incoming_credential_mode"];
+const USER_COLUMNS: &[&str] = &["id", "full_name", "primary_email", "state", "mailbox_id"];
+const QUEUE_COLUMNS: &[&str] = &["id", "name", "email_address", "state", "mailbox_id"];
+const MAILBOX_COLUMNS: &[&str] = &[
+    "id",
+    "name",
+    "email_address",
+    "kind",
+    "email_address_status",
+    "profile_id",
+    "incoming_method",
+    "outgoing_method",
+    "act_method",
+    "incoming_status",
+    "outgoing_status",
+];
+const ALERT_COLUMNS: &[&str] = &["id", "level", "code", "regarding", "last_seen", "count"];
+
+async fn run(cli: Cli) -> Result<Output, Error> {
+    let data_dir = match cli.data_dir {
+        Some(d) => d,
+        None => serversync::default_data_dir(Flavor::current())?,
+    };
+    let engine = Engine::open(EngineConfig::new(data_dir)).await?;
+    let out = dispatch(&engine, cli.command).await;
+    engine.close().await?;
+    out
+}
+
+async fn dispatch(e: &Engine, command: Command) -> Result<Output, Error> {
+    match command {
+        Command::Status => {
+            let keychain = match e.check_keychain().await {
+                Ok(()) => "available".to_owned(),
+                Err(err) => format!("unavailable ({})", err.code()),
+            };
+            output(
+                &serde_json::json!({
+                    "data_dir": e.data_dir().display().to_string(),
+                    "database": e.database_path().display().to_string(),
+                    "schema_version": serversync::store::LATEST_VERSION,
+                    "keychain": keychain,
+                }),
+                &[],
+            )
+        }
+        Command::Settings(cmd) => match cmd {
+            SettingsCmd::Show => output(&api::get_settings(e).await?, &[]),
+            SettingsCmd::Update(args) => output(&api::update_settings(e, changes(&args)?).await?, &[]),
+        },
+        Command::Profile(cmd) => profile(e, cmd).await,
+        Command::User(cmd) => user(e, cmd).await,
+        Command::Queue(cmd) => queue(e, cmd).await,
+        Command::Mailbox(cmd) => mailbox(e, cmd).await,
+        Command::Alert(cmd) => alert(e, cmd).await,
+    }
+}
+
+fn profile_view(v: ViewArg) -> ProfileView {
+    match v {
+        ViewArg::Active => ProfileView::Active,
+        ViewArg::Inactive => ProfileView::Inactive,
+        ViewArg::All => ProfileView::All,
+    }
+}
+
+fn party_view(v: ViewArg) -> PartyView {
+    match v {
+        ViewArg::Active => PartyView::Active,
+        ViewArg::Inactive => PartyView::Inactive,
+        ViewArg::All => PartyView::All,
+    }
+}
+
+fn secret_kind(k: SecretKindArg) -> ProfileSecretKind {
+    match k {
+        SecretKindArg::IncomingPassword => ProfileSecretKind::IncomingPassword,
+        SecretKindArg::OutgoingPassword => ProfileSecretKind::OutgoingPassword,
+        SecretKindArg::OauthSecret => ProfileSecretKind::OauthSecret,
+    }
+}
+
+async fn profile(e: &Engine, cmd: ProfileCmd) -> Result<Output, Error> {
+    match cmd {
+        ProfileCmd::Create { server_type: t, name, default, fields } => {
+            let req = api::CreateProfile {
+                server_type: server_type(&t)?,
+                name,
+                changes: changes(&fields)?,
+                set_as_default: default,
+            };
+            output(&api::create_profile(e, req).await?, &[])
+        }
+        ProfileCmd::List { view } => output(&api::list_profiles(e, profile_view(view)).await?, PROFILE_COLUMNS),
+        ProfileCmd::Show { id } => output(&api::get_profile(e, id).await?, &[]),
+        ProfileCmd::Update { id, fields } => output(&api::update_profile(e, id, changes(&fields)?).await?, &[]),
+        ProfileCmd::Activate { ids } => output(&api::set_profile_state(e, ids, state_of(true)).await?, PROFILE_COLUMNS),
+        ProfileCmd::Deactivate { ids } => {
+            output(&api::set_profile_state(e, ids, state_of(false)).await?, PROFILE_COLUMNS)
+        }
+        ProfileCmd::SetDefault { id } => output(&api::set_default_profile(e, id).await?, &[]),
+        ProfileCmd::Delete { id } => {
+            api::delete_profile(e, id).await?;
+            output(&serde_json::json!({ "deleted": id }), &[])
+        }
+        ProfileCmd::SetSecret { id, kind, password } => {
+            let secret = read_password(&password)?;
+            output(&api::set_profile_secret(e, id, secret_kind(kind), secret).await?, &[])
+        }
+        ProfileCmd::ClearSecret { id, kind } => {
+            output(&api::clear_profile_secret(e, id, secret_kind(kind)).await?, &[])
+        }
+        ProfileCmd::Fields { server_type: t, fields } => {
+            output(&api::profile_form_fields(e, server_type(&t)?, changes(&fields)?).await?, &[])
+        }
+    }
+}
+
+async fn user(e: &Engine, cmd: UserCmd) -> Result<Output, Error> {
+    match cmd {
+        UserCmd::Create { name, email, can_approve } => {
+            let req = api::CreateUser {
+                full_name: name,
+                primary_email: email,
+                can_approve_email: can_approve,
+                incoming_filtering_method: None,
+            };
+            output(&api::create_user(e, req).await?, &[])
+        }
+        UserCmd::List { view } => output(&api::list_users(e, party_view(view)).await?, USER_COLUMNS),
+        UserCmd::Show { id } => output(&api::get_user(e, id).await?, &[]),
+        UserCmd::Update { id, fields } => output(&api::update_user(e, id, changes(&fields)?).await?, &[]),
+        UserCmd::Activate { ids } => output(&api::set_user_state(e, ids, state_of(true)).await?, USER_COLUMNS),
+        UserCmd::Deactivate { ids } => output(&api::set_user_state(e, ids, state_of(false)).await?, USER_COLUMNS),
+    }
+}
+
+async fn queue(e: &Engine, cmd: QueueCmd) -> Result<Output, Error> {
+    match cmd {
+        QueueCmd::Create { name, email, owner } => {
+            let req =
+                api::CreateQueue { name, email_address: email, owner_user_id: owner, incoming_filtering_method: None };
+            output(&api::create_queue(e, req).await?, &[])
+        }
+        QueueCmd::List { view } => output(&api::list_queues(e, party_view(view)).await?, QUEUE_COLUMNS),
+        QueueCmd::Show { id } => output(&api::get_queue(e, id).await?, &[]),
+        QueueCmd::Update { id, fields } => output(&api::update_queue(e, id, changes(&fields)?).await?, &[]),
+        QueueCmd::Activate { ids } => output(&api::set_queue_state(e, ids, state_of(true)).await?, QUEUE_COLUMNS),
+        QueueCmd::Deactivate { ids } => output(&api::set_queue_state(e, ids, state_of(false)).await?, QUEUE_COLUMNS),
+    }
+}
+
+async fn mailbox(e: &Engine, cmd: MailboxCmd) -> Result<Output, Error> {
+    match cmd {
+        MailboxCmd::CreateForward { name, email, fields } => {
+            let req = api::CreateForwardMailbox { name, email_address: email, changes: changes(&fields)? };
+            output(&api::create_forward_mailbox(e, req).await?, &[])
+        }
+        MailboxCmd::DeleteForward { id } => {
+            api::delete_forward_mailbox(e, id).await?;
+            output(&serde_json::json!({ "deleted": id }), &[])
+        }
+        MailboxCmd::List { view, owner, search, profile } => {
+            let view = match (view, owner) {
+                (MailboxViewArg::Active, _) => MailboxView::Active,
+                (MailboxViewArg::Inactive, _) => MailboxView::Inactive,
+                (MailboxViewArg::All, _) => MailboxView::All,
+                (MailboxViewArg::MyActive, Some(u)) => MailboxView::MyActive(u),
+                (MailboxViewArg::MyActive, None) => {
+                    return Err(Error::validation("field.required").param("field", "--owner"));
+                }
+            };
+            let q = MailboxQuery { view, search, profile_id: profile };
+            output(&api::list_mailboxes(e, q).await?, MAILBOX_COLUMNS)
+        }
+        MailboxCmd::Show { id } => output(&api::get_mailbox(e, id).await?, &[]),
+        MailboxCmd::Update { id, fields } => output(&api::update_mailbox(e, id, changes(&fields)?).await?, &[]),
+        MailboxCmd::Edit { ids, fields } => {
+            output(&api::edit_mailboxes(e, ids, changes(&fields)?).await?, MAILBOX_COLUMNS)
+        }
+        MailboxCmd::Activate { ids } => output(&api::set_mailbox_state(e, ids, state_of(true)).await?, MAILBOX_COLUMNS),
+        MailboxCmd::Deactivate { ids } => {
+            output(&api::set_mailbox_state(e, ids, state_of(false)).await?, MAILBOX_COLUMNS)
+        }
+        MailboxCmd::Approve { ids, acting_user } => {
+            output(&api::approve_mailboxes(e, ids, acting_user).await?, MAILBOX_COLUMNS)
+        }
+        MailboxCmd::Reject { ids, acting_user } => {
+            output(&api::reject_mailboxes(e, ids, acting_user).await?, MAILBOX_COLUMNS)
+        }
+        MailboxCmd::ApplyDefaults { ids } => output(&api::apply_default_settings(e, ids).await?, MAILBOX_COLUMNS),
+        MailboxCmd::SetCredentials { id, user_name, password } => {
+            let secret = read_password(&password)?;
+            output(&api::set_mailbox_credentials(e, id, user_name, secret).await?, &[])
+        }
+        MailboxCmd::ClearCredentials { id } => output(&api::clear_mailbox_credentials(e, id).await?, &[]),
+    }
+}
+
+fn alert_filter(a: AlertFilterArgs) -> AlertFilter {
+    AlertFilter {
+        level: a.level.map(|l| match l {
+            LevelArg::Information => AlertLevel::Information,
+            LevelArg::Warning => AlertLevel::Warning,
+            LevelArg::Error => AlertLevel::Error,
+        }),
+        profile_id: a.profile,
+        mailbox_id: a.mailbox,
+    }
+}
+
+async fn alert(e: &Engine, cmd: AlertCmd) -> Result<Output, Error> {
+    match cmd {
+        AlertCmd::List(f) => output(&api::list_alerts(e, alert_filter(f)).await?, ALERT_COLUMNS),
+        AlertCmd::Delete(f) => {
+            output(&serde_json::json!({ "deleted": api::delete_alerts(e, alert_filter(f)).await? }), &[])
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! Alerts (`tracelog`): what went wrong or right, regarding a profile or a mailbox. The same
+//! alert raised again (same regarding record, same code) updates one row: last seen and count.
+
+use super::{AlertId, AlertLevel, MailboxId, ProfileId, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What an alert is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "id")]
+pub enum Regarding {
+    Profile(ProfileId),
+    Mailbox(MailboxId),
+}
+
+/// An alert as stored and shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    pub id: AlertId,
+    pub level: AlertLevel,
+    /// Stable code; the UI words it from the catalogs with `params`.
+    pub code: String,
+    pub params: BTreeMap<String, String>,
+    pub regarding: Regarding,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub count: u32,
+}
+
+/// Which alerts to list or delete.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertFilter {
+    pub level: Option<AlertLevel>,
+    pub profile_id: Option<ProfileId>,
+    pub mailbox_id: Option<MailboxId>,
+}

@@ -1,0 +1,279 @@
+//! Option sets (Dataverse "picklists") of the email configuration.
+//!
+//! Each value is stored in SQLite and sent over IPC as a stable snake_case code; the Dataverse
+//! option value it mirrors is kept in `dataverse_value()` for reference and for imports.
+
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Declares an option set: a fieldless enum with a stable code per variant, serde, SQLite and
+/// `FromStr` support, and the list of all values (what a form's drop-down offers).
+macro_rules! option_set {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = ($code:literal, $value:literal)),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $code)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in the order a form lists them.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable code stored in the database and used over IPC.
+            pub fn code(self) -> &'static str {
+                match self { $($name::$variant => $code),+ }
+            }
+
+            /// The option value Dynamics 365 uses for the same choice.
+            pub fn dataverse_value(self) -> i32 {
+                match self { $($name::$variant => $value),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = crate::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                let wanted = s.trim().replace('-', "_");
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.code() == wanted)
+                    .ok_or_else(|| {
+                        crate::Error::validation("value.not_in_option_set")
+                            .param("option_set", stringify!($name))
+                            .param("value", s)
+                            .param("allowed", $name::ALL.iter().map(|v| v.code()).collect::<Vec<_>>().join(", "))
+                    })
+            }
+        }
+
+        impl ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.code()))
+            }
+        }
+
+        impl FromSql for $name {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                let text = value.as_str()?;
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.code() == text)
+                    .ok_or_else(|| FromSqlError::Other(format!("unknown {} value {text:?}", stringify!($name)).into()))
+            }
+        }
+    };
+}
+
+option_set! {
+    /// The kind of email system a profile connects to (ServerSync's four server types).
+    ServerType {
+        /// Exchange Online through Microsoft Graph, app-only OAuth.
+        ExchangeOnline = ("exchange_online", 0),
+        /// Exchange Server on-premises (2016, 2019, SE) through EWS.
+        ExchangeServer = ("exchange_server", 2),
+        /// IMAP for incoming, SMTP for outgoing.
+        ImapSmtp = ("imap_smtp", 4),
+        /// POP3 for incoming, SMTP for outgoing.
+        Pop3Smtp = ("pop3_smtp", 1),
+    }
+}
+
+impl ServerType {
+    /// Exchange Online or Exchange Server.
+    pub fn is_exchange(self) -> bool {
+        matches!(self, ServerType::ExchangeOnline | ServerType::ExchangeServer)
+    }
+}
+
+option_set! {
+    /// "Authenticate Using": where the credentials for a connection come from.
+    CredentialMode {
+        UserOrQueue = ("user_or_queue", 0),
+        Profile = ("profile", 1),
+        ServerToServer = ("server_to_server", 2),
+        WindowsIntegrated = ("windows_integrated", 3),
+        Anonymous = ("anonymous", 4),
+        /// Gmail OAuth in Dynamics; in ServerSync any XOAUTH2 sign-in by the mailbox's user.
+        UserOauth = ("user_oauth", 5),
+        ExchangeHybridModernAuth = ("exchange_hma", 6),
+        OauthEntraId = ("oauth_entra_id", 7),
+    }
+}
+
+option_set! {
+    /// Incoming/Outgoing Authentication Protocol.
+    AuthProtocol {
+        AutoDetect = ("auto_detect", 0),
+        Negotiate = ("negotiate", 1),
+        Ntlm = ("ntlm", 2),
+        Basic = ("basic", 3),
+        Oauth = ("oauth", 4),
+    }
+}
+
+option_set! {
+    /// How TLS is started on a connection whose "Use SSL" is Yes.
+    TlsMode {
+        /// TLS from the first byte (IMAPS 993, POP3S 995, SMTPS 465, HTTPS 443).
+        Implicit = ("implicit", 0),
+        /// A plain connection upgraded by STARTTLS / STLS before anything else is sent.
+        StartTls = ("starttls", 1),
+    }
+}
+
+option_set! {
+    /// Which credential an Exchange Online (Graph) app registration signs in with.
+    OauthCredentialKind {
+        ClientSecret = ("client_secret", 0),
+        Certificate = ("certificate", 1),
+    }
+}
+
+option_set! {
+    /// The Microsoft Entra authority a profile signs in against.
+    ServerAuthority {
+        Public = ("public", 0),
+        UsGovernment = ("us_government", 1),
+        China = ("china", 2),
+        Automatic = ("automatic", 3),
+    }
+}
+
+option_set! {
+    /// Active / Inactive (statecode).
+    RecordState {
+        Active = ("active", 0),
+        Inactive = ("inactive", 1),
+    }
+}
+
+option_set! {
+    /// Incoming Email synchronization method of a mailbox.
+    IncomingMethod {
+        None = ("none", 0),
+        Outlook = ("outlook", 1),
+        ServerSideSync = ("server_side_sync", 2),
+        ForwardMailbox = ("forward_mailbox", 3),
+    }
+}
+
+option_set! {
+    /// Outgoing Email synchronization method of a mailbox.
+    OutgoingMethod {
+        None = ("none", 0),
+        Outlook = ("outlook", 1),
+        ServerSideSync = ("server_side_sync", 2),
+    }
+}
+
+option_set! {
+    /// Appointments, Contacts, and Tasks synchronization method of a mailbox.
+    ActMethod {
+        Outlook = ("outlook", 0),
+        ServerSideSync = ("server_side_sync", 1),
+        None = ("none", 2),
+    }
+}
+
+option_set! {
+    /// Result of the last test of one workload of a mailbox.
+    TestStatus {
+        NotRun = ("not_run", 0),
+        Success = ("success", 1),
+        Failure = ("failure", 2),
+    }
+}
+
+option_set! {
+    /// Email Address Status (`emailrouteraccessapproval`).
+    EmailAddressStatus {
+        Empty = ("empty", 0),
+        Approved = ("approved", 1),
+        PendingApproval = ("pending_approval", 2),
+        Rejected = ("rejected", 3),
+    }
+}
+
+option_set! {
+    /// Alert level (`tracelog.level`).
+    AlertLevel {
+        Information = ("information", 1),
+        Warning = ("warning", 2),
+        Error = ("error", 3),
+    }
+}
+
+option_set! {
+    /// Process Email Using (organisation).
+    ProcessEmailUsing {
+        ServerSideSync = ("server_side_sync", 0),
+        EmailRouter = ("email_router", 1),
+    }
+}
+
+option_set! {
+    /// Which incoming messages become email activities (user personal option, queue setting).
+    FilteringMethod {
+        AllEmail = ("all_email", 0),
+        ResponsesToCrmEmail = ("responses_to_crm_email", 1),
+        FromLeadsContactsAccounts = ("from_leads_contacts_accounts", 2),
+        FromEmailEnabledRecords = ("from_email_enabled_records", 3),
+        NoEmail = ("no_email", 4),
+    }
+}
+
+option_set! {
+    /// Last Test Execution Status of a profile's Test Connection.
+    TestExecutionStatus {
+        Failure = ("failure", 0),
+        Success = ("success", 1),
+        Warning = ("warning", 2),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_through_from_str_and_serde() {
+        for v in CredentialMode::ALL {
+            assert_eq!(v.code().parse::<CredentialMode>().ok(), Some(*v));
+            let json = serde_json::to_string(v).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", v.code()));
+        }
+        assert_eq!("imap-smtp".parse::<ServerType>().ok(), Some(ServerType::ImapSmtp));
+    }
+
+    #[test]
+    fn unknown_code_is_refused_with_the_allowed_values() {
+        let err = "carrier_pigeon".parse::<ServerType>().err();
+        let err = err.map(|e| (e.code(), e.param_value("allowed").map(str::to_owned)));
+        assert_eq!(
+            err,
+            Some((
+                "value.not_in_option_set",
+                Some("exchange_online, exchange_server, imap_smtp, pop3_smtp".to_owned())
+            ))
+        );
+    }
+
+    #[test]
+    fn dataverse_values_match_the_spec() {
+        assert_eq!(ActMethod::None.dataverse_value(), 2);
+        assert_eq!(EmailAddressStatus::PendingApproval.dataverse_value(), 2);
+        assert_eq!(IncomingMethod::ForwardMailbox.dataverse_value(), 3);
+        assert_eq!(CredentialMode::OauthEntraId.dataverse_value(), 7);
+    }
+}

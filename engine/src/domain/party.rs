@@ -1,0 +1,66 @@
+//! Users (`systemuser`) and queues: each has exactly one mailbox, created with it.
+
+use super::{FilteringMethod, MailboxId, QueueId, RecordState, Timestamp, UserId, change_set, table_record};
+use serde::Serialize;
+
+/// A user of the organisation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub full_name: String,
+    /// Primary email; always the same as the user's mailbox address.
+    pub primary_email: String,
+    /// The privilege "Approve Email Addresses for Users or Queues".
+    pub can_approve_email: bool,
+    pub incoming_filtering_method: FilteringMethod,
+    pub state: RecordState,
+    pub created_on: Timestamp,
+    pub modified_on: Timestamp,
+    /// The user's mailbox (read-only; filled when read).
+    pub mailbox_id: Option<MailboxId>,
+}
+
+table_record!(User, "system_user", id: UserId {
+    full_name, primary_email, can_approve_email, incoming_filtering_method, state, created_on, modified_on,
+} derived { mailbox_id = "(SELECT m.id FROM mailbox m WHERE m.user_id = system_user.id)" });
+
+change_set! {
+    /// Editable fields of a user.
+    UserChanges for User {
+        full_name: String,
+        primary_email: String,
+        can_approve_email: bool,
+        incoming_filtering_method: FilteringMethod,
+    }
+}
+
+/// A queue (shared inbox).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Queue {
+    pub id: QueueId,
+    pub name: String,
+    /// Incoming Email address; always the same as the queue's mailbox address.
+    pub email_address: String,
+    pub owner_user_id: Option<UserId>,
+    /// Convert Incoming Email To Activities.
+    pub incoming_filtering_method: FilteringMethod,
+    pub state: RecordState,
+    pub created_on: Timestamp,
+    pub modified_on: Timestamp,
+    /// The queue's mailbox (read-only; filled when read).
+    pub mailbox_id: Option<MailboxId>,
+}
+
+table_record!(Queue, "queue", id: QueueId {
+    name, email_address, owner_user_id, incoming_filtering_method, state, created_on, modified_on,
+} derived { mailbox_id = "(SELECT m.id FROM mailbox m WHERE m.queue_id = queue.id)" });
+
+change_set! {
+    /// Editable fields of a queue.
+    QueueChanges for Queue {
+        name: String,
+        email_address: String,
+        owner_user_id: Option<UserId>,
+        incoming_filtering_method: FilteringMethod,
+    }
+}

@@ -1,0 +1,213 @@
+//! The engine handle: the open database, the secret store and the clock. Cheap to clone; every
+//! `api` function takes `&Engine`. Blocking work (SQLite, keychain) runs on tokio's blocking
+//! pool, never on the async executor.
+
+use crate::clock::{Clock, SystemClock};
+use crate::domain::{OrgSettings, Timestamp};
+use crate::secrets::{KeychainStore, Secret, SecretKey, SecretStore, keychain_service};
+use crate::store::{self, Store};
+use crate::{Error, ErrorKind, Result};
+use rusqlite::{OptionalExtension, Transaction};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The database file inside the data directory.
+pub const DATABASE_FILE: &str = "serversync.sqlite3";
+
+/// Application identifier: names the data directory and the keychain namespace.
+pub const APP_ID: &str = "org.serversync.ServerSync";
+
+/// Release or development build: they use different data directories and keychain namespaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    Release,
+    Dev,
+}
+
+impl Flavor {
+    /// The flavor of the running build.
+    pub fn current() -> Flavor {
+        if cfg!(debug_assertions) { Flavor::Dev } else { Flavor::Release }
+    }
+}
+
+/// The user's data directory for ServerSync (e.g. `~/.local/share/org.serversync.ServerSync`).
+pub fn default_data_dir(flavor: Flavor) -> Result<PathBuf> {
+    let base = dirs::data_dir().ok_or_else(|| {
+        Error::new(ErrorKind::Io, "io.failed").with_detail("the user's data directory could not be determined")
+    })?;
+    Ok(base.join(match flavor {
+        Flavor::Release => APP_ID.to_owned(),
+        Flavor::Dev => format!("{APP_ID}.dev"),
+    }))
+}
+
+/// Where secrets go.
+#[derive(Debug, Clone)]
+pub enum SecretBackend {
+    /// The OS keychain, in this flavor's namespace.
+    Keychain(Flavor),
+    /// A given store (the in-memory one in unit tests).
+    Custom(Arc<dyn SecretStore>),
+}
+
+/// How to open the engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub data_dir: PathBuf,
+    pub secrets: SecretBackend,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl EngineConfig {
+    /// The data directory given, the OS keychain of this build's flavor, the system clock.
+    pub fn new(data_dir: impl Into<PathBuf>) -> EngineConfig {
+        EngineConfig {
+            data_dir: data_dir.into(),
+            secrets: SecretBackend::Keychain(Flavor::current()),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) secrets: Arc<dyn SecretStore>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) installation_id: String,
+    pub(crate) data_dir: PathBuf,
+}
+
+impl Inner {
+    pub(crate) fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    pub(crate) fn secret_key(&self, path: String) -> SecretKey {
+        SecretKey::new(&self.installation_id, path)
+    }
+}
+
+/// An open engine.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Engine {
+    /// Opens the engine: creates the data directory (owner-only) and the database if needed,
+    /// upgrades the schema, and makes sure the organisation row exists. The keychain is not
+    /// touched until a secret is needed.
+    pub async fn open(config: EngineConfig) -> Result<Engine> {
+        tokio::task::spawn_blocking(move || Engine::open_blocking(config)).await?
+    }
+
+    fn open_blocking(config: EngineConfig) -> Result<Engine> {
+        create_private_dir(&config.data_dir)?;
+        let store = Store::open(&config.data_dir.join(DATABASE_FILE))?;
+        let now = config.clock.now();
+        let installation_id = store.write(|tx| {
+            let existing: Option<String> =
+                tx.query_row("SELECT value FROM meta WHERE key = 'installation_id'", [], |r| r.get(0)).optional()?;
+            let id = match existing {
+                Some(id) => id,
+                None => {
+                    let id = uuid::Uuid::new_v4().to_string();
+                    tx.execute("INSERT INTO meta (key, value) VALUES ('installation_id', ?1)", [&id])?;
+                    id
+                }
+            };
+            let has_settings: bool = tx.query_row("SELECT count(*) FROM organization_settings", [], |r| r.get(0))?;
+            if !has_settings {
+                store::insert_with_id(tx, &OrgSettings::defaults(now))?;
+            }
+            Ok(id)
+        })?;
+        let secrets: Arc<dyn SecretStore> = match config.secrets {
+            SecretBackend::Keychain(flavor) => Arc::new(KeychainStore::new(keychain_service(flavor == Flavor::Dev))),
+            SecretBackend::Custom(s) => s,
+        };
+        Ok(Engine {
+            inner: Arc::new(Inner { store, secrets, clock: config.clock, installation_id, data_dir: config.data_dir }),
+        })
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
+    }
+
+    /// The database file.
+    pub fn database_path(&self) -> &Path {
+        self.inner.store.path()
+    }
+
+    /// Flushes the write-ahead log into the database file. Call before exit.
+    pub async fn close(&self) -> Result<()> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            inner.store.with_writer(|c| {
+                c.pragma_update(None, "wal_checkpoint", "TRUNCATE")?;
+                Ok(())
+            })
+        })
+        .await?
+    }
+
+    /// Runs `f` in one write transaction on the blocking pool.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>, &Inner) -> Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.store.write(|tx| f(tx, &inner))).await?
+    }
+
+    /// Runs `f` on a reader on the blocking pool.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection, &Inner) -> Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.store.read(|c| f(c, &inner))).await?
+    }
+
+    /// Stores a secret under `path` (blocking pool).
+    pub(crate) async fn set_secret(&self, path: String, secret: Secret) -> Result<()> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.secrets.set(&inner.secret_key(path), &secret)).await?
+    }
+
+    /// Removes the secret under `path` (blocking pool).
+    pub(crate) async fn delete_secret(&self, path: String) -> Result<()> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.secrets.delete(&inner.secret_key(path))).await?
+    }
+
+    /// Reads the secret under `path` (blocking pool). For the protocol layer only.
+    #[allow(dead_code)]
+    pub(crate) async fn get_secret(&self, path: String) -> Result<Option<Secret>> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.secrets.get(&inner.secret_key(path))).await?
+    }
+
+    /// Checks that the secret store can be reached (blocking pool).
+    pub async fn check_keychain(&self) -> Result<()> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.secrets.check_available()).await?
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::new(ErrorKind::Io, "io.failed").param("path", dir.display()).with_detail(e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}

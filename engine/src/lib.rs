@@ -1,0 +1,81 @@
+//! # ServerSync engine
+//!
+//! ServerSync keeps every user's and every queue's mailbox in step with the organisation's own
+//! database, the way Dynamics 365 *server-side synchronization* does: incoming mail becomes
+//! tracked email activities, outgoing activities are sent, appointments, contacts and tasks are
+//! kept in step with the mail server. This crate is the whole engine, with no GUI in it: the
+//! desktop app (`src-tauri`, a thin Tauri shell) and the headless `serversync` command both
+//! drive it through the same [`api`] functions. It never depends on Tauri.
+//!
+//! ## Layers
+//!
+//! ```text
+//!  UI (SolidJS, in the Tauri window)        serversync CLI (src/bin)
+//!            │ IPC: DTOs in, {code, params} errors out │
+//!            └──────────────┬──────────────────────────┘
+//!                       api::*          one async fn per operation; one transaction each
+//!                           │
+//!        domain::rules (pure)    store (SQLite)    secrets (OS keychain)    protocol/, sync/
+//! ```
+//!
+//! * [`domain`] — the organisation's email configuration as plain data (profiles, mailboxes,
+//!   settings, users, queues, alerts) and every rule over it as a pure function
+//!   ([`domain::rules`]): the server type × credential mode × delivery method matrix, field
+//!   visibility per server type, approval, the effective *Process Email From* date, Apply
+//!   Default Email Settings. Rules refuse with a stable code and parameters; the words live in
+//!   `engine/i18n/{en,fr,ja,vi}.json`, so the UI and the CLI speak the user's language.
+//! * [`api`] — what a UI may ask. Each call loads what it needs, applies the change, validates
+//!   the result with the rules, and writes it in **one** SQLite transaction: a refused or failed
+//!   call writes nothing.
+//! * [`store`] — SQLite through rusqlite: WAL, foreign keys on, STRICT tables, append-only
+//!   migrations in `engine/migrations/` tracked by `PRAGMA user_version`.
+//! * [`secrets`] — the [`secrets::SecretStore`] trait, the OS keychain behind it, and an
+//!   in-memory store for unit tests.
+//!
+//! ## Tasks, threads and who writes the database
+//!
+//! The engine is used from a tokio runtime. SQLite and keychain calls block, so they run on
+//! tokio's blocking pool, never on the async executor. There is exactly **one writer**
+//! connection, behind a mutex: every write is a `BEGIN IMMEDIATE` transaction on it, so writes
+//! are serialised and never see `SQLITE_BUSY` from each other. A few read-only connections
+//! serve reads concurrently under WAL. Nothing else opens the database file.
+//!
+//! ## Where secrets live
+//!
+//! Passwords, client secrets, certificate keys and tokens live **only** in the OS keychain
+//! (Secret Service on Linux, Keychain on macOS, Credential Manager on Windows), under the
+//! service name of the build's namespace (release and development builds differ) and an
+//! account `{installation id}/{record}/{id}/{what}`. The database stores only `is_*_set`
+//! flags. A [`secrets::Secret`] prints as `<redacted>`, has no `Serialize`, and is wiped from
+//! memory on drop; no record, DTO, log line or error message carries one. When no keychain is
+//! reachable, a secret operation fails with `keychain.unavailable` and nothing is written —
+//! never a plaintext fallback. A secret is written to the keychain before its flag, and removed
+//! again if the flag's transaction fails.
+//!
+//! ## Sync, in a few sentences (issues to come)
+//!
+//! For each enabled mailbox and workload, a scheduler plans (a pure function over local state,
+//! the stored cursor and the server's listing) and then applies: per-item results are recorded,
+//! one bad item never aborts a run. A message is acknowledged on the server (moved, deleted,
+//! cursor advanced) only after the activity and the new cursor are committed together. Outgoing
+//! work is the outbox table, drained by the scheduler.
+//!
+//! ## Invariants
+//!
+//! * A user's or queue's mailbox address equals the owner's address; changing it withdraws approval.
+//! * Every stored profile and mailbox passes the rules of [`domain::rules`] as they stand.
+//! * No secret byte is ever written to SQLite, logs, IPC replies or error messages.
+//! * Times are UTC, from a [`clock::Clock`] (a fixed clock in tests).
+
+pub mod api;
+pub mod clock;
+pub mod domain;
+mod engine;
+pub mod error;
+pub mod i18n;
+pub mod secrets;
+pub mod store;
+
+pub use engine::{APP_ID, DATABASE_FILE, Engine, EngineConfig, Flavor, SecretBackend, default_data_dir};
+pub use error::{Error, ErrorDto, ErrorKind, Result};
+pub use i18n::Lang;

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every system package ServerSync needs to build, run and test on Debian 12 (as root).
+# Idempotent: packages already present are skipped quickly. Nothing is downloaded outside apt.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential pkg-config libdbus-1-dev
+  # OS keychain for tests: a real Secret Service under a private D-Bus session
+  dbus dbus-bin gnome-keyring libsecret-tools
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages (${missing[*]}); run as root or install them with apt-get" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "install-deps: installed ${missing[*]}"
+else
+  echo "install-deps: all system packages present"
+fi

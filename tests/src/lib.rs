@@ -1,0 +1,119 @@
+//! Helpers shared by the end-to-end tests: the `serversync` binary, throwaway data directories,
+//! an engine on an in-memory secret store, and a look at the raw bytes of a database.
+
+use serversync::clock::SystemClock;
+use serversync::secrets::{MemoryStore, SecretStore};
+use serversync::{Engine, EngineConfig, SecretBackend};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+/// The `serversync` binary built next to this test executable.
+pub fn serversync_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/debug/deps/<test> -> target/debug/serversync
+    let dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+    let bin = dir.join(format!("serversync{}", std::env::consts::EXE_SUFFIX));
+    assert!(bin.exists(), "{} is missing: build it first (cargo build -p serversync)", bin.display());
+    bin
+}
+
+/// Runs `serversync --data-dir DIR ARGS…` with `stdin` and returns its output.
+pub fn run_cli(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    run_cli_env(data_dir, args, stdin, &[])
+}
+
+/// Like [`run_cli`], with environment variables removed (`name`, None) or set.
+pub fn run_cli_env(data_dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, Option<&str>)]) -> Output {
+    let mut cmd = Command::new(serversync_bin());
+    cmd.arg("--data-dir").arg(data_dir).args(args).env("LANG", "C.UTF-8").env_remove("LC_ALL");
+    for (k, v) in env {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start serversync: {e}"));
+    if let Some(input) = stdin {
+        use std::io::Write;
+        if let Some(mut s) = child.stdin.take() {
+            s.write_all(input.as_bytes()).unwrap_or_else(|e| panic!("cannot write stdin: {e}"));
+        }
+    }
+    child.wait_with_output().unwrap_or_else(|e| panic!("serversync did not finish: {e}"))
+}
+
+/// Runs the CLI with `--json`, asserts success, and parses standard output.
+pub fn cli_json(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> serde_json::Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = run_cli(data_dir, &all, stdin);
+    assert!(
+        out.status.success(),
+        "serversync {args:?} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("serversync {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+    })
+}
+
+/// An engine in a fresh temporary directory with an in-memory secret store.
+pub async fn memory_engine() -> (Engine, Arc<MemoryStore>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let secrets = Arc::new(MemoryStore::new());
+    let config = EngineConfig {
+        data_dir: dir.path().join("data"),
+        secrets: SecretBackend::Custom(secrets.clone() as Arc<dyn SecretStore>),
+        clock: Arc::new(SystemClock),
+    };
+    let engine = Engine::open(config).await.unwrap_or_else(|e| panic!("engine: {e}"));
+    (engine, secrets, dir)
+}
+
+/// Every byte SQLite keeps for this database: the file, its write-ahead log and shared memory.
+pub fn database_bytes(db: &Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        if let Ok(b) = std::fs::read(PathBuf::from(p)) {
+            bytes.extend(b);
+        }
+    }
+    bytes
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// One row of a table as text (every column), for before/after comparisons.
+pub fn row_snapshot(db: &Path, table: &str, id: i64) -> String {
+    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .unwrap_or_else(|e| panic!("open {}: {e}", db.display()));
+    let mut stmt = conn.prepare(&format!("SELECT * FROM {table} WHERE id = ?1")).unwrap_or_else(|e| panic!("{e}"));
+    let n = stmt.column_count();
+    stmt.query_row([id], |r| {
+        let mut parts = Vec::new();
+        for i in 0..n {
+            let v: rusqlite::types::Value = r.get(i)?;
+            parts.push(format!("{v:?}"));
+        }
+        Ok(parts.join("|"))
+    })
+    .unwrap_or_else(|e| panic!("{table} {id}: {e}"))
+}
+
+/// Counts the rows of a table.
+pub fn count_rows(db: &Path, table: &str) -> i64 {
+    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .unwrap_or_else(|e| panic!("open {}: {e}", db.display()));
+    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap_or_else(|e| panic!("{e}"))
+}

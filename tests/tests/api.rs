@@ -1,0 +1,420 @@
+//! The engine's API as the desktop app and the CLI use it, with secrets in memory.
+
+use serversync::api::{self, CreateProfile, CreateQueue, CreateUser, MailboxQuery, MailboxView, NewAlert};
+use serversync::domain::rules::ProfileSecretKind;
+use serversync::domain::{
+    ActMethod, AlertFilter, AlertLevel, CredentialMode, EmailAddressStatus, IncomingMethod, MailboxChanges, MailboxId,
+    OutgoingMethod, ProfileChanges, ProfileId, RecordState, Regarding, ServerType, SettingsChanges, UserChanges,
+};
+use serversync::secrets::{Secret, SecretKey, SecretStore};
+use serversync::{DATABASE_FILE, Engine};
+use serversync_tests::{contains, database_bytes, memory_engine, row_snapshot};
+use std::collections::BTreeMap;
+
+fn ok<T>(r: serversync::Result<T>) -> T {
+    r.unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn code<T: std::fmt::Debug>(r: serversync::Result<T>) -> &'static str {
+    match r {
+        Ok(v) => panic!("expected a refusal, got {v:?}"),
+        Err(e) => e.code(),
+    }
+}
+
+async fn imap_profile(e: &Engine, default: bool) -> ProfileId {
+    let p = ok(api::create_profile(
+        e,
+        CreateProfile {
+            server_type: ServerType::ImapSmtp,
+            name: "Contoso IMAP".into(),
+            changes: ProfileChanges {
+                incoming_location: Some("imap.contoso.test".into()),
+                outgoing_location: Some("smtp.contoso.test".into()),
+                ..Default::default()
+            },
+            set_as_default: default,
+        },
+    )
+    .await);
+    p.id
+}
+
+async fn exchange_server_profile(e: &Engine) -> ProfileId {
+    ok(api::create_profile(
+        e,
+        CreateProfile {
+            server_type: ServerType::ExchangeServer,
+            name: "Contoso EWS".into(),
+            changes: ProfileChanges {
+                incoming_user_name: Some("svc-crm@contoso.test".into()),
+                incoming_use_impersonation: Some(true),
+                ..Default::default()
+            },
+            set_as_default: false,
+        },
+    )
+    .await)
+    .id
+}
+
+async fn user(e: &Engine, name: &str, email: &str) -> (serversync::domain::UserId, MailboxId) {
+    let u = ok(api::create_user(
+        e,
+        CreateUser {
+            full_name: name.into(),
+            primary_email: email.into(),
+            can_approve_email: false,
+            incoming_filtering_method: None,
+        },
+    )
+    .await);
+    (u.id, u.mailbox_id.unwrap_or(MailboxId(0)))
+}
+
+#[tokio::test]
+async fn a_new_user_gets_a_mailbox_with_the_organisation_defaults() {
+    let (e, _, _d) = memory_engine().await;
+    let pid = imap_profile(&e, true).await;
+    let (_, mid) = user(&e, "Nancy Anderson", "nancy@contoso.test").await;
+    let m = ok(api::get_mailbox(&e, mid).await).mailbox;
+    assert_eq!(m.profile_id, Some(pid));
+    assert_eq!(
+        (m.incoming_method, m.outgoing_method, m.act_method),
+        (IncomingMethod::ServerSideSync, OutgoingMethod::ServerSideSync, ActMethod::None)
+    );
+    assert_eq!(m.email_address, "nancy@contoso.test");
+    assert_eq!(m.email_address_status, EmailAddressStatus::PendingApproval);
+    assert!(!m.enabled_for_incoming && !m.enabled_for_outgoing, "nothing is enabled before Test & Enable");
+}
+
+#[tokio::test]
+async fn a_queue_mailbox_never_takes_act_even_when_it_is_the_default() {
+    let (e, _, _d) = memory_engine().await;
+    let pid = exchange_server_profile(&e).await;
+    ok(api::set_default_profile(&e, pid).await);
+    ok(api::update_settings(
+        &e,
+        SettingsChanges { default_act_method: Some(ActMethod::ServerSideSync), ..Default::default() },
+    )
+    .await);
+    let (owner, user_mailbox) = user(&e, "Ann", "ann@contoso.test").await;
+    assert_eq!(ok(api::get_mailbox(&e, user_mailbox).await).mailbox.act_method, ActMethod::ServerSideSync);
+    let q = ok(api::create_queue(
+        &e,
+        CreateQueue {
+            name: "Support".into(),
+            email_address: "support@contoso.test".into(),
+            owner_user_id: Some(owner),
+            incoming_filtering_method: None,
+        },
+    )
+    .await);
+    let qm = ok(api::get_mailbox(&e, q.mailbox_id.unwrap_or(MailboxId(0))).await).mailbox;
+    assert_eq!(qm.act_method, ActMethod::None);
+    assert_eq!(qm.owner_user_id, Some(owner), "a queue's mailbox is owned by the queue's owner");
+}
+
+#[tokio::test]
+async fn the_address_of_a_mailbox_and_of_its_owner_stay_the_same_and_a_change_withdraws_approval() {
+    let (e, _, _d) = memory_engine().await;
+    let (uid, mid) = user(&e, "Nancy", "nancy@contoso.test").await;
+    ok(api::approve_mailboxes(&e, vec![mid], None).await);
+    ok(api::update_user(
+        &e,
+        uid,
+        UserChanges { primary_email: Some("nancy.anderson@contoso.test".into()), ..Default::default() },
+    )
+    .await);
+    let m = ok(api::get_mailbox(&e, mid).await).mailbox;
+    assert_eq!(m.email_address, "nancy.anderson@contoso.test");
+    assert_eq!((m.email_address_status, m.approved_on), (EmailAddressStatus::PendingApproval, None));
+
+    ok(api::approve_mailboxes(&e, vec![mid], None).await);
+    ok(api::update_mailbox(
+        &e,
+        mid,
+        MailboxChanges { email_address: Some("n@contoso.test".into()), ..Default::default() },
+    )
+    .await);
+    assert_eq!(ok(api::get_user(&e, uid).await).primary_email, "n@contoso.test");
+    assert_eq!(ok(api::get_mailbox(&e, mid).await).mailbox.email_address_status, EmailAddressStatus::PendingApproval);
+}
+
+#[tokio::test]
+async fn a_refused_change_writes_nothing() {
+    let (e, _, d) = memory_engine().await;
+    let pop = ok(api::create_profile(
+        &e,
+        CreateProfile {
+            server_type: ServerType::Pop3Smtp,
+            name: "POP".into(),
+            changes: ProfileChanges {
+                incoming_location: Some("pop.contoso.test".into()),
+                outgoing_location: Some("smtp.contoso.test".into()),
+                ..Default::default()
+            },
+            set_as_default: true,
+        },
+    )
+    .await);
+    let (_, mid) = user(&e, "Nancy", "nancy@contoso.test").await;
+    let db = d.path().join("data").join(DATABASE_FILE);
+    let before = row_snapshot(&db, "mailbox", mid.0);
+    let r = api::update_mailbox(
+        &e,
+        mid,
+        MailboxChanges {
+            act_method: Some(ActMethod::ServerSideSync),
+            name: Some("Renamed".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(code(r), "mailbox.act.not_supported_for_server_type");
+    assert_eq!(row_snapshot(&db, "mailbox", mid.0), before);
+    // Bulk edit: one refusal refuses all.
+    let (_, other) = user(&e, "Alan", "alan@contoso.test").await;
+    let before_other = row_snapshot(&db, "mailbox", other.0);
+    let r = api::edit_mailboxes(
+        &e,
+        vec![other, mid],
+        MailboxChanges { act_method: Some(ActMethod::ServerSideSync), ..Default::default() },
+    )
+    .await;
+    assert_eq!(code(r), "mailbox.act.not_supported_for_server_type");
+    assert_eq!(
+        row_snapshot(&db, "mailbox", other.0),
+        before_other,
+        "the first mailbox of a refused bulk edit was written"
+    );
+    let r = api::edit_mailboxes(&e, vec![other], MailboxChanges { name: Some("X".into()), ..Default::default() }).await;
+    assert_eq!(code(r), "mailbox.edit.sync_methods_only");
+    let _ = pop;
+}
+
+#[tokio::test]
+async fn a_profile_change_that_would_break_one_of_its_mailboxes_is_refused() {
+    let (e, _, _d) = memory_engine().await;
+    let pid = exchange_server_profile(&e).await;
+    let (_, mid) = user(&e, "Nancy", "nancy@contoso.test").await;
+    ok(api::update_mailbox(
+        &e,
+        mid,
+        MailboxChanges {
+            profile_id: Some(Some(pid)),
+            act_method: Some(ActMethod::ServerSideSync),
+            ..Default::default()
+        },
+    )
+    .await);
+    let r =
+        api::update_profile(&e, pid, ProfileChanges { incoming_use_impersonation: Some(false), ..Default::default() })
+            .await;
+    let err = r.err().unwrap_or_else(|| panic!("delegation was accepted under an ACT mailbox"));
+    assert_eq!(err.code(), "mailbox.act.requires_impersonation");
+    assert_eq!(err.param_value("mailbox"), Some("Nancy"));
+    assert!(ok(api::get_profile(&e, pid).await).incoming_use_impersonation);
+}
+
+#[tokio::test]
+async fn credentials_go_to_the_secret_store_and_only_a_flag_to_the_database() {
+    let (e, secrets, d) = memory_engine().await;
+    imap_profile(&e, true).await;
+    let (_, mid) = user(&e, "Nancy", "nancy@contoso.test").await;
+    let dto = ok(api::set_mailbox_credentials(&e, mid, "nancy".into(), Secret::new("pw-4b1e-secret")).await);
+    assert!(dto.mailbox.is_password_set && dto.mailbox.allow_credentials);
+    let json = serde_json::to_string(&dto).unwrap_or_default();
+    assert!(!json.contains("pw-4b1e-secret"), "the reply carries the password");
+    let db = d.path().join("data").join(DATABASE_FILE);
+    assert!(!contains(&database_bytes(&db), b"pw-4b1e-secret"));
+    let installation: String = rusqlite::Connection::open(&db)
+        .and_then(|c| c.query_row("SELECT value FROM meta WHERE key = 'installation_id'", [], |r| r.get(0)))
+        .unwrap_or_default();
+    let stored = secrets.get(&SecretKey::new(&installation, format!("mailbox/{mid}/password"))).ok().flatten();
+    assert_eq!(stored.map(|s| s.expose().to_owned()), Some("pw-4b1e-secret".to_owned()));
+
+    ok(api::clear_mailbox_credentials(&e, mid).await);
+    assert_eq!(secrets.get(&SecretKey::new(&installation, format!("mailbox/{mid}/password"))).ok().flatten(), None);
+}
+
+#[tokio::test]
+async fn a_password_for_a_connection_without_tls_is_refused_before_it_reaches_the_keychain() {
+    let (e, secrets, d) = memory_engine().await;
+    let pid = imap_profile(&e, true).await;
+    ok(api::update_profile(&e, pid, ProfileChanges { incoming_use_ssl: Some(false), ..Default::default() }).await);
+    let (_, mid) = user(&e, "Nancy", "nancy@contoso.test").await;
+    let r = api::set_mailbox_credentials(&e, mid, "nancy".into(), Secret::new("plain-channel-pw")).await;
+    assert_eq!(code(r), "credentials.insecure_channel");
+    let db = d.path().join("data").join(DATABASE_FILE);
+    let installation: String = rusqlite::Connection::open(&db)
+        .and_then(|c| c.query_row("SELECT value FROM meta WHERE key = 'installation_id'", [], |r| r.get(0)))
+        .unwrap_or_default();
+    assert_eq!(secrets.get(&SecretKey::new(&installation, format!("mailbox/{mid}/password"))).ok().flatten(), None);
+    assert!(!ok(api::get_mailbox(&e, mid).await).mailbox.is_password_set);
+
+    // Once the organisation allows it, the same password is accepted…
+    ok(api::update_settings(
+        &e,
+        SettingsChanges { allow_credentials_over_insecure_channels: Some(true), ..Default::default() },
+    )
+    .await);
+    ok(api::set_mailbox_credentials(&e, mid, "nancy".into(), Secret::new("plain-channel-pw")).await);
+    // …and TLS cannot be switched off under a profile password without the permission.
+    ok(api::update_settings(
+        &e,
+        SettingsChanges { allow_credentials_over_insecure_channels: Some(false), ..Default::default() },
+    )
+    .await);
+    let r = api::update_profile(&e, pid, ProfileChanges { outgoing_use_ssl: Some(false), ..Default::default() }).await;
+    assert_eq!(code(r), "credentials.insecure_channel");
+}
+
+#[tokio::test]
+async fn profile_secrets_follow_the_same_path() {
+    let (e, secrets, _d) = memory_engine().await;
+    let pid = exchange_server_profile(&e).await;
+    let p = ok(api::set_profile_secret(&e, pid, ProfileSecretKind::IncomingPassword, Secret::new("svc-pw-77")).await);
+    assert!(p.is_incoming_password_set);
+    let r = api::set_profile_secret(&e, pid, ProfileSecretKind::OutgoingPassword, Secret::new("x")).await;
+    assert_eq!(code(r), "profile.password.not_used", "outgoing shares the incoming settings");
+    ok(api::delete_profile(&e, pid).await);
+    let _ = secrets; // deletion of the secret is checked through the flag-free state below
+    assert_eq!(code(api::get_profile(&e, pid).await), "record.not_found");
+}
+
+#[tokio::test]
+async fn deleting_a_profile_keeps_its_mailboxes_without_a_profile() {
+    let (e, _, _d) = memory_engine().await;
+    let pid = imap_profile(&e, false).await;
+    let (_, mid) = user(&e, "Nancy", "nancy@contoso.test").await;
+    ok(api::update_mailbox(&e, mid, MailboxChanges { profile_id: Some(Some(pid)), ..Default::default() }).await);
+    ok(api::delete_profile(&e, pid).await);
+    assert_eq!(ok(api::get_mailbox(&e, mid).await).mailbox.profile_id, None);
+}
+
+#[tokio::test]
+async fn the_default_profile_cannot_be_deactivated() {
+    let (e, _, _d) = memory_engine().await;
+    let pid = imap_profile(&e, true).await;
+    assert_eq!(code(api::set_profile_state(&e, vec![pid], RecordState::Inactive).await), "profile.is_default");
+    let other = imap_profile(&e, false).await;
+    let p = ok(api::set_profile_state(&e, vec![other], RecordState::Inactive).await);
+    assert_eq!(p[0].state, RecordState::Inactive);
+    let inactive = ok(api::list_profiles(&e, api::ProfileView::Inactive).await);
+    assert_eq!(inactive.iter().map(|p| p.id).collect::<Vec<_>>(), vec![other]);
+}
+
+#[tokio::test]
+async fn approval_through_the_api_follows_who_may_approve() {
+    let (e, _, _d) = memory_engine().await;
+    let (nancy, nancy_box) = user(&e, "Nancy", "nancy@contoso.test").await;
+    let (alan, _) = user(&e, "Alan", "alan@contoso.test").await;
+    assert_eq!(code(api::approve_mailboxes(&e, vec![nancy_box], Some(alan)).await), "approval.not_permitted");
+    let self_approved = ok(api::approve_mailboxes(&e, vec![nancy_box], Some(nancy)).await);
+    assert_eq!(self_approved[0].mailbox.approved_by_user_id, Some(nancy));
+    ok(api::update_user(&e, alan, UserChanges { can_approve_email: Some(true), ..Default::default() }).await);
+    let rejected = ok(api::reject_mailboxes(&e, vec![nancy_box], Some(alan)).await);
+    assert_eq!(
+        (rejected[0].mailbox.email_address_status, rejected[0].mailbox.approved_by_user_id),
+        (EmailAddressStatus::Rejected, None)
+    );
+}
+
+#[tokio::test]
+async fn apply_default_email_settings_is_all_or_nothing() {
+    let (e, _, _d) = memory_engine().await;
+    let (_, a) = user(&e, "Ann", "ann@contoso.test").await;
+    let pid = imap_profile(&e, true).await;
+    let applied = ok(api::apply_default_settings(&e, vec![a]).await);
+    assert_eq!(applied[0].mailbox.profile_id, Some(pid));
+    assert_eq!(code(api::apply_default_settings(&e, vec![a, MailboxId(999)]).await), "record.not_found");
+}
+
+#[tokio::test]
+async fn the_same_alert_raised_again_updates_one_row() {
+    let (e, _, _d) = memory_engine().await;
+    let (_, mid) = user(&e, "Nancy", "nancy@contoso.test").await;
+    let alert = NewAlert {
+        level: AlertLevel::Warning,
+        code: "mailbox.not_approved".into(),
+        params: BTreeMap::from([("mailbox".to_owned(), "Nancy".to_owned())]),
+        regarding: Regarding::Mailbox(mid),
+    };
+    let first = ok(api::record_alert(&e, alert.clone()).await);
+    let second = ok(api::record_alert(&e, alert.clone()).await);
+    assert_eq!(first, second);
+    let all = ok(api::list_alerts(&e, AlertFilter::default()).await);
+    assert_eq!((all.len(), all[0].count), (1, 2));
+    assert!(all[0].last_seen >= all[0].first_seen);
+
+    ok(api::update_settings(&e, SettingsChanges { alerts_for_warnings: Some(false), ..Default::default() }).await);
+    let other = NewAlert { code: "mailbox.inactive".into(), ..alert };
+    assert_eq!(ok(api::record_alert(&e, other).await), None, "warnings are off");
+    let errors = ok(api::list_alerts(&e, AlertFilter { level: Some(AlertLevel::Error), ..Default::default() }).await);
+    assert!(errors.is_empty());
+    assert_eq!(ok(api::delete_alerts(&e, AlertFilter { mailbox_id: Some(mid), ..Default::default() }).await), 1);
+}
+
+#[tokio::test]
+async fn mailbox_grid_views_and_search() {
+    let (e, _, _d) = memory_engine().await;
+    let (ann, _) = user(&e, "Ann", "ann@contoso.test").await;
+    user(&e, "Bob", "bob@fabrikam.test").await;
+    let fwd = ok(api::create_forward_mailbox(
+        &e,
+        api::CreateForwardMailbox {
+            name: "Forward".into(),
+            email_address: "fwd@contoso.test".into(),
+            changes: Default::default(),
+        },
+    )
+    .await);
+    assert_eq!(fwd.mailbox.outgoing_method, OutgoingMethod::None, "a forward mailbox sends nothing");
+    let names = |v: Vec<api::MailboxDto>| v.into_iter().map(|m| m.mailbox.name).collect::<Vec<_>>();
+    assert_eq!(names(ok(api::list_mailboxes(&e, MailboxQuery::default()).await)), ["Ann", "Bob", "Forward"]);
+    assert_eq!(
+        names(ok(
+            api::list_mailboxes(&e, MailboxQuery { view: MailboxView::MyActive(ann), ..Default::default() }).await
+        )),
+        ["Ann"]
+    );
+    assert_eq!(
+        names(
+            ok(api::list_mailboxes(&e, MailboxQuery { search: Some("FABRIKAM".into()), ..Default::default() }).await)
+        ),
+        ["Bob"]
+    );
+    assert_eq!(
+        names(ok(api::list_mailboxes(&e, MailboxQuery { search: Some("%".into()), ..Default::default() }).await)),
+        Vec::<String>::new(),
+        "LIKE wildcards are literal"
+    );
+    ok(api::delete_forward_mailbox(&e, fwd.mailbox.id).await);
+    assert_eq!(ok(api::list_mailboxes(&e, MailboxQuery::default()).await).len(), 2);
+}
+
+#[tokio::test]
+async fn exchange_online_is_graph_with_app_only_oauth() {
+    let (e, _, _d) = memory_engine().await;
+    let p = ok(api::create_profile(
+        &e,
+        CreateProfile {
+            server_type: ServerType::ExchangeOnline,
+            name: "Contoso Online".into(),
+            changes: ProfileChanges {
+                tenant_id: Some("72f988bf-86f1-41af-91ab-2d7cd011db47".into()),
+                oauth_client_id: Some("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0".into()),
+                ..Default::default()
+            },
+            set_as_default: false,
+        },
+    )
+    .await);
+    assert_eq!(p.incoming_credential_mode, CredentialMode::OauthEntraId);
+    assert_eq!((p.incoming_port, p.incoming_location.as_str()), (None, ""));
+    let p = ok(api::set_profile_secret(&e, p.id, ProfileSecretKind::OauthSecret, Secret::new("client-secret")).await);
+    assert!(p.is_oauth_secret_set);
+    let fields = ok(api::profile_form_fields(&e, ServerType::ExchangeOnline, ProfileChanges::default()).await);
+    assert!(fields.fields.contains(&"tenant_id") && !fields.fields.contains(&"incoming_port"));
+}

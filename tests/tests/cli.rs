@@ -1,0 +1,249 @@
+//! The `serversync` command, as an administrator uses it. Needs a real Secret Service
+//! (scripts/test.sh starts gnome-keyring in a private D-Bus session).
+
+use serversync::DATABASE_FILE;
+use serversync_tests::{cli_json, contains, count_rows, database_bytes, row_snapshot, run_cli};
+
+const PASSWORD: &str = "Pässwörd-7f3a9c-Δ-unique";
+
+#[test]
+fn imap_profile_user_credentials_approval_and_no_password_in_the_database() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path();
+
+    let profile = cli_json(
+        data,
+        &[
+            "profile",
+            "create",
+            "--type",
+            "imap-smtp",
+            "--name",
+            "Contoso IMAP",
+            "--default",
+            "--set",
+            "incoming_location=imap.contoso.test",
+            "--set",
+            "outgoing_location=smtp.contoso.test",
+        ],
+        None,
+    );
+    assert_eq!(profile["server_type"], "imap_smtp");
+    assert_eq!(profile["incoming_port"], 993, "default port filled on save");
+    assert_eq!(profile["outgoing_port"], 587, "default port filled on save");
+    let profile_id = profile["id"].as_i64().unwrap_or_default();
+
+    let user = cli_json(data, &["user", "create", "--name", "Nancy Anderson", "--email", "nancy@contoso.test"], None);
+    let mailbox_id = user["mailbox_id"].as_i64().unwrap_or_else(|| panic!("the user has no mailbox: {user}"));
+
+    let mailbox = cli_json(data, &["mailbox", "show", &mailbox_id.to_string()], None);
+    assert_eq!(mailbox["email_address"], "nancy@contoso.test", "mailbox address = user address");
+    assert_eq!(mailbox["profile_id"], profile_id, "organisation default profile");
+    assert_eq!(mailbox["incoming_method"], "server_side_sync", "organisation default incoming method");
+    assert_eq!(mailbox["outgoing_method"], "server_side_sync", "organisation default outgoing method");
+    assert_eq!(mailbox["act_method"], "none", "organisation default ACT method");
+    assert_eq!(mailbox["email_address_status"], "pending_approval");
+    assert_eq!(mailbox["is_password_set"], false);
+
+    let with_creds = cli_json(
+        data,
+        &["mailbox", "set-credentials", &mailbox_id.to_string(), "--user-name", "nancy", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_eq!(with_creds["is_password_set"], true);
+    assert_eq!(with_creds["allow_credentials"], true);
+    assert!(!with_creds.to_string().contains(PASSWORD), "the reply carries the password");
+
+    let approved = cli_json(data, &["mailbox", "approve", &mailbox_id.to_string()], None);
+    assert_eq!(approved[0]["email_address_status"], "approved");
+    assert_eq!(approved[0]["approved_by_administrator"], true);
+
+    let list = cli_json(data, &["mailbox", "list"], None);
+    let rows = list.as_array().unwrap_or_else(|| panic!("not a list: {list}"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["email_address_status"], "approved");
+    assert_eq!(rows[0]["kind"], "user");
+    assert!(!list.to_string().contains(PASSWORD));
+
+    let bytes = database_bytes(&data.join(DATABASE_FILE));
+    assert!(bytes.len() > 4096, "the database was not found");
+    assert!(!contains(&bytes, PASSWORD.as_bytes()), "the password is in the SQLite files");
+    assert!(!contains(&bytes, "7f3a9c".as_bytes()), "part of the password is in the SQLite files");
+    assert!(contains(&bytes, b"nancy@contoso.test"), "the search can see what the database holds");
+
+    // Replacing the password works; clearing removes the flag.
+    let replaced = cli_json(
+        data,
+        &["mailbox", "set-credentials", &mailbox_id.to_string(), "--user-name", "nancy", "--password-stdin"],
+        Some("another-secret"),
+    );
+    assert_eq!(replaced["is_password_set"], true);
+    let cleared = cli_json(data, &["mailbox", "clear-credentials", &mailbox_id.to_string()], None);
+    assert_eq!(cleared["is_password_set"], false);
+}
+
+#[test]
+fn act_by_server_side_sync_on_a_pop3_mailbox_is_refused_with_its_code_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path();
+    cli_json(
+        data,
+        &[
+            "profile",
+            "create",
+            "--type",
+            "pop3-smtp",
+            "--name",
+            "Contoso POP3",
+            "--default",
+            "--set",
+            "incoming_location=pop.contoso.test",
+            "--set",
+            "outgoing_location=smtp.contoso.test",
+        ],
+        None,
+    );
+    let user = cli_json(data, &["user", "create", "--name", "Alan Steiner", "--email", "alan@contoso.test"], None);
+    let id = user["mailbox_id"].as_i64().unwrap_or_default();
+    let db = data.join(DATABASE_FILE);
+    let before = row_snapshot(&db, "mailbox", id);
+
+    let out =
+        run_cli(data, &["--json", "mailbox", "update", &id.to_string(), "--set", "act_method=server_side_sync"], None);
+    assert_eq!(out.status.code(), Some(2), "validation errors exit with 2");
+    let err: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(err["error"]["code"], "mailbox.act.not_supported_for_server_type");
+    assert_eq!(err["error"]["params"]["server_type"], "pop3_smtp");
+    assert!(err["error"]["message"].as_str().unwrap_or_default().contains("POP3/SMTP"), "{err}");
+    assert_eq!(row_snapshot(&db, "mailbox", id), before, "the refused change was written");
+
+    // The same refusal in a person's words, in French.
+    let out = run_cli(
+        data,
+        &["--lang", "fr", "mailbox", "update", &id.to_string(), "--set", "act_method=server_side_sync"],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("[mailbox.act.not_supported_for_server_type]"), "{stderr}");
+    assert!(!stderr.contains("cannot be synchronized"), "the message is still English: {stderr}");
+    assert_eq!(row_snapshot(&db, "mailbox", id), before);
+}
+
+#[test]
+fn invalid_input_exits_non_zero_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path();
+    // Opening creates the database; count what a fresh one holds.
+    cli_json(data, &["profile", "list"], None);
+    let db = data.join(DATABASE_FILE);
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &[
+                "profile",
+                "create",
+                "--type",
+                "imap-smtp",
+                "--name",
+                "X",
+                "--set",
+                "max_concurrent_connections=301",
+                "--set",
+                "incoming_location=a.test",
+                "--set",
+                "outgoing_location=b.test",
+            ],
+            2,
+            "field.out_of_range",
+        ),
+        (
+            &[
+                "profile",
+                "create",
+                "--type",
+                "exchange-online",
+                "--name",
+                "X",
+                "--set",
+                "incoming_credential_mode=profile",
+            ],
+            2,
+            "profile.exchange_online.oauth_only",
+        ),
+        (
+            &[
+                "profile",
+                "create",
+                "--type",
+                "imap-smtp",
+                "--name",
+                "X",
+                "--set",
+                "incoming_credential_mode=anonymous",
+                "--set",
+                "incoming_location=a.test",
+                "--set",
+                "outgoing_location=b.test",
+            ],
+            2,
+            "profile.credentials.anonymous_not_valid",
+        ),
+        (&["profile", "create", "--type", "carrier-pigeon", "--name", "X"], 2, "value.not_in_option_set"),
+        (
+            &["profile", "create", "--type", "imap-smtp", "--name", "X", "--set", "no_such_field=1"],
+            2,
+            "cli.invalid_input",
+        ),
+        (&["user", "create", "--name", "Bad", "--email", "not an address"], 2, "field.not_an_email"),
+        (&["mailbox", "show", "99"], 3, "record.not_found"),
+    ];
+    for (args, code, error) in cases {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = run_cli(data, &all, None);
+        assert_eq!(out.status.code(), Some(*code), "{args:?}: {}", String::from_utf8_lossy(&out.stdout));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        assert_eq!(v["error"]["code"], *error, "{args:?}");
+    }
+    assert_eq!(count_rows(&db, "email_server_profile"), 0);
+    assert_eq!(count_rows(&db, "system_user"), 0);
+    assert_eq!(count_rows(&db, "mailbox"), 0);
+}
+
+#[test]
+fn a_password_is_never_taken_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = run_cli(dir.path(), &["mailbox", "set-credentials", "1", "--user-name", "u", "--password", "x"], None);
+    assert!(!out.status.success(), "a --password flag was accepted");
+    // Without --password-stdin and without a terminal, the command says how to pass it.
+    let user = cli_json(dir.path(), &["user", "create", "--name", "U", "--email", "u@contoso.test"], None);
+    let id = user["mailbox_id"].as_i64().unwrap_or_default().to_string();
+    let out = run_cli(dir.path(), &["--json", "mailbox", "set-credentials", &id, "--user-name", "u"], None);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(v["error"]["code"], "cli.password_stdin_required");
+}
+
+#[test]
+fn views_active_inactive_and_my_active_mailboxes() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path();
+    let a = cli_json(data, &["user", "create", "--name", "Ann", "--email", "ann@contoso.test"], None);
+    let b = cli_json(data, &["user", "create", "--name", "Bob", "--email", "bob@contoso.test"], None);
+    cli_json(
+        data,
+        &["queue", "create", "--name", "Support", "--email", "support@contoso.test", "--owner", &a["id"].to_string()],
+        None,
+    );
+    cli_json(data, &["user", "deactivate", &b["id"].to_string()], None);
+    let names = |v: serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| a.iter().map(|m| m["name"].as_str().unwrap_or_default().to_owned()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(names(cli_json(data, &["mailbox", "list"], None)), ["Ann", "Support"]);
+    assert_eq!(names(cli_json(data, &["mailbox", "list", "--view", "inactive"], None)), ["Bob"]);
+    assert_eq!(
+        names(cli_json(data, &["mailbox", "list", "--view", "my-active", "--owner", &a["id"].to_string()], None)),
+        ["Ann", "Support"]
+    );
+    assert_eq!(names(cli_json(data, &["mailbox", "list", "--view", "all", "--search", "BO"], None)), ["Bob"]);
+}
