@@ -12,6 +12,12 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "== the engine does not depend on Tauri"
+if cargo tree -p serversync --locked --edges normal,build --prefix none | grep -qiE '^tauri'; then
+  echo "the serversync engine depends on a tauri crate" >&2
+  exit 1
+fi
+
 echo "== cargo build"
 cargo build --workspace --all-targets --locked
 

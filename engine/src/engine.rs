@@ -187,6 +187,27 @@ impl Engine {
         tokio::task::spawn_blocking(move || inner.secrets.delete(&inner.secret_key(path))).await?
     }
 
+    /// Stores a new secret and records it: `check` validates on a reader first (a refused
+    /// secret never reaches the keychain), then the keychain is written, then `write` records
+    /// the flag in one transaction; if that fails, the keychain entry is removed again.
+    pub(crate) async fn store_secret_then<T, C, W>(&self, path: String, secret: Secret, check: C, write: W) -> Result<T>
+    where
+        T: Send + 'static,
+        C: FnOnce(&rusqlite::Connection, &Inner) -> Result<()> + Send + 'static,
+        W: FnOnce(&Transaction<'_>, &Inner) -> Result<T> + Send + 'static,
+    {
+        if secret.is_empty() {
+            return Err(Error::validation("cli.password_empty"));
+        }
+        self.read(check).await?;
+        self.set_secret(path.clone(), secret).await?;
+        let saved = self.write(write).await;
+        if saved.is_err() {
+            let _ = self.delete_secret(path).await;
+        }
+        saved
+    }
+
     /// Reads the secret under `path` (blocking pool). For the protocol layer only.
     #[allow(dead_code)]
     pub(crate) async fn get_secret(&self, path: String) -> Result<Option<Secret>> {

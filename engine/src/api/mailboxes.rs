@@ -4,10 +4,7 @@ use super::{load_mailbox, load_queue, load_settings, load_user, non_empty, profi
 use crate::domain::rules::{
     Actor, apply_default_email_settings, approve, may_change_approval, reject, validate_mailbox,
 };
-use crate::domain::{
-    ActMethod, IncomingMethod, Mailbox, MailboxChanges, MailboxId, MailboxKind, OutgoingMethod, ProfileId, RecordState,
-    UserId,
-};
+use crate::domain::{Mailbox, MailboxChanges, MailboxId, MailboxKind, ProfileId, RecordState, UserId};
 use crate::secrets::Secret;
 use crate::store;
 use crate::{Engine, Error, Result};
@@ -242,27 +239,28 @@ pub async fn set_mailbox_state(engine: &Engine, ids: Vec<MailboxId>, state: Reco
         .await
 }
 
-fn actor_user(tx: &Transaction<'_>, acting: Option<UserId>) -> Result<Option<crate::domain::User>> {
-    acting.map(|u| load_user(tx, u)).transpose()
-}
-
-/// Approve Email: approves the addresses of the selected mailboxes, all or none.
-pub async fn approve_mailboxes(
+/// Approve Email or Reject Email on the selected mailboxes, all or none.
+async fn change_approval(
     engine: &Engine,
     ids: Vec<MailboxId>,
     acting_user: Option<UserId>,
+    rejecting: bool,
 ) -> Result<Vec<MailboxDto>> {
     non_empty(&ids)?;
     engine
         .write(move |tx, ctx| {
             let settings = load_settings(tx)?;
-            let user = actor_user(tx, acting_user)?;
+            let user = acting_user.map(|u| load_user(tx, u)).transpose()?;
             let actor = user.as_ref().map_or(Actor::Administrator, Actor::User);
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
                 let mut m = load_mailbox(tx, id)?;
-                may_change_approval(actor, &m, &settings, false)?;
-                approve(&mut m, actor, ctx.now());
+                may_change_approval(actor, &m, &settings, rejecting)?;
+                if rejecting {
+                    reject(&mut m);
+                } else {
+                    approve(&mut m, actor, ctx.now());
+                }
                 m.modified_on = ctx.now();
                 store::update(tx, &m)?;
                 out.push(m.into());
@@ -270,6 +268,16 @@ pub async fn approve_mailboxes(
             Ok(out)
         })
         .await
+}
+
+/// Approve Email: approves the addresses of the selected mailboxes, all or none. Without an
+/// acting user, the administrator running ServerSync approves.
+pub async fn approve_mailboxes(
+    engine: &Engine,
+    ids: Vec<MailboxId>,
+    acting_user: Option<UserId>,
+) -> Result<Vec<MailboxDto>> {
+    change_approval(engine, ids, acting_user, false).await
 }
 
 /// Reject Email: rejects the addresses of the selected mailboxes (clears Approved By/On), all or none.
@@ -278,24 +286,7 @@ pub async fn reject_mailboxes(
     ids: Vec<MailboxId>,
     acting_user: Option<UserId>,
 ) -> Result<Vec<MailboxDto>> {
-    non_empty(&ids)?;
-    engine
-        .write(move |tx, ctx| {
-            let settings = load_settings(tx)?;
-            let user = actor_user(tx, acting_user)?;
-            let actor = user.as_ref().map_or(Actor::Administrator, Actor::User);
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                let mut m = load_mailbox(tx, id)?;
-                may_change_approval(actor, &m, &settings, true)?;
-                reject(&mut m);
-                m.modified_on = ctx.now();
-                store::update(tx, &m)?;
-                out.push(m.into());
-            }
-            Ok(out)
-        })
-        .await
+    change_approval(engine, ids, acting_user, true).await
 }
 
 /// Apply Default Email Settings: the organisation's default profile and synchronization methods
@@ -336,31 +327,25 @@ pub async fn set_mailbox_credentials(
     user_name: String,
     password: Secret,
 ) -> Result<MailboxDto> {
-    if password.is_empty() {
-        return Err(Error::validation("cli.password_empty"));
-    }
     let name = user_name.clone();
     engine
-        .read(move |c, _| {
-            let mut m = load_mailbox(c, id)?;
-            with_credentials(&mut m, &name);
-            validate_mailbox(&m, profile_of(c, &m)?.as_ref(), &load_settings(c)?)
-        })
-        .await?;
-    engine.set_secret(secret_path(id), password).await?;
-    let saved = engine
-        .write(move |tx, ctx| {
-            let mut m = load_mailbox(tx, id)?;
-            with_credentials(&mut m, &user_name);
-            m.modified_on = ctx.now();
-            save(tx, &m)?;
-            Ok(m.into())
-        })
-        .await;
-    if saved.is_err() {
-        let _ = engine.delete_secret(secret_path(id)).await;
-    }
-    saved
+        .store_secret_then(
+            secret_path(id),
+            password,
+            move |c, _| {
+                let mut m = load_mailbox(c, id)?;
+                with_credentials(&mut m, &name);
+                validate_mailbox(&m, profile_of(c, &m)?.as_ref(), &load_settings(c)?)
+            },
+            move |tx, ctx| {
+                let mut m = load_mailbox(tx, id)?;
+                with_credentials(&mut m, &user_name);
+                m.modified_on = ctx.now();
+                save(tx, &m)?;
+                Ok(m.into())
+            },
+        )
+        .await
 }
 
 /// Removes the mailbox's password from the keychain and turns off its credentials.
@@ -378,8 +363,3 @@ pub async fn clear_mailbox_credentials(engine: &Engine, id: MailboxId) -> Result
         })
         .await
 }
-
-// Silence "unused" for option sets re-exported for callers building changes.
-#[allow(dead_code)]
-const _METHODS: (IncomingMethod, OutgoingMethod, ActMethod) =
-    (IncomingMethod::None, OutgoingMethod::None, ActMethod::None);

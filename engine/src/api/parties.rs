@@ -75,6 +75,69 @@ fn check_email(field: &'static str, email: &str) -> Result<()> {
     Ok(())
 }
 
+/// A user or a queue: a record whose mailbox follows its state.
+trait MailboxOwner: crate::store::Record {
+    fn set_state(&mut self, state: RecordState, now: crate::domain::Timestamp);
+    fn mailbox(&self) -> Option<MailboxId>;
+}
+
+impl MailboxOwner for User {
+    fn set_state(&mut self, state: RecordState, now: crate::domain::Timestamp) {
+        self.state = state;
+        self.modified_on = now;
+    }
+    fn mailbox(&self) -> Option<MailboxId> {
+        self.mailbox_id
+    }
+}
+
+impl MailboxOwner for Queue {
+    fn set_state(&mut self, state: RecordState, now: crate::domain::Timestamp) {
+        self.state = state;
+        self.modified_on = now;
+    }
+    fn mailbox(&self) -> Option<MailboxId> {
+        self.mailbox_id
+    }
+}
+
+/// Activates or deactivates users or queues, and their mailboxes with them, all or none.
+async fn set_owner_state<R>(
+    engine: &Engine,
+    ids: Vec<R::Id>,
+    state: RecordState,
+    entity: &'static str,
+) -> Result<Vec<R>>
+where
+    R: MailboxOwner + Send + 'static,
+    R::Id: Send + std::fmt::Display + 'static,
+{
+    non_empty(&ids)?;
+    engine
+        .write(move |tx, ctx| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let mut r: R = super::load(tx, id, entity)?;
+                r.set_state(state, ctx.now());
+                store::update(tx, &r)?;
+                if let Some(mid) = r.mailbox() {
+                    let mut m = load_mailbox(tx, mid)?;
+                    m.state = state;
+                    if state == RecordState::Inactive {
+                        m.enabled_for_incoming = false;
+                        m.enabled_for_outgoing = false;
+                        m.enabled_for_act = false;
+                    }
+                    m.modified_on = ctx.now();
+                    store::update(tx, &m)?;
+                }
+                out.push(r);
+            }
+            Ok(out)
+        })
+        .await
+}
+
 /// Creates and validates the mailbox of a new user or queue with the organisation's defaults.
 fn create_owned_mailbox(tx: &Transaction<'_>, mut m: Mailbox) -> Result<MailboxId> {
     let settings = load_settings(tx)?;
@@ -165,26 +228,7 @@ pub async fn list_users(engine: &Engine, view: PartyView) -> Result<Vec<User>> {
 
 /// Activates or deactivates users; their mailboxes follow.
 pub async fn set_user_state(engine: &Engine, ids: Vec<UserId>, state: RecordState) -> Result<Vec<User>> {
-    non_empty(&ids)?;
-    engine
-        .write(move |tx, ctx| {
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                let mut u = load_user(tx, id)?;
-                u.state = state;
-                u.modified_on = ctx.now();
-                store::update(tx, &u)?;
-                if let Some(mid) = u.mailbox_id {
-                    let mut m = load_mailbox(tx, mid)?;
-                    m.state = state;
-                    m.modified_on = ctx.now();
-                    store::update(tx, &m)?;
-                }
-                out.push(u);
-            }
-            Ok(out)
-        })
-        .await
+    set_owner_state(engine, ids, state, UserId::ENTITY).await
 }
 
 /// Creates a queue and the queue's mailbox (owned by the queue's owner).
@@ -267,24 +311,5 @@ pub async fn list_queues(engine: &Engine, view: PartyView) -> Result<Vec<Queue>>
 
 /// Activates or deactivates queues; their mailboxes follow.
 pub async fn set_queue_state(engine: &Engine, ids: Vec<QueueId>, state: RecordState) -> Result<Vec<Queue>> {
-    non_empty(&ids)?;
-    engine
-        .write(move |tx, ctx| {
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                let mut q = load_queue(tx, id)?;
-                q.state = state;
-                q.modified_on = ctx.now();
-                store::update(tx, &q)?;
-                if let Some(mid) = q.mailbox_id {
-                    let mut m = load_mailbox(tx, mid)?;
-                    m.state = state;
-                    m.modified_on = ctx.now();
-                    store::update(tx, &m)?;
-                }
-                out.push(q);
-            }
-            Ok(out)
-        })
-        .await
+    set_owner_state(engine, ids, state, QueueId::ENTITY).await
 }

@@ -178,30 +178,23 @@ pub async fn set_profile_secret(
     kind: ProfileSecretKind,
     secret: Secret,
 ) -> Result<Profile> {
-    if secret.is_empty() {
-        return Err(Error::validation("cli.password_empty"));
-    }
-    // Check first, so a refused secret never reaches the keychain.
     engine
-        .read(move |c, _| {
-            let mut p = load_profile(c, id)?;
-            accept_profile_secret(&mut p, kind, &load_settings(c)?)
-        })
-        .await?;
-    engine.set_secret(secret_path(id, kind), secret).await?;
-    let saved = engine
-        .write(move |tx, ctx| {
-            let mut p = load_profile(tx, id)?;
-            accept_profile_secret(&mut p, kind, &load_settings(tx)?)?;
-            p.modified_on = ctx.now();
-            store::update(tx, &p)?;
-            Ok(p)
-        })
-        .await;
-    if saved.is_err() {
-        let _ = engine.delete_secret(secret_path(id, kind)).await;
-    }
-    saved
+        .store_secret_then(
+            secret_path(id, kind),
+            secret,
+            move |c, _| {
+                let mut p = load_profile(c, id)?;
+                accept_profile_secret(&mut p, kind, &load_settings(c)?)
+            },
+            move |tx, ctx| {
+                let mut p = load_profile(tx, id)?;
+                accept_profile_secret(&mut p, kind, &load_settings(tx)?)?;
+                p.modified_on = ctx.now();
+                store::update(tx, &p)?;
+                Ok(p)
+            },
+        )
+        .await
 }
 
 /// Removes a profile's password or OAuth secret from the keychain and clears its flag.
