@@ -4,8 +4,11 @@
 set -euo pipefail
 
 packages=(
-  # build
-  build-essential pkg-config libdbus-1-dev
+  # build (the engine, and the Tauri desktop shell: WebKitGTK 4.1)
+  build-essential pkg-config libdbus-1-dev libssl-dev file
+  libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
+  # the desktop app under test: a virtual display and WebKit's WebDriver
+  xvfb xauth webkit2gtk-driver imagemagick x11-utils
   # OS keychain for tests: a real Secret Service under a private D-Bus session
   dbus dbus-bin gnome-keyring libsecret-tools
 )

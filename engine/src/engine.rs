@@ -77,6 +77,10 @@ pub(crate) struct Inner {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) installation_id: String,
     pub(crate) data_dir: PathBuf,
+    /// This engine instance, as jobs record who runs them.
+    pub(crate) runner_id: String,
+    /// Held (locked) for this engine's life: lets other engines see that its jobs are alive.
+    _runner_lock: std::fs::File,
 }
 
 impl Inner {
@@ -107,6 +111,13 @@ impl Engine {
         create_private_dir(&config.data_dir)?;
         let store = Store::open(&config.data_dir.join(DATABASE_FILE))?;
         let now = config.clock.now();
+        let runners = config.data_dir.join("runners");
+        std::fs::create_dir_all(&runners)?;
+        let runner_id = uuid::Uuid::new_v4().to_string();
+        let runner_lock = std::fs::File::create(runners.join(format!("{runner_id}.lock")))?;
+        runner_lock.try_lock().map_err(|e| Error::internal(format!("runner lock: {e}")))?;
+        let own = runner_id.clone();
+        let is_alive = move |runner: &str| runner == own || runner_is_alive(&runners, runner);
         let installation_id = store.write(|tx| {
             let existing: Option<String> =
                 tx.query_row("SELECT value FROM meta WHERE key = 'installation_id'", [], |r| r.get(0)).optional()?;
@@ -122,6 +133,7 @@ impl Engine {
             if !has_settings {
                 store::insert_with_id(tx, &OrgSettings::defaults(now))?;
             }
+            crate::api::recover_abandoned_jobs(tx, &is_alive, now)?;
             Ok(id)
         })?;
         let secrets: Arc<dyn SecretStore> = match config.secrets {
@@ -129,7 +141,15 @@ impl Engine {
             SecretBackend::Custom(s) => s,
         };
         Ok(Engine {
-            inner: Arc::new(Inner { store, secrets, clock: config.clock, installation_id, data_dir: config.data_dir }),
+            inner: Arc::new(Inner {
+                store,
+                secrets,
+                clock: config.clock,
+                installation_id,
+                data_dir: config.data_dir,
+                runner_id,
+                _runner_lock: runner_lock,
+            }),
         })
     }
 
@@ -197,7 +217,7 @@ impl Engine {
         W: FnOnce(&Transaction<'_>, &Inner) -> Result<T> + Send + 'static,
     {
         if secret.is_empty() {
-            return Err(Error::validation("cli.password_empty"));
+            return Err(Error::validation("secret.empty"));
         }
         self.read(check).await?;
         self.set_secret(path.clone(), secret).await?;
@@ -219,6 +239,24 @@ impl Engine {
     pub async fn check_keychain(&self) -> Result<()> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || inner.secrets.check_available()).await?
+    }
+}
+
+/// Whether the engine `runner` still lives: its lock file exists and is locked. A free lock
+/// file is removed.
+fn runner_is_alive(runners: &Path, runner: &str) -> bool {
+    if runner.is_empty() || runner.contains(['/', '\\', '.']) {
+        return false;
+    }
+    let path = runners.join(format!("{runner}.lock"));
+    let Ok(file) = std::fs::OpenOptions::new().write(true).open(&path) else { return false };
+    match file.try_lock() {
+        Ok(()) => {
+            let _ = file.unlock();
+            let _ = std::fs::remove_file(&path);
+            false
+        }
+        Err(_) => true,
     }
 }
 

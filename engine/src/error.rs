@@ -10,6 +10,7 @@ use std::fmt;
 
 /// What kind of failure an error is; decides retrying and presentation, never the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// Input breaks a rule; nothing was written.
@@ -134,6 +135,7 @@ impl std::error::Error for Error {}
 
 /// An error as the UI and `--json` receive it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ErrorDto {
     pub kind: ErrorKind,
     pub code: String,

@@ -73,6 +73,7 @@ pub mod domain;
 mod engine;
 pub mod error;
 pub mod i18n;
+pub mod protocol;
 pub mod secrets;
 pub mod store;
 

@@ -418,3 +418,89 @@ async fn exchange_online_is_graph_with_app_only_oauth() {
     let fields = ok(api::profile_form_fields(&e, ServerType::ExchangeOnline, ProfileChanges::default()).await);
     assert!(fields.fields.contains(&"tenant_id") && !fields.fields.contains(&"incoming_port"));
 }
+
+#[tokio::test]
+async fn test_and_enable_records_each_failure_with_its_code_status_and_alert() {
+    let (e, _, _d) = memory_engine().await;
+    imap_profile(&e, true).await;
+    let (_, unapproved) = user(&e, "Una Approved", "una@contoso.test").await;
+    let (_, ready) = user(&e, "Rea Dy", "ready@contoso.test").await;
+    ok(api::set_mailbox_credentials(&e, ready, "ready".into(), Secret::new("pw")).await);
+    ok(api::approve_mailboxes(&e, vec![ready], None).await);
+
+    let job = ok(api::start_test_and_enable(&e, api::TestAndEnableScope::Mailboxes(vec![unapproved, ready])).await);
+    assert_eq!(job.total, 2);
+    let done = ok(api::wait_job(&e, job.job.id).await);
+    assert_eq!(done.job.state, serversync::domain::JobState::Failed);
+    let item =
+        |id: MailboxId| done.items.iter().find(|i| i.mailbox_id == id).cloned().unwrap_or_else(|| panic!("no item"));
+    assert_eq!(item(unapproved).error_code, "mailbox.not_approved");
+    // No protocol client exists yet: the test says so instead of pretending.
+    assert_eq!(item(ready).error_code, "test.not_implemented");
+    assert_eq!(item(ready).error_params.get("server_type").map(String::as_str), Some("imap_smtp"));
+
+    let m = ok(api::get_mailbox(&e, unapproved).await).mailbox;
+    assert_eq!(m.incoming_status, serversync::domain::TestStatus::Failure);
+    assert!(!m.enabled_for_incoming && !m.enabled_for_outgoing);
+    assert_eq!(m.act_status, serversync::domain::TestStatus::NotRun, "ACT is not configured");
+    assert!(m.test_completed_on.is_some());
+    let alerts = ok(api::list_alerts(&e, AlertFilter { mailbox_id: Some(unapproved), ..Default::default() }).await);
+    assert_eq!(
+        alerts.iter().map(|a| (a.level, a.code.as_str())).collect::<Vec<_>>(),
+        vec![(AlertLevel::Error, "mailbox.not_approved")]
+    );
+}
+
+#[tokio::test]
+async fn a_job_left_running_by_an_engine_that_died_is_closed_when_the_data_is_opened_again() {
+    let (e, _, d) = memory_engine().await;
+    let (_, mid) = user(&e, "Nancy", "nancy@contoso.test").await;
+    drop(e);
+    let db = d.path().join("data").join(DATABASE_FILE);
+    {
+        let c = rusqlite::Connection::open(&db).unwrap_or_else(|e| panic!("{e}"));
+        c.execute_batch(&format!(
+            "INSERT INTO async_job (id, kind, state, runner, created_on) VALUES (77, 'test_and_enable', 'running', 'gone-engine', '2026-01-01T00:00:00Z');
+             INSERT INTO async_job_item (job_id, mailbox_id, state, updated_on) VALUES (77, {mid}, 'testing', '2026-01-01T00:00:00Z');"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let config = serversync::EngineConfig {
+        secrets: serversync::SecretBackend::Custom(std::sync::Arc::new(serversync::secrets::MemoryStore::new())),
+        ..serversync::EngineConfig::new(d.path().join("data"))
+    };
+    let e = ok(Engine::open(config).await);
+    let job = ok(api::get_job(&e, serversync::domain::JobId(77)).await);
+    assert_eq!(job.job.state, serversync::domain::JobState::Cancelled);
+    assert_eq!(job.items[0].state, serversync::domain::JobItemState::Cancelled, "a mailbox was left testing");
+    assert_eq!(job.items[0].error_code, "job.interrupted");
+}
+
+#[tokio::test]
+async fn a_running_job_of_a_live_engine_is_not_touched_by_another_engine_opening_the_data() {
+    let (e, _, d) = memory_engine().await;
+    let (_, mid) = user(&e, "Nancy", "nancy@contoso.test").await;
+    let runner_file = std::fs::read_dir(d.path().join("data").join("runners"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(|f| f.ok())
+        .map(|f| f.file_name().to_string_lossy().trim_end_matches(".lock").to_owned())
+        .next()
+        .unwrap_or_default();
+    {
+        let db = d.path().join("data").join(DATABASE_FILE);
+        let c = rusqlite::Connection::open(&db).unwrap_or_else(|e| panic!("{e}"));
+        c.execute_batch(&format!(
+            "INSERT INTO async_job (id, kind, state, runner, created_on) VALUES (78, 'test_and_enable', 'running', '{runner_file}', '2026-01-01T00:00:00Z');
+             INSERT INTO async_job_item (job_id, mailbox_id, state, updated_on) VALUES (78, {mid}, 'testing', '2026-01-01T00:00:00Z');"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let config = serversync::EngineConfig {
+        secrets: serversync::SecretBackend::Custom(std::sync::Arc::new(serversync::secrets::MemoryStore::new())),
+        ..serversync::EngineConfig::new(d.path().join("data"))
+    };
+    let other = ok(Engine::open(config).await);
+    let job = ok(api::get_job(&other, serversync::domain::JobId(78)).await);
+    assert_eq!(job.job.state, serversync::domain::JobState::Running, "the live engine's job was closed");
+    drop(e);
+}

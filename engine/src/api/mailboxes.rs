@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// A mailbox as the UI and `--json` receive it: the record and its kind.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MailboxDto {
     #[serde(flatten)]
     pub mailbox: Mailbox,
@@ -27,6 +28,7 @@ impl From<Mailbox> for MailboxDto {
 
 /// A new forward mailbox.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(deny_unknown_fields)]
 pub struct CreateForwardMailbox {
     pub name: String,
@@ -37,6 +39,7 @@ pub struct CreateForwardMailbox {
 
 /// The mailbox grid's views.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case", tag = "view", content = "owner")]
 pub enum MailboxView {
     /// Active Mailboxes.
@@ -51,6 +54,7 @@ pub enum MailboxView {
 
 /// What the mailbox grid asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(deny_unknown_fields, default)]
 pub struct MailboxQuery {
     pub view: MailboxView,

@@ -6,12 +6,14 @@
 //! write fails, so a refused call leaves neither behind.
 
 mod alerts;
+mod jobs;
 mod mailboxes;
 mod parties;
 mod profiles;
 mod settings;
 
 pub use alerts::*;
+pub use jobs::*;
 pub use mailboxes::*;
 pub use parties::*;
 pub use profiles::*;
@@ -63,5 +65,5 @@ pub(crate) fn profile_of(c: &Connection, m: &crate::domain::Mailbox) -> Result<O
 
 /// Refuses an empty selection.
 pub(crate) fn non_empty<T>(ids: &[T]) -> Result<()> {
-    if ids.is_empty() { Err(Error::validation("cli.none_selected")) } else { Ok(()) }
+    if ids.is_empty() { Err(Error::validation("selection.empty")) } else { Ok(()) }
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// A new user.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     pub full_name: String,
@@ -25,6 +26,7 @@ pub struct CreateUser {
 
 /// A new queue.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(deny_unknown_fields)]
 pub struct CreateQueue {
     pub name: String,
@@ -37,6 +39,7 @@ pub struct CreateQueue {
 
 /// Active / Inactive / All, for users and queues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum PartyView {
     #[default]

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// A new profile: its server type (fixed for life), its name, and any other fields.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(deny_unknown_fields)]
 pub struct CreateProfile {
     pub server_type: ServerType,
@@ -27,6 +28,7 @@ pub struct CreateProfile {
 
 /// The Active / Inactive Email Server Profiles views.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ProfileView {
     #[default]

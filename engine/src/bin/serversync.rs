@@ -8,7 +8,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use serversync::api::{self, MailboxQuery, MailboxView, PartyView, ProfileView};
 use serversync::domain::rules::ProfileSecretKind;
-use serversync::domain::{AlertFilter, AlertLevel, MailboxId, ProfileId, QueueId, RecordState, ServerType, UserId};
+use serversync::domain::{
+    AlertFilter, AlertLevel, JobItemState, JobState, MailboxId, ProfileId, QueueId, RecordState, ServerType, UserId,
+};
 use serversync::secrets::Secret;
 use serversync::{Engine, EngineConfig, Error, ErrorKind, Flavor, Lang};
 use std::io::{IsTerminal, Read, Write};
@@ -154,6 +156,8 @@ enum ProfileCmd {
         #[arg(long, value_enum)]
         kind: SecretKindArg,
     },
+    /// Test & Enable Mailboxes: every mailbox of the profile.
+    TestEnable { id: ProfileId },
     /// Which fields a profile form shows for a server type and choices.
     Fields {
         #[arg(long = "type", value_name = "SERVER_TYPE")]
@@ -293,6 +297,8 @@ enum MailboxCmd {
     },
     /// Remove the mailbox's password and turn its credentials off.
     ClearCredentials { id: MailboxId },
+    /// Test & Enable Mailbox: test each mailbox's configured workloads and enable what works.
+    TestEnable { ids: Vec<MailboxId> },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -482,7 +488,7 @@ fn read_password(args: &PasswordArgs) -> Result<Secret, Error> {
     };
     let secret = Secret::new(text);
     if secret.is_empty() {
-        return Err(Error::validation("cli.password_empty"));
+        return Err(Error::validation("secret.empty"));
     }
     Ok(secret)
 }
@@ -608,6 +614,7 @@ async fn profile(e: &Engine, cmd: ProfileCmd) -> Result<Output, Error> {
         ProfileCmd::ClearSecret { id, kind } => {
             output(&api::clear_profile_secret(e, id, secret_kind(kind)).await?, &[])
         }
+        ProfileCmd::TestEnable { id } => test_enable(e, api::TestAndEnableScope::Profile(id)).await,
         ProfileCmd::Fields { server_type: t, fields } => {
             output(&api::profile_form_fields(e, server_type(&t)?, changes(&fields)?).await?, &[])
         }
@@ -692,6 +699,37 @@ async fn mailbox(e: &Engine, cmd: MailboxCmd) -> Result<Output, Error> {
             output(&api::set_mailbox_credentials(e, id, user_name, secret).await?, &[])
         }
         MailboxCmd::ClearCredentials { id } => output(&api::clear_mailbox_credentials(e, id).await?, &[]),
+        MailboxCmd::TestEnable { ids } => test_enable(e, api::TestAndEnableScope::Mailboxes(ids)).await,
+    }
+}
+
+const JOB_ITEM_COLUMNS: &[&str] = &["mailbox_id", "mailbox_name", "state", "error_code"];
+
+/// Starts a Test & Enable job and follows it to the end, one line per mailbox as it finishes
+/// (on standard error, so `--json` output stays one document).
+async fn test_enable(e: &Engine, scope: api::TestAndEnableScope) -> Result<Output, Error> {
+    let job = api::start_test_and_enable(e, scope).await?;
+    let id = job.job.id;
+    let mut reported = std::collections::BTreeSet::new();
+    loop {
+        let now = api::get_job(e, id).await?;
+        for item in &now.items {
+            let finished = !matches!(item.state, JobItemState::Pending | JobItemState::Testing);
+            if finished && reported.insert(item.mailbox_id) {
+                eprintln!(
+                    "[{}/{}] {} — {} {}",
+                    reported.len(),
+                    now.total,
+                    item.mailbox_name,
+                    item.state,
+                    item.error_code
+                );
+            }
+        }
+        if !matches!(now.job.state, JobState::Queued | JobState::Running) {
+            return output(&now.items, JOB_ITEM_COLUMNS);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 /// What an alert is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case", tag = "type", content = "id")]
 pub enum Regarding {
     Profile(ProfileId),
@@ -15,6 +16,7 @@ pub enum Regarding {
 
 /// An alert as stored and shown.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Alert {
     pub id: AlertId,
     pub level: AlertLevel,
@@ -29,6 +31,7 @@ pub struct Alert {
 
 /// Which alerts to list or delete.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(deny_unknown_fields, default)]
 pub struct AlertFilter {
     pub level: Option<AlertLevel>,

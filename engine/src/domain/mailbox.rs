@@ -8,6 +8,7 @@ use serde::Serialize;
 
 /// Whose mailbox it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum MailboxKind {
     User,
@@ -17,6 +18,7 @@ pub enum MailboxKind {
 
 /// A mailbox. The password is never here: only `is_password_set`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Mailbox {
     pub id: MailboxId,
     pub name: String,

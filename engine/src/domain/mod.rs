@@ -27,6 +27,7 @@ macro_rules! id_type {
     ($(#[$meta:meta])* $name:ident, $entity:literal) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "specta", derive(specta::Type))]
         #[serde(transparent)]
         pub struct $name(pub i64);
 
@@ -74,6 +75,8 @@ id_type!(/// A queue.
     QueueId, "queue");
 id_type!(/// An alert (tracelog).
     AlertId, "alert");
+id_type!(/// A background job (asyncoperation).
+    JobId, "job");
 
 /// Deserializes a field that is present in a change set: `Some(value)`, where `value` may itself
 /// be an `Option` so that JSON `null` clears a nullable field while an absent key leaves it alone.
@@ -91,6 +94,7 @@ macro_rules! change_set {
     ($(#[$meta:meta])* $name:ident for $target:ty { $($(#[$fmeta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+        #[cfg_attr(feature = "specta", derive(specta::Type))]
         #[serde(deny_unknown_fields)]
         pub struct $name {
             $(

@@ -14,6 +14,7 @@ macro_rules! option_set {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = ($code:literal, $value:literal)),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "specta", derive(specta::Type))]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $code)] $variant),+
         }
@@ -239,6 +240,28 @@ option_set! {
         Failure = ("failure", 0),
         Success = ("success", 1),
         Warning = ("warning", 2),
+    }
+}
+
+option_set! {
+    /// State of a background job (`asyncoperation`).
+    JobState {
+        Queued = ("queued", 0),
+        Running = ("running", 20),
+        Succeeded = ("succeeded", 30),
+        Failed = ("failed", 31),
+        Cancelled = ("cancelled", 32),
+    }
+}
+
+option_set! {
+    /// State of one mailbox in a Test & Enable job.
+    JobItemState {
+        Pending = ("pending", 0),
+        Testing = ("testing", 1),
+        Success = ("success", 2),
+        Failure = ("failure", 3),
+        Cancelled = ("cancelled", 4),
     }
 }
 

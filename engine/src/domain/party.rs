@@ -5,6 +5,7 @@ use serde::Serialize;
 
 /// A user of the organisation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct User {
     pub id: UserId,
     pub full_name: String,
@@ -36,6 +37,7 @@ change_set! {
 
 /// A queue (shared inbox).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Queue {
     pub id: QueueId,
     pub name: String,

@@ -13,6 +13,7 @@ pub const DEFAULT_TIMEOUT_SECONDS: u32 = 60;
 
 /// An email server profile. Secrets are never here: only whether each one is set.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Profile {
     pub id: ProfileId,
     pub name: String,

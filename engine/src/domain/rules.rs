@@ -149,6 +149,7 @@ pub fn default_port(server_type: ServerType, incoming: bool, use_ssl: bool, tls:
 /// Which form fields apply to a profile as it stands (server type, credential modes, "use same
 /// settings"). The UI shows exactly these; the engine refuses a value in any other.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ProfileFieldVisibility {
     pub fields: Vec<&'static str>,
     pub credential_modes: Vec<CredentialMode>,
@@ -457,6 +458,7 @@ pub fn check_secure_channel(field: &'static str, use_ssl: bool, settings: &OrgSe
 
 /// Which of a profile's secrets a call sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ProfileSecretKind {
     IncomingPassword,
@@ -572,6 +574,7 @@ pub fn validate_mailbox(m: &Mailbox, profile: Option<&Profile>, settings: &OrgSe
 
 /// A workload of a mailbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Workload {
     Incoming,

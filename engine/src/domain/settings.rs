@@ -7,6 +7,7 @@ use serde::Serialize;
 
 /// The organisation's email settings. Exactly one row exists (id 1).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct OrgSettings {
     pub id: i64,
     // Configure email processing
