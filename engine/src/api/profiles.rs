@@ -218,6 +218,16 @@ pub async fn clear_profile_secret(engine: &Engine, id: ProfileId, kind: ProfileS
         .await
 }
 
+/// A new profile form's starting values for a server type (not saved; ports are filled on save
+/// from the TLS choices).
+pub async fn new_profile_draft(engine: &Engine, server_type: ServerType) -> Result<Profile> {
+    let mut p = Profile::new(server_type, String::new(), engine.inner.now());
+    normalize_profile(&mut p);
+    p.incoming_port = None;
+    p.outgoing_port = None;
+    Ok(p)
+}
+
 /// Which fields a profile form shows for a server type and the given choices (credential modes,
 /// "use same settings", auto discover…): the UI asks instead of re-implementing the matrix.
 pub async fn profile_form_fields(

@@ -100,6 +100,7 @@ macro_rules! change_set {
             $(
                 $(#[$fmeta])*
                 #[serde(default, deserialize_with = "crate::domain::present", skip_serializing_if = "Option::is_none")]
+                #[cfg_attr(feature = "specta", specta(type = $ty, optional))]
                 pub $field: Option<$ty>,
             )*
         }

@@ -1,0 +1,99 @@
+//! Mailboxes.
+
+use super::{CmdResult, dto};
+use serversync::api::{self, CreateForwardMailbox, MailboxDto, MailboxQuery};
+use serversync::domain::{MailboxChanges, MailboxId, RecordState, UserId};
+use serversync::{Engine, secrets::Secret};
+use tauri::State;
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_mailboxes(engine: State<'_, Engine>, query: MailboxQuery) -> CmdResult<Vec<MailboxDto>> {
+    api::list_mailboxes(&engine, query).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn get_mailbox(engine: State<'_, Engine>, id: MailboxId) -> CmdResult<MailboxDto> {
+    api::get_mailbox(&engine, id).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn create_forward_mailbox(engine: State<'_, Engine>, request: CreateForwardMailbox) -> CmdResult<MailboxDto> {
+    api::create_forward_mailbox(&engine, request).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn update_mailbox(
+    engine: State<'_, Engine>,
+    id: MailboxId,
+    changes: MailboxChanges,
+) -> CmdResult<MailboxDto> {
+    api::update_mailbox(&engine, id, changes).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn edit_mailboxes(
+    engine: State<'_, Engine>,
+    ids: Vec<MailboxId>,
+    changes: MailboxChanges,
+) -> CmdResult<Vec<MailboxDto>> {
+    api::edit_mailboxes(&engine, ids, changes).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn set_mailbox_state(
+    engine: State<'_, Engine>,
+    ids: Vec<MailboxId>,
+    state: RecordState,
+) -> CmdResult<Vec<MailboxDto>> {
+    api::set_mailbox_state(&engine, ids, state).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn approve_mailboxes(
+    engine: State<'_, Engine>,
+    ids: Vec<MailboxId>,
+    acting_user: Option<UserId>,
+) -> CmdResult<Vec<MailboxDto>> {
+    api::approve_mailboxes(&engine, ids, acting_user).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn reject_mailboxes(
+    engine: State<'_, Engine>,
+    ids: Vec<MailboxId>,
+    acting_user: Option<UserId>,
+) -> CmdResult<Vec<MailboxDto>> {
+    api::reject_mailboxes(&engine, ids, acting_user).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn apply_default_settings(engine: State<'_, Engine>, ids: Vec<MailboxId>) -> CmdResult<Vec<MailboxDto>> {
+    api::apply_default_settings(&engine, ids).await.map_err(dto)
+}
+
+/// The password arrives once, is wrapped at once, and is never sent back.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_mailbox_credentials(
+    engine: State<'_, Engine>,
+    id: MailboxId,
+    user_name: String,
+    password: String,
+) -> CmdResult<MailboxDto> {
+    api::set_mailbox_credentials(&engine, id, user_name, Secret::new(password)).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn clear_mailbox_credentials(engine: State<'_, Engine>, id: MailboxId) -> CmdResult<MailboxDto> {
+    api::clear_mailbox_credentials(&engine, id).await.map_err(dto)
+}

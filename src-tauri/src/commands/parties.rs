@@ -1,0 +1,59 @@
+//! Users & Queues.
+
+use super::{CmdResult, dto};
+use serversync::Engine;
+use serversync::api::{self, CreateQueue, CreateUser, PartyView};
+use serversync::domain::{Queue, QueueChanges, QueueId, RecordState, User, UserChanges, UserId};
+use tauri::State;
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_users(engine: State<'_, Engine>, view: PartyView) -> CmdResult<Vec<User>> {
+    api::list_users(&engine, view).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn create_user(engine: State<'_, Engine>, request: CreateUser) -> CmdResult<User> {
+    api::create_user(&engine, request).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn update_user(engine: State<'_, Engine>, id: UserId, changes: UserChanges) -> CmdResult<User> {
+    api::update_user(&engine, id, changes).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn set_user_state(engine: State<'_, Engine>, ids: Vec<UserId>, state: RecordState) -> CmdResult<Vec<User>> {
+    api::set_user_state(&engine, ids, state).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_queues(engine: State<'_, Engine>, view: PartyView) -> CmdResult<Vec<Queue>> {
+    api::list_queues(&engine, view).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn create_queue(engine: State<'_, Engine>, request: CreateQueue) -> CmdResult<Queue> {
+    api::create_queue(&engine, request).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn update_queue(engine: State<'_, Engine>, id: QueueId, changes: QueueChanges) -> CmdResult<Queue> {
+    api::update_queue(&engine, id, changes).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn set_queue_state(
+    engine: State<'_, Engine>,
+    ids: Vec<QueueId>,
+    state: RecordState,
+) -> CmdResult<Vec<Queue>> {
+    api::set_queue_state(&engine, ids, state).await.map_err(dto)
+}

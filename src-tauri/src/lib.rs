@@ -1,0 +1,123 @@
+//! ServerSync's desktop shell. It opens the engine at start-up, registers one command per
+//! operation (each a few lines around one `serversync::api` call), and closes the engine when the
+//! app exits. Nothing here knows SQLite, the keychain or a mail protocol.
+
+pub mod commands;
+
+use serversync::{Engine, EngineConfig, Flavor, default_data_dir};
+use tauri::Manager;
+use tauri_specta::{Builder, collect_commands};
+
+/// Every command the UI may call, listed once: registered with Tauri and exported as typed
+/// bindings to `ui/src/bindings/`.
+pub fn specta_builder() -> Builder<tauri::Wry> {
+    use commands::*;
+    Builder::<tauri::Wry>::new()
+        .commands(collect_commands![
+            settings::get_settings,
+            settings::update_settings,
+            profiles::list_profiles,
+            profiles::get_profile,
+            profiles::create_profile,
+            profiles::update_profile,
+            profiles::set_profile_state,
+            profiles::set_default_profile,
+            profiles::delete_profile,
+            profiles::set_profile_secret,
+            profiles::clear_profile_secret,
+            profiles::profile_form_fields,
+            profiles::new_profile_draft,
+            parties::list_users,
+            parties::create_user,
+            parties::update_user,
+            parties::set_user_state,
+            parties::list_queues,
+            parties::create_queue,
+            parties::update_queue,
+            parties::set_queue_state,
+            mailboxes::list_mailboxes,
+            mailboxes::get_mailbox,
+            mailboxes::create_forward_mailbox,
+            mailboxes::update_mailbox,
+            mailboxes::edit_mailboxes,
+            mailboxes::set_mailbox_state,
+            mailboxes::approve_mailboxes,
+            mailboxes::reject_mailboxes,
+            mailboxes::apply_default_settings,
+            mailboxes::set_mailbox_credentials,
+            mailboxes::clear_mailbox_credentials,
+            alerts::list_alerts,
+            alerts::delete_alerts,
+            jobs::start_test_and_enable,
+            jobs::get_job,
+            jobs::cancel_job,
+        ])
+        .dangerously_cast_bigints_to_number()
+}
+
+/// Where the app keeps its data: `SERVERSYNC_DATA_DIR`, or the user's data directory for this
+/// build's flavor (release and development builds never share data or keychain entries).
+fn data_dir() -> Result<std::path::PathBuf, serversync::Error> {
+    match std::env::var_os("SERVERSYNC_DATA_DIR") {
+        Some(d) if !d.is_empty() => Ok(d.into()),
+        _ => default_data_dir(Flavor::current()),
+    }
+}
+
+/// Runs the desktop app.
+pub fn run() {
+    let builder = specta_builder();
+    let app = tauri::Builder::default()
+        .invoke_handler(builder.invoke_handler())
+        .setup(move |app| {
+            builder.mount_events(app);
+            let engine = tauri::async_runtime::block_on(Engine::open(EngineConfig::new(data_dir()?)))?;
+            app.manage(engine);
+            Ok(())
+        })
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("ServerSync could not start: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event
+            && let Some(engine) = handle.try_state::<Engine>()
+        {
+            let _ = tauri::async_runtime::block_on(engine.close());
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use specta_typescript::Typescript;
+
+    const BINDINGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/bindings/index.ts");
+
+    fn exporter() -> Typescript {
+        Typescript::default()
+            .header("// Generated from the Rust commands and DTOs by `cargo test -p serversync-app`. Do not edit.\n")
+    }
+
+    /// The committed bindings are what the Rust side exports; `SERVERSYNC_WRITE_BINDINGS=1`
+    /// rewrites them.
+    #[test]
+    fn typescript_bindings_match_the_rust_commands() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let fresh = dir.path().join("index.ts");
+        super::specta_builder().export(exporter(), &fresh).unwrap_or_else(|e| panic!("export: {e}"));
+        let fresh = std::fs::read_to_string(&fresh).unwrap_or_default();
+        if std::env::var_os("SERVERSYNC_WRITE_BINDINGS").is_some() {
+            std::fs::write(BINDINGS, &fresh).unwrap_or_else(|e| panic!("write {BINDINGS}: {e}"));
+        }
+        let committed = std::fs::read_to_string(BINDINGS).unwrap_or_default();
+        assert!(
+            committed == fresh,
+            "ui/src/bindings/index.ts is out of date: run SERVERSYNC_WRITE_BINDINGS=1 cargo test -p serversync-app"
+        );
+    }
+}

@@ -1,0 +1,109 @@
+// The UI's languages. UI words come from ./{en,fr,ja,vi}.ts; the words for the engine's codes
+// (errors, alerts) and for field labels come from the engine's catalogs, so the app and the
+// `serversync` command say the same thing.
+import { createSignal } from "solid-js";
+import { en, type Key } from "./en";
+export type { Key };
+import { fr } from "./fr";
+import { ja } from "./ja";
+import { vi } from "./vi";
+import enCodes from "../../../engine/i18n/en.json";
+import frCodes from "../../../engine/i18n/fr.json";
+import jaCodes from "../../../engine/i18n/ja.json";
+import viCodes from "../../../engine/i18n/vi.json";
+
+export type Lang = "en" | "fr" | "ja" | "vi";
+export const LANGS: { code: Lang; name: string }[] = [
+  { code: "en", name: "English" },
+  { code: "fr", name: "Français" },
+  { code: "ja", name: "日本語" },
+  { code: "vi", name: "Tiếng Việt" },
+];
+
+const dicts: Record<Lang, Record<Key, string>> = { en, fr, ja, vi };
+const codes: Record<Lang, Record<string, string>> = { en: enCodes, fr: frCodes, ja: jaCodes, vi: viCodes };
+
+/** The language of the system, if it is one of ours. */
+export function systemLang(locales: readonly string[] = navigator.languages ?? [navigator.language]): Lang {
+  for (const l of locales) {
+    const primary = l.toLowerCase().split(/[-_]/)[0];
+    if (primary === "fr" || primary === "ja" || primary === "vi" || primary === "en") return primary;
+  }
+  return "en";
+}
+
+const stored = typeof localStorage !== "undefined" ? (localStorage.getItem("serversync.lang") as Lang | null) : null;
+const [lang, setLangSignal] = createSignal<Lang>(stored && stored in dicts ? stored : systemLang());
+export { lang };
+
+export function setLang(l: Lang) {
+  setLangSignal(l);
+  try {
+    localStorage.setItem("serversync.lang", l);
+  } catch {
+    /* storage may be unavailable; the choice still holds for this session */
+  }
+  document.documentElement.lang = l;
+}
+
+function fill(template: string, params: Record<string, string | number> | undefined, map?: (name: string, v: string) => string) {
+  if (!params) return template;
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    name in params ? (map ? map(name, String(params[name])) : String(params[name])) : whole,
+  );
+}
+
+/** A UI word. */
+export function t(key: Key, params?: Record<string, string | number>): string {
+  return fill(dicts[lang()][key] ?? en[key], params);
+}
+
+function code(key: string): string | undefined {
+  return codes[lang()][key] ?? codes.en[key];
+}
+
+const NAMESPACES: Record<string, string[]> = {
+  field: ["field"],
+  server_type: ["server_type"],
+  mode: ["credential_mode"],
+  protocol: ["auth_protocol"],
+  workload: ["workload"],
+  allowed: ["credential_mode", "auth_protocol", "server_type"],
+};
+
+/** A parameter of an engine message as shown: field and option codes become their labels. */
+function localizeParam(name: string, value: string): string {
+  const ns = NAMESPACES[name];
+  if (!ns) return value;
+  return value
+    .split(", ")
+    .map((piece) => ns.map((n) => code(`label.${n}.${piece}`)).find((x) => x !== undefined) ?? piece)
+    .join(", ");
+}
+
+/** The words for an engine code (error, alert) with its parameters. */
+export function msg(c: string, params?: Record<string, string>): string {
+  const template = code(c);
+  return template === undefined ? c : fill(template, params, localizeParam);
+}
+
+/** The label of a field (`label.field.<name>` in the engine catalog). */
+export function fieldLabel(field: string): string {
+  return code(`label.field.${field}`) ?? field;
+}
+
+/** A label of an option set kept in the engine catalog (server types, credential modes, protocols). */
+export function optionLabel(namespace: string, value: string): string {
+  return code(`label.${namespace}.${value}`) ?? value;
+}
+
+/** Dates and numbers through Intl, in the chosen language. */
+export function formatDate(iso: string | null | undefined): string {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : new Intl.DateTimeFormat(lang(), { dateStyle: "medium", timeStyle: "short" }).format(d);
+}
+
+export function formatNumber(n: number): string {
+  return new Intl.NumberFormat(lang()).format(n);
+}

@@ -1,0 +1,60 @@
+// The Alerts wall: Errors / Warnings / Information, filtered by profile or mailbox.
+import { For, createResource, createSignal } from "solid-js";
+import { api, call, type AlertLevel } from "../../api";
+import { ErrorBanner } from "../../components/form";
+import { formatDate, formatNumber, msg, t } from "../../i18n";
+
+export function AlertsPage() {
+  const [level, setLevel] = createSignal<AlertLevel | null>(null);
+  const [profile, setProfile] = createSignal<number | null>(null);
+  const [mailbox, setMailbox] = createSignal<number | null>(null);
+  const [error, setError] = createSignal<unknown>(null);
+  const filter = () => ({ level: level(), profile_id: profile(), mailbox_id: mailbox() });
+  const [alerts, { refetch }] = createResource(filter, (f) => call(api.listAlerts(f)));
+  const [profiles] = createResource(() => call(api.listProfiles("all")));
+  const [mailboxes] = createResource(() => call(api.listMailboxes({ view: { view: "all" }, search: null, profile_id: null })));
+  const regarding = (r: { type: "profile" | "mailbox"; id: number }) =>
+    r.type === "profile" ? profiles()?.find((p) => p.id === r.id)?.name ?? `#${r.id}` : mailboxes()?.find((m) => m.id === r.id)?.name ?? `#${r.id}`;
+
+  return (
+    <section class="page" data-testid="alerts-page">
+      <header class="page-header">
+        <div class="tabs">
+          <For each={[null, "error", "warning", "information"] as (AlertLevel | null)[]}>
+            {(l) => (
+              <button type="button" classList={{ active: level() === l }} onClick={() => setLevel(l)}>
+                {l === null ? t("alerts.all") : l === "error" ? t("alerts.errors") : l === "warning" ? t("alerts.warnings") : t("alerts.information")}
+              </button>
+            )}
+          </For>
+        </div>
+        <select onChange={(e) => setProfile(e.currentTarget.value ? Number(e.currentTarget.value) : null)}>
+          <option value="">{t("alerts.anyProfile")}</option>
+          <For each={profiles() ?? []}>{(p) => <option value={p.id}>{p.name}</option>}</For>
+        </select>
+        <select onChange={(e) => setMailbox(e.currentTarget.value ? Number(e.currentTarget.value) : null)}>
+          <option value="">{t("alerts.anyMailbox")}</option>
+          <For each={mailboxes() ?? []}>{(m) => <option value={m.id}>{m.name}</option>}</For>
+        </select>
+        <button type="button" onClick={async () => { try { await call(api.deleteAlerts(filter())); refetch(); } catch (e) { setError(e); } }}>{t("cmd.deleteAllAlerts")}</button>
+      </header>
+      <ErrorBanner error={error()} />
+      <table class="grid" data-testid="alerts-grid">
+        <thead><tr><th>{t("alerts.level.error")}/{t("alerts.level.warning")}</th><th>{t("alerts.message")}</th><th>{t("alerts.regarding")}</th><th>{t("alerts.lastSeen")}</th><th>{t("alerts.count")}</th></tr></thead>
+        <tbody>
+          <For each={alerts() ?? []} fallback={<tr><td colspan="5" class="muted">{t("common.empty")}</td></tr>}>
+            {(a) => (
+              <tr class={`alert ${a.level}`} data-testid="alert-row" data-code={a.code}>
+                <td>{t(`alerts.level.${a.level}`)}</td>
+                <td>{msg(a.code, a.params)}</td>
+                <td>{regarding(a.regarding as { type: "profile" | "mailbox"; id: number })}</td>
+                <td>{formatDate(a.last_seen)}</td>
+                <td>{formatNumber(a.count)}</td>
+              </tr>
+            )}
+          </For>
+        </tbody>
+      </table>
+    </section>
+  );
+}

@@ -1,0 +1,121 @@
+// The mailbox form: General, Credentials, Synchronization Method, Configuration Test Results,
+// and the mailbox's Alerts.
+import { For, Show, createEffect, createResource, createSignal, on } from "solid-js";
+import { api, call, type MailboxChanges_Deserialize, type MailboxDto_Serialize } from "../../api";
+import { BoolField, ErrorBanner, SecretField, Section, SelectField, TextField } from "../../components/form";
+import { followJob } from "../../components/JobPanel";
+import { fieldLabel, formatDate, msg, t } from "../../i18n";
+
+export function MailboxForm(props: { id: number; onClose: () => void }) {
+  const [mailbox, { mutate, refetch }] = createResource(() => props.id, (id) => call(api.getMailbox(id)));
+  const [profiles] = createResource(() => call(api.listProfiles("active")));
+  const [alerts, { refetch: refetchAlerts }] = createResource(() => props.id, (id) =>
+    call(api.listAlerts({ level: null, profile_id: null, mailbox_id: id })));
+  const [draft, setDraft] = createSignal<MailboxChanges_Deserialize>({});
+  const [error, setError] = createSignal<unknown>(null);
+  const [notice, setNotice] = createSignal("");
+  createEffect(on(mailbox, (m) => m && setDraft(draftOf(m))));
+
+  function draftOf(m: MailboxDto_Serialize): MailboxChanges_Deserialize {
+    return {
+      name: m.name,
+      email_address: m.email_address,
+      delete_after_processing: m.delete_after_processing,
+      allow_credentials: m.allow_credentials,
+      user_name: m.user_name,
+      profile_id: m.profile_id,
+      incoming_method: m.incoming_method,
+      outgoing_method: m.outgoing_method,
+      act_method: m.act_method,
+    };
+  }
+  const set = (patch: MailboxChanges_Deserialize) => setDraft({ ...draft(), ...patch });
+
+  async function save() {
+    setError(null);
+    setNotice("");
+    try {
+      const m = await call(api.updateMailbox(props.id, draft()));
+      mutate(m);
+      setDraft(draftOf(m));
+      setNotice(t("common.saved"));
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  return (
+    <div class="form" data-testid="mailbox-form">
+      <Show when={mailbox()}>
+        {(m) => (
+          <>
+            <header class="form-header">
+              <h2>{m().name}</h2>
+              <span class="muted">{t(`mailbox.kind.${m().kind}`)} · {t(`approval.${m().email_address_status}`)}</span>
+              <div class="commands">
+                <button type="button" data-testid="mailbox-save" onClick={save}>{t("cmd.save")}</button>
+                <button type="button" onClick={async () => { try { await call(api.approveMailboxes([m().id], null)); refetch(); } catch (e) { setError(e); } }}>{t("cmd.approveEmail")}</button>
+                <button type="button" onClick={async () => { try { followJob(await call(api.startTestAndEnable({ scope: "mailboxes", id: [m().id] }))); } catch (e) { setError(e); } }}>{t("cmd.testEnableMailboxes")}</button>
+                <button type="button" onClick={() => { refetch(); refetchAlerts(); }}>{t("cmd.refresh")}</button>
+                <button type="button" onClick={props.onClose}>{t("cmd.close")}</button>
+              </div>
+            </header>
+            <ErrorBanner error={error()} />
+            <Show when={notice()}><div class="banner ok">{notice()}</div></Show>
+            <Section title={t("mailbox.section.general")} id="general">
+              <TextField name="name" value={draft().name ?? ""} error={error()} onInput={(v) => set({ name: v })} />
+              <TextField name="email_address" value={draft().email_address ?? ""} error={error()} onInput={(v) => set({ email_address: v })} />
+              <BoolField name="delete_after_processing" value={!!draft().delete_after_processing} error={error()} onChange={(v) => set({ delete_after_processing: v })} />
+              <TextField name="regarding" label={t("mailbox.regarding")} value={t(`mailbox.kind.${m().kind}`)} disabled onInput={() => {}} />
+              <TextField name="is_forward" label={t("mailbox.isForward")} value={m().is_forward_mailbox ? t("yes") : t("no")} disabled onInput={() => {}} />
+            </Section>
+            <Section title={t("mailbox.section.credentials")} id="credentials">
+              <BoolField name="allow_credentials" value={!!draft().allow_credentials} error={error()} onChange={(v) => set({ allow_credentials: v })} />
+              <TextField name="user_name" value={draft().user_name ?? ""} error={error()} onInput={(v) => set({ user_name: v })} />
+              <SecretField name="password" isSet={m().is_password_set} error={error()}
+                onSet={async (pw) => {
+                  setError(null);
+                  try {
+                    const saved = await call(api.setMailboxCredentials(m().id, draft().user_name ?? "", pw));
+                    mutate(saved);
+                    setDraft(draftOf(saved));
+                  } catch (e) { setError(e); }
+                }}
+                onClear={async () => { try { const saved = await call(api.clearMailboxCredentials(m().id)); mutate(saved); setDraft(draftOf(saved)); } catch (e) { setError(e); } }} />
+            </Section>
+            <Section title={t("mailbox.section.syncMethod")} id="sync">
+              <SelectField name="profile_id" value={draft().profile_id ?? null} error={error()} allowNone={t("mailbox.noProfile")}
+                options={(profiles() ?? []).map((p) => ({ value: p.id, label: p.name }))} onChange={(v) => set({ profile_id: v })} />
+              <SelectField name="incoming_method" value={draft().incoming_method ?? null} error={error()}
+                options={(["none", "outlook", "server_side_sync", "forward_mailbox"] as const).map((o) => ({ value: o, label: t(`option.incoming.${o}`) }))}
+                onChange={(v) => v && set({ incoming_method: v })} />
+              <SelectField name="outgoing_method" value={draft().outgoing_method ?? null} error={error()}
+                options={(["none", "outlook", "server_side_sync"] as const).map((o) => ({ value: o, label: t(`option.outgoing.${o}`) }))}
+                onChange={(v) => v && set({ outgoing_method: v })} />
+              <SelectField name="act_method" value={draft().act_method ?? null} error={error()}
+                options={(["outlook", "server_side_sync", "none"] as const).map((o) => ({ value: o, label: t(`option.act.${o}`) }))}
+                onChange={(v) => v && set({ act_method: v })} />
+            </Section>
+            <Section title={t("mailbox.section.testResults")} id="results">
+              <dl class="readonly" data-testid="mailbox-results">
+                <dt>{t("mailbox.incomingStatus")}</dt><dd data-testid="incoming-status">{t(`status.${m().incoming_status}`)}</dd>
+                <dt>{t("mailbox.outgoingStatus")}</dt><dd data-testid="outgoing-status">{t(`status.${m().outgoing_status}`)}</dd>
+                <dt>{t("mailbox.actStatus")}</dt><dd>{t(`status.${m().act_status}`)}</dd>
+                <dt>{t("mailbox.testCompletedOn")}</dt><dd>{formatDate(m().test_completed_on)}</dd>
+                <dt>{t("mailbox.emailAddressStatus")}</dt><dd>{t(`approval.${m().email_address_status}`)}</dd>
+                <dt>{fieldLabel("process_email_received_after")}</dt><dd>{formatDate(m().process_email_received_after)}</dd>
+              </dl>
+            </Section>
+            <Section title={t("mailbox.section.alerts")} id="alerts">
+              <ul class="alerts">
+                <For each={alerts() ?? []} fallback={<li class="muted">{t("common.empty")}</li>}>
+                  {(a) => <li class={a.level} data-code={a.code}>{formatDate(a.last_seen)} — {msg(a.code, a.params)}</li>}
+                </For>
+              </ul>
+            </Section>
+          </>
+        )}
+      </Show>
+    </div>
+  );
+}

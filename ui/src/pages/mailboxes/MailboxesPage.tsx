@@ -1,0 +1,171 @@
+// Mailboxes: Active / My Active / Inactive views in a virtualised grid, with the grid's
+// commands. Commands act on the selected rows; Test & Enable runs as a background job.
+import { Show, createMemo, createResource, createSignal } from "solid-js";
+import { api, call, type MailboxDto_Serialize, type MailboxQuery_Deserialize, type MailboxChanges_Deserialize } from "../../api";
+import { ErrorBanner, SelectField } from "../../components/form";
+import { followJob } from "../../components/JobPanel";
+import { fieldLabel, lang, t } from "../../i18n";
+import { MailboxForm } from "./MailboxForm";
+import { MailboxGrid, type Column } from "./MailboxGrid";
+import { clickSelect, prune, sortRows, toggleAll, type SortDir } from "./selection";
+
+type ViewName = "active" | "my_active" | "inactive";
+
+export function MailboxesPage() {
+  const [view, setView] = createSignal<ViewName>("active");
+  const [me, setMe] = createSignal<number | null>(null);
+  const [search, setSearch] = createSignal("");
+  const [selected, setSelected] = createSignal<Set<number>>(new Set());
+  const [anchor, setAnchor] = createSignal<number | null>(null);
+  const [sort, setSort] = createSignal<{ key: keyof MailboxDto_Serialize; dir: SortDir }>({ key: "name", dir: "asc" });
+  const [open, setOpen] = createSignal<number | null>(null);
+  const [dialog, setDialog] = createSignal<"edit" | "defaults" | "approve" | null>(null);
+  const [error, setError] = createSignal<unknown>(null);
+
+  const [users] = createResource(() => call(api.listUsers("active")));
+  const [profiles] = createResource(() => call(api.listProfiles("active")));
+  const [settings] = createResource(() => call(api.getSettings()));
+  const query = (): MailboxQuery_Deserialize | null => {
+    const v = view();
+    if (v === "my_active" && me() === null) return null;
+    return {
+      view: v === "active" ? { view: "active" } : v === "inactive" ? { view: "inactive" } : { view: "my_active", owner: me()! },
+      search: search().trim() || null,
+      profile_id: null,
+    };
+  };
+  const [mailboxes, { refetch }] = createResource(query, (q) => call(api.listMailboxes(q)));
+
+  const rows = createMemo(() => sortRows(mailboxes() ?? [], sort().key, sort().dir, lang()));
+  const order = createMemo(() => rows().map((r) => r.id));
+  const profileName = (id: number | null) => profiles()?.find((p) => p.id === id)?.name ?? "";
+  const ids = () => [...prune(selected(), order())];
+
+  const columns = (): Column[] => [
+    { key: "name", title: fieldLabel("name"), width: 220, render: (m) => m.name },
+    { key: "email_address", title: fieldLabel("email_address"), width: 240, render: (m) => m.email_address },
+    { key: "email_address_status", title: t("mailbox.emailAddressStatus"), width: 140, render: (m) => t(`approval.${m.email_address_status}`) },
+    { key: "profile_id", title: fieldLabel("profile_id"), width: 160, render: (m) => profileName(m.profile_id) },
+    { key: "incoming_status", title: t("mailbox.incomingStatus"), width: 120, render: (m) => t(`status.${m.incoming_status}`) },
+    { key: "outgoing_status", title: t("mailbox.outgoingStatus"), width: 120, render: (m) => t(`status.${m.outgoing_status}`) },
+    { key: "act_status", title: t("mailbox.actStatus"), width: 120, render: (m) => t(`status.${m.act_status}`) },
+    { key: "kind", title: t("mailbox.regarding"), width: 110, render: (m) => t(`mailbox.kind.${m.kind}`) },
+  ];
+
+  async function run(f: () => Promise<unknown>) {
+    setError(null);
+    try {
+      await f();
+      refetch();
+    } catch (e) {
+      setError(e);
+    }
+  }
+  const startTest = (list: number[]) => run(async () => followJob(await call(api.startTestAndEnable({ scope: "mailboxes", id: list }))));
+
+  // Bulk edit state: undefined = keep.
+  const [bulk, setBulk] = createSignal<MailboxChanges_Deserialize>({});
+  const [testAfterDefaults, setTestAfterDefaults] = createSignal(true);
+
+  return (
+    <Show when={open() === null} fallback={<MailboxForm id={open()!} onClose={() => { setOpen(null); refetch(); }} />}>
+      <section class="page" data-testid="mailboxes-page">
+        <header class="page-header">
+          <select data-testid="mailbox-view" value={view()} onChange={(e) => setView(e.currentTarget.value as ViewName)}>
+            <option value="active">{t("view.activeMailboxes")}</option>
+            <option value="my_active">{t("view.myActiveMailboxes")}</option>
+            <option value="inactive">{t("view.inactiveMailboxes")}</option>
+          </select>
+          <Show when={view() === "my_active"}>
+            <label class="inline">
+              {t("view.me")}
+              <select data-testid="mailbox-me" onChange={(e) => setMe(e.currentTarget.value ? Number(e.currentTarget.value) : null)}>
+                <option value="">—</option>
+                {(users() ?? []).map((u) => <option value={u.id} selected={me() === u.id}>{u.full_name}</option>)}
+              </select>
+            </label>
+          </Show>
+          <input type="search" data-testid="mailbox-search" placeholder={t("mailbox.search")} value={search()} onInput={(e) => setSearch(e.currentTarget.value)} />
+          <span class="muted" data-testid="mailbox-count">
+            {t("mailbox.count", { count: rows().length })} · {t("mailbox.selected", { count: ids().length })}
+          </span>
+        </header>
+        <div class="commands bar">
+          <button type="button" disabled={!ids().length} data-testid="cmd-apply-defaults" onClick={() => setDialog("defaults")}>{t("cmd.applyDefaults")}</button>
+          <button type="button" disabled={!ids().length} data-testid="cmd-approve" onClick={() => setDialog("approve")}>{t("cmd.approveEmail")}</button>
+          <button type="button" disabled={!ids().length} data-testid="cmd-reject" onClick={() => run(() => call(api.rejectMailboxes(ids(), null)))}>{t("cmd.rejectEmail")}</button>
+          <button type="button" disabled={!ids().length} data-testid="cmd-test-enable" onClick={() => startTest(ids())}>{t("cmd.testEnableMailboxes")}</button>
+          <button type="button" disabled={!ids().length} data-testid="cmd-edit" onClick={() => { setBulk({}); setDialog("edit"); }}>{t("cmd.edit")}</button>
+          <Show when={view() !== "inactive"} fallback={
+            <button type="button" disabled={!ids().length} onClick={() => run(() => call(api.setMailboxState(ids(), "active")))}>{t("cmd.activate")}</button>
+          }>
+            <button type="button" disabled={!ids().length} data-testid="cmd-deactivate" onClick={() => run(() => call(api.setMailboxState(ids(), "inactive")))}>{t("cmd.deactivate")}</button>
+          </Show>
+        </div>
+        <ErrorBanner error={error()} />
+
+        <Show when={dialog() === "approve"}>
+          <div class="dialog" data-testid="dialog-approve">
+            <p>{t("mailbox.approveConfirm", { count: ids().length })}</p>
+            <button type="button" data-testid="dialog-ok" onClick={() => { setDialog(null); run(() => call(api.approveMailboxes(ids(), null))); }}>{t("cmd.ok")}</button>
+            <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>
+          </div>
+        </Show>
+        <Show when={dialog() === "defaults"}>
+          <div class="dialog" data-testid="dialog-defaults">
+            <p>{t("mailbox.applyDefaultsConfirm", { count: ids().length })}</p>
+            <dl>
+              <dt>{fieldLabel("profile_id")}</dt><dd>{profileName(settings()?.default_profile_id ?? null) || t("mailbox.noProfile")}</dd>
+              <dt>{fieldLabel("incoming_method")}</dt><dd>{settings() ? t(`option.incoming.${settings()!.default_incoming_method}`) : ""}</dd>
+              <dt>{fieldLabel("outgoing_method")}</dt><dd>{settings() ? t(`option.outgoing.${settings()!.default_outgoing_method}`) : ""}</dd>
+              <dt>{fieldLabel("act_method")}</dt><dd>{settings() ? t(`option.act.${settings()!.default_act_method}`) : ""}</dd>
+            </dl>
+            <label class="check"><input type="checkbox" checked={testAfterDefaults()} onChange={(e) => setTestAfterDefaults(e.currentTarget.checked)} /> {t("mailbox.applyDefaultsTest")}</label>
+            <button type="button" data-testid="dialog-ok" onClick={() => {
+              const list = ids();
+              setDialog(null);
+              run(async () => {
+                await call(api.applyDefaultSettings(list));
+                if (testAfterDefaults()) followJob(await call(api.startTestAndEnable({ scope: "mailboxes", id: list })));
+              });
+            }}>{t("cmd.ok")}</button>
+            <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>
+          </div>
+        </Show>
+        <Show when={dialog() === "edit"}>
+          <div class="dialog" data-testid="dialog-edit">
+            <h3>{t("mailbox.editTitle", { count: ids().length })}</h3>
+            <SelectField name="profile_id" value={bulk().profile_id === undefined ? -1 : (bulk().profile_id ?? 0)}
+              options={[{ value: -1, label: t("mailbox.keep") }, { value: 0, label: t("mailbox.noProfile") }, ...(profiles() ?? []).map((p) => ({ value: p.id, label: p.name }))]}
+              onChange={(v) => setBulk({ ...bulk(), profile_id: v === -1 || v === null ? undefined : v === 0 ? null : v })} />
+            <SelectField name="incoming_method" value={bulk().incoming_method ?? "keep"}
+              options={[{ value: "keep", label: t("mailbox.keep") }, ...(["none", "server_side_sync", "forward_mailbox"] as const).map((o) => ({ value: o, label: t(`option.incoming.${o}`) }))]}
+              onChange={(v) => setBulk({ ...bulk(), incoming_method: v === "keep" || v === null ? undefined : (v as "none") })} />
+            <SelectField name="outgoing_method" value={bulk().outgoing_method ?? "keep"}
+              options={[{ value: "keep", label: t("mailbox.keep") }, ...(["none", "server_side_sync"] as const).map((o) => ({ value: o, label: t(`option.outgoing.${o}`) }))]}
+              onChange={(v) => setBulk({ ...bulk(), outgoing_method: v === "keep" || v === null ? undefined : (v as "none") })} />
+            <SelectField name="act_method" value={bulk().act_method ?? "keep"}
+              options={[{ value: "keep", label: t("mailbox.keep") }, ...(["none", "server_side_sync"] as const).map((o) => ({ value: o, label: t(`option.act.${o}`) }))]}
+              onChange={(v) => setBulk({ ...bulk(), act_method: v === "keep" || v === null ? undefined : (v as "none") })} />
+            <button type="button" data-testid="dialog-ok" onClick={() => { const list = ids(); const changes = bulk(); setDialog(null); run(() => call(api.editMailboxes(list, changes))); }}>{t("cmd.ok")}</button>
+            <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>
+          </div>
+        </Show>
+
+        <MailboxGrid
+          rows={rows()}
+          columns={columns()}
+          selected={selected()}
+          sort={sort()}
+          onSort={(key) => setSort({ key, dir: sort().key === key && sort().dir === "asc" ? "desc" : "asc" })}
+          onRowClick={(id, e) => {
+            setSelected(clickSelect(selected(), order(), id, anchor(), { ctrl: e.ctrlKey || e.metaKey, shift: e.shiftKey }));
+            if (!e.shiftKey) setAnchor(id);
+          }}
+          onRowOpen={(id) => setOpen(id)}
+          onToggleAll={() => setSelected(toggleAll(selected(), order()))}
+        />
+      </section>
+    </Show>
+  );
+}

@@ -1,0 +1,193 @@
+// The Email Server Profile form: General, Credentials (incoming / outgoing), Advanced,
+// Error Handling. Only the fields the engine says apply to this server type and these choices
+// are shown; the engine validates on Save and its errors show next to their field.
+import { For, Show, createEffect, createResource, createSignal, on } from "solid-js";
+import { ApiError, api, call, type Profile_Serialize, type ProfileSecretKind, type ServerType } from "../../api";
+import { BoolField, DateField, ErrorBanner, NumberField, SecretField, Section, SelectField, TextField } from "../../components/form";
+import { optionLabel, t } from "../../i18n";
+import { FIELD_KINDS, SECTIONS, VISIBILITY_DRIVERS, changesOf, draftOf, quickCheck, type Draft, type EditableField, type SectionId } from "./model";
+
+const SECTION_TITLES: Record<SectionId, Parameters<typeof t>[0]> = {
+  general: "profile.section.general",
+  incoming: "profile.section.incomingConnection",
+  outgoing: "profile.section.outgoingConnection",
+  advanced: "profile.section.advanced",
+  additional: "profile.section.additional",
+  notifications: "profile.section.notifications",
+  errorHandling: "profile.section.errorHandling",
+};
+
+export function ProfileForm(props: { id: number | null; serverType: ServerType; onClose: () => void; onSaved: (p: Profile_Serialize) => void }) {
+  const [profile, setProfile] = createSignal<Profile_Serialize | null>(null);
+  const [draft, setDraft] = createSignal<Draft>({});
+  const [error, setError] = createSignal<unknown>(null);
+  const [saving, setSaving] = createSignal(false);
+  const [notice, setNotice] = createSignal("");
+
+  const [initial] = createResource(
+    () => ({ id: props.id, type: props.serverType }),
+    async ({ id, type }) => (id === null ? call(api.newProfileDraft(type)) : call(api.getProfile(id))),
+  );
+  createEffect(
+    on(initial, (p) => {
+      if (!p) return;
+      setProfile(props.id === null ? null : p);
+      setDraft(draftOf(p));
+    }),
+  );
+
+  // Ask the engine which fields apply whenever a field that drives visibility changes.
+  const drivers = () => VISIBILITY_DRIVERS.map((f) => draft()[f]).join("|");
+  const [visibility] = createResource(
+    () => (Object.keys(draft()).length ? drivers() : null),
+    async () => {
+      const d: Record<string, unknown> = {};
+      for (const f of VISIBILITY_DRIVERS) if (draft()[f] !== undefined && draft()[f] !== null) d[f] = draft()[f];
+      return call(api.profileFormFields(props.serverType, d));
+    },
+  );
+  const visible = (f: string) => visibility()?.fields.includes(f) ?? false;
+  const set = (f: EditableField, v: unknown) => setDraft({ ...draft(), [f]: v });
+
+  async function save(close: boolean) {
+    setError(null);
+    setNotice("");
+    const fields = visibility()?.fields ?? [];
+    const problem = quickCheck(draft(), fields);
+    if (problem) {
+      setError(new ApiError({ kind: "validation", code: problem.code, params: problem.params, message: problem.code }));
+      return;
+    }
+    setSaving(true);
+    try {
+      const changes = changesOf(draft(), fields);
+      const saved =
+        props.id === null && profile() === null
+          ? await call(api.createProfile({ server_type: props.serverType, name: String(draft().name ?? ""), changes, set_as_default: false }))
+          : await call(api.updateProfile((profile() ?? initial())!.id, changes));
+      setProfile(saved);
+      setDraft(draftOf(saved));
+      setNotice(t("common.saved"));
+      props.onSaved(saved);
+      if (close) props.onClose();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setSaving(false);
+    }
+  }
+
+  async function setSecret(kind: ProfileSecretKind, value: string) {
+    const p = profile();
+    if (!p) return;
+    setError(null);
+    try {
+      setProfile(await call(api.setProfileSecret(p.id, kind, value)));
+    } catch (e) {
+      setError(e);
+    }
+  }
+  async function clearSecret(kind: ProfileSecretKind) {
+    const p = profile();
+    if (!p) return;
+    try {
+      setProfile(await call(api.clearProfileSecret(p.id, kind)));
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  function renderField(f: EditableField) {
+    const kind = FIELD_KINDS[f];
+    const v = () => draft()[f];
+    const common = { name: f, error: error(), visible: visible(f) };
+    switch (kind) {
+      case "text":
+        return <TextField {...common} value={String(v() ?? "")} onInput={(x) => set(f, x)} />;
+      case "number":
+        return <NumberField {...common} value={(v() as number | null) ?? null} onInput={(x) => set(f, x)} />;
+      case "bool":
+        return <BoolField {...common} value={Boolean(v())} onChange={(x) => set(f, x)} />;
+      case "date":
+        return <DateField {...common} value={(v() as string | null) ?? null} onInput={(x) => set(f, x)} />;
+      case "credentialMode":
+        return (
+          <SelectField {...common} value={(v() as string) ?? null} onChange={(x) => set(f, x)}
+            options={(visibility()?.credential_modes ?? []).map((m) => ({ value: m as string, label: optionLabel("credential_mode", m) }))} />
+        );
+      case "authProtocol":
+        return (
+          <SelectField {...common} value={(v() as string) ?? null} onChange={(x) => set(f, x)}
+            options={(visibility()?.auth_protocols ?? []).map((m) => ({ value: m as string, label: optionLabel("auth_protocol", m) }))} />
+        );
+      case "tlsMode":
+        return (
+          <SelectField {...common} value={(v() as string) ?? null} onChange={(x) => set(f, x)}
+            options={[{ value: "implicit", label: t("option.tls.implicit") }, { value: "starttls", label: t("option.tls.starttls") }]} />
+        );
+      case "oauthKind":
+        return (
+          <SelectField {...common} value={(v() as string) ?? null} onChange={(x) => set(f, x)}
+            options={[{ value: "client_secret", label: t("option.oauthKind.client_secret") }, { value: "certificate", label: t("option.oauthKind.certificate") }]} />
+        );
+      case "authority":
+        return (
+          <SelectField {...common} value={(v() as string) ?? null} onChange={(x) => set(f, x)}
+            options={(["public", "us_government", "china", "automatic"] as const).map((a) => ({ value: a, label: t(`option.authority.${a}`) }))} />
+        );
+      default:
+        return null;
+    }
+  }
+
+  const p = () => profile();
+  const incomingSecret = () => draft().incoming_credential_mode === "profile";
+  const outgoingSecret = () => draft().use_same_settings_for_outgoing === false && draft().outgoing_credential_mode === "profile";
+
+  return (
+    <div class="form" data-testid="profile-form" data-server-type={props.serverType}>
+      <header class="form-header">
+        <h2>{p()?.name || t("profile.newTitle")}</h2>
+        <span class="muted">
+          {t("profile.serverType")}: {optionLabel("server_type", props.serverType)}
+        </span>
+        <div class="commands">
+          <button type="button" data-testid="profile-save" disabled={saving()} onClick={() => save(false)}>
+            {t("cmd.save")}
+          </button>
+          <button type="button" data-testid="profile-save-close" disabled={saving()} onClick={() => save(true)}>
+            {t("cmd.saveAndClose")}
+          </button>
+          <button type="button" onClick={props.onClose}>
+            {t("cmd.close")}
+          </button>
+        </div>
+      </header>
+      <ErrorBanner error={error() instanceof ApiError && visible((error() as ApiError).field ?? "") ? null : error()} />
+      <Show when={notice()}>
+        <div class="banner ok">{notice()}</div>
+      </Show>
+      <For each={SECTIONS}>
+        {(s) => (
+          <Show when={s.fields.some((f) => visible(f)) || (s.id === "incoming" && p()) || (s.id === "outgoing" && outgoingSecret())}>
+            <Section title={t(SECTION_TITLES[s.id])} id={s.id}>
+              <For each={s.fields}>{(f) => renderField(f)}</For>
+              <Show when={s.id === "incoming" && p() && incomingSecret()}>
+                <SecretField name="incoming_password" isSet={p()!.is_incoming_password_set}
+                  onSet={(v) => setSecret("incoming_password", v)} onClear={() => clearSecret("incoming_password")} />
+              </Show>
+              <Show when={s.id === "outgoing" && p() && outgoingSecret()}>
+                <SecretField name="outgoing_password" isSet={p()!.is_outgoing_password_set}
+                  onSet={(v) => setSecret("outgoing_password", v)} onClear={() => clearSecret("outgoing_password")} />
+              </Show>
+              <Show when={s.id === "general" && p() && visible("oauth_client_id")}>
+                <SecretField name="oauth_secret" isSet={p()!.is_oauth_secret_set}
+                  onSet={(v) => setSecret("oauth_secret", v)} onClear={() => clearSecret("oauth_secret")} />
+              </Show>
+            </Section>
+          </Show>
+        )}
+      </For>
+    </div>
+  );
+}

@@ -1,0 +1,100 @@
+// Email Server Profiles: views Active / Inactive, New › type, and the commands of the grid.
+import { For, Show, createResource, createSignal } from "solid-js";
+import { api, call, type Profile_Serialize, type ProfileView, type ServerType } from "../../api";
+import { ErrorBanner } from "../../components/form";
+import { followJob } from "../../components/JobPanel";
+import { optionLabel, t } from "../../i18n";
+import { ProfileForm } from "./ProfileForm";
+
+const TYPES: ServerType[] = ["exchange_online", "exchange_server", "imap_smtp", "pop3_smtp"];
+
+export function ProfilesPage() {
+  const [view, setView] = createSignal<ProfileView>("active");
+  const [selected, setSelected] = createSignal<number | null>(null);
+  const [editing, setEditing] = createSignal<{ id: number | null; type: ServerType } | null>(null);
+  const [error, setError] = createSignal<unknown>(null);
+  const [menu, setMenu] = createSignal(false);
+  const [profiles, { refetch }] = createResource(view, (v) => call(api.listProfiles(v)));
+  const [settings, { refetch: refetchSettings }] = createResource(() => call(api.getSettings()));
+
+  async function run(f: () => Promise<unknown>) {
+    setError(null);
+    try {
+      await f();
+      refetch();
+      refetchSettings();
+    } catch (e) {
+      setError(e);
+    }
+  }
+  const sel = () => selected();
+
+  return (
+    <Show
+      when={!editing()}
+      fallback={
+        <ProfileForm id={editing()!.id} serverType={editing()!.type} onClose={() => { setEditing(null); refetch(); }} onSaved={() => refetch()} />
+      }
+    >
+      <section class="page" data-testid="profiles-page">
+        <header class="page-header">
+          <select data-testid="profile-view" value={view()} onChange={(e) => setView(e.currentTarget.value as ProfileView)}>
+            <option value="active">{t("view.activeProfiles")}</option>
+            <option value="inactive">{t("view.inactiveProfiles")}</option>
+          </select>
+          <div class="commands">
+            <span class="menu">
+              <button type="button" data-testid="profile-new" onClick={() => setMenu(!menu())}>{t("cmd.new")} ▾</button>
+              <Show when={menu()}>
+                <div class="menu-items">
+                  <For each={TYPES}>
+                    {(type) => (
+                      <button type="button" data-testid={`profile-new-${type}`} onClick={() => { setMenu(false); setEditing({ id: null, type }); }}>
+                        {t(`profile.new.${type}`)}
+                      </button>
+                    )}
+                  </For>
+                </div>
+              </Show>
+            </span>
+            <button type="button" disabled={sel() === null} data-testid="profile-test-enable"
+              onClick={() => run(async () => followJob(await call(api.startTestAndEnable({ scope: "profile", id: sel()! }))))}>
+              {t("cmd.testEnableMailboxes")}
+            </button>
+            <button type="button" disabled={sel() === null} onClick={() => run(() => call(api.setDefaultProfile(sel()!)))}>{t("cmd.setDefault")}</button>
+            <Show when={view() === "active"} fallback={
+              <button type="button" disabled={sel() === null} onClick={() => run(() => call(api.setProfileState([sel()!], "active")))}>{t("cmd.activate")}</button>
+            }>
+              <button type="button" disabled={sel() === null} onClick={() => run(() => call(api.setProfileState([sel()!], "inactive")))}>{t("cmd.deactivate")}</button>
+            </Show>
+            <button type="button" disabled={sel() === null} onClick={() => run(async () => { await call(api.deleteProfile(sel()!)); setSelected(null); })}>{t("cmd.delete")}</button>
+          </div>
+        </header>
+        <ErrorBanner error={error()} />
+        <table class="grid" data-testid="profiles-grid">
+          <thead>
+            <tr>
+              <th>{t("common.name")}</th>
+              <th>{t("profile.serverType")}</th>
+              <th>{t("common.state")}</th>
+              <th>{t("profile.default")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            <For each={profiles() ?? []} fallback={<tr><td colspan="4" class="muted">{t("common.empty")}</td></tr>}>
+              {(p: Profile_Serialize) => (
+                <tr classList={{ selected: sel() === p.id }} data-testid="profile-row" data-name={p.name}
+                  onClick={() => setSelected(p.id)} onDblClick={() => setEditing({ id: p.id, type: p.server_type })}>
+                  <td><a href="#" onClick={(e) => { e.preventDefault(); setEditing({ id: p.id, type: p.server_type }); }}>{p.name}</a></td>
+                  <td>{optionLabel("server_type", p.server_type)}</td>
+                  <td>{t(`state.${p.state}`)}</td>
+                  <td>{settings()?.default_profile_id === p.id ? "✓" : ""}</td>
+                </tr>
+              )}
+            </For>
+          </tbody>
+        </table>
+      </section>
+    </Show>
+  );
+}
