@@ -158,33 +158,46 @@ fn save_owned_mailbox(tx: &Transaction<'_>, m: &Mailbox) -> Result<()> {
 
 /// Creates a user and the user's mailbox.
 pub async fn create_user(engine: &Engine, req: CreateUser) -> Result<User> {
+    engine.write(move |tx, ctx| insert_user(tx, req, ctx.now())).await
+}
+
+/// Imports users (each with a mailbox, as if created one by one), all or none: one refused
+/// user refuses the import, naming its line.
+pub async fn import_users(engine: &Engine, users: Vec<CreateUser>) -> Result<u32> {
+    non_empty(&users)?;
     engine
         .write(move |tx, ctx| {
             let now = ctx.now();
-            let email = req.primary_email.trim().to_owned();
-            check_name("full_name", &req.full_name)?;
-            check_email("primary_email", &email)?;
-            let mut u = User {
-                id: UserId(0),
-                full_name: req.full_name.trim().to_owned(),
-                primary_email: email.clone(),
-                can_approve_email: req.can_approve_email,
-                incoming_filtering_method: req
-                    .incoming_filtering_method
-                    .unwrap_or(FilteringMethod::ResponsesToCrmEmail),
-                state: RecordState::Active,
-                created_on: now,
-                modified_on: now,
-                mailbox_id: None,
-            };
-            u.id = UserId(store::insert(tx, &u)?);
-            let mut m = Mailbox::new(u.full_name.clone(), email, now);
-            m.user_id = Some(u.id);
-            m.owner_user_id = Some(u.id);
-            u.mailbox_id = Some(create_owned_mailbox(tx, m)?);
-            Ok(u)
+            let n = users.len() as u32;
+            for (i, req) in users.into_iter().enumerate() {
+                insert_user(tx, req, now).map_err(|e| e.param("line", i + 1))?;
+            }
+            Ok(n)
         })
         .await
+}
+
+fn insert_user(tx: &Transaction<'_>, req: CreateUser, now: crate::domain::Timestamp) -> Result<User> {
+    let email = req.primary_email.trim().to_owned();
+    check_name("full_name", &req.full_name)?;
+    check_email("primary_email", &email)?;
+    let mut u = User {
+        id: UserId(0),
+        full_name: req.full_name.trim().to_owned(),
+        primary_email: email.clone(),
+        can_approve_email: req.can_approve_email,
+        incoming_filtering_method: req.incoming_filtering_method.unwrap_or(FilteringMethod::ResponsesToCrmEmail),
+        state: RecordState::Active,
+        created_on: now,
+        modified_on: now,
+        mailbox_id: None,
+    };
+    u.id = UserId(store::insert(tx, &u)?);
+    let mut m = Mailbox::new(u.full_name.clone(), email, now);
+    m.user_id = Some(u.id);
+    m.owner_user_id = Some(u.id);
+    u.mailbox_id = Some(create_owned_mailbox(tx, m)?);
+    Ok(u)
 }
 
 /// Changes a user; a new primary email becomes the mailbox's address (and withdraws its approval).

@@ -179,6 +179,9 @@ enum UserCmd {
         #[arg(long)]
         can_approve: bool,
     },
+    /// Import users from JSON lines on standard input, all or none: one object per line with
+    /// full_name, primary_email and optionally can_approve_email.
+    Import,
     /// List users.
     List {
         #[arg(long, value_enum, default_value = "active")]
@@ -631,6 +634,20 @@ async fn user(e: &Engine, cmd: UserCmd) -> Result<Output, Error> {
                 incoming_filtering_method: None,
             };
             output(&api::create_user(e, req).await?, &[])
+        }
+        UserCmd::Import => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| Error::validation("cli.invalid_input").param("detail", e))?;
+            let mut users = Vec::new();
+            for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+                let user: api::CreateUser = serde_json::from_str(line).map_err(|e| {
+                    Error::validation("cli.invalid_input").param("detail", format!("line {}: {e}", i + 1))
+                })?;
+                users.push(user);
+            }
+            output(&serde_json::json!({ "imported": api::import_users(e, users).await? }), &[])
         }
         UserCmd::List { view } => output(&api::list_users(e, party_view(view)).await?, USER_COLUMNS),
         UserCmd::Show { id } => output(&api::get_user(e, id).await?, &[]),

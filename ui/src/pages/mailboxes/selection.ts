@@ -38,7 +38,7 @@ export type SortDir = "asc" | "desc";
 
 /** Sorts rows by a column, text in the user's language order, numbers and nulls sensibly. */
 export function sortRows<T>(rows: readonly T[], key: keyof T, dir: SortDir, locale: string): T[] {
-  const collator = new Intl.Collator(locale, { sensitivity: "base", numeric: true });
+  const collator = new Intl.Collator(locale, { numeric: true });
   const sign = dir === "asc" ? 1 : -1;
   return [...rows].sort((x, y) => {
     const a = x[key] as unknown;

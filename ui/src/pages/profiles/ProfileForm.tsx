@@ -100,7 +100,16 @@ export function ProfileForm(props: { id: number | null; serverType: ServerType; 
   function renderField(f: EditableField) {
     const kind = FIELD_KINDS[f];
     const v = () => draft()[f];
-    const common = { name: f, error: error(), visible: visible(f) };
+    // Getters keep the props reactive: visibility and errors change after the field is created.
+    const common = {
+      name: f,
+      get error() {
+        return error();
+      },
+      get visible() {
+        return visible(f);
+      },
+    };
     switch (kind) {
       case "text":
         return <TextField {...common} value={String(v() ?? "")} onInput={(x) => set(f, x)} />;

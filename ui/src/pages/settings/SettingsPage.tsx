@@ -125,7 +125,15 @@ export function SettingsPage() {
 
   function render(s: Spec) {
     const v = () => draft()[s.f] as unknown;
-    const common = { name: s.f, label: label(s.f), error: error() };
+    const common = {
+      name: s.f,
+      get label() {
+        return label(s.f);
+      },
+      get error() {
+        return error();
+      },
+    };
     switch (s.kind) {
       case "bool":
         return <CheckField {...common} value={Boolean(v())} onChange={(x) => set(s.f, x)} />;

@@ -1,0 +1,102 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { cleanup, fireEvent, render, screen, waitFor } from "@solidjs/testing-library";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { ProfileForm } from "./ProfileForm";
+import { setLang } from "../../i18n";
+
+// What the engine answers for an IMAP/SMTP profile (profile_form_fields), as the real engine does.
+const IMAP_FIELDS = ["ca_file", "description", "incoming_auth_protocol", "incoming_credential_mode", "incoming_location", "incoming_port",
+  "incoming_tls_mode", "incoming_use_ssl", "max_concurrent_connections", "min_polling_interval_minutes", "move_failed_to_undeliverable", "name",
+  "outgoing_auth_protocol", "outgoing_location", "outgoing_port", "outgoing_tls_mode", "outgoing_use_ssl", "owner_user_id", "process_email_from",
+  "send_alert_email", "timeout_mailbox_connection", "timeout_seconds", "use_same_settings_for_outgoing"];
+
+const draft = {
+  id: 0, name: "", description: "", server_type: "imap_smtp", owner_user_id: null, state: "active", tenant_id: "", oauth_client_id: "",
+  oauth_credential_kind: null, server_authority: null, aad_resource_id: "", use_autodiscover: false, incoming_location: "", outgoing_location: "",
+  incoming_credential_mode: "user_or_queue", incoming_user_name: "", incoming_use_impersonation: false, use_same_settings_for_outgoing: true,
+  outgoing_credential_mode: "user_or_queue", outgoing_user_name: "", outgoing_use_impersonation: false, incoming_port: null, outgoing_port: null,
+  incoming_use_ssl: true, outgoing_use_ssl: true, incoming_tls_mode: "implicit", outgoing_tls_mode: "starttls", incoming_auth_protocol: "auto_detect",
+  outgoing_auth_protocol: "auto_detect", ca_file: "", process_email_from: null, min_polling_interval_minutes: 0, max_concurrent_connections: 10,
+  move_failed_to_undeliverable: false, send_alert_email: false, timeout_mailbox_connection: true, timeout_seconds: 60, is_incoming_password_set: false,
+  is_outgoing_password_set: false, is_oauth_secret_set: false, last_test_started_on: null, last_test_duration_ms: null, last_test_execution_status: null,
+  last_authorization_status: null, last_test_message: "", created_on: "2026-01-01T00:00:00Z", modified_on: "2026-01-01T00:00:00Z",
+};
+
+let calls: { cmd: string; args: Record<string, unknown> }[] = [];
+let createAnswer: () => unknown;
+
+beforeEach(() => {
+  setLang("en");
+  calls = [];
+  createAnswer = () => ({ ...draft, id: 5, name: "Contoso" });
+  mockIPC((cmd, args) => {
+    calls.push({ cmd, args: args as Record<string, unknown> });
+    if (cmd === "new_profile_draft") return draft;
+    if (cmd === "profile_form_fields") {
+      const changes = (args as { changes: Record<string, unknown> }).changes;
+      const fields = [...IMAP_FIELDS];
+      if (changes.incoming_credential_mode === "profile") fields.push("incoming_user_name");
+      return { fields, credential_modes: ["user_or_queue", "profile", "user_oauth"], auth_protocols: ["auto_detect", "basic", "oauth"] };
+    }
+    if (cmd === "create_profile") return createAnswer();
+    throw new Error(`unexpected command ${cmd}`);
+  });
+});
+
+afterEach(() => {
+  cleanup();
+  clearMocks();
+});
+
+const shown = (name: string) => document.querySelector(`[data-field="${name}"]`) !== null;
+
+describe("the profile form", () => {
+  it("shows exactly the fields the engine says apply to the server type", async () => {
+    render(() => <ProfileForm id={null} serverType="imap_smtp" onClose={() => {}} onSaved={() => {}} />);
+    await waitFor(() => expect(shown("incoming_location")).toBe(true));
+    for (const f of ["incoming_port", "incoming_tls_mode", "max_concurrent_connections", "timeout_seconds"]) expect(shown(f), f).toBe(true);
+    for (const f of ["use_autodiscover", "tenant_id", "incoming_use_impersonation", "incoming_user_name", "aad_resource_id"]) expect(shown(f), f).toBe(false);
+  });
+
+  it("asks the engine again when the credential mode changes, and shows the user name", async () => {
+    render(() => <ProfileForm id={null} serverType="imap_smtp" onClose={() => {}} onSaved={() => {}} />);
+    await waitFor(() => expect(shown("incoming_credential_mode")).toBe(true));
+    const select = document.querySelector('[data-field="incoming_credential_mode"] select') as HTMLSelectElement;
+    fireEvent.change(select, { target: { value: "profile" } });
+    await waitFor(() => expect(shown("incoming_user_name")).toBe(true));
+    expect(calls.filter((c) => c.cmd === "profile_form_fields").length).toBeGreaterThan(1);
+  });
+
+  it("shows the engine's refusal next to its field, in words", async () => {
+    createAnswer = () => {
+      throw { kind: "validation", code: "profile.location.invalid_host", params: { field: "incoming_location", value: "imap://x" }, message: "" };
+    };
+    render(() => <ProfileForm id={null} serverType="imap_smtp" onClose={() => {}} onSaved={() => {}} />);
+    await waitFor(() => expect(shown("name")).toBe(true));
+    fireEvent.input(document.querySelector('[data-field="name"] input')!, { target: { value: "Contoso" } });
+    fireEvent.click(screen.getByTestId("profile-save"));
+    await waitFor(() => expect(document.querySelector('[data-field="incoming_location"] .field-error')).not.toBeNull());
+    expect(document.querySelector('[data-field="incoming_location"] .field-error')!.textContent).toContain("imap.contoso.com");
+  });
+
+  it("refuses an out-of-range value before asking the engine", async () => {
+    render(() => <ProfileForm id={null} serverType="imap_smtp" onClose={() => {}} onSaved={() => {}} />);
+    await waitFor(() => expect(shown("max_concurrent_connections")).toBe(true));
+    fireEvent.input(document.querySelector('[data-field="name"] input')!, { target: { value: "Contoso" } });
+    fireEvent.input(document.querySelector('[data-field="max_concurrent_connections"] input')!, { target: { value: "0" } });
+    fireEvent.click(screen.getByTestId("profile-save"));
+    await waitFor(() => expect(document.querySelector('[data-field="max_concurrent_connections"] .field-error')).not.toBeNull());
+    expect(calls.some((c) => c.cmd === "create_profile")).toBe(false);
+  });
+
+  it("sends only the visible fields when saving", async () => {
+    render(() => <ProfileForm id={null} serverType="imap_smtp" onClose={() => {}} onSaved={() => {}} />);
+    await waitFor(() => expect(shown("name")).toBe(true));
+    fireEvent.input(document.querySelector('[data-field="name"] input')!, { target: { value: "Contoso" } });
+    fireEvent.click(screen.getByTestId("profile-save"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "create_profile")).toBe(true));
+    const req = calls.find((c) => c.cmd === "create_profile")!.args.request as { changes: Record<string, unknown> };
+    expect(Object.keys(req.changes)).not.toContain("tenant_id");
+    expect(req.changes.name).toBe("Contoso");
+  });
+});
