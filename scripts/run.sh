@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# Installs what ServerSync needs (Debian 12, as root), builds it, and starts it.
-# Today ServerSync runs as the headless `serversync` command; arguments are passed to it
-# (without any, it shows where its data lives and what it can do).
+# Installs what ServerSync needs (Debian 12, as root), builds it, and starts the desktop app.
+# `bash scripts/run.sh cli ARGS…` runs the headless `serversync` command instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
-cargo build --release --locked -p serversync
-bin=target/release/serversync
+(cd ui && npm ci --no-audit --no-fund --loglevel=error && npx vite build)
+cargo build --release --locked -p serversync -p serversync-app
 
-if [ $# -gt 0 ]; then
-  exec "$bin" "$@"
+if [ "${1:-}" = "cli" ]; then
+  shift
+  exec target/release/serversync "$@"
 fi
-"$bin" status
-echo
-"$bin" --help
+if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  echo "No display: starting ServerSync on a virtual one (Xvfb :97). For the command line: bash scripts/run.sh cli --help" >&2
+  Xvfb :97 -screen 0 1280x800x24 -nolisten tcp &
+  export DISPLAY=:97
+  sleep 1
+fi
+if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then
+  exec dbus-run-session -- target/release/serversync-app
+fi
+exec target/release/serversync-app
