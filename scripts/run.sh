@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
-(cd ui && npm ci --no-audit --no-fund --loglevel=error && npx vite build)
+(cd ui && npm install --no-audit --no-fund --loglevel=error && npx vite build)
 cargo build --release --locked -p serversync -p serversync-app
 
 if [ "${1:-}" = "cli" ]; then

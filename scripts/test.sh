@@ -13,8 +13,8 @@ bash scripts/install-deps.sh
 bash scripts/install-tools.sh
 
 echo "== UI: install, typecheck, unit tests, build"
-(cd ui && npm ci --no-audit --no-fund --loglevel=error && npx tsc --noEmit && npx vitest run && npx vite build)
-(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+(cd ui && npm install --no-audit --no-fund --loglevel=error && npx tsc --noEmit && npx vitest run && npx vite build)
+(cd tests/e2e && npm install --no-audit --no-fund --loglevel=error)
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
