@@ -9,6 +9,8 @@ packages=(
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
   # the desktop app under test: a virtual display and WebKit's WebDriver
   xvfb xauth webkit2gtk-driver imagemagick x11-utils
+  # fonts for every language of the UI (Japanese and Vietnamese included)
+  fonts-noto-cjk
   # OS keychain for tests: a real Secret Service under a private D-Bus session
   dbus dbus-bin gnome-keyring libsecret-tools
 )
