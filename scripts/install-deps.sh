@@ -13,6 +13,8 @@ packages=(
   fonts-noto-cjk
   # OS keychain for tests: a real Secret Service under a private D-Bus session
   dbus dbus-bin gnome-keyring libsecret-tools
+  # real mail servers for the protocol tests, started on 127.0.0.1 by tests/servers/ (never as system services)
+  dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix openssl
 )
 
 missing=()
@@ -26,6 +28,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
+  # Postfix asks what kind of mail system this is; the tests configure their own instance.
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  # Do not let the packages start system daemons: the tests run their own on free loopback ports.
+  policy_added=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy_added=1
+  fi
+  trap '[ -n "$policy_added" ] && rm -f /usr/sbin/policy-rc.d' EXIT
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   echo "install-deps: installed ${missing[*]}"

@@ -38,6 +38,9 @@ cargo build --workspace --all-targets --locked
 echo "== cargo test (bindings drift included; a private gnome-keyring Secret Service)"
 bash scripts/with-keychain.sh cargo test --workspace --locked --no-fail-fast
 
+echo "== fuzz: the POP3 response parser (bounded time; needs a nightly toolchain)"
+bash scripts/fuzz.sh
+
 echo "== end-to-end: the desktop app under Xvfb, driven through tauri-driver and WebKitWebDriver"
 export SERVERSYNC_TEST_OUTPUT="$out"
 (cd tests/e2e && xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" \

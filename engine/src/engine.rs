@@ -3,13 +3,15 @@
 //! pool, never on the async executor.
 
 use crate::clock::{Clock, SystemClock};
-use crate::domain::{OrgSettings, Timestamp};
+use crate::domain::{OrgSettings, ProfileId, Timestamp};
 use crate::secrets::{KeychainStore, Secret, SecretKey, SecretStore, keychain_service};
 use crate::store::{self, Store};
 use crate::{Error, ErrorKind, Result};
 use rusqlite::{OptionalExtension, Transaction};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "serversync.sqlite3";
@@ -81,6 +83,8 @@ pub(crate) struct Inner {
     pub(crate) runner_id: String,
     /// Held (locked) for this engine's life: lets other engines see that its jobs are alive.
     _runner_lock: std::fs::File,
+    /// Each profile's "Maximum Concurrent Connections", shared by every job of this engine.
+    connection_limits: std::sync::Mutex<HashMap<ProfileId, (u32, Arc<Semaphore>)>>,
 }
 
 impl Inner {
@@ -149,8 +153,37 @@ impl Engine {
                 data_dir: config.data_dir,
                 runner_id,
                 _runner_lock: runner_lock,
+                connection_limits: Default::default(),
             }),
         })
+    }
+
+    /// Waits for one of the connections a profile allows ("Maximum Concurrent Connections",
+    /// read from the database now, so a changed limit applies to the next connection).
+    pub(crate) async fn connection_permit(&self, profile: ProfileId) -> Option<OwnedSemaphorePermit> {
+        let max = self
+            .read(move |c, _| {
+                c.query_row(
+                    "SELECT max_concurrent_connections FROM email_server_profile WHERE id = ?1",
+                    [profile],
+                    |r| r.get::<_, u32>(0),
+                )
+                .optional()
+                .map_err(Error::from)
+            })
+            .await
+            .ok()
+            .flatten()?
+            .max(1);
+        let semaphore = {
+            let mut limits = self.inner.connection_limits.lock().ok()?;
+            let entry = limits.entry(profile).or_insert_with(|| (max, Arc::new(Semaphore::new(max as usize))));
+            if entry.0 != max {
+                *entry = (max, Arc::new(Semaphore::new(max as usize)));
+            }
+            entry.1.clone()
+        };
+        semaphore.acquire_owned().await.ok()
     }
 
     /// The data directory.

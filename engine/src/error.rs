@@ -25,6 +25,11 @@ pub enum ErrorKind {
     Storage,
     /// A file or directory could not be used.
     Io,
+    /// A mail server refused or failed in a way that needs someone to fix something (wrong
+    /// credentials, an untrusted certificate, a host that does not exist).
+    Server,
+    /// A mail server could not be reached for now (timeout, reset, busy); trying later may work.
+    Unavailable,
     /// A bug: something the engine believed impossible.
     Internal,
 }
@@ -32,7 +37,7 @@ pub enum ErrorKind {
 impl ErrorKind {
     /// Whether trying the same thing again later may succeed without anyone changing anything.
     pub fn is_transient(self) -> bool {
-        matches!(self, ErrorKind::Storage)
+        matches!(self, ErrorKind::Storage | ErrorKind::Unavailable)
     }
 }
 
@@ -73,6 +78,13 @@ impl Error {
     #[must_use]
     pub fn param(mut self, name: &str, value: impl fmt::Display) -> Self {
         self.params.insert(name.to_owned(), value.to_string());
+        self
+    }
+
+    /// The same failure under a more precise code (e.g. naming whose credentials were refused).
+    #[must_use]
+    pub fn recode(mut self, code: &'static str) -> Self {
+        self.code = code;
         self
     }
 

@@ -27,6 +27,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             profiles::clear_profile_secret,
             profiles::profile_form_fields,
             profiles::new_profile_draft,
+            profiles::test_profile_connection,
             parties::list_users,
             parties::create_user,
             parties::update_user,

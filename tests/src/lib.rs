@@ -117,3 +117,4 @@ pub fn count_rows(db: &Path, table: &str) -> i64 {
         .unwrap_or_else(|e| panic!("open {}: {e}", db.display()));
     conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap_or_else(|e| panic!("{e}"))
 }
+pub mod mail;

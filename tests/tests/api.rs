@@ -435,9 +435,10 @@ async fn test_and_enable_records_each_failure_with_its_code_status_and_alert() {
     let item =
         |id: MailboxId| done.items.iter().find(|i| i.mailbox_id == id).cloned().unwrap_or_else(|| panic!("no item"));
     assert_eq!(item(unapproved).error_code, "mailbox.not_approved");
-    // No protocol client exists yet: the test says so instead of pretending.
-    assert_eq!(item(ready).error_code, "test.not_implemented");
-    assert_eq!(item(ready).error_params.get("server_type").map(String::as_str), Some("imap_smtp"));
+    // The profile's server name does not exist (.test is never delegated): a permanent failure
+    // that names the host, not a pretended success.
+    assert_eq!(item(ready).error_code, "mail.host_not_found");
+    assert_eq!(item(ready).error_params.get("host").map(String::as_str), Some("imap.contoso.test"));
 
     let m = ok(api::get_mailbox(&e, unapproved).await).mailbox;
     assert_eq!(m.incoming_status, serversync::domain::TestStatus::Failure);

@@ -201,42 +201,74 @@ fn set_item(
     Ok(())
 }
 
-/// Takes the next pending mailbox of a running job and marks it testing; None when the job is
-/// over (all done, or cancelled).
-fn claim_next(tx: &Transaction<'_>, job: JobId, now: Timestamp) -> Result<Option<MailboxId>> {
+/// Marks a pending mailbox of a running job as testing; false when the job was cancelled or the
+/// mailbox is no longer pending.
+fn start_item(tx: &Transaction<'_>, job: JobId, mailbox: MailboxId, now: Timestamp) -> Result<bool> {
     let state: JobState = tx.query_row("SELECT state FROM async_job WHERE id = ?1", [job], |r| r.get(0))?;
     if state != JobState::Running {
-        return Ok(None);
+        return Ok(false);
     }
-    let next: Option<MailboxId> = rusqlite::OptionalExtension::optional(tx.query_row(
-        "SELECT mailbox_id FROM async_job_item WHERE job_id = ?1 AND state = 'pending' ORDER BY mailbox_id LIMIT 1",
-        [job],
-        |r| r.get(0),
-    ))?;
-    if let Some(m) = next {
-        set_item(tx, job, m, JobItemState::Testing, None, now)?;
-    }
-    Ok(next)
+    let changed = tx.execute(
+        "UPDATE async_job_item SET state = 'testing', updated_on = ?3
+         WHERE job_id = ?1 AND mailbox_id = ?2 AND state = 'pending'",
+        params![job, mailbox, now],
+    )?;
+    Ok(changed == 1)
 }
 
+/// The most mailboxes one job tests at once, whatever the profiles allow.
+const MAX_JOB_WORKERS: usize = 16;
+
 async fn run_test_and_enable(engine: &Engine, job: JobId) {
-    loop {
-        let next = engine.write(move |tx, ctx| claim_next(tx, job, ctx.now())).await;
-        let Ok(Some(mailbox)) = next else { break };
-        let outcome = test_and_enable_one(engine, mailbox).await;
-        let recorded = engine
-            .write(move |tx, ctx| {
-                let (state, err) = match &outcome {
-                    Ok(()) => (JobItemState::Success, None),
-                    Err(e) => (JobItemState::Failure, Some(e)),
+    let pending = engine
+        .read(move |c, _| {
+            let mut stmt = c.prepare(
+                "SELECT i.mailbox_id, m.profile_id FROM async_job_item i JOIN mailbox m ON m.id = i.mailbox_id
+                 WHERE i.job_id = ?1 AND i.state = 'pending' ORDER BY i.mailbox_id",
+            )?;
+            let rows = stmt
+                .query_map([job], |r| Ok((r.get::<_, MailboxId>(0)?, r.get::<_, Option<ProfileId>>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+        .unwrap_or_default();
+    let workers = pending.len().clamp(1, MAX_JOB_WORKERS);
+    let queue = std::sync::Arc::new(tokio::sync::Mutex::new(std::collections::VecDeque::from(pending)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        let engine = engine.clone();
+        let queue = queue.clone();
+        tasks.spawn(async move {
+            loop {
+                let Some((mailbox, profile)) = queue.lock().await.pop_front() else { break };
+                // One connection at a time per mailbox: a permit of its profile's limit covers it.
+                let _permit = match profile {
+                    Some(p) => Some(engine.connection_permit(p).await),
+                    None => None,
                 };
-                set_item(tx, job, mailbox, state, err, ctx.now())
-            })
-            .await;
-        if recorded.is_err() {
-            break;
-        }
+                match engine.write(move |tx, ctx| start_item(tx, job, mailbox, ctx.now())).await {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(_) => break,
+                }
+                let outcome = test_and_enable_one(&engine, mailbox).await;
+                let recorded = engine
+                    .write(move |tx, ctx| {
+                        let (state, err) = match &outcome {
+                            Ok(()) => (JobItemState::Success, None),
+                            Err(e) => (JobItemState::Failure, Some(e)),
+                        };
+                        set_item(tx, job, mailbox, state, err, ctx.now())
+                    })
+                    .await;
+                if recorded.is_err() {
+                    break;
+                }
+            }
+        });
     }
+    while tasks.join_next().await.is_some() {}
     let _ = engine
         .write(move |tx, ctx| {
             let failures: i64 = tx.query_row(
@@ -275,7 +307,7 @@ async fn test_and_enable_one(engine: &Engine, id: MailboxId) -> Result<()> {
         }
         let checked = check_processable(&mailbox, profile.as_ref(), &settings, w);
         let outcome = match (checked, profile.as_ref()) {
-            (Ok(()), Some(p)) => crate::protocol::test_workload(p, &mailbox, w).await,
+            (Ok(()), Some(p)) => super::connection::test_workload(engine, p, &mailbox, w).await,
             (Ok(()), None) => {
                 Err(Error::validation("mailbox.profile.missing_or_inactive").param("mailbox", &mailbox.name))
             }
@@ -317,7 +349,10 @@ fn record_test_results(
     }
     m.test_completed_on = Some(now);
     m.test_and_enable_last_attempted_on = Some(now);
-    m.transient_failure_count = 0;
+    // A transient failure (timeout, busy server) counts towards the automatic disabling of the
+    // mailbox (spec §3.11); any other outcome starts the count again.
+    let transient = first_error.as_ref().is_some_and(|e| e.kind().is_transient());
+    m.transient_failure_count = if transient { m.transient_failure_count.saturating_add(1) } else { 0 };
     m.modified_on = now;
     let outcome = match (&first_error, any_configured) {
         (Some(e), _) => Err(e.clone()),
@@ -337,6 +372,7 @@ fn record_test_results(
     store::update(tx, &m)?;
     let (level, code, mut params) = match &outcome {
         Ok(()) => (AlertLevel::Information, "mailbox.test_and_enable.succeeded".to_owned(), BTreeMap::new()),
+        Err(e) if e.kind().is_transient() => (AlertLevel::Warning, e.code().to_owned(), e.params().clone()),
         Err(e) => (AlertLevel::Error, e.code().to_owned(), e.params().clone()),
     };
     params.insert("mailbox".to_owned(), m.name.clone());

@@ -6,6 +6,7 @@
 //! write fails, so a refused call leaves neither behind.
 
 mod alerts;
+mod connection;
 mod jobs;
 mod mailboxes;
 mod parties;
@@ -13,6 +14,7 @@ mod profiles;
 mod settings;
 
 pub use alerts::*;
+pub use connection::{ConnectionTest, test_profile_connection};
 pub use jobs::*;
 pub use mailboxes::*;
 pub use parties::*;

@@ -156,8 +156,13 @@ enum ProfileCmd {
         #[arg(long, value_enum)]
         kind: SecretKindArg,
     },
-    /// Test & Enable Mailboxes: every mailbox of the profile.
+    /// Test & Enable Mailboxes: every mailbox of the profile. Ctrl-C cancels the mailboxes not
+    /// yet tested. Exits with 6 when a mailbox failed.
     TestEnable { id: ProfileId },
+    /// Test Connection: resolve, connect, TLS, greeting and sign-in (with the profile's own
+    /// credentials, where it has some) for the incoming and the outgoing server, step by step.
+    /// Exits with 6 when a step failed.
+    TestConnection { id: ProfileId },
     /// Which fields a profile form shows for a server type and choices.
     Fields {
         #[arg(long = "type", value_name = "SERVER_TYPE")]
@@ -350,7 +355,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(output) => {
             print_output(&output, json);
-            ExitCode::SUCCESS
+            ExitCode::from(output.exit)
         }
         Err(e) => {
             print_error(&e, lang, json);
@@ -365,6 +370,7 @@ fn exit_code(kind: ErrorKind) -> u8 {
         ErrorKind::NotFound => 3,
         ErrorKind::Forbidden => 4,
         ErrorKind::Keychain => 5,
+        ErrorKind::Server | ErrorKind::Unavailable => 6,
         ErrorKind::Storage | ErrorKind::Io | ErrorKind::Internal => 1,
     }
 }
@@ -385,10 +391,12 @@ fn print_error(e: &Error, lang: Lang, json: bool) {
 struct Output {
     value: Value,
     columns: &'static [&'static str],
+    /// The exit code after printing (0, or 6 when a test ran and failed).
+    exit: u8,
 }
 
 fn output<T: Serialize>(v: &T, columns: &'static [&'static str]) -> Result<Output, Error> {
-    Ok(Output { value: serde_json::to_value(v).map_err(Error::internal)?, columns })
+    Ok(Output { value: serde_json::to_value(v).map_err(Error::internal)?, columns, exit: 0 })
 }
 
 fn print_output(o: &Output, json: bool) {
@@ -529,12 +537,13 @@ async fn run(cli: Cli) -> Result<Output, Error> {
         None => serversync::default_data_dir(Flavor::current())?,
     };
     let engine = Engine::open(EngineConfig::new(data_dir)).await?;
-    let out = dispatch(&engine, cli.command).await;
+    let lang = cli.lang.as_deref().and_then(Lang::from_locale).unwrap_or_else(Lang::from_env);
+    let out = dispatch(&engine, cli.command, lang).await;
     engine.close().await?;
     out
 }
 
-async fn dispatch(e: &Engine, command: Command) -> Result<Output, Error> {
+async fn dispatch(e: &Engine, command: Command, lang: Lang) -> Result<Output, Error> {
     match command {
         Command::Status => {
             let keychain = match e.check_keychain().await {
@@ -555,10 +564,10 @@ async fn dispatch(e: &Engine, command: Command) -> Result<Output, Error> {
             SettingsCmd::Show => output(&api::get_settings(e).await?, &[]),
             SettingsCmd::Update(args) => output(&api::update_settings(e, changes(&args)?).await?, &[]),
         },
-        Command::Profile(cmd) => profile(e, cmd).await,
+        Command::Profile(cmd) => profile(e, cmd, lang).await,
         Command::User(cmd) => user(e, cmd).await,
         Command::Queue(cmd) => queue(e, cmd).await,
-        Command::Mailbox(cmd) => mailbox(e, cmd).await,
+        Command::Mailbox(cmd) => mailbox(e, cmd, lang).await,
         Command::Alert(cmd) => alert(e, cmd).await,
     }
 }
@@ -587,7 +596,7 @@ fn secret_kind(k: SecretKindArg) -> ProfileSecretKind {
     }
 }
 
-async fn profile(e: &Engine, cmd: ProfileCmd) -> Result<Output, Error> {
+async fn profile(e: &Engine, cmd: ProfileCmd, lang: Lang) -> Result<Output, Error> {
     match cmd {
         ProfileCmd::Create { server_type: t, name, default, fields } => {
             let req = api::CreateProfile {
@@ -617,7 +626,16 @@ async fn profile(e: &Engine, cmd: ProfileCmd) -> Result<Output, Error> {
         ProfileCmd::ClearSecret { id, kind } => {
             output(&api::clear_profile_secret(e, id, secret_kind(kind)).await?, &[])
         }
-        ProfileCmd::TestEnable { id } => test_enable(e, api::TestAndEnableScope::Profile(id)).await,
+        ProfileCmd::TestEnable { id } => test_enable(e, api::TestAndEnableScope::Profile(id), lang).await,
+        ProfileCmd::TestConnection { id } => {
+            let t = api::test_profile_connection(e, id).await?;
+            for step in t.steps.iter().filter(|s| !s.error_code.is_empty()) {
+                eprintln!("{}", serversync::i18n::render(lang, &step.error_code, &step.error_params));
+            }
+            let mut o = output(&t.steps, STEP_COLUMNS)?;
+            o.exit = if t.status == serversync::domain::TestExecutionStatus::Success { 0 } else { 6 };
+            Ok(o)
+        }
         ProfileCmd::Fields { server_type: t, fields } => {
             output(&api::profile_form_fields(e, server_type(&t)?, changes(&fields)?).await?, &[])
         }
@@ -672,7 +690,7 @@ async fn queue(e: &Engine, cmd: QueueCmd) -> Result<Output, Error> {
     }
 }
 
-async fn mailbox(e: &Engine, cmd: MailboxCmd) -> Result<Output, Error> {
+async fn mailbox(e: &Engine, cmd: MailboxCmd, lang: Lang) -> Result<Output, Error> {
     match cmd {
         MailboxCmd::CreateForward { name, email, fields } => {
             let req = api::CreateForwardMailbox { name, email_address: email, changes: changes(&fields)? };
@@ -716,37 +734,51 @@ async fn mailbox(e: &Engine, cmd: MailboxCmd) -> Result<Output, Error> {
             output(&api::set_mailbox_credentials(e, id, user_name, secret).await?, &[])
         }
         MailboxCmd::ClearCredentials { id } => output(&api::clear_mailbox_credentials(e, id).await?, &[]),
-        MailboxCmd::TestEnable { ids } => test_enable(e, api::TestAndEnableScope::Mailboxes(ids)).await,
+        MailboxCmd::TestEnable { ids } => test_enable(e, api::TestAndEnableScope::Mailboxes(ids), lang).await,
     }
 }
 
 const JOB_ITEM_COLUMNS: &[&str] = &["mailbox_id", "mailbox_name", "state", "error_code"];
+const STEP_COLUMNS: &[&str] = &["direction", "kind", "outcome", "duration_ms", "info", "error_code"];
 
 /// Starts a Test & Enable job and follows it to the end, one line per mailbox as it finishes
-/// (on standard error, so `--json` output stays one document).
-async fn test_enable(e: &Engine, scope: api::TestAndEnableScope) -> Result<Output, Error> {
+/// (on standard error, so `--json` output stays one document). Ctrl-C cancels the mailboxes not
+/// yet tested; the ones being tested finish.
+async fn test_enable(e: &Engine, scope: api::TestAndEnableScope, lang: Lang) -> Result<Output, Error> {
     let job = api::start_test_and_enable(e, scope).await?;
     let id = job.job.id;
+    let total = job.total;
+    eprintln!("Test & Enable: {total} mailbox(es)");
     let mut reported = std::collections::BTreeSet::new();
+    let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut cancelled = false;
     loop {
         let now = api::get_job(e, id).await?;
         for item in &now.items {
             let finished = !matches!(item.state, JobItemState::Pending | JobItemState::Testing);
             if finished && reported.insert(item.mailbox_id) {
-                eprintln!(
-                    "[{}/{}] {} — {} {}",
-                    reported.len(),
-                    now.total,
-                    item.mailbox_name,
-                    item.state,
-                    item.error_code
-                );
+                let why = if item.error_code.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", serversync::i18n::render(lang, &item.error_code, &item.error_params))
+                };
+                eprintln!("[{}/{}] {} — {}{}", reported.len(), now.total, item.mailbox_name, item.state, why);
             }
         }
         if !matches!(now.job.state, JobState::Queued | JobState::Running) {
-            return output(&now.items, JOB_ITEM_COLUMNS);
+            let mut o = output(&now.items, JOB_ITEM_COLUMNS)?;
+            let all_ok = now.items.iter().all(|i| i.state == JobItemState::Success);
+            o.exit = if all_ok { 0 } else { 6 };
+            return Ok(o);
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
+            _ = &mut interrupt, if !cancelled => {
+                cancelled = true;
+                eprintln!("Cancelling: the mailboxes being tested finish, the others are not tested.");
+                api::cancel_job(e, id).await?;
+            }
+        }
     }
 }
 

@@ -1,22 +1,217 @@
-//! Wire protocols. Each server type's connection test lives here; the sync engine reuses the
-//! same clients.
+//! Wire protocols: the clients the connection tests and the sync engine use.
 //!
-//! Today no protocol client exists yet, so every connection test fails with
-//! `test.not_implemented` — a clear failure, never a pretended success. The IMAP, POP3 and SMTP
-//! clients (and their tests against real Dovecot and Postfix servers) replace this for the
-//! IMAP/SMTP and POP3/SMTP server types; EWS and Microsoft Graph follow.
+//! - [`imap`]: async-imap over our TCP/TLS stream;
+//! - [`pop3`]: our own client, with a pure response parser ([`pop3::parse`]) that is
+//!   property-tested and fuzzed;
+//! - [`smtp`]: lettre's SMTP connection, driven step by step.
+//!
+//! Every connection verifies the server's certificate ([`tls`]) and bounds every step by the
+//! profile's timeout ([`net::Endpoint::bounded`]). Failures are engine errors with stable codes
+//! ([`failure`]), permanent or transient. A test records each step it ran in a [`Steps`] log —
+//! what Test Connection shows the administrator.
+
+pub mod failure;
+pub mod imap;
+pub mod net;
+pub mod pop3;
+pub mod smtp;
+pub mod tls;
 
 use crate::domain::rules::Workload;
-use crate::domain::{Mailbox, Profile};
+use crate::secrets::Secret;
 use crate::{Error, Result};
+pub use net::{Endpoint, Security};
+use serde::Serialize;
+use std::fmt;
+use std::future::Future;
+use std::time::Instant;
 
-/// Tests one workload of a mailbox against its profile's server: sign in and read the Inbox for
-/// incoming, send the test message to the mailbox itself for outgoing.
-pub async fn test_workload(profile: &Profile, mailbox: &Mailbox, workload: Workload) -> Result<()> {
-    let _ = mailbox;
-    Err(Error::validation("test.not_implemented")
-        .param("server_type", profile.server_type)
-        .param("workload", workload_code(workload)))
+/// How a client proves who it is.
+#[derive(Clone)]
+pub enum Login {
+    /// A user name and password (SASL PLAIN, or LOGIN where PLAIN is not offered).
+    Password { user: String, password: Secret },
+    /// A user name and an OAuth 2.0 access token (SASL XOAUTH2).
+    OAuth2 { user: String, token: Secret },
+    /// No sign-in (an SMTP relay that accepts the organisation's address without one).
+    Anonymous,
+}
+
+impl fmt::Debug for Login {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Login::Password { user, .. } => write!(f, "Password({user}, <redacted>)"),
+            Login::OAuth2 { user, .. } => write!(f, "OAuth2({user}, <redacted>)"),
+            Login::Anonymous => f.write_str("Anonymous"),
+        }
+    }
+}
+
+impl Login {
+    /// The SASL XOAUTH2 initial response (`user=…^Aauth=Bearer …^A^A`), not yet base64.
+    pub fn xoauth2_response(user: &str, token: &Secret) -> zeroize::Zeroizing<String> {
+        zeroize::Zeroizing::new(format!("user={user}\x01auth=Bearer {}\x01\x01", token.expose()))
+    }
+
+    /// The SASL PLAIN initial response (`\0user\0password`), not yet base64.
+    pub fn plain_response(user: &str, password: &Secret) -> zeroize::Zeroizing<String> {
+        zeroize::Zeroizing::new(format!("\0{user}\0{}", password.expose()))
+    }
+}
+
+/// Which side of a profile a step tested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Incoming,
+    Outgoing,
+}
+
+impl From<Workload> for Direction {
+    fn from(w: Workload) -> Direction {
+        match w {
+            Workload::Outgoing => Direction::Outgoing,
+            Workload::Incoming | Workload::Act => Direction::Incoming,
+        }
+    }
+}
+
+/// One step of a connection test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    /// Look the host name up.
+    Resolve,
+    /// Open the TCP connection.
+    Connect,
+    /// Negotiate TLS and verify the server's certificate (implicit TLS, or after STARTTLS/STLS).
+    Tls,
+    /// Read the server's greeting and capabilities.
+    Greeting,
+    /// Ask the server to start TLS (STARTTLS / STLS).
+    StartTls,
+    /// Sign in.
+    Authenticate,
+    /// Open the Inbox and read its state.
+    OpenInbox,
+    /// Send the test message.
+    SendTestMessage,
+    /// Say goodbye.
+    Logout,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum StepOutcome {
+    Success,
+    Failure,
+}
+
+/// A step's record: what, how it ended, how long it took, and why it failed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Step {
+    pub direction: Direction,
+    pub kind: StepKind,
+    pub outcome: StepOutcome,
+    pub duration_ms: u32,
+    /// What the step found (e.g. the greeting, the number of messages), never a secret.
+    pub info: String,
+    /// The failure's code; its words come from the catalogs with `error_params`.
+    pub error_code: String,
+    pub error_params: std::collections::BTreeMap<String, String>,
+    /// The technical detail of the failure (the server's reply, the TLS alert).
+    pub error_detail: String,
+}
+
+/// The steps of one connection test, in order.
+#[derive(Debug)]
+pub struct Steps {
+    direction: Direction,
+    pub list: Vec<Step>,
+}
+
+impl Steps {
+    pub fn new(direction: Direction) -> Steps {
+        Steps { direction, list: Vec::new() }
+    }
+
+    /// Runs one step, recording its outcome and duration.
+    pub async fn run<T>(&mut self, kind: StepKind, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        self.run_with(kind, fut, |_| String::new()).await
+    }
+
+    /// Runs one step and records what it found with `info`.
+    pub async fn run_with<T>(
+        &mut self,
+        kind: StepKind,
+        fut: impl Future<Output = Result<T>>,
+        info: impl FnOnce(&T) -> String,
+    ) -> Result<T> {
+        let started = Instant::now();
+        let r = fut.await;
+        let duration_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+        let mut step = Step {
+            direction: self.direction,
+            kind,
+            outcome: StepOutcome::Success,
+            duration_ms,
+            info: String::new(),
+            error_code: String::new(),
+            error_params: Default::default(),
+            error_detail: String::new(),
+        };
+        match &r {
+            Ok(v) => step.info = failure::quote_reply(&info(v)),
+            Err(e) => {
+                step.outcome = StepOutcome::Failure;
+                step.error_code = e.code().to_owned();
+                step.error_params = e.params().clone();
+                step.error_detail = e.detail().unwrap_or_default().to_owned();
+            }
+        }
+        self.list.push(step);
+        r
+    }
+}
+
+/// What an incoming test found in the Inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InboxState {
+    pub messages: u32,
+}
+
+/// The incoming protocol of a POP3/IMAP profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncomingProtocol {
+    Imap,
+    Pop3,
+}
+
+/// Signs in to the incoming server and reads the Inbox's state.
+pub async fn test_incoming(
+    protocol: IncomingProtocol,
+    ep: &Endpoint,
+    login: &Login,
+    steps: &mut Steps,
+) -> Result<InboxState> {
+    match protocol {
+        IncomingProtocol::Imap => imap::test(ep, login, steps).await,
+        IncomingProtocol::Pop3 => pop3::test(ep, login, steps).await,
+    }
+}
+
+/// The test message Test & Enable sends a mailbox from itself.
+pub const TEST_MESSAGE_SUBJECT: &str = "Your mailbox is now connected to ServerSync";
+
+/// Signs in to the outgoing server and sends the test message from `address` to itself (or
+/// only signs in, when `address` is None: Test Connection of a profile).
+pub async fn test_outgoing(ep: &Endpoint, login: &Login, address: Option<&str>, steps: &mut Steps) -> Result<()> {
+    smtp::test(ep, login, address, steps).await
 }
 
 /// The code of a workload, as messages name it.
@@ -26,4 +221,9 @@ pub fn workload_code(w: Workload) -> &'static str {
         Workload::Outgoing => "outgoing",
         Workload::Act => "act",
     }
+}
+
+/// The error for a profile type this build has no client for yet.
+pub fn not_implemented(server_type: crate::domain::ServerType, w: Workload) -> Error {
+    Error::validation("test.not_implemented").param("server_type", server_type).param("workload", workload_code(w))
 }

@@ -90,3 +90,9 @@ pub async fn profile_form_fields(
 pub async fn new_profile_draft(engine: State<'_, Engine>, server_type: ServerType) -> CmdResult<Profile> {
     api::new_profile_draft(&engine, server_type).await.map_err(dto)
 }
+
+#[tauri::command]
+#[specta::specta]
+pub async fn test_profile_connection(engine: State<'_, Engine>, id: ProfileId) -> CmdResult<api::ConnectionTest> {
+    api::test_profile_connection(&engine, id).await.map_err(dto)
+}

@@ -20,6 +20,7 @@ export const commands = {
 	clearProfileSecret: (id: ProfileId, kind: ProfileSecretKind) => typedError<Profile_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("clear_profile_secret", { id, kind })),
 	profileFormFields: (serverType: ServerType, changes: ProfileChanges_Deserialize) => typedError<ProfileFieldVisibility, ErrorDto_Serialize>(__TAURI_INVOKE("profile_form_fields", { serverType, changes })),
 	newProfileDraft: (serverType: ServerType) => typedError<Profile_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("new_profile_draft", { serverType })),
+	testProfileConnection: (id: ProfileId) => typedError<ConnectionTest_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("test_profile_connection", { id })),
 	listUsers: (view: PartyView) => typedError<User_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("list_users", { view })),
 	createUser: (request: CreateUser_Deserialize) => typedError<User_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("create_user", { request })),
 	updateUser: (id: UserId, changes: UserChanges_Deserialize) => typedError<User_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("update_user", { id, changes })),
@@ -89,6 +90,23 @@ export type AlertLevel = "information" | "warning" | "error";
 
 /**  Incoming/Outgoing Authentication Protocol. */
 export type AuthProtocol = "auto_detect" | "negotiate" | "ntlm" | "basic" | "oauth";
+
+/**  The result of Test Connection on a profile. */
+export type ConnectionTest = ConnectionTest_Serialize | ConnectionTest_Deserialize;
+
+/**  The result of Test Connection on a profile. */
+export type ConnectionTest_Deserialize = {
+	profile: Profile_Deserialize,
+	steps: Step[],
+	status: TestExecutionStatus,
+};
+
+/**  The result of Test Connection on a profile. */
+export type ConnectionTest_Serialize = {
+	profile: Profile_Serialize,
+	steps: Step[],
+	status: TestExecutionStatus,
+};
 
 /**  A new forward mailbox. */
 export type CreateForwardMailbox = CreateForwardMailbox_Serialize | CreateForwardMailbox_Deserialize;
@@ -171,6 +189,9 @@ export type CredentialMode = "user_or_queue" | "profile" | "server_to_server" | 
 /**  Gmail OAuth in Dynamics; in ServerSync any XOAUTH2 sign-in by the mailbox's user. */
 "user_oauth" | "exchange_hma" | "oauth_entra_id";
 
+/**  Which side of a profile a step tested. */
+export type Direction = "incoming" | "outgoing";
+
 /**  Email Address Status (`emailrouteraccessapproval`). */
 export type EmailAddressStatus = "empty" | "approved" | "pending_approval" | "rejected";
 
@@ -209,6 +230,13 @@ export type ErrorKind =
 "storage" | 
 /**  A file or directory could not be used. */
 "io" | 
+/**
+ *  A mail server refused or failed in a way that needs someone to fix something (wrong
+ *  credentials, an untrusted certificate, a host that does not exist).
+ */
+"server" | 
+/**  A mail server could not be reached for now (timeout, reset, busy); trying later may work. */
+"unavailable" | 
 /**  A bug: something the engine believed impossible. */
 "internal";
 
@@ -846,6 +874,45 @@ export type SettingsChanges_Deserialize = {
 export type SettingsChanges_Serialize = {
 	default_profile_id?: ProfileId,
 };
+
+/**  A step's record: what, how it ended, how long it took, and why it failed. */
+export type Step = {
+	direction: Direction,
+	kind: StepKind,
+	outcome: StepOutcome,
+	duration_ms: number,
+	/**  What the step found (e.g. the greeting, the number of messages), never a secret. */
+	info: string,
+	/**  The failure's code; its words come from the catalogs with `error_params`. */
+	error_code: string,
+	error_params: { [key in string]: string },
+	/**  The technical detail of the failure (the server's reply, the TLS alert). */
+	error_detail: string,
+};
+
+/**  One step of a connection test. */
+export type StepKind = 
+/**  Look the host name up. */
+"resolve" | 
+/**  Open the TCP connection. */
+"connect" | 
+/**  Negotiate TLS and verify the server's certificate (implicit TLS, or after STARTTLS/STLS). */
+"tls" | 
+/**  Read the server's greeting and capabilities. */
+"greeting" | 
+/**  Ask the server to start TLS (STARTTLS / STLS). */
+"start_tls" | 
+/**  Sign in. */
+"authenticate" | 
+/**  Open the Inbox and read its state. */
+"open_inbox" | 
+/**  Send the test message. */
+"send_test_message" | 
+/**  Say goodbye. */
+"logout";
+
+/**  How a step ended. */
+export type StepOutcome = "success" | "failure";
 
 /**  What to test and enable. */
 export type TestAndEnableScope = 

@@ -24,6 +24,10 @@ const draft = {
 
 let calls: { cmd: string; args: Record<string, unknown> }[] = [];
 let createAnswer: () => unknown;
+let testAnswer: () => unknown = () => null;
+
+const step = (direction: string, kind: string, outcome = "success", error_code = "", error_params = {}, error_detail = "") =>
+  ({ direction, kind, outcome, duration_ms: 12, info: "", error_code, error_params, error_detail });
 
 beforeEach(() => {
   setLang("en");
@@ -39,6 +43,8 @@ beforeEach(() => {
       return { fields, credential_modes: ["user_or_queue", "profile", "user_oauth"], auth_protocols: ["auto_detect", "basic", "oauth"] };
     }
     if (cmd === "create_profile") return createAnswer();
+    if (cmd === "get_profile") return { ...draft, id: 5, name: "Contoso", incoming_location: "imap.contoso.com" };
+    if (cmd === "test_profile_connection") return testAnswer();
     throw new Error(`unexpected command ${cmd}`);
   });
 });
@@ -98,5 +104,39 @@ describe("the profile form", () => {
     const req = calls.find((c) => c.cmd === "create_profile")!.args.request as { changes: Record<string, unknown> };
     expect(Object.keys(req.changes)).not.toContain("tenant_id");
     expect(req.changes.name).toBe("Contoso");
+  });
+
+  it("runs Test Connection on a saved profile and shows each step and the failure details in the user's language", async () => {
+    testAnswer = () => ({
+      status: "failure",
+      profile: { ...draft, id: 5, name: "Contoso", last_test_execution_status: "failure", last_test_started_on: "2026-11-30T06:00:00Z" },
+      steps: [
+        step("incoming", "resolve"), step("incoming", "connect"),
+        step("incoming", "tls", "failure", "mail.tls.untrusted", { host: "imap.contoso.com" }, "invalid peer certificate: UnknownIssuer"),
+        step("outgoing", "resolve"), step("outgoing", "connect"), step("outgoing", "greeting"),
+      ],
+    });
+    setLang("fr");
+    render(() => <ProfileForm id={5} serverType="imap_smtp" onClose={() => {}} onSaved={() => {}} />);
+    const button = await screen.findByTestId("profile-test-connection");
+    await waitFor(() => expect((button as HTMLButtonElement).disabled).toBe(false));
+    fireEvent.click(button);
+    await waitFor(() => expect(screen.getByTestId("connection-test-status").dataset.status).toBe("failure"));
+    expect(calls.find((c) => c.cmd === "test_profile_connection")!.args.id).toBe(5);
+    const rows = document.querySelectorAll("[data-testid=connection-test] tbody tr");
+    expect(rows.length).toBe(6);
+    expect(document.querySelector('[data-step="incoming.tls"]')!.getAttribute("data-outcome")).toBe("failure");
+    const details = screen.getByTestId("connection-test-failure");
+    expect(details.dataset.code).toBe("mail.tls.untrusted");
+    expect(details.textContent).toContain("imap.contoso.com");
+    expect(details.textContent).toContain("certificat n'est pas approuvé");
+    expect(details.textContent).toContain("UnknownIssuer");
+    expect(document.querySelector('[data-step="incoming.tls"]')!.textContent).toContain("Établissement d'une connexion sécurisée");
+  });
+
+  it("cannot test the connection of a profile that was never saved", async () => {
+    render(() => <ProfileForm id={null} serverType="imap_smtp" onClose={() => {}} onSaved={() => {}} />);
+    await waitFor(() => expect(shown("name")).toBe(true));
+    expect((screen.getByTestId("profile-test-connection") as HTMLButtonElement).disabled).toBe(true);
   });
 });

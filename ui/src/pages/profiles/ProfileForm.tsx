@@ -2,9 +2,10 @@
 // Error Handling. Only the fields the engine says apply to this server type and these choices
 // are shown; the engine validates on Save and its errors show next to their field.
 import { For, Show, createEffect, createResource, createSignal, on } from "solid-js";
-import { ApiError, api, call, type Profile_Serialize, type ProfileSecretKind, type ServerType } from "../../api";
+import { ApiError, api, call, type ConnectionTest_Serialize, type Profile_Serialize, type ProfileSecretKind, type ServerType } from "../../api";
+import { ConnectionTestPanel } from "../../components/ConnectionTest";
 import { BoolField, DateField, ErrorBanner, NumberField, SecretField, Section, SelectField, TextField } from "../../components/form";
-import { optionLabel, t } from "../../i18n";
+import { formatDate, optionLabel, t } from "../../i18n";
 import { FIELD_KINDS, SECTIONS, VISIBILITY_DRIVERS, changesOf, draftOf, quickCheck, type Draft, type EditableField, type SectionId } from "./model";
 
 const SECTION_TITLES: Record<SectionId, Parameters<typeof t>[0]> = {
@@ -23,6 +24,8 @@ export function ProfileForm(props: { id: number | null; serverType: ServerType; 
   const [error, setError] = createSignal<unknown>(null);
   const [saving, setSaving] = createSignal(false);
   const [notice, setNotice] = createSignal("");
+  const [testing, setTesting] = createSignal(false);
+  const [testResult, setTestResult] = createSignal<ConnectionTest_Serialize | null>(null);
 
   const [initial] = createResource(
     () => ({ id: props.id, type: props.serverType }),
@@ -97,6 +100,24 @@ export function ProfileForm(props: { id: number | null; serverType: ServerType; 
     }
   }
 
+  // Test Connection runs on the saved profile: the engine reads its secrets from the keychain.
+  async function testConnection() {
+    const p = profile();
+    if (!p) return;
+    setError(null);
+    setTesting(true);
+    setTestResult(null);
+    try {
+      const r = await call(api.testProfileConnection(p.id));
+      setTestResult(r);
+      setProfile(r.profile);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setTesting(false);
+    }
+  }
+
   function renderField(f: EditableField) {
     const kind = FIELD_KINDS[f];
     const v = () => draft()[f];
@@ -167,6 +188,10 @@ export function ProfileForm(props: { id: number | null; serverType: ServerType; 
           <button type="button" data-testid="profile-save-close" disabled={saving()} onClick={() => save(true)}>
             {t("cmd.saveAndClose")}
           </button>
+          <button type="button" data-testid="profile-test-connection" disabled={!p() || testing() || saving()}
+            title={p() ? undefined : t("connTest.saveFirst")} onClick={testConnection}>
+            {t("cmd.testConnection")}
+          </button>
           <button type="button" onClick={props.onClose}>
             {t("cmd.close")}
           </button>
@@ -175,6 +200,18 @@ export function ProfileForm(props: { id: number | null; serverType: ServerType; 
       <ErrorBanner error={error() instanceof ApiError && visible((error() as ApiError).field ?? "") ? null : error()} />
       <Show when={notice()}>
         <div class="banner ok">{notice()}</div>
+      </Show>
+      <Show when={testing() || testResult()}>
+        <ConnectionTestPanel result={testResult()} running={testing()} />
+      </Show>
+      <Show when={!testing() && !testResult() && p()?.last_test_started_on}>
+        <p class="muted" data-testid="profile-last-test">
+          {t("connTest.lastRun")}: {formatDate(p()!.last_test_started_on)} —{" "}
+          {t(`connTest.result.${p()!.last_test_execution_status ?? "failure"}`)}
+          <Show when={p()!.last_authorization_status !== null}>
+            {" "}· {t("connTest.signedIn")}: {p()!.last_authorization_status ? t("common.yes") : t("common.no")}
+          </Show>
+        </p>
       </Show>
       <For each={SECTIONS}>
         {(s) => (

@@ -1,0 +1,133 @@
+//! Real mail servers for the tests: Dovecot (IMAP, POP3, LMTP) and Postfix (SMTP submission),
+//! started on free 127.0.0.1 ports in a throwaway directory by `tests/servers/up.sh`, with a
+//! throwaway certificate authority, and stopped when the value is dropped.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A running set of servers.
+#[derive(Debug)]
+pub struct MailServers {
+    dir: tempfile::TempDir,
+    ports: Value,
+}
+
+fn scripts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("servers")
+}
+
+fn run(script: &str, args: &[&str]) -> std::process::Output {
+    let out = Command::new("bash")
+        .arg(scripts().join(script))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
+    assert!(
+        out.status.success(),
+        "{script} {args:?} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+impl MailServers {
+    /// Starts the servers with these users (`name`, `password`); each receives mail at
+    /// `name@localhost`.
+    pub fn start(users: &[(&str, &str)]) -> MailServers {
+        let dir =
+            tempfile::Builder::new().prefix("serversync-mail-").tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let list: String = users.iter().map(|(u, p)| format!("{u}:{p}\n")).collect();
+        std::fs::write(dir.path().join("users.txt"), list).unwrap_or_else(|e| panic!("users.txt: {e}"));
+        let state = dir.path().to_string_lossy().into_owned();
+        run("up.sh", &[&state]);
+        let json = std::fs::read(dir.path().join("ports.json")).unwrap_or_else(|e| panic!("ports.json: {e}"));
+        let ports = serde_json::from_slice(&json).unwrap_or_else(|e| panic!("ports.json: {e}"));
+        MailServers { dir, ports }
+    }
+
+    /// A port by its name in `ports.json` (`IMAPS_PORT`, `SMTP_PORT`, …).
+    pub fn port(&self, name: &str) -> u16 {
+        self.ports
+            .get(name)
+            .and_then(Value::as_u64)
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or_else(|| panic!("ports.json has no {name}: {}", self.ports))
+    }
+
+    /// The throwaway certificate authority that signed the servers' certificates.
+    pub fn ca_file(&self) -> String {
+        self.dir.path().join("ca.pem").to_string_lossy().into_owned()
+    }
+
+    /// The most connections each service had open at once since the servers started, read from
+    /// the servers' own logs (`{"imap": n, "pop3": n, "smtp": n}`).
+    pub fn max_connections(&self) -> Value {
+        let state = self.dir.path().to_string_lossy().into_owned();
+        let out = run("max-conn.sh", &[&state]);
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("max-conn.sh printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    }
+
+    /// The servers' state directory (logs, mail).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for MailServers {
+    fn drop(&mut self) {
+        let state = self.dir.path().to_string_lossy().into_owned();
+        let _ = Command::new("bash").arg(scripts().join("down.sh")).arg(&state).output();
+    }
+}
+
+/// The subjects of the messages in a user's Inbox, read over IMAPS with the test CA.
+pub async fn inbox_subjects(servers: &MailServers, user: &str, password: &str) -> Vec<String> {
+    use futures_util::TryStreamExt;
+    use serversync::protocol::{Direction, Endpoint, Login, Security, Steps, imap};
+    use serversync::secrets::Secret;
+    let ep = Endpoint {
+        host: "localhost".into(),
+        port: servers.port("IMAPS_PORT"),
+        security: Security::Implicit,
+        timeout: std::time::Duration::from_secs(10),
+        ca_file: servers.ca_file(),
+    };
+    let login = Login::Password { user: user.into(), password: Secret::new(password) };
+    let mut steps = Steps::new(Direction::Incoming);
+    let mut session = imap::sign_in(&ep, &login, &mut steps).await.unwrap_or_else(|e| panic!("IMAP sign-in: {e}"));
+    let inbox = session.examine("INBOX").await.unwrap_or_else(|e| panic!("EXAMINE: {e}"));
+    let mut subjects = Vec::new();
+    if inbox.exists > 0 {
+        let fetches: Vec<_> = session
+            .fetch("1:*", "BODY.PEEK[HEADER]")
+            .await
+            .unwrap_or_else(|e| panic!("FETCH: {e}"))
+            .try_collect()
+            .await
+            .unwrap_or_else(|e| panic!("FETCH: {e}"));
+        for f in fetches {
+            let header = String::from_utf8_lossy(f.header().unwrap_or_default()).into_owned();
+            if let Some(line) = header.lines().find(|l| l.to_ascii_lowercase().starts_with("subject:")) {
+                subjects.push(line["subject:".len()..].trim().to_owned());
+            }
+        }
+    }
+    let _ = session.logout().await;
+    subjects
+}
+
+/// Waits (up to 10 s) until a message with `subject` is in the user's Inbox; mail goes through
+/// Postfix's queue to Dovecot, so it arrives a moment after the server accepted it.
+pub async fn wait_for_subject(servers: &MailServers, user: &str, password: &str, subject: &str) -> bool {
+    for _ in 0..100 {
+        if inbox_subjects(servers, user, password).await.iter().any(|s| s == subject) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}

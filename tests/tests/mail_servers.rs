@@ -1,0 +1,363 @@
+//! Test Connection and Test & Enable Mailboxes against real servers: Dovecot (IMAP, POP3) and
+//! Postfix (SMTP) on 127.0.0.1, with a throwaway certificate authority (tests/servers/).
+
+use serversync::api::{self, CreateProfile, CreateUser};
+use serversync::domain::rules::ProfileSecretKind;
+use serversync::domain::{
+    ActMethod, AlertFilter, AlertLevel, CredentialMode, IncomingMethod, JobItemState, JobState, MailboxChanges,
+    MailboxId, OutgoingMethod, ProfileChanges, ProfileId, ServerType, TestExecutionStatus, TestStatus, TlsMode,
+};
+use serversync::protocol::{StepKind, StepOutcome, TEST_MESSAGE_SUBJECT};
+use serversync::secrets::Secret;
+use serversync::{Engine, Lang};
+use serversync_tests::mail::{MailServers, inbox_subjects, wait_for_subject};
+use serversync_tests::memory_engine;
+use std::time::{Duration, Instant};
+
+fn ok<T>(r: serversync::Result<T>) -> T {
+    r.unwrap_or_else(|e| panic!("{e} {:?}", e.detail()))
+}
+
+/// How a profile reaches the servers.
+struct Sides {
+    incoming: ServerType,
+    incoming_port: u16,
+    incoming_tls: TlsMode,
+    outgoing_port: u16,
+    outgoing_tls: TlsMode,
+}
+
+async fn profile(e: &Engine, name: &str, sides: &Sides, ca_file: &str, changes: ProfileChanges) -> ProfileId {
+    ok(api::create_profile(
+        e,
+        CreateProfile {
+            server_type: sides.incoming,
+            name: name.into(),
+            changes: ProfileChanges {
+                incoming_location: Some("localhost".into()),
+                outgoing_location: Some("localhost".into()),
+                incoming_port: Some(Some(sides.incoming_port)),
+                outgoing_port: Some(Some(sides.outgoing_port)),
+                incoming_tls_mode: Some(Some(sides.incoming_tls)),
+                outgoing_tls_mode: Some(Some(sides.outgoing_tls)),
+                ca_file: Some(ca_file.into()),
+                timeout_seconds: changes.timeout_seconds.or(Some(5)),
+                max_concurrent_connections: changes.max_concurrent_connections.or(Some(10)),
+                ..changes
+            },
+            set_as_default: false,
+        },
+    )
+    .await)
+    .id
+}
+
+/// Server-side synchronization of incoming and outgoing email through `profile`.
+fn sync_methods(profile: ProfileId) -> MailboxChanges {
+    MailboxChanges {
+        profile_id: Some(Some(profile)),
+        incoming_method: Some(IncomingMethod::ServerSideSync),
+        outgoing_method: Some(OutgoingMethod::ServerSideSync),
+        act_method: Some(ActMethod::None),
+        ..Default::default()
+    }
+}
+
+/// A user whose mailbox uses `profile`, with its credentials; approved unless told otherwise.
+async fn mailbox(e: &Engine, profile: ProfileId, user: &str, password: &str, approve: bool) -> MailboxId {
+    let u = ok(api::create_user(
+        e,
+        CreateUser {
+            full_name: user.into(),
+            primary_email: format!("{user}@localhost"),
+            can_approve_email: false,
+            incoming_filtering_method: None,
+        },
+    )
+    .await);
+    let id = u.mailbox_id.unwrap_or_else(|| panic!("the user has no mailbox"));
+    ok(api::update_mailbox(e, id, sync_methods(profile)).await);
+    ok(api::set_mailbox_credentials(e, id, user.into(), Secret::new(password)).await);
+    if approve {
+        ok(api::approve_mailboxes(e, vec![id], None).await);
+    }
+    id
+}
+
+/// Runs Test & Enable and waits for it, within a bound that a hang would break.
+async fn test_and_enable(e: &Engine, ids: Vec<MailboxId>) -> api::JobDto {
+    let job = ok(api::start_test_and_enable(e, api::TestAndEnableScope::Mailboxes(ids)).await);
+    match tokio::time::timeout(Duration::from_secs(120), api::wait_job(e, job.job.id)).await {
+        Ok(r) => ok(r),
+        Err(_) => panic!("Test & Enable did not finish in 120 s: {:?}", ok(api::get_job(e, job.job.id).await)),
+    }
+}
+
+fn item(job: &api::JobDto, id: MailboxId) -> &api::JobItem {
+    job.items.iter().find(|i| i.mailbox_id == id).unwrap_or_else(|| panic!("no item for {id}"))
+}
+
+async fn alerts(e: &Engine, id: MailboxId) -> Vec<(AlertLevel, String, String)> {
+    ok(api::list_alerts(e, AlertFilter { mailbox_id: Some(id), ..Default::default() }).await)
+        .into_iter()
+        .map(|a| (a.level, a.code.clone(), serversync::i18n::render(Lang::En, &a.code, &a.params)))
+        .collect()
+}
+
+const USERS: &[(&str, &str)] = &[
+    ("alice", "alice-pass"),
+    ("bob", "bob-pass"),
+    ("carol", "carol-pass"),
+    ("dave", "dave-pass"),
+    ("erin", "erin-pass"),
+];
+
+/// The acceptance scenario: five mailboxes — two good, one with a wrong password, one not
+/// approved, one whose server's certificate is not trusted — and exactly the two good ones end
+/// enabled, with the test message in their Inboxes.
+async fn five_mailboxes(sides: Sides, untrusted_port: u16, servers: &MailServers) {
+    let (e, _, _d) = memory_engine().await;
+    let ca = servers.ca_file();
+    let good = profile(&e, "Loopback mail", &sides, &ca, ProfileChanges::default()).await;
+    // A profile that does not name the servers' authority: neither certificate is trusted (the
+    // throwaway authority is in no system store). Its incoming side even uses the servers' other
+    // listener, whose certificate comes from yet another authority.
+    let untrusted_sides = Sides { incoming_port: untrusted_port, incoming_tls: TlsMode::Implicit, ..sides };
+    let untrusted = profile(&e, "Untrusted certificate", &untrusted_sides, "", ProfileChanges::default()).await;
+
+    let alice = mailbox(&e, good, "alice", "alice-pass", true).await;
+    let bob = mailbox(&e, good, "bob", "bob-pass", true).await;
+    let carol = mailbox(&e, good, "carol", "not-carols-password", true).await;
+    let dave = mailbox(&e, good, "dave", "dave-pass", false).await;
+    let erin = mailbox(&e, untrusted, "erin", "erin-pass", true).await;
+
+    let job = test_and_enable(&e, vec![alice, bob, carol, dave, erin]).await;
+    assert_eq!(job.job.state, JobState::Failed, "{job:?}");
+    for good in [alice, bob] {
+        let i = item(&job, good);
+        assert_eq!((i.state, i.error_code.as_str()), (JobItemState::Success, ""), "{i:?}");
+        let m = ok(api::get_mailbox(&e, good).await).mailbox;
+        assert_eq!((m.incoming_status, m.outgoing_status), (TestStatus::Success, TestStatus::Success));
+        assert!(m.enabled_for_incoming && m.enabled_for_outgoing && m.test_completed_on.is_some());
+        assert_eq!(alerts(&e, good).await[0].0, AlertLevel::Information);
+    }
+    let expect = [
+        (carol, "mail.auth.failed_mailbox", "refused the user name or password of the mailbox carol"),
+        (dave, "mailbox.not_approved", "is not approved"),
+        (erin, "mail.tls.untrusted", "certificate is not trusted"),
+    ];
+    for (id, code, words) in expect {
+        let i = item(&job, id);
+        assert_eq!((i.state, i.error_code.as_str()), (JobItemState::Failure, code), "{i:?}");
+        let m = ok(api::get_mailbox(&e, id).await).mailbox;
+        assert_eq!(m.incoming_status, TestStatus::Failure, "{code}");
+        assert!(!m.enabled_for_incoming && !m.enabled_for_outgoing, "{code}: the mailbox stays disabled");
+        assert_eq!(m.last_sync_error_code, code);
+        let a = alerts(&e, id).await;
+        assert_eq!((a[0].0, a[0].1.as_str()), (AlertLevel::Error, code));
+        assert!(a[0].2.contains(words), "alert text for {code}: {}", a[0].2);
+    }
+
+    for (user, password) in [("alice", "alice-pass"), ("bob", "bob-pass")] {
+        assert!(
+            wait_for_subject(servers, user, password, TEST_MESSAGE_SUBJECT).await,
+            "the test message never reached {user}'s Inbox: {:?}",
+            inbox_subjects(servers, user, password).await
+        );
+    }
+    for (user, password) in [("carol", "carol-pass"), ("dave", "dave-pass"), ("erin", "erin-pass")] {
+        assert!(inbox_subjects(servers, user, password).await.is_empty(), "{user} was sent a test message");
+    }
+}
+
+#[tokio::test]
+async fn imap_over_tls_and_smtp_with_starttls_enable_exactly_the_good_mailboxes() {
+    let servers = MailServers::start(USERS);
+    let sides = Sides {
+        incoming: ServerType::ImapSmtp,
+        incoming_port: servers.port("IMAPS_PORT"),
+        incoming_tls: TlsMode::Implicit,
+        outgoing_port: servers.port("SMTP_PORT"),
+        outgoing_tls: TlsMode::StartTls,
+    };
+    five_mailboxes(sides, servers.port("UNTRUSTED_IMAPS_PORT"), &servers).await;
+}
+
+#[tokio::test]
+async fn pop3_with_stls_and_smtp_over_tls_enable_exactly_the_good_mailboxes() {
+    let servers = MailServers::start(USERS);
+    let sides = Sides {
+        incoming: ServerType::Pop3Smtp,
+        incoming_port: servers.port("POP3_PORT"),
+        incoming_tls: TlsMode::StartTls,
+        outgoing_port: servers.port("SMTPS_PORT"),
+        outgoing_tls: TlsMode::Implicit,
+    };
+    five_mailboxes(sides, servers.port("UNTRUSTED_POP3S_PORT"), &servers).await;
+}
+
+#[tokio::test]
+async fn test_connection_runs_each_step_for_every_protocol_and_tls_mode() {
+    let servers = MailServers::start(&[("svc", "svc-pass")]);
+    let (e, _, _d) = memory_engine().await;
+    let ca = servers.ca_file();
+    let cases = [
+        (ServerType::ImapSmtp, "IMAP_PORT", TlsMode::StartTls),
+        (ServerType::ImapSmtp, "IMAPS_PORT", TlsMode::Implicit),
+        (ServerType::Pop3Smtp, "POP3_PORT", TlsMode::StartTls),
+        (ServerType::Pop3Smtp, "POP3S_PORT", TlsMode::Implicit),
+    ];
+    for (server_type, port, tls) in cases {
+        let sides = Sides {
+            incoming: server_type,
+            incoming_port: servers.port(port),
+            incoming_tls: tls,
+            outgoing_port: servers.port("SMTP_PORT"),
+            outgoing_tls: TlsMode::StartTls,
+        };
+        let with_profile_credentials = ProfileChanges {
+            incoming_credential_mode: Some(CredentialMode::Profile),
+            incoming_user_name: Some("svc".into()),
+            ..Default::default()
+        };
+        let id = profile(&e, &format!("{server_type} {port}"), &sides, &ca, with_profile_credentials).await;
+        ok(api::set_profile_secret(&e, id, ProfileSecretKind::IncomingPassword, Secret::new("svc-pass")).await);
+        let t = ok(api::test_profile_connection(&e, id).await);
+        let kinds: Vec<_> = t.steps.iter().map(|s| (s.direction, s.kind, s.outcome)).collect();
+        assert_eq!(t.status, TestExecutionStatus::Success, "{port}: {:#?}", t.steps);
+        assert!(t.steps.iter().all(|s| s.outcome == StepOutcome::Success), "{kinds:?}");
+        let incoming: Vec<_> = t
+            .steps
+            .iter()
+            .filter(|s| s.direction == serversync::protocol::Direction::Incoming)
+            .map(|s| s.kind)
+            .collect();
+        let mut want = vec![StepKind::Resolve, StepKind::Connect];
+        if tls == TlsMode::Implicit {
+            want.extend([StepKind::Tls, StepKind::Greeting]);
+        } else {
+            want.extend([StepKind::Greeting, StepKind::StartTls, StepKind::Tls]);
+        }
+        want.extend([StepKind::Authenticate, StepKind::OpenInbox, StepKind::Logout]);
+        assert_eq!(incoming, want, "{port}");
+        assert!(
+            t.steps
+                .iter()
+                .any(|s| s.kind == StepKind::Authenticate && s.direction == serversync::protocol::Direction::Outgoing)
+        );
+        let p = t.profile;
+        assert_eq!(p.last_test_execution_status, Some(TestExecutionStatus::Success));
+        assert_eq!(p.last_authorization_status, Some(true));
+        assert!(p.last_test_started_on.is_some() && p.last_test_duration_ms.is_some());
+
+        // The same profile with a wrong password: the sign-in step fails and says whose it is.
+        ok(api::set_profile_secret(&e, id, ProfileSecretKind::IncomingPassword, Secret::new("wrong")).await);
+        let t = ok(api::test_profile_connection(&e, id).await);
+        assert_eq!(t.status, TestExecutionStatus::Failure);
+        let failed = t.steps.iter().find(|s| s.outcome == StepOutcome::Failure).unwrap_or_else(|| panic!("no failure"));
+        assert_eq!((failed.kind, failed.error_code.as_str()), (StepKind::Authenticate, "mail.auth.failed_profile"));
+        assert_eq!(t.profile.last_authorization_status, Some(false));
+        assert_eq!(t.profile.last_test_message, "mail.auth.failed_profile");
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out_within_the_profile_limit_and_the_job_goes_on() {
+    let servers = MailServers::start(&[("alice", "alice-pass")]);
+    // Accepts connections and never says a word.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));
+    let silent_port = silent.local_addr().map(|a| a.port()).unwrap_or_default();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            open.push(s);
+        }
+    });
+    let (e, _, _d) = memory_engine().await;
+    let ca = servers.ca_file();
+    let good_sides = Sides {
+        incoming: ServerType::ImapSmtp,
+        incoming_port: servers.port("IMAPS_PORT"),
+        incoming_tls: TlsMode::Implicit,
+        outgoing_port: servers.port("SMTP_PORT"),
+        outgoing_tls: TlsMode::StartTls,
+    };
+    let silent_sides = Sides { incoming_port: silent_port, ..Sides { ..good_sides } };
+    let limit = 2;
+    let hanging = profile(
+        &e,
+        "Silent server",
+        &silent_sides,
+        &ca,
+        ProfileChanges { timeout_seconds: Some(limit), ..Default::default() },
+    )
+    .await;
+    let good = profile(&e, "Loopback mail", &good_sides, &ca, ProfileChanges::default()).await;
+    let stuck = mailbox(&e, hanging, "alice", "alice-pass", true).await;
+    let fine = {
+        let u = ok(api::create_user(
+            &e,
+            CreateUser {
+                full_name: "Alice Again".into(),
+                primary_email: "alice@localhost".into(),
+                can_approve_email: false,
+                incoming_filtering_method: None,
+            },
+        )
+        .await);
+        let id = u.mailbox_id.unwrap_or_else(|| panic!("no mailbox"));
+        ok(api::update_mailbox(&e, id, sync_methods(good)).await);
+        ok(api::set_mailbox_credentials(&e, id, "alice".into(), Secret::new("alice-pass")).await);
+        ok(api::approve_mailboxes(&e, vec![id], None).await);
+        id
+    };
+    let started = Instant::now();
+    let job = test_and_enable(&e, vec![stuck, fine]).await;
+    let took = started.elapsed();
+    let s = item(&job, stuck);
+    assert_eq!((s.state, s.error_code.as_str()), (JobItemState::Failure, "mail.timeout"), "{s:?}");
+    assert_eq!(s.error_params.get("seconds").map(String::as_str), Some("2"));
+    assert!(took < Duration::from_secs(u64::from(limit) * 3 + 5), "the timeout took {took:?}");
+    assert_eq!(item(&job, fine).state, JobItemState::Success, "the job went on with the other mailbox");
+    // A timeout is transient: a warning, counted towards automatic disabling.
+    let a = alerts(&e, stuck).await;
+    assert_eq!((a[0].0, a[0].1.as_str()), (AlertLevel::Warning, "mail.timeout"));
+    assert_eq!(ok(api::get_mailbox(&e, stuck).await).mailbox.transient_failure_count, 1);
+    held.abort();
+}
+
+#[tokio::test]
+async fn the_servers_never_see_more_connections_than_the_profile_allows() {
+    let users: Vec<(String, String)> = (0..8).map(|i| (format!("user{i}"), format!("pass{i}"))).collect();
+    let user_refs: Vec<(&str, &str)> = users.iter().map(|(u, p)| (u.as_str(), p.as_str())).collect();
+    let servers = MailServers::start(&user_refs);
+    let (e, _, _d) = memory_engine().await;
+    let sides = Sides {
+        incoming: ServerType::ImapSmtp,
+        incoming_port: servers.port("IMAPS_PORT"),
+        incoming_tls: TlsMode::Implicit,
+        outgoing_port: servers.port("SMTP_PORT"),
+        outgoing_tls: TlsMode::StartTls,
+    };
+    let id = profile(
+        &e,
+        "Two at a time",
+        &sides,
+        &servers.ca_file(),
+        ProfileChanges { max_concurrent_connections: Some(2), ..Default::default() },
+    )
+    .await;
+    let mut ids = Vec::new();
+    for (u, p) in &users {
+        ids.push(mailbox(&e, id, u, p, true).await);
+    }
+    let job = ok(api::start_test_and_enable(&e, api::TestAndEnableScope::Profile(id)).await);
+    let job = ok(api::wait_job(&e, job.job.id).await);
+    assert_eq!(job.job.state, JobState::Succeeded, "{job:?}");
+    let seen = servers.max_connections();
+    for service in ["imap", "smtp"] {
+        let n = seen.get(service).and_then(serde_json::Value::as_u64).unwrap_or(u64::MAX);
+        assert!(n <= 2, "{service} saw {n} connections at once: {seen}");
+        assert!(n >= 1, "{service} saw no connection: {seen}");
+    }
+}
