@@ -247,3 +247,94 @@ fn views_active_inactive_and_my_active_mailboxes() {
     );
     assert_eq!(names(cli_json(data, &["mailbox", "list", "--view", "all", "--search", "BO"], None)), ["Bob"]);
 }
+
+/// Test Connection and Test & Enable from the command line, against the real local servers:
+/// steps as a table (or JSON), progress on standard error, exit code 6 when something failed.
+#[test]
+fn test_connection_and_test_enable_against_real_servers() {
+    use serversync_tests::mail::MailServers;
+    let servers = MailServers::start(&[("alice", "alice-pass"), ("bob", "bob-pass")]);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path();
+    let ca = format!("ca_file={}", servers.ca_file());
+    let imaps = format!("incoming_port={}", servers.port("IMAPS_PORT"));
+    let smtp = format!("outgoing_port={}", servers.port("SMTP_PORT"));
+    let profile = cli_json(
+        data,
+        &[
+            "profile",
+            "create",
+            "--type",
+            "imap-smtp",
+            "--name",
+            "Loopback",
+            "--default",
+            "--set",
+            "incoming_location=localhost",
+            "--set",
+            "outgoing_location=localhost",
+            "--set",
+            &imaps,
+            "--set",
+            &smtp,
+            "--set",
+            &ca,
+            "--set",
+            "timeout_seconds=5",
+        ],
+        None,
+    );
+    let pid = profile["id"].to_string();
+
+    // Mailboxes bring their own credentials: Test Connection goes as far as the greeting.
+    let steps = cli_json(data, &["profile", "test-connection", &pid], None);
+    let kinds: Vec<String> = steps
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| format!("{}/{}", s["direction"], s["kind"]).replace('"', ""))
+        .collect();
+    assert!(
+        kinds.contains(&"incoming/tls".to_owned()) && kinds.contains(&"outgoing/start_tls".to_owned()),
+        "{kinds:?}"
+    );
+    assert!(steps.as_array().into_iter().flatten().all(|s| s["outcome"] == "success"), "{steps}");
+
+    let mut mailboxes = Vec::new();
+    for (user, password) in [("alice", "alice-pass"), ("bob", "wrong-password")] {
+        let u = cli_json(data, &["user", "create", "--name", user, "--email", &format!("{user}@localhost")], None);
+        let id = u["mailbox_id"].to_string();
+        cli_json(data, &["mailbox", "set-credentials", &id, "--user-name", user, "--password-stdin"], Some(password));
+        cli_json(data, &["mailbox", "approve", &id], None);
+        mailboxes.push(id);
+    }
+    let mut args = vec!["--json", "mailbox", "test-enable"];
+    args.extend(mailboxes.iter().map(String::as_str));
+    let out = run_cli(data, &args, None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "one mailbox failed: {stderr}");
+    assert!(stderr.contains("[2/2]"), "progress is shown mailbox by mailbox: {stderr}");
+    assert!(stderr.contains("refused the user name or password of the mailbox bob"), "{stderr}");
+    let items: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let states: Vec<(String, String)> = items
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            (
+                i["mailbox_name"].as_str().unwrap_or_default().to_owned(),
+                i["state"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(states, vec![("alice".to_owned(), "success".to_owned()), ("bob".to_owned(), "failure".to_owned())]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("wrong-password") && !stderr.contains("wrong-password"));
+
+    // In French, in French. (Not the wrong password again: Dovecot delays repeated failures from
+    // one address, as real servers do, and the answer would come after the profile's timeout.)
+    cli_json(data, &["mailbox", "reject", &mailboxes[1]], None);
+    let out = run_cli(data, &["--lang", "fr", "mailbox", "test-enable", &mailboxes[1]], None);
+    assert_eq!(out.status.code(), Some(6));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("n'est pas approuvée"), "{stderr}");
+}

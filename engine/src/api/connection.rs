@@ -159,7 +159,9 @@ pub(crate) async fn test_workload(engine: &Engine, p: &Profile, m: &Mailbox, w: 
         Some(proto) => protocol::test_incoming(proto, &ep, &login, &mut steps).await.map(|_| ()),
         None => protocol::test_outgoing(&ep, &login, Some(m.email_address.trim()), &mut steps).await,
     };
-    r.map_err(|e| name_credentials(e, source, p).param("workload", protocol::workload_code(w)))
+    r.map_err(|e| {
+        name_credentials(e, source, p).param("workload", protocol::workload_code(w)).param("mailbox", &m.name)
+    })
 }
 
 /// The result of Test Connection on a profile.

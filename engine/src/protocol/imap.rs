@@ -71,7 +71,7 @@ async fn greeting(ep: &Endpoint, client: &mut Client<MailStream>) -> Result<Stri
 /// Connects, reads the greeting and starts TLS as the profile says; returns the client, ready to
 /// sign in, and the greeting.
 pub async fn connect(ep: &Endpoint, steps: &mut Steps) -> Result<(Client<MailStream>, String)> {
-    let addrs = steps.run_with(StepKind::Resolve, ep.resolve(), |a| format!("{a:?}")).await?;
+    let addrs = steps.run_with(StepKind::Resolve, ep.resolve(), |a| super::addresses(a)).await?;
     let tcp = steps.run(StepKind::Connect, ep.connect_tcp(&addrs)).await?;
     let stream = match ep.security {
         Security::Implicit => steps.run(StepKind::Tls, ep.start_tls(tcp)).await?,

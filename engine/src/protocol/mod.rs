@@ -179,6 +179,11 @@ impl Steps {
     }
 }
 
+/// Resolved addresses as a step shows them.
+pub fn addresses(a: &[std::net::SocketAddr]) -> String {
+    a.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
 /// What an incoming test found in the Inbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct InboxState {

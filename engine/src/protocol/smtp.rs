@@ -76,7 +76,7 @@ fn test_message(address: &str, host: &str) -> Result<Message> {
 /// Connects, starts TLS, signs in and (when `address` is given) sends the test message to it.
 pub async fn test(ep: &Endpoint, login: &Login, address: Option<&str>, steps: &mut Steps) -> Result<()> {
     let message = address.map(|a| test_message(a, &ep.host)).transpose()?;
-    let addrs = steps.run_with(StepKind::Resolve, ep.resolve(), |a| format!("{a:?}")).await?;
+    let addrs = steps.run_with(StepKind::Resolve, ep.resolve(), |a| super::addresses(a)).await?;
     let params = match ep.security {
         Security::None => None,
         Security::Implicit | Security::StartTls => Some(tls_parameters(ep)?),

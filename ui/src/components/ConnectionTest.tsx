@@ -6,6 +6,7 @@ import { formatNumber, msg, optionLabel, t } from "../i18n";
 
 export function ConnectionTestPanel(props: { result: ConnectionTest_Serialize | null; running: boolean }) {
   const failed = (): Step | undefined => props.result?.steps.find((s) => s.outcome === "failure");
+  const signedIn = () => props.result?.steps.some((s) => s.kind === "authenticate") ?? false;
   return (
     <section class="connection-test" data-testid="connection-test" aria-live="polite">
       <h3>{t("connTest.title")}</h3>
@@ -42,6 +43,9 @@ export function ConnectionTestPanel(props: { result: ConnectionTest_Serialize | 
                 </For>
               </tbody>
             </table>
+            <Show when={!failed() && !signedIn()}>
+              <p class="muted" data-testid="connection-test-no-sign-in">{t("connTest.noSignIn")}</p>
+            </Show>
             <Show when={failed()}>
               {(f) => (
                 <div class="failure-details" data-testid="connection-test-failure" data-code={f().error_code}>

@@ -167,7 +167,7 @@ impl Connection {
 /// Connects, reads the greeting and capabilities, and starts TLS as the profile says; returns
 /// the connection, ready to sign in, and the capabilities.
 pub async fn connect(ep: &Endpoint, steps: &mut Steps) -> Result<(Connection, Capabilities)> {
-    let addrs = steps.run_with(StepKind::Resolve, ep.resolve(), |a| format!("{a:?}")).await?;
+    let addrs = steps.run_with(StepKind::Resolve, ep.resolve(), |a| super::addresses(a)).await?;
     let tcp = steps.run(StepKind::Connect, ep.connect_tcp(&addrs)).await?;
     let stream = match ep.security {
         Security::Implicit => steps.run(StepKind::Tls, ep.start_tls(tcp)).await?,

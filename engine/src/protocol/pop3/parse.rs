@@ -216,22 +216,29 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn done<T: std::fmt::Debug>(r: Parsed<T>) -> (T, usize) {
+        match r {
+            Ok(Some(v)) => v,
+            other => panic!("expected a complete response, got {other:?}"),
+        }
+    }
+
     #[test]
     fn status_lines() {
-        let (s, used) = status(b"+OK Dovecot ready.\r\nrest").unwrap().unwrap();
+        let (s, used) = done(status(b"+OK Dovecot ready.\r\nrest"));
         assert_eq!((s.indicator, s.code, s.text.as_str(), used), (Indicator::Ok, None, "Dovecot ready.", 20));
-        let (s, _) = status(b"-ERR [AUTH] Authentication failed.\r\n").unwrap().unwrap();
+        let (s, _) = done(status(b"-ERR [AUTH] Authentication failed.\r\n"));
         assert_eq!(
             (s.indicator, s.code, s.text.as_str()),
             (Indicator::Err, Some(RespCode::Auth), "Authentication failed.")
         );
-        let (s, _) = status(b"-ERR [IN-USE] locked\n").unwrap().unwrap();
-        assert!(s.code.unwrap().is_transient());
-        let (s, _) = status(b"+OK\r\n").unwrap().unwrap();
+        let (s, _) = done(status(b"-ERR [IN-USE] locked\n"));
+        assert!(s.code.is_some_and(|c| c.is_transient()));
+        let (s, _) = done(status(b"+OK\r\n"));
         assert_eq!((s.indicator, s.text.as_str()), (Indicator::Ok, ""));
-        let (s, _) = status(b"+ \r\n").unwrap().unwrap();
+        let (s, _) = done(status(b"+ \r\n"));
         assert_eq!(s.indicator, Indicator::Continue);
-        assert!(status(b"+OK partial").unwrap().is_none());
+        assert_eq!(status(b"+OK partial"), Ok(None));
         assert!(matches!(status(b"* OK IMAP\r\n"), Err(ParseError::BadIndicator(_))));
         assert!(matches!(status(b"+OKAY\r\n"), Err(ParseError::BadIndicator(_))));
         assert_eq!(status(&[b'+'; MAX_LINE + 2]), Err(ParseError::LineTooLong));
@@ -240,10 +247,10 @@ mod tests {
     #[test]
     fn multiline_unstuffs_and_stops_at_the_dot() {
         let body = b"STLS\r\nSASL PLAIN LOGIN\r\n..leading dot\r\n.\r\nNEXT";
-        let (lines, used) = multiline(body).unwrap().unwrap();
+        let (lines, used) = done(multiline(body));
         assert_eq!(lines, vec![b"STLS".to_vec(), b"SASL PLAIN LOGIN".to_vec(), b".leading dot".to_vec()]);
         assert_eq!(&body[used..], b"NEXT");
-        assert!(multiline(b"STLS\r\nUSER\r\n").unwrap().is_none());
+        assert_eq!(multiline(b"STLS\r\nUSER\r\n"), Ok(None));
         let caps = Capabilities::from_lines(&lines);
         assert!(caps.has("stls") && caps.has_sasl("plain") && !caps.has_sasl("XOAUTH2"));
     }
@@ -274,7 +281,7 @@ mod tests {
             let mut buf = format!("{} {}\r\n", if ok { "+OK" } else { "-ERR" }, text).into_bytes();
             let len = buf.len();
             buf.extend_from_slice(&tail);
-            let (s, used) = status(&buf).unwrap().unwrap();
+            let (s, used) = done(status(&buf));
             prop_assert_eq!(used, len);
             prop_assert_eq!(s.indicator, if ok { Indicator::Ok } else { Indicator::Err });
             prop_assert_eq!(s.text, text);
@@ -293,11 +300,12 @@ mod tests {
             wire.extend_from_slice(b".\r\n");
             let cut = split % (wire.len() + 1);
             // A prefix is either incomplete or (if it ends exactly at the terminator) complete.
-            match multiline(&wire[..cut]).unwrap() {
-                None => prop_assert!(cut < wire.len()),
-                Some((_, used)) => prop_assert_eq!(used, wire.len()),
+            match multiline(&wire[..cut]) {
+                Ok(None) => prop_assert!(cut < wire.len()),
+                Ok(Some((_, used))) => prop_assert_eq!(used, wire.len()),
+                Err(e) => prop_assert!(false, "{e}"),
             }
-            let (got, used) = multiline(&wire).unwrap().unwrap();
+            let (got, used) = done(multiline(&wire));
             prop_assert_eq!(used, wire.len());
             let want: Vec<Vec<u8>> = lines.iter().map(|l| l.as_bytes().to_vec()).collect();
             prop_assert_eq!(got, want);

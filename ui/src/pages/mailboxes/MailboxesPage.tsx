@@ -1,9 +1,9 @@
 // Mailboxes: Active / My Active / Inactive views in a virtualised grid, with the grid's
 // commands. Commands act on the selected rows; Test & Enable runs as a background job.
-import { Show, createMemo, createResource, createSignal } from "solid-js";
+import { Show, createEffect, createMemo, createResource, createSignal, on } from "solid-js";
 import { api, call, type MailboxDto_Serialize, type MailboxQuery_Deserialize, type MailboxChanges_Deserialize } from "../../api";
 import { ErrorBanner, SelectField } from "../../components/form";
-import { followJob } from "../../components/JobPanel";
+import { currentJob, followJob } from "../../components/JobPanel";
 import { fieldLabel, lang, t } from "../../i18n";
 import { MailboxForm } from "./MailboxForm";
 import { MailboxGrid, type Column } from "./MailboxGrid";
@@ -35,6 +35,15 @@ export function MailboxesPage() {
     };
   };
   const [mailboxes, { refetch }] = createResource(query, (q) => call(api.listMailboxes(q)));
+  // When a Test & Enable job ends, the grid shows the statuses and enabled flags it wrote.
+  createEffect(
+    on(
+      () => currentJob()?.state,
+      (state, before) => {
+        if (before === "running" && state !== "running") refetch();
+      },
+    ),
+  );
 
   const rows = createMemo(() => sortRows(mailboxes() ?? [], sort().key, sort().dir, lang()));
   const order = createMemo(() => rows().map((r) => r.id));

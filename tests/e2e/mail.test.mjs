@@ -1,0 +1,182 @@
+// Test Connection and Test & Enable Mailboxes in the real window, against the real Dovecot and
+// Postfix that tests/servers/up.sh starts on 127.0.0.1. Five mailboxes — two good, one with a
+// wrong password, one not approved, one whose server certificate is not trusted — end with
+// exactly the two good ones enabled, and the test message is read back from their Inboxes.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { remote } from "webdriverio";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const APP = process.env.SERVERSYNC_APP ?? join(ROOT, "target/debug/serversync-app");
+const CLI = process.env.SERVERSYNC_CLI ?? join(ROOT, "target/debug/serversync");
+const DRIVER = process.env.TAURI_DRIVER ?? "tauri-driver";
+const OUT = process.env.SERVERSYNC_TEST_OUTPUT ?? join(ROOT, "test-output");
+const SHOTS = join(OUT, "screenshots");
+const DATA = mkdtempSync(join(tmpdir(), "serversync-e2e-mail-"));
+const SERVERS = mkdtempSync(join(tmpdir(), "serversync-e2e-servers-"));
+const SUBJECT = "Your mailbox is now connected to ServerSync";
+const USERS = [
+  ["alice", "alice-pass"],
+  ["bob", "bob-pass"],
+  ["carol", "carol-pass"],
+  ["dave", "dave-pass"],
+  ["erin", "erin-pass"],
+];
+
+let driver;
+let browser;
+let ports;
+
+const $t = (id) => browser.$(`[data-testid="${id}"]`);
+
+function cli(args, input) {
+  const out = execFileSync(CLI, ["--data-dir", DATA, "--json", ...args], { input, env: { ...process.env, LANG: "C.UTF-8" } });
+  return JSON.parse(out.toString());
+}
+
+async function shot(name) {
+  await browser.pause(400);
+  await browser.saveScreenshot(join(SHOTS, `${name}.png`));
+}
+
+/** The subjects in a user's Inbox, read over IMAPS with the servers' CA (Python's imaplib). */
+function inboxSubjects(user, password) {
+  const script = `
+import imaplib, ssl, sys, email
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+m = imaplib.IMAP4_SSL("localhost", int(sys.argv[1]), ssl_context=ctx)
+m.login(sys.argv[3], sys.argv[4])
+m.select("INBOX", readonly=True)
+typ, data = m.search(None, "ALL")
+for n in data[0].split():
+    typ, msg = m.fetch(n, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    print(email.message_from_bytes(msg[0][1])["Subject"])
+m.logout()
+`;
+  return execFileSync("python3", ["-c", script, String(ports.IMAPS_PORT), ports.CA_FILE, user, password]).toString().split("\n").filter(Boolean);
+}
+
+async function waitForDriver(ms = 20000) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    try {
+      if ((await fetch("http://127.0.0.1:4444/status")).ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error("tauri-driver did not start");
+}
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  assert.ok(existsSync(APP), `${APP} is missing: build it first`);
+  writeFileSync(join(SERVERS, "users.txt"), USERS.map(([u, p]) => `${u}:${p}\n`).join(""));
+  execFileSync("bash", [join(ROOT, "tests/servers/up.sh"), SERVERS], { stdio: ["ignore", "inherit", "inherit"] });
+  ports = JSON.parse(readFileSync(join(SERVERS, "ports.json"), "utf8"));
+
+  // The organisation, seeded through the engine (the CLI): two profiles, five users.
+  const common = ["--set", "incoming_location=localhost", "--set", "outgoing_location=localhost", "--set", "timeout_seconds=10",
+    "--set", `outgoing_port=${ports.SMTP_PORT}`, "--set", "outgoing_tls_mode=starttls", "--set", "incoming_tls_mode=implicit"];
+  cli(["profile", "create", "--type", "imap-smtp", "--name", "Loopback mail", "--default", ...common,
+    "--set", `incoming_port=${ports.IMAPS_PORT}`, "--set", `ca_file=${ports.CA_FILE}`, "--set", "max_concurrent_connections=2"]);
+  // Names no authority: the throwaway CA is in no system store, so no certificate is trusted.
+  const untrusted = cli(["profile", "create", "--type", "imap-smtp", "--name", "Untrusted certificate", ...common,
+    "--set", `incoming_port=${ports.UNTRUSTED_IMAPS_PORT}`]);
+  for (const [user, password] of USERS) {
+    const u = cli(["user", "create", "--name", user, "--email", `${user}@localhost`]);
+    const id = String(u.mailbox_id);
+    cli(["mailbox", "set-credentials", id, "--user-name", user, "--password-stdin"], user === "carol" ? "not-carols-password" : password);
+    if (user !== "dave") cli(["mailbox", "approve", id]);
+    if (user === "erin") cli(["mailbox", "update", id, "--set", `profile_id=${untrusted.id}`]);
+  }
+
+  driver = spawn(DRIVER, ["--port", "4444"], { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, SERVERSYNC_DATA_DIR: DATA } });
+  await waitForDriver();
+  browser = await remote({
+    hostname: "127.0.0.1",
+    port: 4444,
+    logLevel: "warn",
+    connectionRetryCount: 3,
+    capabilities: { "tauri:options": { application: APP }, "wdio:enforceWebDriverClassic": true },
+  });
+  await browser.setTimeout({ implicit: 0 });
+});
+
+after(async () => {
+  await browser?.deleteSession().catch(() => {});
+  driver?.kill("SIGTERM");
+  try {
+    execFileSync("bash", [join(ROOT, "tests/servers/down.sh"), SERVERS], { stdio: "ignore" });
+  } catch {
+    /* already stopped */
+  }
+});
+
+test("Test Connection on the profile form lists each step against the real servers", async () => {
+  await (await $t("nav-profiles")).click();
+  const row = await browser.$('[data-testid="profile-row"][data-name="Loopback mail"]');
+  await row.waitForDisplayed({ timeout: 10000 });
+  // Rows are clicked through the page's own events (WebDriver's pointer actions may call a table
+  // row not "interactable" though a user can double-click it).
+  await browser.execute(() =>
+    document.querySelector('[data-testid="profile-row"][data-name="Loopback mail"]').dispatchEvent(new MouseEvent("dblclick", { bubbles: true })),
+  );
+  const button = await $t("profile-test-connection");
+  await button.waitForEnabled({ timeout: 10000 });
+  await button.click();
+  const status = await $t("connection-test-status");
+  await status.waitForDisplayed({ timeout: 30000 });
+  assert.equal(await status.getAttribute("data-status"), "success", await (await $t("connection-test")).getText());
+  for (const step of ["incoming.connect", "incoming.tls", "incoming.greeting", "outgoing.connect", "outgoing.start_tls"]) {
+    assert.equal(await browser.$(`[data-step="${step}"]`).getAttribute("data-outcome"), "success", step);
+  }
+  // The profile's mailboxes bring their own credentials: the panel says sign-in was not tested.
+  assert.ok(await (await $t("connection-test-no-sign-in")).isDisplayed());
+  await shot("profile-test-connection");
+  await browser.$('[data-testid="profile-form"] button:last-child').click();
+});
+
+test("Test & Enable of five mailboxes enables exactly the two good ones and tells why the others failed", async () => {
+  await (await $t("nav-mailboxes")).click();
+  await (await $t("mailbox-search")).setValue("@localhost");
+  await browser.waitUntil(async () => (await browser.$$('[data-testid="mailbox-row"]').length) === 5, { timeout: 10000 });
+  await (await $t("select-all")).click();
+  await (await $t("cmd-test-enable")).click();
+  const expected = {
+    alice: ["success", ""],
+    bob: ["success", ""],
+    carol: ["failure", "mail.auth.failed_mailbox"],
+    dave: ["failure", "mailbox.not_approved"],
+    erin: ["failure", "mail.tls.untrusted"],
+  };
+  for (const [name, [state, code]] of Object.entries(expected)) {
+    const item = await browser.$(`[data-testid="job-item"][data-mailbox="${name}"]`);
+    await item.waitForDisplayed({ timeout: 10000 });
+    await browser.waitUntil(async () => ["success", "failure"].includes(await item.getAttribute("data-state")), { timeout: 60000 });
+    assert.equal(await item.getAttribute("data-state"), state, `${name}: ${await item.getText()}`);
+    if (code) assert.equal(await item.$(".reason").getAttribute("data-code"), code, name);
+  }
+  assert.match(await browser.$('[data-testid="job-item"][data-mailbox="erin"]').getText(), /not trusted/);
+  // When the job ends the grid shows what it wrote: the good mailboxes' statuses are Success.
+  const rowText = (name) =>
+    browser.execute((n) => document.querySelector(`[data-testid="mailbox-row"][data-name="${n}"]`)?.textContent ?? "", name);
+  await browser.waitUntil(async () => (await rowText("alice")).includes("Success"), { timeout: 10000 });
+  assert.match(await rowText("erin"), /Failure/);
+  await shot("test-enable-real-servers");
+
+  for (const [user, password] of [["alice", "alice-pass"], ["bob", "bob-pass"]]) {
+    let subjects = [];
+    for (let i = 0; i < 50 && !subjects.includes(SUBJECT); i++) {
+      subjects = inboxSubjects(user, password);
+      if (!subjects.includes(SUBJECT)) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(subjects.includes(SUBJECT), `the test message did not reach ${user}: ${subjects}`);
+  }
+  assert.deepEqual(inboxSubjects("dave", "dave-pass"), [], "a mailbox that failed was sent nothing");
+});
