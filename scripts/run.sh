@@ -3,6 +3,7 @@
 # `bash scripts/run.sh cli ARGS…` runs the headless `serversync` command instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
 
 bash scripts/install-deps.sh
 (cd ui && npm install --no-audit --no-fund --loglevel=error && npx vite build)

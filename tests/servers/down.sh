@@ -32,8 +32,8 @@ children() { # pid -> pids of its direct children
 ours() { # pid kind -> does the process run STATE_DIR's configuration?
   local pid=$1 kind=$2
   case $kind in
-    dovecot*) tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-c $S/dovecot/" ;;
-    postfix) tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "MAIL_CONFIG=$S/postfix/etc" ;;
+    dovecot*) tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "-c $S/dovecot/" ;;
+    postfix) tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | grep -qxF "MAIL_CONFIG=$S/postfix/etc" ;;
   esac
 }
 
@@ -47,7 +47,7 @@ for kind in postfix:postfix/spool/pid/master.pid dovecot:dovecot/run/master.pid 
   kind=${kind%%:*}
   [ -s "$pidfile" ] || continue
   pid=$(tr -dc 0-9 <"$pidfile")
-  if [ -n "$pid" ] && [ -d "/proc/$pid" ] && ours "$pid" "$kind"; then
+  if [ -n "$pid" ] && [ -n "$(starttime "$pid")" ] && ours "$pid" "$kind"; then
     victims+=("$pid:$(starttime "$pid")")
     for child in $(children "$pid"); do
       victims+=("$child:$(starttime "$child")")

@@ -378,6 +378,9 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
+  # Postfix waits until a configuration file is more than a second old (it could still be being
+  # written); these are complete, so date them back.
+  touch -d '-10 seconds' "$S/postfix/etc/main.cf" "$S/postfix/etc/master.cf"
 }
 
 # ---------------------------------------------------------------- start and wait

@@ -11,9 +11,30 @@ import { clickSelect, prune, sortRows, toggleAll, type SortDir } from "./selecti
 
 type ViewName = "active" | "my_active" | "inactive";
 
+const ME_KEY = "serversync.me";
+
+function rememberedMe(): number | null {
+  try {
+    const v = Number(localStorage.getItem(ME_KEY));
+    return Number.isInteger(v) && v > 0 ? v : null;
+  } catch {
+    return null;
+  }
+}
+
 export function MailboxesPage() {
   const [view, setView] = createSignal<ViewName>("active");
-  const [me, setMe] = createSignal<number | null>(null);
+  // "My" is the user the operator works as: chosen once, remembered on this computer.
+  const [me, setMeSignal] = createSignal<number | null>(rememberedMe());
+  const setMe = (id: number | null) => {
+    setMeSignal(id);
+    try {
+      if (id === null) localStorage.removeItem(ME_KEY);
+      else localStorage.setItem(ME_KEY, String(id));
+    } catch {
+      /* storage may be unavailable; the choice holds for this session */
+    }
+  };
   const [search, setSearch] = createSignal("");
   const [selected, setSelected] = createSignal<Set<number>>(new Set());
   const [anchor, setAnchor] = createSignal<number | null>(null);
