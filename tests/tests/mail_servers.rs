@@ -361,3 +361,55 @@ async fn the_servers_never_see_more_connections_than_the_profile_allows() {
         assert!(n >= 1, "{service} saw no connection: {seen}");
     }
 }
+
+#[tokio::test]
+async fn cancelling_a_job_finishes_the_mailbox_being_tested_and_leaves_the_others_untouched() {
+    // A server that accepts and never answers: each test takes the profile's whole timeout.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));
+    let port = silent.local_addr().map(|a| a.port()).unwrap_or_default();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            open.push(s);
+        }
+    });
+    let (e, _, _d) = memory_engine().await;
+    let sides = Sides {
+        incoming: ServerType::ImapSmtp,
+        incoming_port: port,
+        incoming_tls: TlsMode::Implicit,
+        outgoing_port: port,
+        outgoing_tls: TlsMode::StartTls,
+    };
+    let changes =
+        ProfileChanges { timeout_seconds: Some(2), max_concurrent_connections: Some(1), ..Default::default() };
+    let p = profile(&e, "One at a time", &sides, "", changes).await;
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        ids.push(mailbox(&e, p, &format!("user{i}"), "pw", true).await);
+    }
+    let job = ok(api::start_test_and_enable(&e, api::TestAndEnableScope::Profile(p)).await);
+    // Wait until the first mailbox is being tested, then cancel.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !ok(api::get_job(&e, job.job.id).await).items.iter().any(|i| i.state == JobItemState::Testing) {
+        assert!(Instant::now() < deadline, "no mailbox started testing");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let cancelled = ok(api::cancel_job(&e, job.job.id).await);
+    assert_eq!(cancelled.job.state, JobState::Cancelled);
+    let done = ok(api::wait_job(&e, job.job.id).await);
+    let states: Vec<JobItemState> = done.items.iter().map(|i| i.state).collect();
+    assert_eq!(states.iter().filter(|s| **s == JobItemState::Cancelled).count(), 3, "{states:?}");
+    // The one being tested finished its test (a timeout) and recorded it; the job stays cancelled.
+    let after = done;
+    assert!(after.finished);
+    assert_eq!(after.job.state, JobState::Cancelled);
+    let tested: Vec<_> = after.items.iter().filter(|i| i.state == JobItemState::Failure).collect();
+    assert_eq!(tested.len(), 1, "{:?}", after.items);
+    assert_eq!(tested[0].error_code, "mail.timeout");
+    for i in after.items.iter().filter(|i| i.state == JobItemState::Cancelled) {
+        let m = ok(api::get_mailbox(&e, i.mailbox_id).await).mailbox;
+        assert!(m.test_completed_on.is_none(), "a cancelled mailbox was not tested");
+    }
+    held.abort();
+}

@@ -56,6 +56,9 @@ pub struct JobDto {
     pub items: Vec<JobItem>,
     pub done: u32,
     pub total: u32,
+    /// Whether nothing more will change: the job ended (or was cancelled) and no mailbox is
+    /// still being tested.
+    pub finished: bool,
 }
 
 /// What to test and enable.
@@ -93,7 +96,9 @@ fn load_job(c: &Connection, id: JobId) -> Result<JobDto> {
     let total = items.len() as u32;
     let done =
         items.iter().filter(|i| !matches!(i.state, JobItemState::Pending | JobItemState::Testing)).count() as u32;
-    Ok(JobDto { job, items, done, total })
+    let finished = !matches!(job.state, JobState::Queued | JobState::Running)
+        && !items.iter().any(|i| i.state == JobItemState::Testing);
+    Ok(JobDto { job, items, done, total, finished })
 }
 
 /// Starts Test & Enable for a set of mailboxes or every mailbox of a profile; returns at once
@@ -170,11 +175,12 @@ pub async fn cancel_job(engine: &Engine, id: JobId) -> Result<JobDto> {
         .await
 }
 
-/// Waits until a job has finished (succeeded, failed or cancelled) and returns it.
+/// Waits until a job has finished (succeeded, failed or cancelled, with no mailbox still being
+/// tested) and returns it.
 pub async fn wait_job(engine: &Engine, id: JobId) -> Result<JobDto> {
     loop {
         let job = get_job(engine, id).await?;
-        if !matches!(job.job.state, JobState::Queued | JobState::Running) {
+        if job.finished {
             return Ok(job);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use serversync::api::{self, MailboxQuery, MailboxView, PartyView, ProfileView};
 use serversync::domain::rules::ProfileSecretKind;
 use serversync::domain::{
-    AlertFilter, AlertLevel, JobItemState, JobState, MailboxId, ProfileId, QueueId, RecordState, ServerType, UserId,
+    AlertFilter, AlertLevel, JobItemState, MailboxId, ProfileId, QueueId, RecordState, ServerType, UserId,
 };
 use serversync::secrets::Secret;
 use serversync::{Engine, EngineConfig, Error, ErrorKind, Flavor, Lang};
@@ -765,7 +765,7 @@ async fn test_enable(e: &Engine, scope: api::TestAndEnableScope, lang: Lang) -> 
                 eprintln!("[{}/{}] {} — {}{}", reported.len(), now.total, item.mailbox_name, item.state, why);
             }
         }
-        if !matches!(now.job.state, JobState::Queued | JobState::Running) {
+        if now.finished {
             let mut o = output(&now.items, JOB_ITEM_COLUMNS)?;
             let all_ok = now.items.iter().all(|i| i.state == JobItemState::Success);
             o.exit = if all_ok { 0 } else { 6 };

@@ -257,6 +257,11 @@ export type JobDto_Deserialize = {
 	items: JobItem[],
 	done: number,
 	total: number,
+	/**
+	 *  Whether nothing more will change: the job ended (or was cancelled) and no mailbox is
+	 *  still being tested.
+	 */
+	finished: boolean,
 } & Job_Deserialize;
 
 /**  A job with its items, as the UI follows it. */
@@ -264,6 +269,11 @@ export type JobDto_Serialize = {
 	items: JobItem[],
 	done: number,
 	total: number,
+	/**
+	 *  Whether nothing more will change: the job ended (or was cancelled) and no mailbox is
+	 *  still being tested.
+	 */
+	finished: boolean,
 } & Job_Serialize;
 
 /**  A background job (asyncoperation). */

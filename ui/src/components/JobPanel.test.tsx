@@ -10,6 +10,7 @@ const job = (state: string, items: [string, string, string][]): JobDto_Serialize
   items: items.map(([name, s, code], i) => ({ mailbox_id: i + 1, mailbox_name: name, state: s, error_code: code, error_params: { mailbox: name } })),
   done: items.filter(([, s]) => s !== "pending" && s !== "testing").length,
   total: items.length,
+  finished: state !== "running" && state !== "queued" && !items.some(([, s]) => s === "testing"),
 }) as unknown as JobDto_Serialize;
 
 afterEach(() => {

@@ -18,7 +18,7 @@ export function followJob(job: JobDto_Serialize, intervalMs = 400) {
     try {
       const next = await call(api.getJob(j.id));
       setCurrent(next);
-      if (next.state !== "running" && next.state !== "queued" && timer) {
+      if (next.finished && timer) {
         clearInterval(timer);
         timer = undefined;
       }
