@@ -17,6 +17,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+t0=$(date +%s%N)
 
 die() { echo "up.sh: $*" >&2; exit 1; }
 
@@ -46,8 +47,13 @@ max_userip=${MAIL_MAX_USERIP_CONNECTIONS:-10}
 
 # ---------------------------------------------------------------- stop what still runs from STATE_DIR
 bash "$here/down.sh" "$S" >/dev/null
+# From here on, a failure stops whatever was started.
+started_ok=0
+trap '[ $started_ok = 1 ] || bash "$here/down.sh" "$S" >/dev/null 2>&1' EXIT
 
 chmod 755 "$S"
+# Dovecot's runtime directories hold sockets of the previous run: start clean.
+rm -rf "$S/dovecot/run" "$S/dovecot/run-untrusted"
 mkdir -p "$S/tls" "$S/pids" "$S/logs" "$S/mail" \
   "$S/dovecot/run" "$S/dovecot/run-untrusted" "$S/dovecot/state" "$S/dovecot/state-untrusted" \
   "$S/postfix/etc" "$S/postfix/spool" "$S/postfix/data"
@@ -68,7 +74,7 @@ make_server() { # cert key ca-cert ca-key
   local csr ext
   csr=$(mktemp) ext=$(mktemp)
   printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=critical,CA:FALSE" \
-    "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >"$ext"
+    "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >"$ext"
   openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
     -keyout "$2" -out "$csr" 2>/dev/null
   openssl x509 -req -in "$csr" -CA "$3" -CAkey "$4" -set_serial "0x$(openssl rand -hex 16)" \
@@ -89,25 +95,44 @@ chmod 600 "$S"/ca-key.pem "$S"/tls/*key.pem
 chmod 644 "$S/ca.pem" "$S/tls/server.pem" "$S/tls/untrusted-ca.pem" "$S/tls/untrusted-server.pem"
 
 # ---------------------------------------------------------------- users (Dovecot passwd-file)
-# users.txt entries (or the default users when there is neither users.txt nor a passwd-file yet)
-# are set in the passwd-file; users added earlier with add-user.sh stay.
+# The users of users.txt (or alice and bob when there is neither users.txt nor a passwd-file yet)
+# are set in the passwd-file; users added earlier with add-user.sh stay. Passwords are stored
+# hex-encoded ({PLAIN.HEX}), so they may contain ':' or any other character but a newline.
 passwd=$S/dovecot/users
-touch "$passwd"
-chown root:dovecot "$passwd"
-chmod 640 "$passwd"
 if [ -f "$S/users.txt" ]; then
-  users=$(cat "$S/users.txt")
+  users_file=$S/users.txt
 elif [ ! -s "$passwd" ]; then
-  users=$'alice:alice-pass\nbob:bob-pass'
+  users_file=$S/dovecot/default-users.txt
+  printf '%s\n' alice:alice-pass bob:bob-pass >"$users_file"
 else
-  users=
+  users_file=/dev/null
 fi
-while IFS= read -r line || [ -n "$line" ]; do
-  line=${line%$'\r'}
-  case $line in '' | '#'*) continue ;; esac
-  [[ $line == *:* ]] || die "users.txt: line without ':' (expected name:password): $line"
-  bash "$here/add-user.sh" --no-wait "$S" "${line%%:*}" "${line#*:}"
-done <<<"$users"
+touch "$passwd"
+perl -e '
+  my ($passwd, $users) = @ARGV;
+  my (@order, %entry);
+  for my $file ($passwd, $users) {
+    open(my $fh, "<", $file) or die "$file: $!\n";
+    while (my $line = <$fh>) {
+      $line =~ s/\r?\n\z//;
+      next if $line eq "" || $line =~ /^#/;
+      my ($name, $rest) = split /:/, $line, 2;
+      die "users.txt: expected name:password, got: $line\n" unless defined $rest;
+      $name = lc $name;
+      die "users.txt: invalid user name \"$name\" (letters, digits, . _ - only)\n"
+        unless $name =~ /^[a-z0-9._-]+\z/;
+      $rest = "{PLAIN.HEX}" . unpack("H*", $rest) if $file eq $users;
+      push @order, $name unless exists $entry{$name};
+      $entry{$name} = $rest;
+    }
+  }
+  open(my $out, ">", "$passwd.new") or die "$passwd.new: $!\n";
+  print $out "$_:$entry{$_}\n" for @order;
+  close $out or die "$passwd.new: $!\n";
+' "$passwd" "$users_file" || die "could not write the users"
+chown root:dovecot "$passwd.new"
+chmod 640 "$passwd.new"
+mv -f "$passwd.new" "$passwd"
 
 # ---------------------------------------------------------------- ports
 # Random free ports below the kernel's ephemeral range (so outgoing connections never hold them),
@@ -125,7 +150,7 @@ pick_ports() { # [preferred ports...]
     my $try = sub {
       my $p = shift; return 0 if $taken{$p};
       my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $p, Proto => "tcp",
-                                    Listen => 1, ReuseAddr => 0) or return 0;
+                                    Listen => 1, ReuseAddr => 1) or return 0;
       push @held, $s; push @ports, $p; $taken{$p} = 1; return 1;
     };
     if (@want == $n) { for (@want) { last unless $try->($_) } }
@@ -154,7 +179,8 @@ ssl = yes
 ssl_dh = </usr/share/dovecot/dh.pem
 ssl_min_protocol = TLSv1.2
 
-# Passwords only inside TLS (STARTTLS/STLS or implicit TLS), as on a real server.
+# Passwords only inside TLS (STARTTLS/STLS or implicit TLS), as on a real server. Dovecot counts a
+# client whose address is the server's own as secure, though: on 127.0.0.1 plaintext logins pass.
 disable_plaintext_auth = yes
 auth_mechanisms = plain login
 auth_failure_delay = $auth_failure_delay
@@ -191,6 +217,14 @@ namespace inbox {
   mailbox Junk {
     special_use = \Junk
     auto = subscribe
+  }
+}
+
+# No extra delay for everyone from an IP after a failed login (tests share 127.0.0.1; a failed
+# login is still answered only after auth_failure_delay).
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
   }
 }
 
@@ -258,7 +292,8 @@ EOF
 
   cat >"$S/dovecot/untrusted.conf" <<EOF
 # Second Dovecot for the tests: IMAPS and POP3S only, with a certificate from a CA the clients do
-# not trust (tls/untrusted-ca.pem). Same users and mail as dovecot.conf.
+# not trust (tls/untrusted-ca.pem). Same users and mail as dovecot.conf. (A second instance because
+# Dovecot 2.3 picks certificates by local IP or SNI name, never by listener.)
 # Start: TZ=UTC dovecot -F -c $S/dovecot/untrusted.conf
 !include common.conf
 instance_name = serversync-test-untrusted
@@ -300,7 +335,6 @@ queue_directory = $S/postfix/spool
 data_directory = $S/postfix/data
 mail_owner = postfix
 setgid_group = postdrop
-import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ=UTC LANG=C
 maillog_file_prefixes = $S
 maillog_file = $S/logs/postfix.log
 myhostname = localhost
@@ -437,7 +471,6 @@ previous_ports=()
 if [ -f "$S/ports.last" ]; then
   read -r -a previous_ports <"$S/ports.last" || true
 fi
-t0=$(date +%s%N)
 for attempt in 1 2 3; do
   ports=$(pick_ports "${previous_ports[@]}") || die "could not find free ports"
   read -r -a ports <<<"$ports"
@@ -477,5 +510,6 @@ mv "$S/ports.json.tmp" "$S/ports.json"
 # Connection counting (max-conn.sh) starts from here, after the start-up.
 bash "$here/max-conn.sh" "$S" --reset
 
+started_ok=1
 t1=$(date +%s%N)
-echo "mail servers up in $(((t1 - t0) / 1000000)) ms: $(tr '\n' ' ' <"$S/ports.env" | sed 's/^# [^ ]* [^ ]* [^ ]* [^ ]* [^ ]* [^ ]* //')"
+echo "mail servers up in $(((t1 - t0) / 1000000)) ms ($S/ports.env): $(grep -v '^#' "$S/ports.env" | paste -sd ' ')"

@@ -330,8 +330,7 @@ fn test_connection_and_test_enable_against_real_servers() {
     assert_eq!(states, vec![("alice".to_owned(), "success".to_owned()), ("bob".to_owned(), "failure".to_owned())]);
     assert!(!String::from_utf8_lossy(&out.stdout).contains("wrong-password") && !stderr.contains("wrong-password"));
 
-    // In French, in French. (Not the wrong password again: Dovecot delays repeated failures from
-    // one address, as real servers do, and the answer would come after the profile's timeout.)
+    // In French, the reason is given in French.
     cli_json(data, &["mailbox", "reject", &mailboxes[1]], None);
     let out = run_cli(data, &["--lang", "fr", "mailbox", "test-enable", &mailboxes[1]], None);
     assert_eq!(out.status.code(), Some(6));
