@@ -31,6 +31,12 @@
 //!   migrations in `engine/migrations/` tracked by `PRAGMA user_version`.
 //! * [`secrets`] — the [`secrets::SecretStore`] trait, the OS keychain behind it, and an
 //!   in-memory store for unit tests.
+//! * [`protocol`] — the mail clients (IMAP through async-imap, POP3 our own with a pure,
+//!   fuzzed parser, SMTP through lettre) over one TLS policy (OS trust store plus the profile's
+//!   CA file, never "accept any certificate"), every step bounded by the profile's timeout and
+//!   every failure classified permanent or transient with a stable code (ADR 0007). `api`
+//!   decides which credentials a connection uses and reads them from the keychain only then;
+//!   Test & Enable jobs hold one of the profile's connection permits per mailbox.
 //!
 //! ## Tasks, threads and who writes the database
 //!

@@ -180,3 +180,26 @@ test("Test & Enable of five mailboxes enables exactly the two good ones and tell
   }
   assert.deepEqual(inboxSubjects("dave", "dave-pass"), [], "a mailbox that failed was sent nothing");
 });
+
+test("the untrusted profile shows its alert, and Test Connection shows where and why it fails", async () => {
+  await (await $t("nav-profiles")).click();
+  const row = await browser.$('[data-testid="profile-row"][data-name="Untrusted certificate"]');
+  await row.waitForDisplayed({ timeout: 10000 });
+  await browser.execute(() =>
+    document.querySelector('[data-testid="profile-row"][data-name="Untrusted certificate"]').dispatchEvent(new MouseEvent("dblclick", { bubbles: true })),
+  );
+  const alert = await browser.$('[data-testid="profile-alerts"] [data-code="mail.tls.untrusted"]');
+  await alert.waitForDisplayed({ timeout: 10000 });
+  const button = await $t("profile-test-connection");
+  await button.waitForEnabled({ timeout: 10000 });
+  await button.click();
+  const status = await $t("connection-test-status");
+  await status.waitForDisplayed({ timeout: 30000 });
+  assert.equal(await status.getAttribute("data-status"), "failure");
+  assert.equal(await browser.$('[data-step="incoming.tls"]').getAttribute("data-outcome"), "failure");
+  const details = await $t("connection-test-failure");
+  assert.equal(await details.getAttribute("data-code"), "mail.tls.untrusted");
+  assert.match(await details.getText(), /certificate is not trusted/);
+  await shot("profile-test-connection-failure");
+  await browser.$('[data-testid="profile-form"] button:last-child').click();
+});

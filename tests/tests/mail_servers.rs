@@ -158,6 +158,21 @@ async fn five_mailboxes(sides: Sides, untrusted_port: u16, servers: &MailServers
         assert!(a[0].2.contains(words), "alert text for {code}: {}", a[0].2);
     }
 
+    // A certificate problem is the profile's: raised once on it too; a wrong mailbox password
+    // is the mailbox's alone.
+    let on_profile = |p: ProfileId| {
+        let e = e.clone();
+        async move {
+            ok(api::list_alerts(&e, AlertFilter { profile_id: Some(p), ..Default::default() }).await)
+                .into_iter()
+                .filter(|a| a.regarding == serversync::domain::Regarding::Profile(p))
+                .map(|a| (a.level, a.code))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(on_profile(untrusted).await, vec![(AlertLevel::Error, "mail.tls.untrusted".to_owned())]);
+    assert_eq!(on_profile(good).await, vec![]);
+
     for (user, password) in [("alice", "alice-pass"), ("bob", "bob-pass")] {
         assert!(
             wait_for_subject(servers, user, password, TEST_MESSAGE_SUBJECT).await,

@@ -146,6 +146,26 @@ pub fn io(host: &str, port: u16, e: &io::Error) -> Error {
     }
 }
 
+/// Whether a failure is the profile's (its server location, port, encryption, certificate
+/// authority or credentials) rather than one mailbox's: such failures are also raised on the
+/// profile, whose owner must act (spec §3.11, "profile/server-level").
+pub fn is_server_level(c: &str) -> bool {
+    matches!(
+        c,
+        code::HOST_NOT_FOUND
+            | code::CONNECTION_REFUSED
+            | code::TLS_UNTRUSTED
+            | code::TLS_NAME_MISMATCH
+            | code::TLS_EXPIRED
+            | code::TLS_FAILED
+            | code::TLS_NOT_OFFERED
+            | code::CA_FILE
+            | code::AUTH_FAILED_PROFILE
+            | code::AUTH_UNSUPPORTED
+            | code::PROTOCOL
+    )
+}
+
 /// Whether an error is about who signed in (so it names the credentials that were used).
 pub fn is_auth_failure(e: &Error) -> bool {
     e.code() == code::AUTH_FAILED

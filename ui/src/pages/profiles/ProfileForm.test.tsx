@@ -25,6 +25,7 @@ const draft = {
 let calls: { cmd: string; args: Record<string, unknown> }[] = [];
 let createAnswer: () => unknown;
 let testAnswer: () => unknown = () => null;
+let alertsAnswer: () => unknown = () => [];
 
 const step = (direction: string, kind: string, outcome = "success", error_code = "", error_params = {}, error_detail = "") =>
   ({ direction, kind, outcome, duration_ms: 12, info: "", error_code, error_params, error_detail });
@@ -45,6 +46,7 @@ beforeEach(() => {
     if (cmd === "create_profile") return createAnswer();
     if (cmd === "get_profile") return { ...draft, id: 5, name: "Contoso", incoming_location: "imap.contoso.com" };
     if (cmd === "test_profile_connection") return testAnswer();
+    if (cmd === "list_alerts") return alertsAnswer();
     throw new Error(`unexpected command ${cmd}`);
   });
 });
@@ -132,6 +134,8 @@ describe("the profile form", () => {
     expect(details.textContent).toContain("certificat n'est pas approuvé");
     expect(details.textContent).toContain("UnknownIssuer");
     expect(document.querySelector('[data-step="incoming.tls"]')!.textContent).toContain("Établissement d'une connexion sécurisée");
+    // The profile's alerts are read again after the test.
+    expect(calls.filter((c) => c.cmd === "list_alerts").every((c) => (c.args.filter as { profile_id: number }).profile_id === 5)).toBe(true);
   });
 
   it("cannot test the connection of a profile that was never saved", async () => {

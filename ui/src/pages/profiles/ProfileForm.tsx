@@ -5,7 +5,7 @@ import { For, Show, createEffect, createResource, createSignal, on } from "solid
 import { ApiError, api, call, type ConnectionTest_Serialize, type Profile_Serialize, type ProfileSecretKind, type ServerType } from "../../api";
 import { ConnectionTestPanel } from "../../components/ConnectionTest";
 import { BoolField, DateField, ErrorBanner, NumberField, SecretField, Section, SelectField, TextField } from "../../components/form";
-import { formatDate, optionLabel, t } from "../../i18n";
+import { formatDate, msg, optionLabel, t } from "../../i18n";
 import { FIELD_KINDS, SECTIONS, VISIBILITY_DRIVERS, changesOf, draftOf, quickCheck, type Draft, type EditableField, type SectionId } from "./model";
 
 const SECTION_TITLES: Record<SectionId, Parameters<typeof t>[0]> = {
@@ -26,6 +26,11 @@ export function ProfileForm(props: { id: number | null; serverType: ServerType; 
   const [notice, setNotice] = createSignal("");
   const [testing, setTesting] = createSignal(false);
   const [testResult, setTestResult] = createSignal<ConnectionTest_Serialize | null>(null);
+  // The profile's own alerts (server-level failures its owner must fix), newest first.
+  const [alerts, { refetch: refetchAlerts }] = createResource(
+    () => profile()?.id ?? null,
+    (id) => call(api.listAlerts({ level: null, profile_id: id, mailbox_id: null })),
+  );
 
   const [initial] = createResource(
     () => ({ id: props.id, type: props.serverType }),
@@ -111,6 +116,7 @@ export function ProfileForm(props: { id: number | null; serverType: ServerType; 
       const r = await call(api.testProfileConnection(p.id));
       setTestResult(r);
       setProfile(r.profile);
+      refetchAlerts();
     } catch (e) {
       setError(e);
     } finally {
@@ -234,6 +240,20 @@ export function ProfileForm(props: { id: number | null; serverType: ServerType; 
           </Show>
         )}
       </For>
+      <Show when={p()}>
+        <Section title={t("mailbox.section.alerts")} id="alerts">
+          <ul class="alerts" data-testid="profile-alerts">
+            <For each={alerts() ?? []} fallback={<li class="muted">{t("common.empty")}</li>}>
+              {(a) => (
+                <li class={a.level} data-code={a.code}>
+                  {formatDate(a.last_seen)} — {msg(a.code, a.params)}
+                  <Show when={a.count > 1}> ({a.count})</Show>
+                </li>
+              )}
+            </For>
+          </ul>
+        </Section>
+      </Show>
     </div>
   );
 }
