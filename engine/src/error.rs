@@ -88,6 +88,17 @@ impl Error {
         self
     }
 
+    /// The same error with every parameter value and the detail passed through `f` (to remove
+    /// a secret a hostile server echoed back).
+    #[must_use]
+    pub fn map_text(mut self, f: impl Fn(&str) -> String) -> Self {
+        for v in self.params.values_mut() {
+            *v = f(v);
+        }
+        self.detail = self.detail.map(|d| f(&d));
+        self
+    }
+
     /// Adds a technical detail (logged and shown under "Details"; never a secret).
     #[must_use]
     pub fn with_detail(mut self, detail: impl fmt::Display) -> Self {

@@ -4,6 +4,9 @@
 #   Dovecot  (a second instance: IMAPS and POP3S with a certificate from an unrelated CA)
 #   Postfix  (SMTP submission with STARTTLS, SMTPS with implicit TLS; AUTH through Dovecot;
 #             mail for @localhost is delivered to Dovecot over LMTP)
+# Sign-in with a password (PLAIN, LOGIN) or an OAuth2 bearer token (XOAUTH2, OAUTHBEARER: an HS256
+# JWT signed with the key in STATE_DIR/oauth2-hs256.key and checked by Dovecot itself; see
+# mint-token.sh).
 # Every port is chosen free at start. When this script exits 0, every port accepts connections and
 # STATE_DIR/ports.env and STATE_DIR/ports.json describe them (see README.md).
 #
@@ -94,6 +97,24 @@ fi
 chmod 600 "$S"/ca-key.pem "$S"/tls/*key.pem
 chmod 644 "$S/ca.pem" "$S/tls/server.pem" "$S/tls/untrusted-ca.pem" "$S/tls/untrusted-server.pem"
 
+# ---------------------------------------------------------------- OAuth2 token key
+# A random HS256 key (32 bytes), kept across restarts so that tokens minted earlier stay valid.
+# oauth2-hs256.key holds it as 64 hex digits and a newline (for mint-token.sh and the tests);
+# Dovecot reads it base64-encoded from its key dictionary, a directory laid out as
+# <azp>/<alg>/<kid>: tokens without "azp" and "kid" claims use default/HS256/default.
+oauth2_key=$S/oauth2-hs256.key
+if ! grep -qxE '[0-9a-f]{64}' "$oauth2_key" 2>/dev/null; then
+  openssl rand -hex 32 >"$oauth2_key.new"
+  mv -f "$oauth2_key.new" "$oauth2_key"
+fi
+chmod 644 "$oauth2_key"
+rm -rf "$S/dovecot/oauth2-keys"
+mkdir -p "$S/dovecot/oauth2-keys/default/HS256"
+perl -e 'print pack("H*", $ARGV[0])' "$(cat "$oauth2_key")" | openssl base64 -A \
+  >"$S/dovecot/oauth2-keys/default/HS256/default"
+chown -R root:dovecot "$S/dovecot/oauth2-keys"
+chmod -R u=rwX,g=rX,o= "$S/dovecot/oauth2-keys"
+
 # ---------------------------------------------------------------- users (Dovecot passwd-file)
 # The users of users.txt (or alice and bob when there is neither users.txt nor a passwd-file yet)
 # are set in the passwd-file; users added earlier with add-user.sh stay. Passwords are stored
@@ -182,16 +203,29 @@ ssl_min_protocol = TLSv1.2
 # Passwords only inside TLS (STARTTLS/STLS or implicit TLS), as on a real server. Dovecot counts a
 # client whose address is the server's own as secure, though: on 127.0.0.1 plaintext logins pass.
 disable_plaintext_auth = yes
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 auth_failure_delay = $auth_failure_delay
 mail_max_userip_connections = $max_userip
 
 # Virtual users from the passwd-file, all stored as Debian's 'mail' user (uid/gid 8).
 first_valid_uid = 8
 first_valid_gid = 8
+# Passwords (PLAIN, LOGIN) are checked by the passwd-file alone: the oauth2 passdb is skipped for
+# them. A token (XOAUTH2, OAUTHBEARER) is checked by the oauth2 passdb (signature, expiry, "sub"
+# equal to the login name); a bad token ends there. A good one goes on to the passwd-file, which
+# then skips the password check but still fails for a user it does not list.
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $S/dovecot/oauth2.conf.ext
+  result_success = continue-ok
+  result_failure = return-fail
+  result_internalfail = return-fail
+}
 passdb {
   driver = passwd-file
   args = username_format=%u $S/dovecot/users
+  result_failure = return-fail
 }
 userdb {
   driver = static
@@ -237,6 +271,16 @@ service pop3-login {
   service_count = 0
   process_min_avail = 1
 }
+EOF
+
+  # The oauth2 passdb: JWTs validated locally with the keys of oauth2-keys/ (no token server).
+  cat >"$S/dovecot/oauth2.conf.ext" <<EOF
+# Settings of the oauth2 passdb (common.conf). A token is an HS256 JWT with the claims "sub" (the
+# login name) and "exp" (optionally "iat", "nbf"), signed with oauth2-keys/default/HS256/default.
+introspection_mode = local
+local_validation_key_dict = fs:posix:prefix=$S/dovecot/oauth2-keys/
+username_attribute = sub
+username_format = %Lu
 EOF
 
   cat >"$S/dovecot/dovecot.conf" <<EOF
@@ -496,13 +540,14 @@ echo "${ports[*]}" >"$S/ports.last"
   for name in "${port_names[@]}"; do echo "$name=${!name}"; done
   echo "CA_FILE=$S/ca.pem"
   echo "UNTRUSTED_CA_FILE=$S/tls/untrusted-ca.pem"
+  echo "OAUTH2_KEY_FILE=$S/oauth2-hs256.key"
   echo "STATE_DIR=$S"
 } >"$S/ports.env.tmp"
 {
   printf '{'
   for name in "${port_names[@]}"; do printf '"%s":%s,' "$name" "${!name}"; done
-  printf '"CA_FILE":"%s","UNTRUSTED_CA_FILE":"%s","STATE_DIR":"%s"}\n' \
-    "$S/ca.pem" "$S/tls/untrusted-ca.pem" "$S"
+  printf '"CA_FILE":"%s","UNTRUSTED_CA_FILE":"%s","OAUTH2_KEY_FILE":"%s","STATE_DIR":"%s"}\n' \
+    "$S/ca.pem" "$S/tls/untrusted-ca.pem" "$S/oauth2-hs256.key" "$S"
 } >"$S/ports.json.tmp"
 mv "$S/ports.env.tmp" "$S/ports.env"
 mv "$S/ports.json.tmp" "$S/ports.json"

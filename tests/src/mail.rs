@@ -71,6 +71,14 @@ impl MailServers {
             .unwrap_or_else(|e| panic!("max-conn.sh printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
     }
 
+    /// A signed OAuth 2.0 access token (JWT) for `user` that the servers accept for SASL
+    /// XOAUTH2, valid for ten minutes.
+    pub fn mint_token(&self, user: &str) -> String {
+        let state = self.dir.path().to_string_lossy().into_owned();
+        let out = run("mint-token.sh", &[&state, user]);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
     /// The servers' state directory (logs, mail).
     pub fn dir(&self) -> &Path {
         self.dir.path()

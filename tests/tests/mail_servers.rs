@@ -428,3 +428,50 @@ async fn cancelling_a_job_finishes_the_mailbox_being_tested_and_leaves_the_other
     }
     held.abort();
 }
+
+/// XOAUTH2: a mailbox whose profile signs in with OAuth tokens (Gmail and Outlook.com work this
+/// way) keeps the access token in the keychain as its secret; the servers validate it.
+#[tokio::test]
+async fn xoauth2_signs_in_with_a_valid_token_and_a_forged_one_is_refused() {
+    let servers = MailServers::start(&[("alice", "alice-pass"), ("bob", "bob-pass")]);
+    let (e, _, _d) = memory_engine().await;
+    let ca = servers.ca_file();
+    // The application the tokens are issued to (the consent flow that obtains them is not
+    // part of this test: the servers trust tokens signed with their key).
+    let oauth = || ProfileChanges {
+        incoming_credential_mode: Some(CredentialMode::UserOauth),
+        oauth_client_id: Some("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0".into()),
+        ..Default::default()
+    };
+    let imap = Sides {
+        incoming: ServerType::ImapSmtp,
+        incoming_port: servers.port("IMAPS_PORT"),
+        incoming_tls: TlsMode::Implicit,
+        outgoing_port: servers.port("SMTP_PORT"),
+        outgoing_tls: TlsMode::StartTls,
+    };
+    let pop3 = Sides {
+        incoming: ServerType::Pop3Smtp,
+        incoming_port: servers.port("POP3_PORT"),
+        incoming_tls: TlsMode::StartTls,
+        outgoing_port: servers.port("SMTPS_PORT"),
+        outgoing_tls: TlsMode::Implicit,
+    };
+    let p_imap = profile(&e, "OAuth IMAP", &imap, &ca, oauth()).await;
+    let p_pop3 = profile(&e, "OAuth POP3", &pop3, &ca, oauth()).await;
+    let token = servers.mint_token("alice");
+    assert!(token.split('.').count() == 3, "a JWT: {token}");
+    let alice = mailbox(&e, p_imap, "alice", &token, true).await;
+    // A token whose signature is forged: alice's claims, signed by nobody the server knows.
+    let forged = format!("{}.{}", token.rsplit_once('.').map(|(h, _)| h).unwrap_or_default(), "c2lnbmF0dXJl");
+    let bob = mailbox(&e, p_imap, "bob", &forged, true).await;
+    let job = test_and_enable(&e, vec![alice, bob]).await;
+    assert_eq!(item(&job, alice).state, JobItemState::Success, "{job:?}");
+    assert_eq!(item(&job, bob).error_code, "mail.auth.failed_mailbox", "{job:?}");
+    assert!(wait_for_subject(&servers, "alice", "alice-pass", TEST_MESSAGE_SUBJECT).await);
+
+    // The same token over POP3 with STLS, and SMTP over implicit TLS.
+    ok(api::update_mailbox(&e, alice, MailboxChanges { profile_id: Some(Some(p_pop3)), ..Default::default() }).await);
+    let job = test_and_enable(&e, vec![alice]).await;
+    assert_eq!(item(&job, alice).state, JobItemState::Success, "{job:?}");
+}

@@ -160,7 +160,8 @@ pub(crate) async fn test_workload(engine: &Engine, p: &Profile, m: &Mailbox, w: 
         None => protocol::test_outgoing(&ep, &login, Some(m.email_address.trim()), &mut steps).await,
     };
     r.map_err(|e| {
-        name_credentials(e, source, p).param("workload", protocol::workload_code(w)).param("mailbox", &m.name)
+        let e = login.redact_error(name_credentials(e, source, p));
+        e.param("workload", protocol::workload_code(w)).param("mailbox", &m.name)
     })
 }
 
@@ -202,12 +203,13 @@ pub async fn test_profile_connection(engine: &Engine, id: ProfileId) -> Result<C
                     if p.server_type.is_exchange() {
                         return Err(protocol::not_implemented(p.server_type, Workload::Outgoing));
                     }
-                    let l = if has_login { login } else { Login::Anonymous };
+                    let l = if has_login { login.clone() } else { Login::Anonymous };
                     protocol::test_outgoing(&ep, &l, None, &mut steps).await
                 }
             };
+            login.redact_steps(&mut steps);
             if let Err(e) = r {
-                let e = name_credentials(e, source, &p);
+                let e = login.redact_error(name_credentials(e, source, &p));
                 // The step log keeps the same words as the error.
                 if let Some(step) = steps.list.iter_mut().rev().find(|s| s.outcome == StepOutcome::Failure) {
                     step.error_code = e.code().to_owned();

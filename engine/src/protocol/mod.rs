@@ -53,6 +53,41 @@ impl Login {
         zeroize::Zeroizing::new(format!("user={user}\x01auth=Bearer {}\x01\x01", token.expose()))
     }
 
+    /// `text` with the secret removed, in the forms it travelled in (as typed, and inside the
+    /// base64 of a SASL response): a server's reply is shown and stored, and a hostile server
+    /// could echo what it was sent.
+    pub fn redact(&self, text: &str) -> String {
+        let (secret, sasl) = match self {
+            Login::Password { user, password } => (password, Login::plain_response(user, password)),
+            Login::OAuth2 { user, token } => (token, Login::xoauth2_response(user, token)),
+            Login::Anonymous => return text.to_owned(),
+        };
+        let mut out = text.to_owned();
+        let b64 = imap::sasl_base64(&sasl);
+        for s in [b64.as_str(), secret.expose()] {
+            if !s.is_empty() {
+                out = out.replace(s, "<redacted>");
+            }
+        }
+        out
+    }
+
+    /// Removes the secret from an error's parameters and detail.
+    pub fn redact_error(&self, e: Error) -> Error {
+        e.map_text(|t| self.redact(t))
+    }
+
+    /// Removes the secret from what the steps recorded.
+    pub fn redact_steps(&self, steps: &mut Steps) {
+        for s in &mut steps.list {
+            s.info = self.redact(&s.info);
+            s.error_detail = self.redact(&s.error_detail);
+            for v in s.error_params.values_mut() {
+                *v = self.redact(v);
+            }
+        }
+    }
+
     /// The SASL PLAIN initial response (`\0user\0password`), not yet base64.
     pub fn plain_response(user: &str, password: &Secret) -> zeroize::Zeroizing<String> {
         zeroize::Zeroizing::new(format!("\0{user}\0{}", password.expose()))
@@ -231,4 +266,23 @@ pub fn workload_code(w: Workload) -> &'static str {
 /// The error for a profile type this build has no client for yet.
 pub fn not_implemented(server_type: crate::domain::ServerType, w: Workload) -> Error {
     Error::validation("test.not_implemented").param("server_type", server_type).param("workload", workload_code(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_echoed_by_a_server_is_removed_from_what_is_shown_and_stored() {
+        let login = Login::Password { user: "alice".into(), password: Secret::new("s3cret-Pw") };
+        let b64 = imap::sasl_base64(&Login::plain_response("alice", &Secret::new("s3cret-Pw")));
+        let e = failure::server_refused("h", &format!("-ERR bad PASS s3cret-Pw ({b64})")).with_detail("s3cret-Pw");
+        let e = login.redact_error(e);
+        let shown = format!("{:?} {:?}", e.params(), e.detail());
+        assert!(!shown.contains("s3cret-Pw") && !shown.contains(&b64), "{shown}");
+        assert!(shown.contains("<redacted>"));
+        let token = Login::OAuth2 { user: "alice".into(), token: Secret::new("eyJ.tok.en") };
+        assert_eq!(token.redact("NO token eyJ.tok.en refused"), "NO token <redacted> refused");
+        assert_eq!(Login::Anonymous.redact("nothing"), "nothing");
+    }
 }
