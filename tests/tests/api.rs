@@ -505,3 +505,31 @@ async fn a_running_job_of_a_live_engine_is_not_touched_by_another_engine_opening
     assert_eq!(job.job.state, serversync::domain::JobState::Running, "the live engine's job was closed");
     drop(e);
 }
+
+#[tokio::test]
+async fn a_ca_file_that_cannot_be_used_is_refused_at_save_next_to_its_field() {
+    let (e, _, d) = memory_engine().await;
+    let not_pem = d.path().join("not-a-certificate.pem");
+    std::fs::write(&not_pem, "hello").unwrap_or_else(|e| panic!("{e}"));
+    for path in ["/nonexistent/ca.pem".to_owned(), not_pem.to_string_lossy().into_owned()] {
+        let r = api::create_profile(
+            &e,
+            CreateProfile {
+                server_type: ServerType::ImapSmtp,
+                name: "Contoso IMAP".into(),
+                changes: ProfileChanges {
+                    incoming_location: Some("imap.contoso.test".into()),
+                    outgoing_location: Some("smtp.contoso.test".into()),
+                    ca_file: Some(path.clone()),
+                    ..Default::default()
+                },
+                set_as_default: false,
+            },
+        )
+        .await;
+        let err = r.err().unwrap_or_else(|| panic!("{path} was accepted"));
+        assert_eq!((err.code(), err.param_value("field")), ("mail.ca_file.unreadable", Some("ca_file")));
+        assert_eq!(err.kind(), serversync::ErrorKind::Validation);
+    }
+    assert!(ok(api::list_profiles(&e, api::ProfileView::Active).await).is_empty(), "nothing was written");
+}

@@ -42,6 +42,18 @@ pub enum ProfileView {
 fn check_profile_and_mailboxes(tx: &Transaction<'_>, p: &Profile) -> Result<()> {
     let settings = load_settings(tx)?;
     validate_profile(p, &settings)?;
+    // A CA file that cannot be used is refused at Save, next to its field, rather than at the
+    // first connection.
+    let ca = p.ca_file.trim();
+    if !ca.is_empty() {
+        crate::protocol::tls::read_ca_file(ca).map_err(|e| {
+            let detail = e.detail().unwrap_or_default().to_owned();
+            Error::validation(crate::protocol::failure::code::CA_FILE)
+                .param("field", "ca_file")
+                .param("path", ca)
+                .with_detail(detail)
+        })?;
+    }
     if let Some(owner) = p.owner_user_id {
         load_user(tx, owner)?;
     }

@@ -3,7 +3,7 @@
 import { For, Show, createEffect, createResource, createSignal, on } from "solid-js";
 import { api, call, type MailboxChanges_Deserialize, type MailboxDto_Serialize } from "../../api";
 import { BoolField, ErrorBanner, SecretField, Section, SelectField, TextField } from "../../components/form";
-import { followJob } from "../../components/JobPanel";
+import { currentJob, followJob } from "../../components/JobPanel";
 import { fieldLabel, formatDate, msg, t } from "../../i18n";
 
 export function MailboxForm(props: { id: number; onClose: () => void }) {
@@ -15,6 +15,18 @@ export function MailboxForm(props: { id: number; onClose: () => void }) {
   const [error, setError] = createSignal<unknown>(null);
   const [notice, setNotice] = createSignal("");
   createEffect(on(mailbox, (m) => m && setDraft(draftOf(m))));
+  // When a Test & Enable job that tested this mailbox ends, show its results and alerts.
+  createEffect(
+    on(
+      () => currentJob()?.finished,
+      (finished, before) => {
+        if (finished && before === false && currentJob()?.items.some((i) => i.mailbox_id === props.id)) {
+          refetch();
+          refetchAlerts();
+        }
+      },
+    ),
+  );
 
   function draftOf(m: MailboxDto_Serialize): MailboxChanges_Deserialize {
     return {

@@ -59,9 +59,9 @@ export function MailboxesPage() {
   // When a Test & Enable job ends, the grid shows the statuses and enabled flags it wrote.
   createEffect(
     on(
-      () => currentJob()?.state,
-      (state, before) => {
-        if (before === "running" && state !== "running") refetch();
+      () => currentJob()?.finished,
+      (finished, before) => {
+        if (finished && before === false) refetch();
       },
     ),
   );
