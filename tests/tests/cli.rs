@@ -337,3 +337,74 @@ fn test_connection_and_test_enable_against_real_servers() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("n'est pas approuvée"), "{stderr}");
 }
+
+/// Ctrl-C during `mailbox test-enable` cancels the mailboxes not yet tested; the one being
+/// tested finishes and records its result, and the command reports every mailbox.
+#[test]
+fn ctrl_c_cancels_the_mailboxes_not_yet_tested() {
+    // A server that accepts connections and never answers: each test lasts the whole timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = silent.local_addr().map(|a| a.port()).unwrap_or_default();
+    std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for s in silent.incoming().flatten() {
+            open.push(s);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path();
+    let (inp, outp) = (format!("incoming_port={port}"), format!("outgoing_port={port}"));
+    cli_json(
+        data,
+        &[
+            "profile",
+            "create",
+            "--type",
+            "imap-smtp",
+            "--name",
+            "Silent",
+            "--default",
+            "--set",
+            "incoming_location=localhost",
+            "--set",
+            "outgoing_location=localhost",
+            "--set",
+            &inp,
+            "--set",
+            &outp,
+            "--set",
+            "timeout_seconds=2",
+            "--set",
+            "max_concurrent_connections=1",
+        ],
+        None,
+    );
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let u = cli_json(
+            data,
+            &["user", "create", "--name", &format!("user{i}"), "--email", &format!("user{i}@localhost")],
+            None,
+        );
+        let id = u["mailbox_id"].to_string();
+        cli_json(data, &["mailbox", "set-credentials", &id, "--user-name", "u", "--password-stdin"], Some("pw"));
+        cli_json(data, &["mailbox", "approve", &id], None);
+        ids.push(id);
+    }
+    let mut cmd = std::process::Command::new(serversync_tests::serversync_bin());
+    cmd.arg("--data-dir").arg(data).args(["--json", "mailbox", "test-enable"]).args(&ids);
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("{e}"));
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    assert!(kill.is_ok_and(|s| s.success()));
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(stderr.contains("Cancelling"), "{stderr}");
+    let items: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let states: Vec<&str> = items.as_array().into_iter().flatten().filter_map(|i| i["state"].as_str()).collect();
+    assert_eq!(states.iter().filter(|s| **s == "cancelled").count(), 2, "{states:?}");
+    assert_eq!(states.iter().filter(|s| **s == "failure").count(), 1, "the one being tested finished: {states:?}");
+    assert!(!states.contains(&"testing"), "{states:?}");
+}
