@@ -3,7 +3,7 @@
 //! pool, never on the async executor.
 
 use crate::clock::{Clock, SystemClock};
-use crate::domain::{OrgSettings, ProfileId, Timestamp};
+use crate::domain::{JobId, OrgSettings, ProfileId, Timestamp};
 use crate::secrets::{KeychainStore, Secret, SecretKey, SecretStore, keychain_service};
 use crate::store::{self, Store};
 use crate::{Error, ErrorKind, Result};
@@ -85,6 +85,8 @@ pub(crate) struct Inner {
     _runner_lock: std::fs::File,
     /// Each profile's "Maximum Concurrent Connections", shared by every job of this engine.
     connection_limits: std::sync::Mutex<HashMap<ProfileId, (u32, Arc<Semaphore>)>>,
+    /// Tells whoever listens (the desktop shell) that a job of this engine changed.
+    job_changes: tokio::sync::broadcast::Sender<JobId>,
 }
 
 impl Inner {
@@ -154,8 +156,21 @@ impl Engine {
                 runner_id,
                 _runner_lock: runner_lock,
                 connection_limits: Default::default(),
+                job_changes: tokio::sync::broadcast::channel(256).0,
             }),
         })
+    }
+
+    /// Job changes as they happen (a mailbox started or finished testing, the job ended or was
+    /// cancelled), for a UI that wants to be told rather than ask. A slow receiver misses
+    /// notifications (it gets `Lagged`) and should read the job again.
+    pub fn subscribe_job_changes(&self) -> tokio::sync::broadcast::Receiver<JobId> {
+        self.inner.job_changes.subscribe()
+    }
+
+    pub(crate) fn job_changed(&self, id: JobId) {
+        // No receiver is fine: nobody is listening.
+        let _ = self.inner.job_changes.send(id);
     }
 
     /// Waits for one of the connections a profile allows ("Maximum Concurrent Connections",

@@ -3,10 +3,11 @@
 //! app exits. Nothing here knows SQLite, the keychain or a mail protocol.
 
 pub mod commands;
+pub mod events;
 
 use serversync::{Engine, EngineConfig, Flavor, default_data_dir};
 use tauri::Manager;
-use tauri_specta::{Builder, collect_commands};
+use tauri_specta::{Builder, collect_commands, collect_events};
 
 /// Every command the UI may call, listed once: registered with Tauri and exported as typed
 /// bindings to `ui/src/bindings/`.
@@ -53,6 +54,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             jobs::get_job,
             jobs::cancel_job,
         ])
+        .events(collect_events![events::JobChanged])
         .dangerously_cast_bigints_to_number()
 }
 
@@ -73,6 +75,7 @@ pub fn run() {
         .setup(move |app| {
             builder.mount_events(app);
             let engine = tauri::async_runtime::block_on(Engine::open(EngineConfig::new(data_dir()?)))?;
+            events::forward_job_changes(app.handle().clone(), &engine);
             app.manage(engine);
             Ok(())
         })

@@ -159,7 +159,7 @@ pub async fn list_jobs(engine: &Engine, limit: u32) -> Result<Vec<Job>> {
 /// Cancels a running job: mailboxes not yet tested are marked cancelled; the one being tested
 /// finishes its test.
 pub async fn cancel_job(engine: &Engine, id: JobId) -> Result<JobDto> {
-    engine
+    let dto = engine
         .write(move |tx, ctx| {
             let now = ctx.now();
             tx.execute(
@@ -172,7 +172,9 @@ pub async fn cancel_job(engine: &Engine, id: JobId) -> Result<JobDto> {
             )?;
             load_job(tx, id)
         })
-        .await
+        .await?;
+    engine.job_changed(id);
+    Ok(dto)
 }
 
 /// Waits until a job has finished (succeeded, failed or cancelled, with no mailbox still being
@@ -254,7 +256,7 @@ async fn run_test_and_enable(engine: &Engine, job: JobId) {
                     None => None,
                 };
                 match engine.write(move |tx, ctx| start_item(tx, job, mailbox, ctx.now())).await {
-                    Ok(true) => {}
+                    Ok(true) => engine.job_changed(job),
                     Ok(false) => continue,
                     Err(_) => break,
                 }
@@ -271,6 +273,7 @@ async fn run_test_and_enable(engine: &Engine, job: JobId) {
                 if recorded.is_err() {
                     break;
                 }
+                engine.job_changed(job);
             }
         });
     }
@@ -290,6 +293,7 @@ async fn run_test_and_enable(engine: &Engine, job: JobId) {
             Ok(())
         })
         .await;
+    engine.job_changed(job);
 }
 
 /// The outcome of testing one workload.

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { cleanup, render, waitFor } from "@solidjs/testing-library";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { emit } from "@tauri-apps/api/event";
 import { JobPanel, followJob } from "./JobPanel";
 import type { JobDto_Serialize } from "../api";
 import { setLang } from "../i18n";
@@ -37,5 +38,30 @@ describe("the Test & Enable panel", () => {
     expect(document.querySelector('[data-mailbox="Ann"]')!.getAttribute("data-state")).toBe("success");
     expect(document.querySelector('[data-mailbox="Bob"] .reason')!.textContent).toContain("is not approved");
     expect(document.querySelector('[data-testid="job-progress"]')!.textContent).toBe("2 of 2 mailboxes tested");
+  });
+
+  it("reads the job again as soon as the engine says it changed, without waiting for the poll", async () => {
+    setLang("en");
+    let answer = job("running", [["Ann", "testing", ""]]);
+    let reads = 0;
+    mockIPC(
+      (cmd) => {
+        if (cmd === "get_job") {
+          reads++;
+          return answer;
+        }
+        throw new Error(cmd);
+      },
+      { shouldMockEvents: true },
+    );
+    render(() => <JobPanel />);
+    followJob(job("running", [["Ann", "pending", ""]]), 600_000); // the poll never fires here
+    await waitFor(() => expect(document.querySelector('[data-mailbox="Ann"]')!.getAttribute("data-state")).toBe("testing"));
+    const before = reads;
+    answer = job("succeeded", [["Ann", "success", ""]]);
+    await new Promise((r) => setTimeout(r, 20)); // the listener is registered asynchronously
+    await emit("job-changed", { id: 1 });
+    await waitFor(() => expect(document.querySelector('[data-mailbox="Ann"]')!.getAttribute("data-state")).toBe("success"));
+    expect(reads).toBeGreaterThan(before);
   });
 });

@@ -1,31 +1,52 @@
 // Live progress of a Test & Enable job, mailbox by mailbox. The job runs in the engine; this
 // panel only follows it, so the user can keep working on other pages.
 import { For, Show, createSignal, onCleanup } from "solid-js";
-import { api, call, type JobDto_Serialize } from "../api";
+import { api, call, events, type JobDto_Serialize } from "../api";
 import { msg, t } from "../i18n";
 import { errorText } from "./form";
 
 const [current, setCurrent] = createSignal<JobDto_Serialize | null>(null);
 let timer: ReturnType<typeof setInterval> | undefined;
+let unlisten: (() => void) | undefined;
 
-/** Starts following a job (replacing the one followed before). */
-export function followJob(job: JobDto_Serialize, intervalMs = 400) {
-  setCurrent(job);
+function stopFollowing() {
   if (timer) clearInterval(timer);
-  timer = setInterval(async () => {
-    const j = current();
-    if (!j) return;
+  timer = undefined;
+  unlisten?.();
+  unlisten = undefined;
+}
+
+/** Starts following a job (replacing the one followed before): the engine pushes a
+ * notification whenever the job changes, and a slow poll covers a missed one. */
+export function followJob(job: JobDto_Serialize, pollMs = 1000) {
+  stopFollowing();
+  setCurrent(job);
+  const id = job.id;
+  const refresh = async () => {
+    if (current()?.id !== id) return;
     try {
-      const next = await call(api.getJob(j.id));
+      const next = await call(api.getJob(id));
+      if (current()?.id !== id) return;
       setCurrent(next);
-      if (next.finished && timer) {
-        clearInterval(timer);
-        timer = undefined;
-      }
+      if (next.finished) stopFollowing();
     } catch {
-      /* the next tick tries again */
+      /* the next notification or tick tries again */
     }
-  }, intervalMs);
+  };
+  timer = setInterval(refresh, pollMs);
+  events.jobChanged
+    .listen((e) => {
+      if (e.payload.id === id) void refresh();
+    })
+    .then((u) => {
+      if (current()?.id === id && timer) unlisten = u;
+      else u();
+    })
+    .catch(() => {
+      /* no event channel: the poll alone follows the job */
+    });
+  // The job may have moved on before the listener was in place.
+  void refresh();
 }
 
 export function currentJob() {
@@ -34,7 +55,7 @@ export function currentJob() {
 
 export function JobPanel() {
   const [error, setError] = createSignal<unknown>(null);
-  onCleanup(() => timer && clearInterval(timer));
+  onCleanup(stopFollowing);
   return (
     <Show when={current()}>
       {(job) => (
@@ -48,7 +69,7 @@ export function JobPanel() {
                 try { setCurrent(await call(api.cancelJob(job().id))); } catch (e) { setError(e); }
               }}>{t("job.cancel")}</button>
             </Show>
-            <button type="button" onClick={() => setCurrent(null)}>{t("cmd.close")}</button>
+            <button type="button" onClick={() => { stopFollowing(); setCurrent(null); }}>{t("cmd.close")}</button>
           </header>
           <Show when={error()}><div class="banner error">{errorText(error())}</div></Show>
           <ul>

@@ -1,0 +1,31 @@
+//! Events the shell pushes to the UI: a job changed (so the Test & Enable panel reads it at once
+//! instead of waiting for its next poll).
+
+use serde::Serialize;
+use serversync::Engine;
+use serversync::domain::JobId;
+use tauri_specta::Event;
+
+/// A Test & Enable job changed: a mailbox started or finished, or the job ended.
+#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
+pub struct JobChanged {
+    pub id: JobId,
+}
+
+/// Forwards the engine's job changes to the window for as long as the app runs.
+pub fn forward_job_changes(app: tauri::AppHandle, engine: &Engine) {
+    let mut changes = engine.subscribe_job_changes();
+    tauri::async_runtime::spawn(async move {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            match changes.recv().await {
+                Ok(id) => {
+                    let _ = JobChanged { id }.emit(&app);
+                }
+                // Missed some: the UI reads whole jobs, so one notification is enough.
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
+}
