@@ -3,43 +3,19 @@
 // Screenshots of each page go to $SERVERSYNC_TEST_OUTPUT/screenshots.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { remote } from "webdriverio";
+import { join } from "node:path";
+import { APP, CLI, openApp, shot as saveShot } from "./session.mjs";
 
-const ROOT = resolve(import.meta.dirname, "../..");
-const APP = process.env.SERVERSYNC_APP ?? join(ROOT, "target/debug/serversync-app");
-const CLI = process.env.SERVERSYNC_CLI ?? join(ROOT, "target/debug/serversync");
-const DRIVER = process.env.TAURI_DRIVER ?? "tauri-driver";
-const OUT = process.env.SERVERSYNC_TEST_OUTPUT ?? join(ROOT, "test-output");
-const SHOTS = join(OUT, "screenshots");
 const DATA = mkdtempSync(join(tmpdir(), "serversync-e2e-"));
 const PASSWORD = "E2e-Pässword-5c1d";
 
-let driver;
+let app;
 let browser;
 
-async function waitForDriver(ms = 20000) {
-  const t0 = Date.now();
-  while (Date.now() - t0 < ms) {
-    try {
-      const r = await fetch("http://127.0.0.1:4444/status");
-      if (r.ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error("tauri-driver did not start");
-}
-
-async function shot(name) {
-  await browser.pause(400); // the previous frame can still be on screen right after a click
-  await browser.saveScreenshot(join(SHOTS, `${name}.png`));
-}
-
+const shot = (name) => saveShot(browser, name);
 const $t = (id) => browser.$(`[data-testid="${id}"]`);
 const field = (name, tag = "input") => browser.$(`[data-field="${name}"] ${tag}`);
 
@@ -65,7 +41,6 @@ async function text(sel) {
 }
 
 before(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   assert.ok(existsSync(APP), `${APP} is missing: build it first`);
   // 10,000 mailboxes, seeded through the engine (the CLI), for the grid test.
   const lines = Array.from({ length: 10000 }, (_, i) =>
@@ -73,24 +48,12 @@ before(async () => {
   ).join("\n");
   execFileSync(CLI, ["--data-dir", DATA, "user", "import"], { input: lines });
 
-  driver = spawn(DRIVER, ["--port", "4444"], {
-    stdio: ["ignore", "inherit", "inherit"],
-    env: { ...process.env, SERVERSYNC_DATA_DIR: DATA },
-  });
-  await waitForDriver();
-  browser = await remote({
-    hostname: "127.0.0.1",
-    port: 4444,
-    logLevel: "warn",
-    connectionRetryCount: 3,
-    capabilities: { "tauri:options": { application: APP }, "wdio:enforceWebDriverClassic": true },
-  });
-  await browser.setTimeout({ implicit: 0 });
+  app = await openApp(DATA);
+  browser = app.browser;
 });
 
 after(async () => {
-  await browser?.deleteSession().catch(() => {});
-  driver?.kill("SIGTERM"); // SIGTERM lets tauri-driver stop WebKitWebDriver too
+  await app?.stop();
 });
 
 test("create an IMAP/SMTP profile through the form; fields of other server types are hidden", async () => {

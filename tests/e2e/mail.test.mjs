@@ -4,18 +4,12 @@
 // exactly the two good ones enabled, and the test message is read back from their Inboxes.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { remote } from "webdriverio";
+import { join } from "node:path";
+import { APP, CLI, ROOT, openApp, shot as saveShot } from "./session.mjs";
 
-const ROOT = resolve(import.meta.dirname, "../..");
-const APP = process.env.SERVERSYNC_APP ?? join(ROOT, "target/debug/serversync-app");
-const CLI = process.env.SERVERSYNC_CLI ?? join(ROOT, "target/debug/serversync");
-const DRIVER = process.env.TAURI_DRIVER ?? "tauri-driver";
-const OUT = process.env.SERVERSYNC_TEST_OUTPUT ?? join(ROOT, "test-output");
-const SHOTS = join(OUT, "screenshots");
 const DATA = mkdtempSync(join(tmpdir(), "serversync-e2e-mail-"));
 const SERVERS = mkdtempSync(join(tmpdir(), "serversync-e2e-servers-"));
 const SUBJECT = "Your mailbox is now connected to ServerSync";
@@ -27,7 +21,7 @@ const USERS = [
   ["erin", "erin-pass"],
 ];
 
-let driver;
+let app;
 let browser;
 let ports;
 
@@ -38,10 +32,7 @@ function cli(args, input) {
   return JSON.parse(out.toString());
 }
 
-async function shot(name) {
-  await browser.pause(400);
-  await browser.saveScreenshot(join(SHOTS, `${name}.png`));
-}
+const shot = (name) => saveShot(browser, name);
 
 /** The subjects in a user's Inbox, read over IMAPS with the servers' CA (Python's imaplib). */
 function inboxSubjects(user, password) {
@@ -60,21 +51,7 @@ m.logout()
   return execFileSync("python3", ["-c", script, String(ports.IMAPS_PORT), ports.CA_FILE, user, password]).toString().split("\n").filter(Boolean);
 }
 
-async function waitForDriver(ms = 20000) {
-  const t0 = Date.now();
-  while (Date.now() - t0 < ms) {
-    try {
-      if ((await fetch("http://127.0.0.1:4444/status")).ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error("tauri-driver did not start");
-}
-
 before(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   assert.ok(existsSync(APP), `${APP} is missing: build it first`);
   writeFileSync(join(SERVERS, "users.txt"), USERS.map(([u, p]) => `${u}:${p}\n`).join(""));
   execFileSync("bash", [join(ROOT, "tests/servers/up.sh"), SERVERS], { stdio: ["ignore", "inherit", "inherit"] });
@@ -96,21 +73,12 @@ before(async () => {
     if (user === "erin") cli(["mailbox", "update", id, "--set", `profile_id=${untrusted.id}`]);
   }
 
-  driver = spawn(DRIVER, ["--port", "4444"], { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, SERVERSYNC_DATA_DIR: DATA } });
-  await waitForDriver();
-  browser = await remote({
-    hostname: "127.0.0.1",
-    port: 4444,
-    logLevel: "warn",
-    connectionRetryCount: 3,
-    capabilities: { "tauri:options": { application: APP }, "wdio:enforceWebDriverClassic": true },
-  });
-  await browser.setTimeout({ implicit: 0 });
+  app = await openApp(DATA);
+  browser = app.browser;
 });
 
 after(async () => {
-  await browser?.deleteSession().catch(() => {});
-  driver?.kill("SIGTERM");
+  await app?.stop();
   try {
     execFileSync("bash", [join(ROOT, "tests/servers/down.sh"), SERVERS], { stdio: "ignore" });
   } catch {

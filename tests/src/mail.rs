@@ -139,3 +139,18 @@ pub async fn wait_for_subject(servers: &MailServers, user: &str, password: &str,
     }
     false
 }
+
+/// A server that accepts connections and never says a word (nor closes them): what a hung or
+/// firewalled-in-the-middle server looks like. Returns its port; it lives as long as the test's
+/// runtime.
+pub async fn silent_server() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            open.push(s);
+        }
+    });
+    port
+}

@@ -10,7 +10,7 @@ use serversync::domain::{
 use serversync::protocol::{StepKind, StepOutcome, TEST_MESSAGE_SUBJECT};
 use serversync::secrets::Secret;
 use serversync::{Engine, Lang};
-use serversync_tests::mail::{MailServers, inbox_subjects, wait_for_subject};
+use serversync_tests::mail::{MailServers, inbox_subjects, silent_server, wait_for_subject};
 use serversync_tests::memory_engine;
 use std::time::{Duration, Instant};
 
@@ -279,15 +279,7 @@ async fn test_connection_runs_each_step_for_every_protocol_and_tls_mode() {
 #[tokio::test]
 async fn a_server_that_never_answers_times_out_within_the_profile_limit_and_the_job_goes_on() {
     let servers = MailServers::start(&[("alice", "alice-pass")]);
-    // Accepts connections and never says a word.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));
-    let silent_port = silent.local_addr().map(|a| a.port()).unwrap_or_default();
-    let held = tokio::spawn(async move {
-        let mut open = Vec::new();
-        while let Ok((s, _)) = silent.accept().await {
-            open.push(s);
-        }
-    });
+    let silent_port = silent_server().await;
     let (e, _, _d) = memory_engine().await;
     let ca = servers.ca_file();
     let good_sides = Sides {
@@ -338,7 +330,6 @@ async fn a_server_that_never_answers_times_out_within_the_profile_limit_and_the_
     let a = alerts(&e, stuck).await;
     assert_eq!((a[0].0, a[0].1.as_str()), (AlertLevel::Warning, "mail.timeout"));
     assert_eq!(ok(api::get_mailbox(&e, stuck).await).mailbox.transient_failure_count, 1);
-    held.abort();
 }
 
 #[tokio::test]
@@ -380,14 +371,7 @@ async fn the_servers_never_see_more_connections_than_the_profile_allows() {
 #[tokio::test]
 async fn cancelling_a_job_finishes_the_mailbox_being_tested_and_leaves_the_others_untouched() {
     // A server that accepts and never answers: each test takes the profile's whole timeout.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));
-    let port = silent.local_addr().map(|a| a.port()).unwrap_or_default();
-    let held = tokio::spawn(async move {
-        let mut open = Vec::new();
-        while let Ok((s, _)) = silent.accept().await {
-            open.push(s);
-        }
-    });
+    let port = silent_server().await;
     let (e, _, _d) = memory_engine().await;
     let sides = Sides {
         incoming: ServerType::ImapSmtp,
@@ -426,7 +410,6 @@ async fn cancelling_a_job_finishes_the_mailbox_being_tested_and_leaves_the_other
         let m = ok(api::get_mailbox(&e, i.mailbox_id).await).mailbox;
         assert!(m.test_completed_on.is_none(), "a cancelled mailbox was not tested");
     }
-    held.abort();
 }
 
 /// XOAUTH2: a mailbox whose profile signs in with OAuth tokens (Gmail and Outlook.com work this

@@ -37,16 +37,16 @@ impl Connection {
         failure::protocol(&self.ep.host, e)
     }
 
-    /// Reads one status line, within the profile's timeout.
-    async fn read_status(&mut self) -> Result<Status> {
+    /// Reads until `parse` finds a complete answer in the buffer, within the profile's timeout.
+    async fn read_with<T>(&mut self, parse: fn(&[u8]) -> parse::Parsed<T>) -> Result<T> {
         let timeout = self.ep.clone();
         timeout
             .bounded(async {
                 loop {
-                    match parse::status(&self.buf).map_err(|e| self.parse_error(e))? {
-                        Some((s, used)) => {
+                    match parse(&self.buf).map_err(|e| self.parse_error(e))? {
+                        Some((value, used)) => {
                             self.buf.drain(..used);
-                            return Ok(s);
+                            return Ok(value);
                         }
                         None => self.fill().await?,
                     }
@@ -55,22 +55,14 @@ impl Connection {
             .await
     }
 
-    /// Reads the lines of a multi-line answer, within the profile's timeout.
+    /// Reads one status line.
+    async fn read_status(&mut self) -> Result<Status> {
+        self.read_with(parse::status).await
+    }
+
+    /// Reads the lines of a multi-line answer.
     async fn read_multiline(&mut self) -> Result<Vec<Vec<u8>>> {
-        let timeout = self.ep.clone();
-        timeout
-            .bounded(async {
-                loop {
-                    match parse::multiline(&self.buf).map_err(|e| self.parse_error(e))? {
-                        Some((lines, used)) => {
-                            self.buf.drain(..used);
-                            return Ok(lines);
-                        }
-                        None => self.fill().await?,
-                    }
-                }
-            })
-            .await
+        self.read_with(parse::multiline).await
     }
 
     async fn send(&mut self, line: &str) -> Result<()> {

@@ -1,0 +1,56 @@
+// One desktop-app session for an end-to-end test file: tauri-driver (which starts
+// WebKitWebDriver) and the real ServerSync window on a data directory of the test's own.
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { remote } from "webdriverio";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const APP = process.env.SERVERSYNC_APP ?? join(ROOT, "target/debug/serversync-app");
+export const CLI = process.env.SERVERSYNC_CLI ?? join(ROOT, "target/debug/serversync");
+const DRIVER = process.env.TAURI_DRIVER ?? "tauri-driver";
+const OUT = process.env.SERVERSYNC_TEST_OUTPUT ?? join(ROOT, "test-output");
+export const SHOTS = join(OUT, "screenshots");
+
+async function waitForDriver(ms = 20000) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    try {
+      if ((await fetch("http://127.0.0.1:4444/status")).ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error("tauri-driver did not start");
+}
+
+/** Starts tauri-driver and opens the app on `dataDir`; `stop()` ends both. */
+export async function openApp(dataDir) {
+  mkdirSync(SHOTS, { recursive: true });
+  const driver = spawn(DRIVER, ["--port", "4444"], {
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, SERVERSYNC_DATA_DIR: dataDir },
+  });
+  await waitForDriver();
+  const browser = await remote({
+    hostname: "127.0.0.1",
+    port: 4444,
+    logLevel: "warn",
+    connectionRetryCount: 3,
+    capabilities: { "tauri:options": { application: APP }, "wdio:enforceWebDriverClassic": true },
+  });
+  await browser.setTimeout({ implicit: 0 });
+  const stop = async () => {
+    await browser.deleteSession().catch(() => {});
+    driver.kill("SIGTERM"); // SIGTERM lets tauri-driver stop WebKitWebDriver too
+  };
+  return { browser, stop };
+}
+
+/** Saves a screenshot of the window (after a frame: right after a click the previous one can
+ * still be on screen). */
+export async function shot(browser, name) {
+  await browser.pause(400);
+  await browser.saveScreenshot(join(SHOTS, `${name}.png`));
+}
