@@ -26,6 +26,7 @@ let calls: { cmd: string; args: Record<string, unknown> }[] = [];
 let createAnswer: () => unknown;
 let testAnswer: () => unknown = () => null;
 let alertsAnswer: () => unknown = () => [];
+let updateAnswer: () => unknown = () => ({ ...draft, id: 5, name: "Contoso", incoming_location: "imap.contoso.com" });
 
 const step = (direction: string, kind: string, outcome = "success", error_code = "", error_params = {}, error_detail = "") =>
   ({ direction, kind, outcome, duration_ms: 12, info: "", error_code, error_params, error_detail });
@@ -34,6 +35,7 @@ beforeEach(() => {
   setLang("en");
   calls = [];
   createAnswer = () => ({ ...draft, id: 5, name: "Contoso" });
+  updateAnswer = () => ({ ...draft, id: 5, name: "Contoso", incoming_location: "imap.contoso.com" });
   mockIPC((cmd, args) => {
     calls.push({ cmd, args: args as Record<string, unknown> });
     if (cmd === "new_profile_draft") return draft;
@@ -47,6 +49,7 @@ beforeEach(() => {
     if (cmd === "get_profile") return { ...draft, id: 5, name: "Contoso", incoming_location: "imap.contoso.com" };
     if (cmd === "test_profile_connection") return testAnswer();
     if (cmd === "list_alerts") return alertsAnswer();
+    if (cmd === "update_profile") return updateAnswer();
     throw new Error(`unexpected command ${cmd}`);
   });
 });
@@ -125,6 +128,9 @@ describe("the profile form", () => {
     fireEvent.click(button);
     await waitFor(() => expect(screen.getByTestId("connection-test-status").dataset.status).toBe("failure"));
     expect(calls.find((c) => c.cmd === "test_profile_connection")!.args.id).toBe(5);
+    // What is tested is what is saved: the form was saved first.
+    const order = calls.map((c) => c.cmd).filter((c) => c === "update_profile" || c === "test_profile_connection");
+    expect(order).toEqual(["update_profile", "test_profile_connection"]);
     const rows = document.querySelectorAll("[data-testid=connection-test] tbody tr");
     expect(rows.length).toBe(6);
     expect(document.querySelector('[data-step="incoming.tls"]')!.getAttribute("data-outcome")).toBe("failure");
@@ -142,5 +148,18 @@ describe("the profile form", () => {
     render(() => <ProfileForm id={null} serverType="imap_smtp" onClose={() => {}} onSaved={() => {}} />);
     await waitFor(() => expect(shown("name")).toBe(true));
     expect((screen.getByTestId("profile-test-connection") as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it("does not test a profile whose changes the engine refuses", async () => {
+    updateAnswer = () => {
+      throw { kind: "validation", code: "field.out_of_range", params: { field: "timeout_seconds", min: "1", max: "100", value: "500" }, message: "" };
+    };
+    render(() => <ProfileForm id={5} serverType="imap_smtp" onClose={() => {}} onSaved={() => {}} />);
+    const button = await screen.findByTestId("profile-test-connection");
+    await waitFor(() => expect((button as HTMLButtonElement).disabled).toBe(false));
+    fireEvent.click(button);
+    await waitFor(() => expect(calls.some((c) => c.cmd === "update_profile")).toBe(true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(calls.some((c) => c.cmd === "test_profile_connection")).toBe(false);
   });
 });

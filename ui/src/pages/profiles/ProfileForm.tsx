@@ -57,14 +57,14 @@ export function ProfileForm(props: { id: number | null; serverType: ServerType; 
   const visible = (f: string) => visibility()?.fields.includes(f) ?? false;
   const set = (f: EditableField, v: unknown) => setDraft({ ...draft(), [f]: v });
 
-  async function save(close: boolean) {
+  async function save(close: boolean): Promise<boolean> {
     setError(null);
     setNotice("");
     const fields = visibility()?.fields ?? [];
     const problem = quickCheck(draft(), fields);
     if (problem) {
       setError(new ApiError({ kind: "validation", code: problem.code, params: problem.params, message: problem.code }));
-      return;
+      return false;
     }
     setSaving(true);
     try {
@@ -78,8 +78,10 @@ export function ProfileForm(props: { id: number | null; serverType: ServerType; 
       setNotice(t("common.saved"));
       props.onSaved(saved);
       if (close) props.onClose();
+      return true;
     } catch (e) {
       setError(e);
+      return false;
     } finally {
       setSaving(false);
     }
@@ -107,6 +109,9 @@ export function ProfileForm(props: { id: number | null; serverType: ServerType; 
 
   // Test Connection runs on the saved profile: the engine reads its secrets from the keychain.
   async function testConnection() {
+    if (!profile()) return;
+    // What is tested is what is saved: the form is saved first, and a refused change stops here.
+    if (!(await save(false))) return;
     const p = profile();
     if (!p) return;
     setError(null);
