@@ -16,7 +16,10 @@
 #   (processes still running from that STATE_DIR are stopped first) and keeps mail, users, certificates
 #   and, when they are still free, ports.
 # Environment (optional): AUTH_FAILURE_DELAY (Dovecot's delay before a failed login is answered,
-#   default "2 secs"), MAIL_MAX_USERIP_CONNECTIONS (per user and IP, IMAP and POP3 each, default 10).
+#   default "2 secs"), MAIL_MAX_USERIP_CONNECTIONS (per user and IP, IMAP and POP3 each, default 10),
+#   AUTH_MECHANISMS (the SASL mechanisms offered by Dovecot and, through it, Postfix; default
+#   "plain login xoauth2 oauthbearer"; "login" alone makes clients fall back to IMAP LOGIN, POP3
+#   USER/PASS and SMTP AUTH LOGIN).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -46,6 +49,7 @@ while [ "$d" != / ]; do
 done
 
 auth_failure_delay=${AUTH_FAILURE_DELAY:-2 secs}
+auth_mechanisms=${AUTH_MECHANISMS:-plain login xoauth2 oauthbearer}
 max_userip=${MAIL_MAX_USERIP_CONNECTIONS:-10}
 
 # ---------------------------------------------------------------- stop what still runs from STATE_DIR
@@ -203,7 +207,7 @@ ssl_min_protocol = TLSv1.2
 # Passwords only inside TLS (STARTTLS/STLS or implicit TLS), as on a real server. Dovecot counts a
 # client whose address is the server's own as secure, though: on 127.0.0.1 plaintext logins pass.
 disable_plaintext_auth = yes
-auth_mechanisms = plain login xoauth2 oauthbearer
+auth_mechanisms = $auth_mechanisms
 auth_failure_delay = $auth_failure_delay
 mail_max_userip_connections = $max_userip
 

@@ -18,9 +18,14 @@ fn scripts() -> PathBuf {
 }
 
 fn run(script: &str, args: &[&str]) -> std::process::Output {
+    run_env(script, args, &[])
+}
+
+fn run_env(script: &str, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let out = Command::new("bash")
         .arg(scripts().join(script))
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
     assert!(
@@ -37,12 +42,17 @@ impl MailServers {
     /// Starts the servers with these users (`name`, `password`); each receives mail at
     /// `name@localhost`.
     pub fn start(users: &[(&str, &str)]) -> MailServers {
+        MailServers::start_with(users, &[])
+    }
+
+    /// Like [`MailServers::start`], with `up.sh`'s environment settings (e.g. `AUTH_MECHANISMS`).
+    pub fn start_with(users: &[(&str, &str)], env: &[(&str, &str)]) -> MailServers {
         let dir =
             tempfile::Builder::new().prefix("serversync-mail-").tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let list: String = users.iter().map(|(u, p)| format!("{u}:{p}\n")).collect();
         std::fs::write(dir.path().join("users.txt"), list).unwrap_or_else(|e| panic!("users.txt: {e}"));
         let state = dir.path().to_string_lossy().into_owned();
-        run("up.sh", &[&state]);
+        run_env("up.sh", &[&state], env);
         let json = std::fs::read(dir.path().join("ports.json")).unwrap_or_else(|e| panic!("ports.json: {e}"));
         let ports = serde_json::from_slice(&json).unwrap_or_else(|e| panic!("ports.json: {e}"));
         MailServers { dir, ports }

@@ -458,3 +458,35 @@ async fn xoauth2_signs_in_with_a_valid_token_and_a_forged_one_is_refused() {
     let job = test_and_enable(&e, vec![alice]).await;
     assert_eq!(item(&job, alice).state, JobItemState::Success, "{job:?}");
 }
+
+/// A server that offers no SASL PLAIN: SMTP signs in with AUTH LOGIN instead. (IMAP's LOGIN
+/// command and POP3's USER/PASS, the other fallbacks, cannot be tested this way: Dovecot serves
+/// them through PLAIN internally, so without PLAIN it refuses them.)
+#[tokio::test]
+async fn without_sasl_plain_smtp_signs_in_with_auth_login() {
+    let servers = MailServers::start_with(&[("svc", "svc-pass")], &[("AUTH_MECHANISMS", "login")]);
+    let (e, _, _d) = memory_engine().await;
+    let sides = Sides {
+        incoming: ServerType::ImapSmtp,
+        incoming_port: servers.port("IMAPS_PORT"),
+        incoming_tls: TlsMode::Implicit,
+        outgoing_port: servers.port("SMTP_PORT"),
+        outgoing_tls: TlsMode::StartTls,
+    };
+    let changes = ProfileChanges {
+        incoming_credential_mode: Some(CredentialMode::Profile),
+        incoming_user_name: Some("svc".into()),
+        ..Default::default()
+    };
+    let id = profile(&e, "LOGIN only", &sides, &servers.ca_file(), changes).await;
+    ok(api::set_profile_secret(&e, id, ProfileSecretKind::IncomingPassword, Secret::new("svc-pass")).await);
+    let t = ok(api::test_profile_connection(&e, id).await);
+    let outgoing: Vec<_> = t
+        .steps
+        .iter()
+        .filter(|s| s.direction == serversync::protocol::Direction::Outgoing)
+        .map(|s| (s.kind, s.outcome))
+        .collect();
+    assert!(outgoing.contains(&(StepKind::Authenticate, StepOutcome::Success)), "{:#?}", t.steps);
+    assert!(outgoing.iter().all(|(_, o)| *o == StepOutcome::Success), "{:#?}", t.steps);
+}
