@@ -171,3 +171,18 @@ test("the untrusted profile shows its alert, and Test Connection shows where and
   await shot("profile-test-connection-failure");
   await browser.$('[data-testid="profile-form"] button:last-child').click();
 });
+
+test("the alert wall shows each failure with its technical details", async () => {
+  await (await $t("nav-alerts")).click();
+  await (await $t("alerts-page")).waitForDisplayed({ timeout: 10000 });
+  const row = await browser.$('[data-testid="alert-row"][data-code="mail.tls.untrusted"]');
+  await row.waitForDisplayed({ timeout: 10000 });
+  const detail = await browser.execute(
+    () => document.querySelector('[data-testid="alert-row"][data-code="mail.tls.untrusted"] [data-testid="alert-detail"]')?.textContent ?? "",
+  );
+  assert.match(detail, /UnknownIssuer/);
+  const wall = await browser.execute(() => document.querySelector('[data-testid="alerts-grid"]')?.textContent ?? "");
+  assert.ok(!wall.includes("not-carols-password"), "a password reached the alert wall");
+  await browser.$('[data-testid="alert-row"][data-code="mail.tls.untrusted"] summary').click();
+  await shot("alerts-details");
+});

@@ -340,6 +340,7 @@ async fn the_same_alert_raised_again_updates_one_row() {
         code: "mailbox.not_approved".into(),
         params: BTreeMap::from([("mailbox".to_owned(), "Nancy".to_owned())]),
         regarding: Regarding::Mailbox(mid),
+        detail: String::new(),
     };
     let first = ok(api::record_alert(&e, alert.clone()).await);
     let second = ok(api::record_alert(&e, alert.clone()).await);

@@ -171,6 +171,11 @@ async fn five_mailboxes(sides: Sides, untrusted_port: u16, servers: &MailServers
         }
     };
     assert_eq!(on_profile(untrusted).await, vec![(AlertLevel::Error, "mail.tls.untrusted".to_owned())]);
+    // The alert keeps the technical detail for its Details, and never a password.
+    let erin_alert = ok(api::list_alerts(&e, AlertFilter { mailbox_id: Some(erin), ..Default::default() }).await);
+    assert!(erin_alert[0].detail.contains("UnknownIssuer"), "{:?}", erin_alert[0].detail);
+    let carol_alert = ok(api::list_alerts(&e, AlertFilter { mailbox_id: Some(carol), ..Default::default() }).await);
+    assert!(!carol_alert[0].detail.contains("not-carols-password"), "{:?}", carol_alert[0].detail);
     assert_eq!(on_profile(good).await, vec![]);
 
     for (user, password) in [("alice", "alice-pass"), ("bob", "bob-pass")] {

@@ -12,6 +12,8 @@ pub struct NewAlert {
     pub code: String,
     pub params: BTreeMap<String, String>,
     pub regarding: Regarding,
+    /// The technical detail (never a secret), or "".
+    pub detail: String,
 }
 
 fn filter_sql(f: &AlertFilter) -> (String, Vec<Box<dyn ToSql + Send>>) {
@@ -49,6 +51,7 @@ fn alert_from_row(row: &Row<'_>) -> rusqlite::Result<Alert> {
         code: row.get(2)?,
         params: serde_json::from_str(&params).unwrap_or_default(),
         regarding,
+        detail: row.get(9)?,
         first_seen: row.get(6)?,
         last_seen: row.get(7)?,
         count: row.get(8)?,
@@ -78,12 +81,13 @@ pub(crate) fn raise_alert(
     };
     let params = serde_json::to_string(&alert.params).map_err(crate::Error::internal)?;
     let id = tx.query_row(
-        "INSERT INTO alert (level, code, params, regarding_profile_id, regarding_mailbox_id, first_seen, last_seen, count)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 1)
+        "INSERT INTO alert (level, code, params, regarding_profile_id, regarding_mailbox_id, first_seen, last_seen, count, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 1, ?7)
          ON CONFLICT (coalesce(regarding_profile_id, 0), coalesce(regarding_mailbox_id, 0), code)
-         DO UPDATE SET level = excluded.level, params = excluded.params, last_seen = excluded.last_seen, count = count + 1
+         DO UPDATE SET level = excluded.level, params = excluded.params, last_seen = excluded.last_seen,
+                       count = count + 1, detail = excluded.detail
          RETURNING id",
-        rusqlite::params![alert.level, alert.code, params, profile, mailbox, now],
+        rusqlite::params![alert.level, alert.code, params, profile, mailbox, now, alert.detail],
         |r| r.get(0),
     )?;
     Ok(Some(id))
@@ -92,7 +96,7 @@ pub(crate) fn raise_alert(
 fn query_alerts(c: &Connection, filter: &AlertFilter) -> Result<Vec<Alert>> {
     let (where_sql, params) = filter_sql(filter);
     let sql = format!(
-        "SELECT id, level, code, params, regarding_profile_id, regarding_mailbox_id, first_seen, last_seen, count
+        "SELECT id, level, code, params, regarding_profile_id, regarding_mailbox_id, first_seen, last_seen, count, detail
          FROM alert WHERE {where_sql} ORDER BY last_seen DESC, id DESC"
     );
     let mut stmt = c.prepare(&sql)?;

@@ -386,15 +386,20 @@ fn record_test_results(
         Err(e) => (AlertLevel::Error, e.code().to_owned(), e.params().clone()),
     };
     params.insert("mailbox".to_owned(), m.name.clone());
+    let detail = match &outcome {
+        Err(e) => e.detail().unwrap_or_default().to_owned(),
+        Ok(()) => String::new(),
+    };
     if let (Err(e), Some(profile)) = (&outcome, m.profile_id)
         && crate::protocol::failure::is_server_level(e.code())
     {
         // The profile's own failure: its owner sees it once on the profile, however many
         // mailboxes met it.
         let regarding = Regarding::Profile(profile);
-        raise_alert(tx, &NewAlert { level, code: code.clone(), params: params.clone(), regarding }, now)?;
+        let alert = NewAlert { level, code: code.clone(), params: params.clone(), regarding, detail: detail.clone() };
+        raise_alert(tx, &alert, now)?;
     }
-    raise_alert(tx, &NewAlert { level, code, params, regarding: Regarding::Mailbox(id) }, now)?;
+    raise_alert(tx, &NewAlert { level, code, params, regarding: Regarding::Mailbox(id), detail }, now)?;
     Ok(outcome)
 }
 

@@ -24,6 +24,8 @@ pub struct Alert {
     pub code: String,
     pub params: BTreeMap<String, String>,
     pub regarding: Regarding,
+    /// The technical detail of the latest occurrence (a server's reply, a TLS error), or "".
+    pub detail: String,
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
     pub count: u32,

@@ -5,8 +5,11 @@ use rusqlite::{Connection, TransactionBehavior};
 
 /// Every migration, in order; index + 1 is the schema version it produces. Never edit one that
 /// has shipped: add the next.
-pub const MIGRATIONS: &[&str] =
-    &[include_str!("../../migrations/0001_init.sql"), include_str!("../../migrations/0002_jobs_and_sync_errors.sql")];
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_init.sql"),
+    include_str!("../../migrations/0002_jobs_and_sync_errors.sql"),
+    include_str!("../../migrations/0003_alert_details.sql"),
+];
 
 /// The schema version this build writes.
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

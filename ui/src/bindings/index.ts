@@ -66,6 +66,8 @@ export type Alert = {
 	code: string,
 	params: { [key in string]: string },
 	regarding: Regarding,
+	/**  The technical detail of the latest occurrence (a server's reply, a TLS error), or "". */
+	detail: string,
 	first_seen: string,
 	last_seen: string,
 	count: number,

@@ -246,6 +246,7 @@ export const en = {
   "common.yes": "Yes",
   "common.no": "No",
   "connTest.noSignIn": "This profile's mailboxes sign in with their own credentials, so signing in was not tested here: Test & Enable Mailboxes tests it for each mailbox.",
+  "alerts.details": "Details",
 } as const;
 
 export type Key = keyof typeof en;

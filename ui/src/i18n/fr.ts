@@ -234,4 +234,5 @@ export const fr: Dict = {
   "common.yes": "Oui",
   "common.no": "Non",
   "connTest.noSignIn": "Les boîtes aux lettres de ce profil se connectent avec leurs propres informations d'identification : la connexion n'a donc pas été testée ici. Tester et activer les boîtes aux lettres la teste pour chaque boîte aux lettres.",
+  "alerts.details": "Détails",
 };

@@ -234,4 +234,5 @@ export const vi: Dict = {
   "common.yes": "Có",
   "common.no": "Không",
   "connTest.noSignIn": "Các hộp thư của cấu hình này đăng nhập bằng thông tin xác thực riêng, nên việc đăng nhập chưa được kiểm tra ở đây: Kiểm tra và bật hộp thư sẽ kiểm tra cho từng hộp thư.",
+  "alerts.details": "Chi tiết",
 };

@@ -1,5 +1,5 @@
 // The Alerts wall: Errors / Warnings / Information, filtered by profile or mailbox.
-import { For, createResource, createSignal } from "solid-js";
+import { For, Show, createResource, createSignal } from "solid-js";
 import { api, call, type AlertLevel } from "../../api";
 import { ErrorBanner } from "../../components/form";
 import { formatDate, formatNumber, msg, t } from "../../i18n";
@@ -46,7 +46,15 @@ export function AlertsPage() {
             {(a) => (
               <tr class={`alert ${a.level}`} data-testid="alert-row" data-code={a.code}>
                 <td>{t(`alerts.level.${a.level}`)}</td>
-                <td>{msg(a.code, a.params)}</td>
+                <td>
+                  {msg(a.code, a.params)}
+                  <Show when={a.detail}>
+                    <details class="alert-detail" data-testid="alert-detail">
+                      <summary>{t("alerts.details")}</summary>
+                      <pre>{a.detail}</pre>
+                    </details>
+                  </Show>
+                </td>
                 <td>{regarding(a.regarding as { type: "profile" | "mailbox"; id: number })}</td>
                 <td>{formatDate(a.last_seen)}</td>
                 <td>{formatNumber(a.count)}</td>
