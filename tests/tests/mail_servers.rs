@@ -18,6 +18,10 @@ fn ok<T>(r: serversync::Result<T>) -> T {
     r.unwrap_or_else(|e| panic!("{e} {:?}", e.detail()))
 }
 
+async fn p_name(e: &Engine, id: ProfileId) -> String {
+    ok(api::get_profile(e, id).await).name
+}
+
 /// How a profile reaches the servers.
 struct Sides {
     incoming: ServerType,
@@ -25,6 +29,30 @@ struct Sides {
     incoming_tls: TlsMode,
     outgoing_port: u16,
     outgoing_tls: TlsMode,
+}
+
+impl Sides {
+    /// IMAP over implicit TLS in; SMTP submission with STARTTLS out.
+    fn imaps_and_submission(servers: &MailServers) -> Sides {
+        Sides {
+            incoming: ServerType::ImapSmtp,
+            incoming_port: servers.port("IMAPS_PORT"),
+            incoming_tls: TlsMode::Implicit,
+            outgoing_port: servers.port("SMTP_PORT"),
+            outgoing_tls: TlsMode::StartTls,
+        }
+    }
+
+    /// POP3 with STLS in; SMTP over implicit TLS out.
+    fn pop3_stls_and_smtps(servers: &MailServers) -> Sides {
+        Sides {
+            incoming: ServerType::Pop3Smtp,
+            incoming_port: servers.port("POP3_PORT"),
+            incoming_tls: TlsMode::StartTls,
+            outgoing_port: servers.port("SMTPS_PORT"),
+            outgoing_tls: TlsMode::Implicit,
+        }
+    }
 }
 
 async fn profile(e: &Engine, name: &str, sides: &Sides, ca_file: &str, changes: ProfileChanges) -> ProfileId {
@@ -193,26 +221,14 @@ async fn five_mailboxes(sides: Sides, untrusted_port: u16, servers: &MailServers
 #[tokio::test]
 async fn imap_over_tls_and_smtp_with_starttls_enable_exactly_the_good_mailboxes() {
     let servers = MailServers::start(USERS);
-    let sides = Sides {
-        incoming: ServerType::ImapSmtp,
-        incoming_port: servers.port("IMAPS_PORT"),
-        incoming_tls: TlsMode::Implicit,
-        outgoing_port: servers.port("SMTP_PORT"),
-        outgoing_tls: TlsMode::StartTls,
-    };
+    let sides = Sides::imaps_and_submission(&servers);
     five_mailboxes(sides, servers.port("UNTRUSTED_IMAPS_PORT"), &servers).await;
 }
 
 #[tokio::test]
 async fn pop3_with_stls_and_smtp_over_tls_enable_exactly_the_good_mailboxes() {
     let servers = MailServers::start(USERS);
-    let sides = Sides {
-        incoming: ServerType::Pop3Smtp,
-        incoming_port: servers.port("POP3_PORT"),
-        incoming_tls: TlsMode::StartTls,
-        outgoing_port: servers.port("SMTPS_PORT"),
-        outgoing_tls: TlsMode::Implicit,
-    };
+    let sides = Sides::pop3_stls_and_smtps(&servers);
     five_mailboxes(sides, servers.port("UNTRUSTED_POP3S_PORT"), &servers).await;
 }
 
@@ -241,6 +257,11 @@ async fn test_connection_runs_each_step_for_every_protocol_and_tls_mode() {
             ..Default::default()
         };
         let id = profile(&e, &format!("{server_type} {port}"), &sides, &ca, with_profile_credentials).await;
+        // Before its password is entered, the profile says so (and nothing is sent to a server).
+        let t = ok(api::test_profile_connection(&e, id).await);
+        assert_eq!(t.status, TestExecutionStatus::Failure);
+        assert_eq!(t.steps[0].error_code, "profile.password.not_set", "{:#?}", t.steps);
+        assert_eq!(t.steps[0].error_params.get("profile"), Some(&p_name(&e, id).await));
         ok(api::set_profile_secret(&e, id, ProfileSecretKind::IncomingPassword, Secret::new("svc-pass")).await);
         let t = ok(api::test_profile_connection(&e, id).await);
         let kinds: Vec<_> = t.steps.iter().map(|s| (s.direction, s.kind, s.outcome)).collect();
@@ -287,14 +308,8 @@ async fn a_server_that_never_answers_times_out_within_the_profile_limit_and_the_
     let silent_port = silent_server().await;
     let (e, _, _d) = memory_engine().await;
     let ca = servers.ca_file();
-    let good_sides = Sides {
-        incoming: ServerType::ImapSmtp,
-        incoming_port: servers.port("IMAPS_PORT"),
-        incoming_tls: TlsMode::Implicit,
-        outgoing_port: servers.port("SMTP_PORT"),
-        outgoing_tls: TlsMode::StartTls,
-    };
-    let silent_sides = Sides { incoming_port: silent_port, ..Sides { ..good_sides } };
+    let good_sides = Sides::imaps_and_submission(&servers);
+    let silent_sides = Sides { incoming_port: silent_port, ..Sides::imaps_and_submission(&servers) };
     let limit = 2;
     let hanging = profile(
         &e,
@@ -343,13 +358,7 @@ async fn the_servers_never_see_more_connections_than_the_profile_allows() {
     let user_refs: Vec<(&str, &str)> = users.iter().map(|(u, p)| (u.as_str(), p.as_str())).collect();
     let servers = MailServers::start(&user_refs);
     let (e, _, _d) = memory_engine().await;
-    let sides = Sides {
-        incoming: ServerType::ImapSmtp,
-        incoming_port: servers.port("IMAPS_PORT"),
-        incoming_tls: TlsMode::Implicit,
-        outgoing_port: servers.port("SMTP_PORT"),
-        outgoing_tls: TlsMode::StartTls,
-    };
+    let sides = Sides::imaps_and_submission(&servers);
     let id = profile(
         &e,
         "Two at a time",
@@ -431,20 +440,8 @@ async fn xoauth2_signs_in_with_a_valid_token_and_a_forged_one_is_refused() {
         oauth_client_id: Some("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0".into()),
         ..Default::default()
     };
-    let imap = Sides {
-        incoming: ServerType::ImapSmtp,
-        incoming_port: servers.port("IMAPS_PORT"),
-        incoming_tls: TlsMode::Implicit,
-        outgoing_port: servers.port("SMTP_PORT"),
-        outgoing_tls: TlsMode::StartTls,
-    };
-    let pop3 = Sides {
-        incoming: ServerType::Pop3Smtp,
-        incoming_port: servers.port("POP3_PORT"),
-        incoming_tls: TlsMode::StartTls,
-        outgoing_port: servers.port("SMTPS_PORT"),
-        outgoing_tls: TlsMode::Implicit,
-    };
+    let imap = Sides::imaps_and_submission(&servers);
+    let pop3 = Sides::pop3_stls_and_smtps(&servers);
     let p_imap = profile(&e, "OAuth IMAP", &imap, &ca, oauth()).await;
     let p_pop3 = profile(&e, "OAuth POP3", &pop3, &ca, oauth()).await;
     let token = servers.mint_token("alice");
@@ -471,13 +468,7 @@ async fn xoauth2_signs_in_with_a_valid_token_and_a_forged_one_is_refused() {
 async fn without_sasl_plain_smtp_signs_in_with_auth_login() {
     let servers = MailServers::start_with(&[("svc", "svc-pass")], &[("AUTH_MECHANISMS", "login")]);
     let (e, _, _d) = memory_engine().await;
-    let sides = Sides {
-        incoming: ServerType::ImapSmtp,
-        incoming_port: servers.port("IMAPS_PORT"),
-        incoming_tls: TlsMode::Implicit,
-        outgoing_port: servers.port("SMTP_PORT"),
-        outgoing_tls: TlsMode::StartTls,
-    };
+    let sides = Sides::imaps_and_submission(&servers);
     let changes = ProfileChanges {
         incoming_credential_mode: Some(CredentialMode::Profile),
         incoming_user_name: Some("svc".into()),

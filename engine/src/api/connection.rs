@@ -44,12 +44,15 @@ pub(crate) fn endpoint(p: &Profile, direction: Direction) -> Result<Endpoint> {
     Ok(Endpoint { host: host.to_owned(), port, security, timeout, ca_file: p.ca_file.trim().to_owned() })
 }
 
-/// Which protocol a profile's incoming side speaks, if this build has a client for it.
-fn incoming_protocol(p: &Profile, w: Workload) -> Result<IncomingProtocol> {
-    match p.server_type {
-        ServerType::ImapSmtp => Ok(IncomingProtocol::Imap),
-        ServerType::Pop3Smtp => Ok(IncomingProtocol::Pop3),
-        t => Err(protocol::not_implemented(t, w)),
+/// The client a direction of a profile needs, if this build has one: the incoming protocol, or
+/// None for SMTP (outgoing).
+fn client_for(p: &Profile, direction: Direction) -> Result<Option<IncomingProtocol>> {
+    match (p.server_type, direction) {
+        (ServerType::ImapSmtp, Direction::Incoming) => Ok(Some(IncomingProtocol::Imap)),
+        (ServerType::Pop3Smtp, Direction::Incoming) => Ok(Some(IncomingProtocol::Pop3)),
+        (ServerType::ImapSmtp | ServerType::Pop3Smtp, Direction::Outgoing) => Ok(None),
+        (t, Direction::Incoming) => Err(protocol::not_implemented(t, Workload::Incoming)),
+        (t, Direction::Outgoing) => Err(protocol::not_implemented(t, Workload::Outgoing)),
     }
 }
 
@@ -104,16 +107,17 @@ pub(crate) async fn login(
             ));
         }
     };
-    let missing = || {
-        let code = if source == CredentialSource::Mailbox {
-            "mailbox.credentials.missing"
-        } else {
-            "profile.credentials.missing"
-        };
-        let e = Error::validation(code).param("workload", if outgoing { "outgoing" } else { "incoming" });
-        match m {
-            Some(m) => e.param("mailbox", &m.name),
-            None => e.param("mailbox", &p.name),
+    let workload = if outgoing { "outgoing" } else { "incoming" };
+    let missing = || match (source, m) {
+        (CredentialSource::Mailbox, Some(m)) => {
+            Error::validation("mailbox.credentials.missing").param("workload", workload).param("mailbox", &m.name)
+        }
+        (_, Some(m)) => {
+            Error::validation("profile.credentials.missing").param("workload", workload).param("mailbox", &m.name)
+        }
+        // Test Connection of a profile whose own password is not set yet.
+        (_, None) => {
+            Error::validation("profile.password.not_set").param("workload", workload).param("profile", &p.name)
         }
     };
     let secret = engine.get_secret(path).await?.filter(|s| !s.is_empty()).ok_or_else(missing)?;
@@ -138,30 +142,44 @@ fn name_credentials(e: Error, source: CredentialSource, p: &Profile) -> Error {
     e.recode(code).param("profile", &p.name)
 }
 
+/// A refused connection as it is reported: naming whose credentials were refused, and without
+/// the secret, should the server have echoed it.
+fn refused(e: Error, login: &Login, source: CredentialSource, p: &Profile) -> Error {
+    login.redact_error(name_credentials(e, source, p))
+}
+
+/// Tests one direction of a profile, step by step: for incoming, sign in and read the Inbox (or,
+/// without `sign_in`, stop after the greeting); for outgoing, sign in where there is a login and
+/// send the test message to `address` when there is one.
+async fn test_direction(
+    ep: &Endpoint,
+    client: Option<IncomingProtocol>,
+    login: &Login,
+    sign_in: bool,
+    address: Option<&str>,
+    steps: &mut Steps,
+) -> Result<()> {
+    match client {
+        Some(proto) if sign_in => protocol::test_incoming(proto, ep, login, steps).await.map(|_| ()),
+        Some(IncomingProtocol::Imap) => protocol::imap::connect(ep, steps).await.map(|_| ()),
+        Some(IncomingProtocol::Pop3) => protocol::pop3::connect(ep, steps).await.map(|_| ()),
+        None => protocol::test_outgoing(ep, if sign_in { login } else { &Login::Anonymous }, address, steps).await,
+    }
+}
+
 /// Tests one workload of a mailbox for Test & Enable: sign in and read the Inbox (incoming), or
 /// send the test message to the mailbox itself (outgoing).
 pub(crate) async fn test_workload(engine: &Engine, p: &Profile, m: &Mailbox, w: Workload) -> Result<()> {
+    if w == Workload::Act {
+        return Err(protocol::not_implemented(p.server_type, w));
+    }
     let direction = Direction::from(w);
-    let proto = match w {
-        Workload::Act => return Err(protocol::not_implemented(p.server_type, w)),
-        Workload::Incoming => Some(incoming_protocol(p, w)?),
-        Workload::Outgoing => {
-            if p.server_type.is_exchange() {
-                return Err(protocol::not_implemented(p.server_type, w));
-            }
-            None
-        }
-    };
+    let client = client_for(p, direction)?;
     let ep = endpoint(p, direction)?;
     let (login, source) = login(engine, p, Some(m), direction).await?;
     let mut steps = Steps::new(direction);
-    let r = match proto {
-        Some(proto) => protocol::test_incoming(proto, &ep, &login, &mut steps).await.map(|_| ()),
-        None => protocol::test_outgoing(&ep, &login, Some(m.email_address.trim()), &mut steps).await,
-    };
-    r.map_err(|e| {
-        let e = login.redact_error(name_credentials(e, source, p));
-        e.param("workload", protocol::workload_code(w)).param("mailbox", &m.name)
+    test_direction(&ep, client, &login, true, Some(m.email_address.trim()), &mut steps).await.map_err(|e| {
+        refused(e, &login, source, p).param("workload", protocol::workload_code(w)).param("mailbox", &m.name)
     })
 }
 
@@ -187,44 +205,28 @@ pub async fn test_profile_connection(engine: &Engine, id: ProfileId) -> Result<C
     for direction in [Direction::Incoming, Direction::Outgoing] {
         let mut steps = Steps::new(direction);
         let outcome: Result<bool> = async {
+            let client = client_for(&p, direction)?;
             let ep = endpoint(&p, direction)?;
             let (login, source) = login(engine, &p, None, direction).await?;
-            let has_login = source != CredentialSource::None;
-            let r = match direction {
-                Direction::Incoming => {
-                    let proto = incoming_protocol(&p, Workload::Incoming)?;
-                    if has_login {
-                        protocol::test_incoming(proto, &ep, &login, &mut steps).await.map(|_| ())
-                    } else {
-                        connect_only(proto, &ep, &mut steps).await
-                    }
-                }
-                Direction::Outgoing => {
-                    if p.server_type.is_exchange() {
-                        return Err(protocol::not_implemented(p.server_type, Workload::Outgoing));
-                    }
-                    let l = if has_login { login.clone() } else { Login::Anonymous };
-                    protocol::test_outgoing(&ep, &l, None, &mut steps).await
-                }
-            };
+            let sign_in = source != CredentialSource::None;
+            let r = test_direction(&ep, client, &login, sign_in, None, &mut steps).await;
             login.redact_steps(&mut steps);
-            if let Err(e) = r {
-                let e = login.redact_error(name_credentials(e, source, &p));
+            r.map(|()| sign_in).map_err(|e| {
+                let e = refused(e, &login, source, &p);
                 // The step log keeps the same words as the error.
                 if let Some(step) = steps.list.iter_mut().rev().find(|s| s.outcome == StepOutcome::Failure) {
                     step.error_code = e.code().to_owned();
                     step.error_params = e.params().clone();
                 }
-                return Err(e);
-            }
-            Ok(has_login)
+                e
+            })
         }
         .await;
         if let Err(e) = &outcome
             && steps.list.last().is_none_or(|s| s.outcome != StepOutcome::Failure)
         {
             // A failure before any step (no location, no credentials): recorded as a step too.
-            let _ = steps.run(protocol::StepKind::Resolve, async { Err::<(), _>(e.clone()) }).await;
+            let _ = steps.fail::<()>(protocol::StepKind::Resolve, e.clone());
         }
         match &outcome {
             Ok(true) => signed_in = Some(signed_in.unwrap_or(true)),
@@ -251,13 +253,4 @@ pub async fn test_profile_connection(engine: &Engine, id: ProfileId) -> Result<C
         })
         .await?;
     Ok(ConnectionTest { profile, steps: all, status })
-}
-
-/// Connects, negotiates TLS and reads the greeting without signing in (a profile whose mailboxes
-/// bring their own credentials).
-async fn connect_only(proto: IncomingProtocol, ep: &Endpoint, steps: &mut Steps) -> Result<()> {
-    match proto {
-        IncomingProtocol::Imap => protocol::imap::connect(ep, steps).await.map(|_| ()),
-        IncomingProtocol::Pop3 => protocol::pop3::connect(ep, steps).await.map(|_| ()),
-    }
 }

@@ -180,13 +180,31 @@ pub async fn cancel_job(engine: &Engine, id: JobId) -> Result<JobDto> {
 /// Waits until a job has finished (succeeded, failed or cancelled, with no mailbox still being
 /// tested) and returns it.
 pub async fn wait_job(engine: &Engine, id: JobId) -> Result<JobDto> {
+    let mut changes = engine.subscribe_job_changes();
     loop {
         let job = get_job(engine, id).await?;
         if job.finished {
             return Ok(job);
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        next_job_change(&mut changes, id, Duration::from_secs(1)).await;
     }
+}
+
+/// Waits until job `id` changes (as announced by [`Engine::subscribe_job_changes`]) or `max`
+/// has passed, whichever comes first; then the caller reads the job again. The bound covers a job
+/// run by another engine on the same data directory, which announces nothing here.
+pub async fn next_job_change(changes: &mut tokio::sync::broadcast::Receiver<JobId>, id: JobId, max: Duration) {
+    let wait = async {
+        loop {
+            match changes.recv().await {
+                Ok(changed) if changed == id => return,
+                Ok(_) => {}
+                // Missed notifications or no engine: read the job again.
+                Err(_) => return,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(max, wait).await;
 }
 
 fn set_item(

@@ -745,6 +745,7 @@ const STEP_COLUMNS: &[&str] = &["direction", "kind", "outcome", "duration_ms", "
 /// (on standard error, so `--json` output stays one document). Ctrl-C cancels the mailboxes not
 /// yet tested; the ones being tested finish.
 async fn test_enable(e: &Engine, scope: api::TestAndEnableScope, lang: Lang) -> Result<Output, Error> {
+    let mut changes = e.subscribe_job_changes();
     let job = api::start_test_and_enable(e, scope).await?;
     let id = job.job.id;
     let total = job.total;
@@ -772,7 +773,7 @@ async fn test_enable(e: &Engine, scope: api::TestAndEnableScope, lang: Lang) -> 
             return Ok(o);
         }
         tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
+            _ = api::next_job_change(&mut changes, id, std::time::Duration::from_secs(1)) => {}
             _ = &mut interrupt, if !cancelled => {
                 cancelled = true;
                 eprintln!("Cancelling: the mailboxes being tested finish, the others are not tested.");

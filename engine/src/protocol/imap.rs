@@ -5,7 +5,6 @@ use super::net::{Endpoint, MailStream, Security};
 use super::{InboxState, Login, StepKind, Steps, failure};
 use crate::{Error, Result};
 use async_imap::{Client, Session};
-use base64::Engine as _;
 
 type ImapError = async_imap::error::Error;
 
@@ -145,9 +144,4 @@ pub async fn test(ep: &Endpoint, login: &Login, steps: &mut Steps) -> Result<Inb
     let _ =
         steps.run(StepKind::Logout, ep.bounded(async { session.logout().await.map_err(|e| imap_error(ep, e)) })).await;
     Ok(InboxState { messages: inbox.exists })
-}
-
-/// The base64 of a SASL initial response (for protocols that send it inline).
-pub fn sasl_base64(raw: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(raw.as_bytes())
 }

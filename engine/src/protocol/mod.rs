@@ -63,7 +63,7 @@ impl Login {
             Login::Anonymous => return text.to_owned(),
         };
         let mut out = text.to_owned();
-        let b64 = imap::sasl_base64(&sasl);
+        let b64 = sasl_base64(&sasl);
         for s in [b64.as_str(), secret.expose()] {
             if !s.is_empty() {
                 out = out.replace(s, "<redacted>");
@@ -92,6 +92,12 @@ impl Login {
     pub fn plain_response(user: &str, password: &Secret) -> zeroize::Zeroizing<String> {
         zeroize::Zeroizing::new(format!("\0{user}\0{}", password.expose()))
     }
+}
+
+/// The base64 of a SASL response (for protocols that send it inline or as a continuation).
+pub fn sasl_base64(raw: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(raw.as_bytes())
 }
 
 /// Which side of a profile a step tested.
@@ -173,6 +179,21 @@ pub struct Steps {
 impl Steps {
     pub fn new(direction: Direction) -> Steps {
         Steps { direction, list: Vec::new() }
+    }
+
+    /// Records a step that failed without running (a refusal decided before any I/O).
+    pub fn fail<T>(&mut self, kind: StepKind, e: Error) -> Result<T> {
+        self.list.push(Step {
+            direction: self.direction,
+            kind,
+            outcome: StepOutcome::Failure,
+            duration_ms: 0,
+            info: String::new(),
+            error_code: e.code().to_owned(),
+            error_params: e.params().clone(),
+            error_detail: e.detail().unwrap_or_default().to_owned(),
+        });
+        Err(e)
     }
 
     /// Runs one step, recording its outcome and duration.
@@ -275,7 +296,7 @@ mod tests {
     #[test]
     fn a_secret_echoed_by_a_server_is_removed_from_what_is_shown_and_stored() {
         let login = Login::Password { user: "alice".into(), password: Secret::new("s3cret-Pw") };
-        let b64 = imap::sasl_base64(&Login::plain_response("alice", &Secret::new("s3cret-Pw")));
+        let b64 = sasl_base64(&Login::plain_response("alice", &Secret::new("s3cret-Pw")));
         let e = failure::server_refused("h", &format!("-ERR bad PASS s3cret-Pw ({b64})")).with_detail("s3cret-Pw");
         let e = login.redact_error(e);
         let shown = format!("{:?} {:?}", e.params(), e.detail());

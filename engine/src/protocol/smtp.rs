@@ -10,6 +10,8 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{Address, Message, message::Mailbox};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 type SmtpError = lettre::transport::smtp::Error;
 
@@ -39,15 +41,28 @@ fn smtp_error(ep: &Endpoint, e: &SmtpError, during_auth: bool) -> Error {
     failure::protocol(&ep.host, e)
 }
 
+/// lettre's TLS parameters for a server and the profile's CA file: the platform verifier plus
+/// that file's authorities, as [`super::tls`] does for IMAP and POP3. Built once per server and
+/// CA file version (building the verifier loads the OS store).
 fn tls_parameters(ep: &Endpoint) -> Result<TlsParameters> {
+    type Key = (String, super::tls::CaVersion);
+    static CACHE: OnceLock<Mutex<HashMap<Key, TlsParameters>>> = OnceLock::new();
+    let key = (ep.host.clone(), super::tls::ca_version(&ep.ca_file)?);
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(p) = cache.lock().map_err(Error::internal)?.get(&key) {
+        return Ok(p.clone());
+    }
     super::tls::provider();
     let mut b = TlsParameters::builder(ep.host.clone());
     if !ep.ca_file.is_empty() {
-        let pem = std::fs::read(&ep.ca_file).map_err(|e| failure::ca_file(&ep.ca_file).with_detail(e))?;
-        let cert = Certificate::from_pem(&pem).map_err(|e| failure::ca_file(&ep.ca_file).with_detail(e))?;
-        b = b.add_root_certificate(cert);
+        for der in super::tls::read_ca_file(&ep.ca_file)? {
+            let cert = Certificate::from_der(der.to_vec()).map_err(|e| failure::ca_file(&ep.ca_file).with_detail(e))?;
+            b = b.add_root_certificate(cert);
+        }
     }
-    b.build_rustls().map_err(|e| failure::ca_file(&ep.ca_file).with_detail(e))
+    let params = b.build_rustls().map_err(|e| failure::ca_file(&ep.ca_file).with_detail(e))?;
+    cache.lock().map_err(Error::internal)?.insert(key, params.clone());
+    Ok(params)
 }
 
 /// The EHLO name: this machine's name where it is a valid domain, else a literal.
@@ -103,8 +118,7 @@ pub async fn test(ep: &Endpoint, login: &Login, address: Option<&str>, steps: &m
         .await?;
     if let (Security::StartTls, Some(p)) = (ep.security, params) {
         if !conn.can_starttls() {
-            let e = failure::tls_not_offered(&ep.host);
-            steps.run(StepKind::StartTls, async { Err::<(), _>(e.clone()) }).await?;
+            return steps.fail(StepKind::StartTls, failure::tls_not_offered(&ep.host));
         }
         steps
             .run(

@@ -40,13 +40,12 @@ pub fn read_ca_file(path: &str) -> Result<Vec<CertificateDer<'static>>> {
     Ok(certs)
 }
 
-type CacheKey = (String, Option<SystemTime>);
+/// Which version of a profile's CA file is on disk ("" = none): configurations built from it are
+/// cached by (path, version), so an edited file is read again and an unchanged one is not.
+pub type CaVersion = (String, Option<SystemTime>);
 
-/// The client configuration for a profile's CA file ("" for the OS store alone). Built once per
-/// file version: loading the OS store takes milliseconds, and Test & Enable opens many
-/// connections.
-pub fn client_config(ca_file: &str) -> Result<Arc<ClientConfig>> {
-    static CACHE: OnceLock<Mutex<HashMap<CacheKey, Arc<ClientConfig>>>> = OnceLock::new();
+/// The version of a CA file as it is now.
+pub fn ca_version(ca_file: &str) -> Result<CaVersion> {
     let modified = if ca_file.is_empty() {
         None
     } else {
@@ -56,7 +55,15 @@ pub fn client_config(ca_file: &str) -> Result<Arc<ClientConfig>> {
                 .map_err(|e| failure::ca_file(ca_file).with_detail(e))?,
         )
     };
-    let key = (ca_file.to_owned(), modified);
+    Ok((ca_file.to_owned(), modified))
+}
+
+/// The client configuration for a profile's CA file ("" for the OS store alone). Built once per
+/// file version: loading the OS store takes milliseconds, and Test & Enable opens many
+/// connections.
+pub fn client_config(ca_file: &str) -> Result<Arc<ClientConfig>> {
+    static CACHE: OnceLock<Mutex<HashMap<CaVersion, Arc<ClientConfig>>>> = OnceLock::new();
+    let key = ca_version(ca_file)?;
     let cache = CACHE.get_or_init(Default::default);
     if let Some(c) = cache.lock().map_err(crate::Error::internal)?.get(&key) {
         return Ok(c.clone());

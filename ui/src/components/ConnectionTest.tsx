@@ -6,7 +6,8 @@ import { formatNumber, msg, optionLabel, t } from "../i18n";
 
 export function ConnectionTestPanel(props: { result: ConnectionTest_Serialize | null; running: boolean }) {
   const failed = (): Step | undefined => props.result?.steps.find((s) => s.outcome === "failure");
-  const signedIn = () => props.result?.steps.some((s) => s.kind === "authenticate") ?? false;
+  // The engine records whether the profile's own credentials were tried (null: it has none).
+  const signedIn = () => (props.result?.profile.last_authorization_status ?? null) !== null;
   return (
     <section class="connection-test" data-testid="connection-test" aria-live="polite">
       <h3>{t("connTest.title")}</h3>

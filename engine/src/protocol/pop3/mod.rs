@@ -120,7 +120,7 @@ impl Connection {
         let status = match login {
             Login::OAuth2 { user, token } => {
                 let r = Login::xoauth2_response(user, token);
-                self.send(&format!("AUTH XOAUTH2 {}", super::imap::sasl_base64(&r))).await?;
+                self.send(&format!("AUTH XOAUTH2 {}", super::sasl_base64(&r))).await?;
                 let mut s = self.read_status().await?;
                 if s.indicator == Indicator::Continue {
                     // The server's error details; an empty line ends the exchange.
@@ -131,7 +131,7 @@ impl Connection {
             }
             Login::Password { user, password } if caps.has_sasl("PLAIN") => {
                 let r = Login::plain_response(user, password);
-                self.send(&format!("AUTH PLAIN {}", super::imap::sasl_base64(&r))).await?;
+                self.send(&format!("AUTH PLAIN {}", super::sasl_base64(&r))).await?;
                 self.read_status().await?
             }
             Login::Password { user, password } => {
