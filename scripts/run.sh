@@ -7,7 +7,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 bash scripts/install-deps.sh
 (cd ui && npm install --no-audit --no-fund --loglevel=error && npx vite build)
-cargo build --release --locked -p serversync -p serversync-app
+cargo build --release --locked -p serversync-cli -p serversync-app
 
 if [ "${1:-}" = "cli" ]; then
   shift

@@ -4,14 +4,16 @@
 
 use crate::clock::{Clock, SystemClock};
 use crate::domain::{JobId, OrgSettings, ProfileId, Timestamp};
+use crate::limits::{ConnectionLimits, ConnectionPermit};
 use crate::secrets::{KeychainStore, Secret, SecretKey, SecretStore, keychain_service};
-use crate::store::{self, Store};
+use crate::store::{self, Durability, Store};
 use crate::{Error, ErrorKind, Result};
-use rusqlite::{OptionalExtension, Transaction};
-use std::collections::HashMap;
+use rusqlite::Transaction;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "serversync.sqlite3";
@@ -84,9 +86,13 @@ pub(crate) struct Inner {
     /// Held (locked) for this engine's life: lets other engines see that its jobs are alive.
     _runner_lock: std::fs::File,
     /// Each profile's "Maximum Concurrent Connections", shared by every job of this engine.
-    connection_limits: std::sync::Mutex<HashMap<ProfileId, (u32, Arc<Semaphore>)>>,
+    connection_limits: ConnectionLimits<ProfileId>,
     /// Tells whoever listens (the desktop shell) that a job of this engine changed.
     job_changes: tokio::sync::broadcast::Sender<JobId>,
+    /// Cancelled when the engine closes: every background task watches it.
+    shutdown: CancellationToken,
+    /// Every background task of this engine, joined on close.
+    tasks: TaskTracker,
 }
 
 impl Inner {
@@ -125,21 +131,12 @@ impl Engine {
         let own = runner_id.clone();
         let is_alive = move |runner: &str| runner == own || runner_is_alive(&runners, runner);
         let installation_id = store.write(|tx| {
-            let existing: Option<String> =
-                tx.query_row("SELECT value FROM meta WHERE key = 'installation_id'", [], |r| r.get(0)).optional()?;
-            let id = match existing {
-                Some(id) => id,
-                None => {
-                    let id = uuid::Uuid::new_v4().to_string();
-                    tx.execute("INSERT INTO meta (key, value) VALUES ('installation_id', ?1)", [&id])?;
-                    id
-                }
-            };
-            let has_settings: bool = tx.query_row("SELECT count(*) FROM organization_settings", [], |r| r.get(0))?;
-            if !has_settings {
-                store::insert_with_id(tx, &OrgSettings::defaults(now))?;
+            let id = store::settings::installation_id(tx)?;
+            store::settings::ensure(tx, &OrgSettings::defaults(now))?;
+            let recovered = store::jobs::recover_abandoned(tx, &is_alive, now)?;
+            if recovered > 0 {
+                tracing::info!(recovered, "closed the jobs of engines that are gone");
             }
-            crate::api::recover_abandoned_jobs(tx, &is_alive, now)?;
             Ok(id)
         })?;
         let secrets: Arc<dyn SecretStore> = match config.secrets {
@@ -155,8 +152,10 @@ impl Engine {
                 data_dir: config.data_dir,
                 runner_id,
                 _runner_lock: runner_lock,
-                connection_limits: Default::default(),
+                connection_limits: ConnectionLimits::default(),
                 job_changes: tokio::sync::broadcast::channel(256).0,
+                shutdown: CancellationToken::new(),
+                tasks: TaskTracker::new(),
             }),
         })
     }
@@ -174,31 +173,34 @@ impl Engine {
     }
 
     /// Waits for one of the connections a profile allows ("Maximum Concurrent Connections",
-    /// read from the database now, so a changed limit applies to the next connection).
-    pub(crate) async fn connection_permit(&self, profile: ProfileId) -> Option<OwnedSemaphorePermit> {
-        let max = self
-            .read(move |c, _| {
-                c.query_row(
-                    "SELECT max_concurrent_connections FROM email_server_profile WHERE id = ?1",
-                    [profile],
-                    |r| r.get::<_, u32>(0),
-                )
-                .optional()
-                .map_err(Error::from)
-            })
-            .await
-            .ok()
-            .flatten()?
-            .max(1);
-        let semaphore = {
-            let mut limits = self.inner.connection_limits.lock().ok()?;
-            let entry = limits.entry(profile).or_insert_with(|| (max, Arc::new(Semaphore::new(max as usize))));
-            if entry.0 != max {
-                *entry = (max, Arc::new(Semaphore::new(max as usize)));
-            }
-            entry.1.clone()
-        };
-        semaphore.acquire_owned().await.ok()
+    /// read from the database now, so a changed limit applies at once: connections already open
+    /// count against the new limit). A profile that cannot be read is an error, never "no limit".
+    pub(crate) async fn connection_permit(&self, profile: ProfileId) -> Result<ConnectionPermit> {
+        let (max, modified_on) = self
+            .read(move |c, _| store::profiles::max_concurrent_connections(c, profile))
+            .await?
+            .ok_or_else(|| Error::not_found(ProfileId::ENTITY, profile))?;
+        let version = modified_on.timestamp_micros();
+        self.inner.connection_limits.acquire(profile, max.max(1), version).await
+    }
+
+    /// Runs `task` in the background as this engine's own: it is joined when the engine closes,
+    /// and it should watch [`Engine::shutdown_token`] to stop early.
+    pub(crate) fn spawn<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.inner.tasks.spawn(task);
+    }
+
+    /// Cancelled when the engine closes.
+    pub(crate) fn shutdown_token(&self) -> &CancellationToken {
+        &self.inner.shutdown
+    }
+
+    /// Whether [`Engine::close`] has begun.
+    pub fn is_closing(&self) -> bool {
+        self.inner.shutdown.is_cancelled()
     }
 
     /// The data directory.
@@ -211,8 +213,15 @@ impl Engine {
         self.inner.store.path()
     }
 
-    /// Flushes the write-ahead log into the database file. Call before exit.
+    /// Stops the engine's background work and waits for it: running jobs stop (the mailboxes
+    /// they had not finished are recorded as cancelled), every task is joined, then the
+    /// write-ahead log is flushed into the database file. Call before exit. Nothing new can be
+    /// started afterwards.
     pub async fn close(&self) -> Result<()> {
+        self.inner.shutdown.cancel();
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+        tracing::debug!("engine closed: background tasks joined");
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             inner.store.with_writer(|c| {
@@ -223,24 +232,45 @@ impl Engine {
         .await?
     }
 
-    /// Runs `f` in one write transaction on the blocking pool.
+    /// Runs `f` in one write transaction on the blocking pool. Writers queue on an async
+    /// semaphore first, so a waiting writer holds no thread.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>, &Inner) -> Result<T> + Send + 'static,
     {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || inner.store.write(|tx| f(tx, &inner))).await?
+        self.write_with(Durability::Normal, f).await
     }
 
-    /// Runs `f` on a reader on the blocking pool.
+    /// [`Engine::write`] with the durability the commit needs ([`Durability::Full`] before a
+    /// server is told that the data is safe).
+    pub(crate) async fn write_with<T, F>(&self, durability: Durability, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>, &Inner) -> Result<T> + Send + 'static,
+    {
+        let permit = self.inner.store.writer_gate().acquire_owned().await.map_err(Error::internal)?;
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            inner.store.write_with(durability, |tx| f(tx, &inner))
+        })
+        .await?
+    }
+
+    /// Runs `f` on a reader on the blocking pool (waiting asynchronously for a free one).
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&rusqlite::Connection, &Inner) -> Result<T> + Send + 'static,
     {
+        let permit = self.inner.store.reader_gate().acquire_owned().await.map_err(Error::internal)?;
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || inner.store.read(|c| f(c, &inner))).await?
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            inner.store.read(|c| f(c, &inner))
+        })
+        .await?
     }
 
     /// Stores a secret under `path` (blocking pool).
@@ -310,7 +340,7 @@ fn runner_is_alive(runners: &Path, runner: &str) -> bool {
 
 fn create_private_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)
-        .map_err(|e| Error::new(ErrorKind::Io, "io.failed").param("path", dir.display()).with_detail(e))?;
+        .map_err(|e| Error::new(ErrorKind::Io, "io.failed").param("path", dir.display()).with_source(e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -79,6 +79,8 @@ pub mod domain;
 mod engine;
 pub mod error;
 pub mod i18n;
+pub mod limits;
+pub mod logging;
 pub mod protocol;
 pub mod secrets;
 pub mod store;

@@ -67,6 +67,9 @@ fn data_dir() -> Result<std::path::PathBuf, serversync::Error> {
     }
 }
 
+/// Keeps the log file's writer alive (and flushed at exit).
+struct LogGuard(#[allow(dead_code)] serversync::logging::FileLogGuard);
+
 /// Runs the desktop app.
 pub fn run() {
     let builder = specta_builder();
@@ -74,7 +77,13 @@ pub fn run() {
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);
-            let engine = tauri::async_runtime::block_on(Engine::open(EngineConfig::new(data_dir()?)))?;
+            let dir = data_dir()?;
+            // The log file's writer flushes on drop: the app keeps its guard for its whole life.
+            if let Some(guard) = serversync::logging::init_file(&dir) {
+                app.manage(LogGuard(guard));
+            }
+            tracing::info!(data_dir = %dir.display(), "ServerSync desktop app starting");
+            let engine = tauri::async_runtime::block_on(Engine::open(EngineConfig::new(dir)))?;
             events::forward_job_changes(app.handle().clone(), &engine);
             app.manage(engine);
             Ok(())

@@ -14,7 +14,7 @@ pub fn serversync_bin() -> PathBuf {
     // target/debug/deps/<test> -> target/debug/serversync
     let dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
     let bin = dir.join(format!("serversync{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.exists(), "{} is missing: build it first (cargo build -p serversync)", bin.display());
+    assert!(bin.exists(), "{} is missing: build it first (cargo build -p serversync-cli)", bin.display());
     bin
 }
 
@@ -118,3 +118,44 @@ pub fn count_rows(db: &Path, table: &str) -> i64 {
     conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap_or_else(|e| panic!("{e}"))
 }
 pub mod mail;
+
+/// Log lines captured in memory.
+#[derive(Debug, Clone, Default)]
+pub struct CapturedLogs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    /// Everything logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)).into_owned()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
+    type Writer = CapturedLogs;
+    fn make_writer(&'a self) -> CapturedLogs {
+        self.clone()
+    }
+}
+
+/// Captures every log line of this thread, at the most detailed level, in text and in JSON
+/// alike, until the guard is dropped. A current-thread tokio runtime (what `#[tokio::test]`
+/// starts) runs every engine task on this thread.
+pub fn capture_logs() -> (tracing::subscriber::DefaultGuard, CapturedLogs) {
+    use tracing_subscriber::layer::SubscriberExt;
+    let logs = CapturedLogs::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::TRACE)
+        .with(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(logs.clone()))
+        .with(tracing_subscriber::fmt::layer().json().with_span_list(true).with_writer(logs.clone()));
+    (tracing::subscriber::set_default(subscriber), logs)
+}

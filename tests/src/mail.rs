@@ -81,6 +81,13 @@ impl MailServers {
             .unwrap_or_else(|e| panic!("max-conn.sh printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
     }
 
+    /// Starts a new counting window for [`MailServers::max_connections`] now (connections open
+    /// at this moment count in it too).
+    pub fn reset_max_connections(&self) {
+        let state = self.dir.path().to_string_lossy().into_owned();
+        run("max-conn.sh", &[&state, "--reset"]);
+    }
+
     /// A signed OAuth 2.0 access token (JWT) for `user` that the servers accept for SASL
     /// XOAUTH2, valid for ten minutes.
     pub fn mint_token(&self, user: &str) -> String {

@@ -11,7 +11,7 @@ use serversync::protocol::{StepKind, StepOutcome, TEST_MESSAGE_SUBJECT};
 use serversync::secrets::Secret;
 use serversync::{Engine, Lang};
 use serversync_tests::mail::{MailServers, inbox_subjects, silent_server, wait_for_subject};
-use serversync_tests::memory_engine;
+use serversync_tests::{capture_logs, memory_engine};
 use std::time::{Duration, Instant};
 
 fn ok<T>(r: serversync::Result<T>) -> T {
@@ -485,4 +485,121 @@ async fn without_sasl_plain_smtp_signs_in_with_auth_login() {
         .collect();
     assert!(outgoing.contains(&(StepKind::Authenticate, StepOutcome::Success)), "{:#?}", t.steps);
     assert!(outgoing.iter().all(|(_, o)| *o == StepOutcome::Success), "{:#?}", t.steps);
+}
+
+/// The logs of a whole Test & Enable run (every level, text and JSON) name the job, the mailboxes
+/// and their connections, and contain no password: neither as typed nor as the base64 that SASL
+/// PLAIN and LOGIN send.
+#[tokio::test]
+async fn the_logs_of_a_test_and_enable_run_contain_no_password() {
+    use base64::Engine as _;
+    let (_guard, logs) = capture_logs();
+    let servers = MailServers::start(USERS);
+    let sides = Sides::imaps_and_submission(&servers);
+    five_mailboxes(sides, servers.port("UNTRUSTED_IMAPS_PORT"), &servers).await;
+    let text = logs.text();
+    for expected in ["job", "mailbox tested", "connection", "host", "\"step\""] {
+        assert!(text.contains(expected), "the logs do not mention {expected:?}:\n{text}");
+    }
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for (user, password) in USERS.iter().copied().chain([("carol", "not-carols-password")]) {
+        let forms = [password.to_owned(), b64.encode(format!("\0{user}\0{password}")), b64.encode(password)];
+        for form in forms {
+            assert!(!text.contains(&form), "the logs contain {user}'s password (as {form:?})");
+        }
+    }
+}
+
+/// Closing the engine stops a running Test & Enable: `close` returns only once the job's task
+/// has ended, long before the hung server's timeout, and every mailbox it had not finished is
+/// recorded as cancelled (interrupted), none left "testing".
+#[tokio::test]
+async fn closing_the_engine_cancels_a_running_job_and_waits_for_its_task() {
+    let port = silent_server().await;
+    let (e, _, _d) = memory_engine().await;
+    let sides = Sides {
+        incoming: ServerType::ImapSmtp,
+        incoming_port: port,
+        incoming_tls: TlsMode::Implicit,
+        outgoing_port: port,
+        outgoing_tls: TlsMode::StartTls,
+    };
+    let changes =
+        ProfileChanges { timeout_seconds: Some(60), max_concurrent_connections: Some(1), ..Default::default() };
+    let p = profile(&e, "Hung server", &sides, "", changes).await;
+    for i in 0..4 {
+        mailbox(&e, p, &format!("user{i}"), "pw", true).await;
+    }
+    let job = ok(api::start_test_and_enable(&e, api::TestAndEnableScope::Profile(p)).await);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ok(api::job_progress(&e, job.job.id).await).testing == 0 {
+        assert!(Instant::now() < deadline, "no mailbox started testing");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let started = Instant::now();
+    ok(tokio::time::timeout(Duration::from_secs(10), e.close()).await.unwrap_or_else(|_| panic!("close hung")));
+    assert!(started.elapsed() < Duration::from_secs(10), "close waited for the server's timeout");
+    let done = ok(api::get_job(&e, job.job.id).await);
+    assert!(done.finished, "{done:?}");
+    assert_eq!(done.job.state, JobState::Cancelled);
+    for i in &done.items {
+        assert_eq!((i.state, i.error_code.as_str()), (JobItemState::Cancelled, "job.interrupted"), "{i:?}");
+        let m = ok(api::get_mailbox(&e, i.mailbox_id).await).mailbox;
+        assert!(
+            m.test_completed_on.is_none() && !m.enabled_for_incoming,
+            "an interrupted mailbox was recorded as tested"
+        );
+    }
+    // Nothing new starts on a closed engine.
+    let refused = api::start_test_and_enable(&e, api::TestAndEnableScope::Profile(p)).await;
+    assert_eq!(refused.err().map(|e| e.code()), Some("engine.closing"));
+}
+
+/// Maximum Concurrent Connections lowered from 10 to 2 while a job runs: once the connections
+/// that were open under the old limit have closed, the servers never see more than 2 at once.
+#[tokio::test]
+async fn a_limit_lowered_from_10_to_2_during_a_job_is_never_exceeded_afterwards() {
+    let users: Vec<(String, String)> = (0..40).map(|i| (format!("user{i:02}"), format!("pass{i:02}"))).collect();
+    let user_refs: Vec<(&str, &str)> = users.iter().map(|(u, p)| (u.as_str(), p.as_str())).collect();
+    let servers = MailServers::start(&user_refs);
+    let (e, _, _d) = memory_engine().await;
+    let sides = Sides::imaps_and_submission(&servers);
+    let changes = ProfileChanges { max_concurrent_connections: Some(10), ..Default::default() };
+    let p = profile(&e, "Ten, then two", &sides, &servers.ca_file(), changes).await;
+    for (u, pw) in &users {
+        mailbox(&e, p, u, pw, true).await;
+    }
+    let job = ok(api::start_test_and_enable(&e, api::TestAndEnableScope::Profile(p)).await).job.id;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ok(api::job_progress(&e, job).await).done < 5 {
+        assert!(Instant::now() < deadline, "the job does not progress");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    ok(api::update_profile(&e, p, ProfileChanges { max_concurrent_connections: Some(2), ..Default::default() }).await);
+    // The mailboxes being tested when the limit changed finish under the old limit.
+    let old: Vec<MailboxId> = ok(api::get_job(&e, job).await)
+        .items
+        .iter()
+        .filter(|i| i.state == JobItemState::Testing)
+        .map(|i| i.mailbox_id)
+        .collect();
+    loop {
+        let now = ok(api::get_job(&e, job).await);
+        if now.items.iter().filter(|i| old.contains(&i.mailbox_id)).all(|i| i.state != JobItemState::Testing) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the old connections never closed");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    servers.reset_max_connections();
+    let left = ok(api::job_progress(&e, job).await);
+    assert!(left.total - left.done >= 10, "too few mailboxes left to test the new limit: {left:?}");
+    let done = ok(api::wait_job(&e, job).await);
+    assert_eq!(done.job.state, JobState::Succeeded, "{done:?}");
+    let seen = servers.max_connections();
+    for service in ["imap", "smtp"] {
+        let n = seen.get(service).and_then(serde_json::Value::as_u64).unwrap_or(u64::MAX);
+        assert!(n <= 2, "{service} saw {n} connections at once after the limit went down to 2: {seen}");
+        assert!(n >= 1, "{service} saw no connection after the change: {seen}");
+    }
 }

@@ -3,13 +3,15 @@
 //! now), and the two tests built on it — Test Connection of a profile, and the per-workload test
 //! of Test & Enable.
 
-use super::{load_profile, mailboxes, profiles};
+use super::{mailboxes, profiles};
 use crate::domain::rules::{ProfileSecretKind, Workload};
 use crate::domain::{AuthProtocol, CredentialMode, Mailbox, Profile, ProfileId, ServerType, TestExecutionStatus};
 use crate::protocol::{self, Direction, Endpoint, IncomingProtocol, Login, Security, Step, StepOutcome, Steps};
+use crate::store;
 use crate::{Engine, Error, Result};
 use serde::Serialize;
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 /// The bound on every step when the profile's "Timeout mailbox connection" is off: the longest
 /// timeout the form allows (ADR 0004), so that no test can hang.
@@ -159,12 +161,17 @@ async fn test_direction(
     address: Option<&str>,
     steps: &mut Steps,
 ) -> Result<()> {
-    match client {
-        Some(proto) if sign_in => protocol::test_incoming(proto, ep, login, steps).await.map(|_| ()),
-        Some(IncomingProtocol::Imap) => protocol::imap::connect(ep, steps).await.map(|_| ()),
-        Some(IncomingProtocol::Pop3) => protocol::pop3::connect(ep, steps).await.map(|_| ()),
-        None => protocol::test_outgoing(ep, if sign_in { login } else { &Login::Anonymous }, address, steps).await,
+    let span = tracing::info_span!("connection", host = %ep.host, port = ep.port, direction = ?steps.direction());
+    async {
+        match client {
+            Some(proto) if sign_in => protocol::test_incoming(proto, ep, login, steps).await.map(|_| ()),
+            Some(IncomingProtocol::Imap) => protocol::imap::connect(ep, steps).await.map(|_| ()),
+            Some(IncomingProtocol::Pop3) => protocol::pop3::connect(ep, steps).await.map(|_| ()),
+            None => protocol::test_outgoing(ep, if sign_in { login } else { &Login::Anonymous }, address, steps).await,
+        }
     }
+    .instrument(span)
+    .await
 }
 
 /// Tests one workload of a mailbox for Test & Enable: sign in and read the Inbox (incoming), or
@@ -196,7 +203,7 @@ pub struct ConnectionTest {
 /// connects, negotiates TLS, reads the greeting and signs in with the profile's credentials
 /// where it has some. Each step is recorded; the profile's test-result fields are updated.
 pub async fn test_profile_connection(engine: &Engine, id: ProfileId) -> Result<ConnectionTest> {
-    let p = engine.read(move |c, _| load_profile(c, id)).await?;
+    let p = engine.read(move |c, _| store::profiles::get(c, id)).await?;
     let started_on = engine.inner.now();
     let started = Instant::now();
     let mut all: Vec<Step> = Vec::new();
@@ -242,13 +249,13 @@ pub async fn test_profile_connection(engine: &Engine, id: ProfileId) -> Result<C
         all.iter().find(|s| s.outcome == StepOutcome::Failure).map(|s| s.error_code.clone()).unwrap_or_default();
     let profile = engine
         .write(move |tx, _| {
-            let mut p = load_profile(tx, id)?;
+            let mut p = store::profiles::get(tx, id)?;
             p.last_test_started_on = Some(started_on);
             p.last_test_duration_ms = Some(duration);
             p.last_test_execution_status = Some(status);
             p.last_authorization_status = signed_in;
             p.last_test_message = summary;
-            crate::store::update(tx, &p)?;
+            crate::store::profiles::update(tx, &p)?;
             Ok(p)
         })
         .await?;

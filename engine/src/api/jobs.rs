@@ -1,22 +1,21 @@
 //! Background jobs: Test & Enable Mailboxes runs as one. Progress is kept per mailbox in the
 //! database (pending → testing → success | failure | cancelled), so any window or command can
 //! follow it, and a job whose engine died (the app was closed or crashed) is found and closed
-//! when an engine next opens the data directory: no mailbox is left "testing".
+//! when an engine next opens the data directory: no mailbox is left "testing". A job belongs to
+//! its engine: closing the engine stops it, records the mailboxes it had not finished as
+//! cancelled, and waits for it.
 
-use super::{load_mailbox, load_profile, load_settings};
-use crate::api::alerts::{NewAlert, raise_alert};
+use crate::api::alerts::raise_alert;
+use crate::domain::job::{self as record, KIND_TEST_AND_ENABLE};
 use crate::domain::rules::{Workload, check_processable, is_configured};
-use crate::domain::{
-    AlertLevel, JobId, JobItemState, JobState, Mailbox, MailboxId, ProfileId, Regarding, TestStatus, Timestamp,
-    table_record,
-};
-use crate::engine::Inner;
+use crate::domain::test_enable::{WorkloadOutcome, apply_test_results};
+use crate::domain::{JobId, JobItemState, JobState, MailboxId, ProfileId, Timestamp};
 use crate::store;
-use crate::{Engine, Error, Result};
-use rusqlite::{Connection, Transaction, params};
+use crate::{Engine, Error, ErrorKind, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// A background job.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -26,14 +25,24 @@ pub struct Job {
     pub kind: String,
     pub profile_id: Option<ProfileId>,
     pub state: JobState,
-    #[serde(skip)]
-    pub runner: String,
     pub created_on: Timestamp,
     pub started_on: Option<Timestamp>,
     pub completed_on: Option<Timestamp>,
 }
 
-table_record!(Job, "async_job", id: JobId { kind, profile_id, state, runner, created_on, started_on, completed_on });
+impl From<record::Job> for Job {
+    fn from(j: record::Job) -> Job {
+        Job {
+            id: j.id,
+            kind: j.kind,
+            profile_id: j.profile_id,
+            state: j.state,
+            created_on: j.created_on,
+            started_on: j.started_on,
+            completed_on: j.completed_on,
+        }
+    }
+}
 
 /// One mailbox of a Test & Enable job.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,6 +54,18 @@ pub struct JobItem {
     /// Why it failed: a message code, worded by the UI with `error_params`.
     pub error_code: String,
     pub error_params: BTreeMap<String, String>,
+}
+
+impl From<record::JobItem> for JobItem {
+    fn from(i: record::JobItem) -> JobItem {
+        JobItem {
+            mailbox_id: i.mailbox_id,
+            mailbox_name: i.mailbox_name,
+            state: i.state,
+            error_code: i.error_code,
+            error_params: i.error_params,
+        }
+    }
 }
 
 /// A job with its items, as the UI follows it.
@@ -72,53 +93,40 @@ pub enum TestAndEnableScope {
     Profile(ProfileId),
 }
 
-const KIND_TEST_AND_ENABLE: &str = "test_and_enable";
-
-fn load_job(c: &Connection, id: JobId) -> Result<JobDto> {
-    let job: Job = super::load(c, id, JobId::ENTITY)?;
-    let mut stmt = c.prepare_cached(
-        "SELECT i.mailbox_id, m.name, i.state, i.error_code, i.error_params
-         FROM async_job_item i JOIN mailbox m ON m.id = i.mailbox_id
-         WHERE i.job_id = ?1 ORDER BY m.name COLLATE NOCASE, m.id",
-    )?;
-    let items = stmt
-        .query_map([id], |r| {
-            let params: String = r.get(4)?;
-            Ok(JobItem {
-                mailbox_id: r.get(0)?,
-                mailbox_name: r.get(1)?,
-                state: r.get(2)?,
-                error_code: r.get(3)?,
-                error_params: serde_json::from_str(&params).unwrap_or_default(),
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+fn load_job(c: &rusqlite::Connection, id: JobId) -> Result<JobDto> {
+    let job = store::jobs::get(c, id)?;
+    let items: Vec<JobItem> = store::jobs::items(c, id)?.into_iter().map(Into::into).collect();
     let total = items.len() as u32;
     let done =
         items.iter().filter(|i| !matches!(i.state, JobItemState::Pending | JobItemState::Testing)).count() as u32;
-    let finished = !matches!(job.state, JobState::Queued | JobState::Running)
-        && !items.iter().any(|i| i.state == JobItemState::Testing);
-    Ok(JobDto { job, items, done, total, finished })
+    let testing = items.iter().filter(|i| i.state == JobItemState::Testing).count() as u32;
+    let finished = record::JobProgress { state: job.state, total, done, testing }.finished();
+    Ok(JobDto { job: job.into(), items, done, total, finished })
 }
 
 /// Starts Test & Enable for a set of mailboxes or every mailbox of a profile; returns at once
 /// with the job, which then runs in the background.
 pub async fn start_test_and_enable(engine: &Engine, scope: TestAndEnableScope) -> Result<JobDto> {
+    if engine.is_closing() {
+        return Err(Error::new(ErrorKind::Unavailable, "engine.closing"));
+    }
     let dto = engine
         .write(move |tx, ctx| {
             let (profile_id, ids): (Option<ProfileId>, Vec<MailboxId>) = match scope {
                 TestAndEnableScope::Mailboxes(ids) => (None, ids),
                 TestAndEnableScope::Profile(pid) => {
-                    load_profile(tx, pid)?;
-                    let ms: Vec<Mailbox> = store::list(tx, "profile_id = ?1", "id", &[&pid])?;
-                    (Some(pid), ms.into_iter().map(|m| m.id).collect())
+                    store::profiles::get(tx, pid)?;
+                    (Some(pid), store::mailboxes::of_profile(tx, pid)?.into_iter().map(|m| m.id).collect())
                 }
             };
             if ids.is_empty() {
                 return Err(Error::validation("job.no_mailboxes"));
             }
+            for id in &ids {
+                store::mailboxes::get(tx, *id)?;
+            }
             let now = ctx.now();
-            let mut job = Job {
+            let job = record::Job {
                 id: JobId(0),
                 kind: KIND_TEST_AND_ENABLE.to_owned(),
                 profile_id,
@@ -128,21 +136,14 @@ pub async fn start_test_and_enable(engine: &Engine, scope: TestAndEnableScope) -
                 started_on: Some(now),
                 completed_on: None,
             };
-            job.id = JobId(store::insert(tx, &job)?);
-            for id in ids {
-                load_mailbox(tx, id)?;
-                tx.execute(
-                    "INSERT INTO async_job_item (job_id, mailbox_id, state, updated_on) VALUES (?1, ?2, 'pending', ?3)
-                     ON CONFLICT (job_id, mailbox_id) DO NOTHING",
-                    params![job.id, id, now],
-                )?;
-            }
-            load_job(tx, job.id)
+            let id = store::jobs::insert(tx, &job, &ids)?;
+            load_job(tx, id)
         })
         .await?;
     let runner = engine.clone();
     let job_id = dto.job.id;
-    tokio::spawn(async move { run_test_and_enable(&runner, job_id).await });
+    let span = tracing::info_span!("job", job = %job_id, kind = KIND_TEST_AND_ENABLE, mailboxes = dto.total);
+    engine.spawn(async move { run_test_and_enable(&runner, job_id).await }.instrument(span));
     Ok(dto)
 }
 
@@ -151,9 +152,14 @@ pub async fn get_job(engine: &Engine, id: JobId) -> Result<JobDto> {
     engine.read(move |c, _| load_job(c, id)).await
 }
 
+/// How far a job has got, without its items: cheap however large the job.
+pub async fn job_progress(engine: &Engine, id: JobId) -> Result<record::JobProgress> {
+    engine.read(move |c, _| store::jobs::progress(c, id)).await
+}
+
 /// The most recent jobs, newest first.
 pub async fn list_jobs(engine: &Engine, limit: u32) -> Result<Vec<Job>> {
-    engine.read(move |c, _| store::list(c, "1", &format!("id DESC LIMIT {}", limit.clamp(1, 500)), &[])).await
+    engine.read(move |c, _| Ok(store::jobs::recent(c, limit)?.into_iter().map(Into::into).collect())).await
 }
 
 /// Cancels a running job: mailboxes not yet tested are marked cancelled; the one being tested
@@ -161,30 +167,23 @@ pub async fn list_jobs(engine: &Engine, limit: u32) -> Result<Vec<Job>> {
 pub async fn cancel_job(engine: &Engine, id: JobId) -> Result<JobDto> {
     let dto = engine
         .write(move |tx, ctx| {
-            let now = ctx.now();
-            tx.execute(
-                "UPDATE async_job SET state = 'cancelled', completed_on = ?2 WHERE id = ?1 AND state IN ('queued', 'running')",
-                params![id, now],
-            )?;
-            tx.execute(
-                "UPDATE async_job_item SET state = 'cancelled', updated_on = ?2 WHERE job_id = ?1 AND state = 'pending'",
-                params![id, now],
-            )?;
+            store::jobs::cancel(tx, id, "", ctx.now())?;
             load_job(tx, id)
         })
         .await?;
+    tracing::info!(job = %id, "job cancelled");
     engine.job_changed(id);
     Ok(dto)
 }
 
 /// Waits until a job has finished (succeeded, failed or cancelled, with no mailbox still being
-/// tested) and returns it.
+/// tested) and returns it. Each change is checked with a count, not by reading every item, so
+/// waiting costs the same per change however large the job.
 pub async fn wait_job(engine: &Engine, id: JobId) -> Result<JobDto> {
     let mut changes = engine.subscribe_job_changes();
     loop {
-        let job = get_job(engine, id).await?;
-        if job.finished {
-            return Ok(job);
+        if job_progress(engine, id).await?.finished() {
+            return get_job(engine, id).await;
         }
         next_job_change(&mut changes, id, Duration::from_secs(1)).await;
     }
@@ -207,127 +206,147 @@ pub async fn next_job_change(changes: &mut tokio::sync::broadcast::Receiver<JobI
     let _ = tokio::time::timeout(max, wait).await;
 }
 
-fn set_item(
-    tx: &Transaction<'_>,
-    job: JobId,
-    mailbox: MailboxId,
-    state: JobItemState,
-    err: Option<&Error>,
-    now: Timestamp,
-) -> Result<()> {
-    let (code, params) = match err {
-        Some(e) => (e.code().to_owned(), serde_json::to_string(e.params()).map_err(Error::internal)?),
-        None => (String::new(), "{}".to_owned()),
-    };
-    tx.execute(
-        "UPDATE async_job_item SET state = ?3, error_code = ?4, error_params = ?5, updated_on = ?6
-         WHERE job_id = ?1 AND mailbox_id = ?2",
-        params![job, mailbox, state, code, params, now],
-    )?;
-    Ok(())
-}
-
-/// Marks a pending mailbox of a running job as testing; false when the job was cancelled or the
-/// mailbox is no longer pending.
-fn start_item(tx: &Transaction<'_>, job: JobId, mailbox: MailboxId, now: Timestamp) -> Result<bool> {
-    let state: JobState = tx.query_row("SELECT state FROM async_job WHERE id = ?1", [job], |r| r.get(0))?;
-    if state != JobState::Running {
-        return Ok(false);
-    }
-    let changed = tx.execute(
-        "UPDATE async_job_item SET state = 'testing', updated_on = ?3
-         WHERE job_id = ?1 AND mailbox_id = ?2 AND state = 'pending'",
-        params![job, mailbox, now],
-    )?;
-    Ok(changed == 1)
-}
-
 /// The most mailboxes one job tests at once, whatever the profiles allow.
 const MAX_JOB_WORKERS: usize = 16;
 
+/// What stopped a worker: the engine closing, or a database that cannot record results.
+enum Stop {
+    Closing,
+    Storage,
+}
+
 async fn run_test_and_enable(engine: &Engine, job: JobId) {
-    let pending = engine
-        .read(move |c, _| {
-            let mut stmt = c.prepare(
-                "SELECT i.mailbox_id, m.profile_id FROM async_job_item i JOIN mailbox m ON m.id = i.mailbox_id
-                 WHERE i.job_id = ?1 AND i.state = 'pending' ORDER BY i.mailbox_id",
-            )?;
-            let rows = stmt
-                .query_map([job], |r| Ok((r.get::<_, MailboxId>(0)?, r.get::<_, Option<ProfileId>>(1)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
-        })
-        .await
-        .unwrap_or_default();
+    let pending = match engine.read(move |c, _| store::jobs::pending(c, job)).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, "the job's mailboxes could not be read");
+            Vec::new()
+        }
+    };
+    tracing::info!(pending = pending.len(), "job started");
     let workers = pending.len().clamp(1, MAX_JOB_WORKERS);
     let queue = std::sync::Arc::new(tokio::sync::Mutex::new(std::collections::VecDeque::from(pending)));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..workers {
         let engine = engine.clone();
         let queue = queue.clone();
-        tasks.spawn(async move {
-            loop {
-                let Some((mailbox, profile)) = queue.lock().await.pop_front() else { break };
-                // One connection at a time per mailbox: a permit of its profile's limit covers it.
-                let _permit = match profile {
-                    Some(p) => Some(engine.connection_permit(p).await),
-                    None => None,
-                };
-                match engine.write(move |tx, ctx| start_item(tx, job, mailbox, ctx.now())).await {
-                    Ok(true) => engine.job_changed(job),
-                    Ok(false) => continue,
-                    Err(_) => break,
+        tasks.spawn(
+            async move {
+                loop {
+                    let (mailbox, profile) = queue.lock().await.pop_front()?;
+                    match test_one_item(&engine, job, mailbox, profile).await {
+                        Ok(()) => {}
+                        Err(stop) => return Some(stop),
+                    }
                 }
-                let outcome = test_and_enable_one(&engine, mailbox).await;
-                let recorded = engine
-                    .write(move |tx, ctx| {
-                        let (state, err) = match &outcome {
-                            Ok(()) => (JobItemState::Success, None),
-                            Err(e) => (JobItemState::Failure, Some(e)),
-                        };
-                        set_item(tx, job, mailbox, state, err, ctx.now())
-                    })
-                    .await;
-                if recorded.is_err() {
-                    break;
-                }
-                engine.job_changed(job);
             }
-        });
+            .in_current_span(),
+        );
     }
-    while tasks.join_next().await.is_some() {}
-    let _ = engine
+    let mut closing = false;
+    while let Some(stopped) = tasks.join_next().await {
+        closing |= matches!(stopped, Ok(Some(Stop::Closing)));
+    }
+    let ended = engine
         .write(move |tx, ctx| {
-            let failures: i64 = tx.query_row(
-                "SELECT count(*) FROM async_job_item WHERE job_id = ?1 AND state IN ('failure', 'pending', 'testing')",
-                [job],
-                |r| r.get(0),
-            )?;
-            let state = if failures == 0 { JobState::Succeeded } else { JobState::Failed };
-            tx.execute(
-                "UPDATE async_job SET state = ?2, completed_on = ?3 WHERE id = ?1 AND state = 'running'",
-                params![job, state, ctx.now()],
-            )?;
-            Ok(())
+            if closing {
+                // Stopped by the engine closing: what was not tested is recorded as cancelled.
+                store::jobs::cancel(tx, job, "job.interrupted", ctx.now())?;
+            }
+            store::jobs::complete(tx, job, ctx.now())?;
+            store::jobs::progress(tx, job)
         })
         .await;
+    match ended {
+        Ok(p) => tracing::info!(state = %p.state, done = p.done, total = p.total, "job ended"),
+        Err(e) => tracing::error!(error = %e, "the job's end could not be recorded"),
+    }
     engine.job_changed(job);
 }
 
-/// The outcome of testing one workload.
-type WorkloadResult = (Workload, Option<Result<()>>);
+/// Tests one mailbox of a job, within its profile's connection limit, and records the outcome.
+/// Stops when the engine closes: a test under way is abandoned and recorded as cancelled.
+async fn test_one_item(
+    engine: &Engine,
+    job: JobId,
+    mailbox: MailboxId,
+    profile: Option<ProfileId>,
+) -> std::result::Result<(), Stop> {
+    let shutdown = engine.shutdown_token().clone();
+    let span = tracing::info_span!("mailbox", mailbox = %mailbox);
+    async {
+        // One connection at a time per mailbox: a permit of its profile's limit covers it.
+        let (_permit, outcome) = match profile {
+            Some(p) => tokio::select! {
+                _ = shutdown.cancelled() => return Err(Stop::Closing),
+                permit = engine.connection_permit(p) => match permit {
+                    Ok(permit) => (Some(permit), None),
+                    // The limit could not be read: the mailbox fails, it is never "no limit".
+                    Err(e) => (None, Some(Err(e))),
+                },
+            },
+            None => (None, None),
+        };
+        match engine.write(move |tx, ctx| store::jobs::start_item(tx, job, mailbox, ctx.now())).await {
+            Ok(true) => engine.job_changed(job),
+            Ok(false) => return Ok(()),
+            Err(e) => {
+                tracing::error!(error = %e, "the mailbox's test could not be started");
+                return Err(Stop::Storage);
+            }
+        }
+        let outcome = match outcome {
+            Some(failed) => failed,
+            None => tokio::select! {
+                _ = shutdown.cancelled() => {
+                    let interrupted = Error::new(ErrorKind::Unavailable, "job.interrupted");
+                    let _ = engine
+                        .write(move |tx, ctx| {
+                            store::jobs::finish_item(tx, job, mailbox, JobItemState::Cancelled, Some(&interrupted), ctx.now())
+                        })
+                        .await;
+                    tracing::info!("test abandoned: the engine is closing");
+                    engine.job_changed(job);
+                    return Err(Stop::Closing);
+                }
+                outcome = test_and_enable_one(engine, mailbox) => outcome,
+            },
+        };
+        match &outcome {
+            Ok(()) => tracing::info!("mailbox tested: success"),
+            Err(e) => tracing::info!(code = e.code(), transient = e.is_transient(), "mailbox tested: failure"),
+        }
+        let recorded = engine
+            .write(move |tx, ctx| {
+                let (state, err) = match &outcome {
+                    Ok(()) => (JobItemState::Success, None),
+                    Err(e) => (JobItemState::Failure, Some(e)),
+                };
+                store::jobs::finish_item(tx, job, mailbox, state, err, ctx.now())
+            })
+            .await;
+        if let Err(e) = recorded {
+            tracing::error!(error = %e, "the mailbox's result could not be recorded");
+            return Err(Stop::Storage);
+        }
+        engine.job_changed(job);
+        Ok(())
+    }
+    .instrument(span)
+    .await
+}
 
 /// Tests every configured workload of one mailbox, then records statuses, enabled flags, the
 /// test time and alerts in one transaction. Returns the first failure, if any.
 async fn test_and_enable_one(engine: &Engine, id: MailboxId) -> Result<()> {
     let (mailbox, profile, settings) = engine
         .read(move |c, _| {
-            let m = load_mailbox(c, id)?;
+            let m = store::mailboxes::get(c, id)?;
             let p = super::profile_of(c, &m)?;
-            Ok((m, p, load_settings(c)?))
+            Ok((m, p, store::settings::get(c)?))
         })
         .await?;
-    let mut results: Vec<WorkloadResult> = Vec::with_capacity(3);
+    let mut results: Vec<WorkloadOutcome> = Vec::with_capacity(3);
     for w in Workload::ALL {
         if !is_configured(&mailbox, w) {
             results.push((w, None));
@@ -344,100 +363,17 @@ async fn test_and_enable_one(engine: &Engine, id: MailboxId) -> Result<()> {
         results.push((w, Some(outcome)));
     }
     // The results are committed whatever they say; the mailbox's own outcome is returned after.
-    engine.write(move |tx, ctx| record_test_results(tx, ctx, id, &results)).await?
-}
-
-fn record_test_results(
-    tx: &Transaction<'_>,
-    ctx: &Inner,
-    id: MailboxId,
-    results: &[WorkloadResult],
-) -> Result<Result<()>> {
-    let now = ctx.now();
-    let mut m = load_mailbox(tx, id)?;
-    let mut first_error: Option<Error> = None;
-    let mut any_configured = false;
-    for (w, outcome) in results {
-        let (status, enabled) = match outcome {
-            None => (TestStatus::NotRun, false),
-            Some(Ok(())) => (TestStatus::Success, true),
-            Some(Err(e)) => {
-                if first_error.is_none() {
-                    first_error = Some(e.clone());
-                }
-                (TestStatus::Failure, false)
+    engine
+        .write(move |tx, ctx| {
+            let now = ctx.now();
+            let mut m = store::mailboxes::get(tx, id)?;
+            let plan =
+                apply_test_results(&mut m, &results, |e| crate::protocol::failure::is_server_level(e.code()), now);
+            store::mailboxes::update(tx, &m)?;
+            for alert in &plan.alerts {
+                raise_alert(tx, alert, now)?;
             }
-        };
-        any_configured |= outcome.is_some();
-        match w {
-            Workload::Incoming => (m.incoming_status, m.enabled_for_incoming) = (status, enabled),
-            Workload::Outgoing => (m.outgoing_status, m.enabled_for_outgoing) = (status, enabled),
-            Workload::Act => (m.act_status, m.enabled_for_act) = (status, enabled),
-        }
-    }
-    m.test_completed_on = Some(now);
-    m.test_and_enable_last_attempted_on = Some(now);
-    // A transient failure (timeout, busy server) counts towards the automatic disabling of the
-    // mailbox (spec §3.11); any other outcome starts the count again.
-    let transient = first_error.as_ref().is_some_and(|e| e.kind().is_transient());
-    m.transient_failure_count = if transient { m.transient_failure_count.saturating_add(1) } else { 0 };
-    m.modified_on = now;
-    let outcome = match (&first_error, any_configured) {
-        (Some(e), _) => Err(e.clone()),
-        (None, false) => Err(Error::validation("mailbox.nothing_to_test").param("mailbox", &m.name)),
-        (None, true) => Ok(()),
-    };
-    match &outcome {
-        Ok(()) => {
-            m.last_sync_error_code.clear();
-            m.last_sync_error_on = None;
-        }
-        Err(e) => {
-            m.last_sync_error_code = e.code().to_owned();
-            m.last_sync_error_on = Some(now);
-        }
-    }
-    store::update(tx, &m)?;
-    let (level, code, mut params) = match &outcome {
-        Ok(()) => (AlertLevel::Information, "mailbox.test_and_enable.succeeded".to_owned(), BTreeMap::new()),
-        Err(e) if e.kind().is_transient() => (AlertLevel::Warning, e.code().to_owned(), e.params().clone()),
-        Err(e) => (AlertLevel::Error, e.code().to_owned(), e.params().clone()),
-    };
-    params.insert("mailbox".to_owned(), m.name.clone());
-    let detail = match &outcome {
-        Err(e) => e.detail().unwrap_or_default().to_owned(),
-        Ok(()) => String::new(),
-    };
-    if let (Err(e), Some(profile)) = (&outcome, m.profile_id)
-        && crate::protocol::failure::is_server_level(e.code())
-    {
-        // The profile's own failure: its owner sees it once on the profile, however many
-        // mailboxes met it.
-        let regarding = Regarding::Profile(profile);
-        let alert = NewAlert { level, code: code.clone(), params: params.clone(), regarding, detail: detail.clone() };
-        raise_alert(tx, &alert, now)?;
-    }
-    raise_alert(tx, &NewAlert { level, code, params, regarding: Regarding::Mailbox(id), detail }, now)?;
-    Ok(outcome)
-}
-
-/// Closes the jobs of engines that are gone (their runner lock is free): their unfinished
-/// mailboxes become cancelled and the job is marked cancelled.
-pub(crate) fn recover_abandoned_jobs(
-    tx: &Transaction<'_>,
-    is_alive: &dyn Fn(&str) -> bool,
-    now: Timestamp,
-) -> Result<usize> {
-    let running: Vec<Job> = store::list(tx, "state IN ('queued', 'running')", "id", &[])?;
-    let mut recovered = 0;
-    for job in running.into_iter().filter(|j| !is_alive(&j.runner)) {
-        tx.execute(
-            "UPDATE async_job_item SET state = 'cancelled', error_code = 'job.interrupted', updated_on = ?2
-             WHERE job_id = ?1 AND state IN ('pending', 'testing')",
-            params![job.id, now],
-        )?;
-        tx.execute("UPDATE async_job SET state = 'cancelled', completed_on = ?2 WHERE id = ?1", params![job.id, now])?;
-        recovered += 1;
-    }
-    Ok(recovered)
+            Ok(plan.outcome)
+        })
+        .await?
 }

@@ -1,14 +1,14 @@
 //! Mailboxes: the grid's views and commands, the form's save, credentials and approval.
 
-use super::{load_mailbox, load_queue, load_settings, load_user, non_empty, profile_of};
+use super::{non_empty, profile_of};
 use crate::domain::rules::{
     Actor, apply_default_email_settings, approve, may_change_approval, reject, validate_mailbox,
 };
 use crate::domain::{Mailbox, MailboxChanges, MailboxId, MailboxKind, ProfileId, RecordState, UserId};
 use crate::secrets::Secret;
-use crate::store;
+use crate::store::{self, mailboxes::MailboxFilter};
 use crate::{Engine, Error, Result};
-use rusqlite::{ToSql, Transaction};
+use rusqlite::Transaction;
 use serde::{Deserialize, Serialize};
 
 /// A mailbox as the UI and `--json` receive it: the record and its kind.
@@ -64,27 +64,27 @@ pub struct MailboxQuery {
 }
 
 fn save(tx: &Transaction<'_>, m: &Mailbox) -> Result<()> {
-    let settings = load_settings(tx)?;
+    let settings = store::settings::get(tx)?;
     validate_mailbox(m, profile_of(tx, m)?.as_ref(), &settings).map_err(|e| e.param("mailbox", &m.name))?;
-    store::update(tx, m)
+    store::mailboxes::update(tx, m)
 }
 
 /// Keeps the owner's address equal to the mailbox's.
 fn propagate_address(tx: &Transaction<'_>, m: &Mailbox) -> Result<()> {
     if let Some(uid) = m.user_id {
-        let mut u = load_user(tx, uid)?;
+        let mut u = store::principals::user(tx, uid)?;
         if u.primary_email != m.email_address {
             u.primary_email.clone_from(&m.email_address);
             u.modified_on = m.modified_on;
-            store::update(tx, &u)?;
+            store::principals::update_user(tx, &u)?;
         }
     }
     if let Some(qid) = m.queue_id {
-        let mut q = load_queue(tx, qid)?;
+        let mut q = store::principals::queue(tx, qid)?;
         if q.email_address != m.email_address {
             q.email_address.clone_from(&m.email_address);
             q.modified_on = m.modified_on;
-            store::update(tx, &q)?;
+            store::principals::update_queue(tx, &q)?;
         }
     }
     Ok(())
@@ -104,13 +104,13 @@ fn apply_changes(m: &mut Mailbox, changes: MailboxChanges) {
 pub async fn create_forward_mailbox(engine: &Engine, req: CreateForwardMailbox) -> Result<MailboxDto> {
     engine
         .write(move |tx, ctx| {
-            let settings = load_settings(tx)?;
+            let settings = store::settings::get(tx)?;
             let mut m = Mailbox::new(req.name.trim().to_owned(), req.email_address.trim().to_owned(), ctx.now());
             m.is_forward_mailbox = true;
             apply_default_email_settings(&mut m, &settings);
             apply_changes(&mut m, req.changes);
             validate_mailbox(&m, profile_of(tx, &m)?.as_ref(), &settings)?;
-            m.id = MailboxId(store::insert(tx, &m)?);
+            m.id = store::mailboxes::insert(tx, &m)?;
             Ok(m.into())
         })
         .await
@@ -120,11 +120,11 @@ pub async fn create_forward_mailbox(engine: &Engine, req: CreateForwardMailbox) 
 pub async fn delete_forward_mailbox(engine: &Engine, id: MailboxId) -> Result<()> {
     let m = engine
         .write(move |tx, _| {
-            let m = load_mailbox(tx, id)?;
+            let m = store::mailboxes::get(tx, id)?;
             if m.kind() != MailboxKind::Forward {
                 return Err(Error::validation("mailbox.not_forward").param("mailbox", &m.name));
             }
-            tx.execute("DELETE FROM mailbox WHERE id = ?1", [id])?;
+            store::mailboxes::delete(tx, id)?;
             Ok(m)
         })
         .await?;
@@ -138,7 +138,7 @@ pub async fn delete_forward_mailbox(engine: &Engine, id: MailboxId) -> Result<()
 pub async fn update_mailbox(engine: &Engine, id: MailboxId, changes: MailboxChanges) -> Result<MailboxDto> {
     engine
         .write(move |tx, ctx| {
-            let mut m = load_mailbox(tx, id)?;
+            let mut m = store::mailboxes::get(tx, id)?;
             apply_changes(&mut m, changes);
             m.modified_on = ctx.now();
             save(tx, &m)?;
@@ -159,7 +159,7 @@ pub async fn edit_mailboxes(engine: &Engine, ids: Vec<MailboxId>, changes: Mailb
         .write(move |tx, ctx| {
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                let mut m = load_mailbox(tx, id)?;
+                let mut m = store::mailboxes::get(tx, id)?;
                 changes.clone().apply_to(&mut m);
                 m.modified_on = ctx.now();
                 save(tx, &m)?;
@@ -172,40 +172,21 @@ pub async fn edit_mailboxes(engine: &Engine, ids: Vec<MailboxId>, changes: Mailb
 
 /// One mailbox.
 pub async fn get_mailbox(engine: &Engine, id: MailboxId) -> Result<MailboxDto> {
-    engine.read(move |c, _| load_mailbox(c, id).map(Into::into)).await
+    engine.read(move |c, _| store::mailboxes::get(c, id).map(Into::into)).await
 }
 
 /// The mailboxes of a grid view, by name.
 pub async fn list_mailboxes(engine: &Engine, query: MailboxQuery) -> Result<Vec<MailboxDto>> {
     engine
         .read(move |c, _| {
-            let mut clauses: Vec<String> = Vec::new();
-            let mut params: Vec<Box<dyn ToSql>> = Vec::new();
-            let mut push = |clause: &str, p: Box<dyn ToSql>| {
-                params.push(p);
-                clauses.push(clause.replace('?', &format!("?{}", params.len())));
+            let (state, owner) = match query.view {
+                MailboxView::Active => (Some(RecordState::Active), None),
+                MailboxView::Inactive => (Some(RecordState::Inactive), None),
+                MailboxView::MyActive(owner) => (Some(RecordState::Active), Some(owner)),
+                MailboxView::All => (None, None),
             };
-            match query.view {
-                MailboxView::Active => push("state = ?", Box::new(RecordState::Active)),
-                MailboxView::Inactive => push("state = ?", Box::new(RecordState::Inactive)),
-                MailboxView::MyActive(owner) => {
-                    push("state = ?", Box::new(RecordState::Active));
-                    push("owner_user_id = ?", Box::new(owner));
-                }
-                MailboxView::All => {}
-            }
-            if let Some(p) = query.profile_id {
-                push("profile_id = ?", Box::new(p));
-            }
-            if let Some(s) = query.search.filter(|s| !s.trim().is_empty()) {
-                let pattern = format!("%{}%", s.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-                push("(name LIKE ? ESCAPE '\\' OR email_address LIKE ? ESCAPE '\\')", Box::new(pattern));
-                // The clause used one placeholder number twice; both refer to the same value.
-            }
-            let where_sql = if clauses.is_empty() { "1".to_owned() } else { clauses.join(" AND ") };
-            let refs: Vec<&dyn ToSql> = params.iter().map(|p| p.as_ref()).collect();
-            let rows: Vec<Mailbox> = store::list(c, &where_sql, "name COLLATE NOCASE, id", &refs)?;
-            Ok(rows.into_iter().map(Into::into).collect())
+            let filter = MailboxFilter { state, owner, profile: query.profile_id, search: query.search };
+            Ok(store::mailboxes::list(c, &filter)?.into_iter().map(Into::into).collect())
         })
         .await
 }
@@ -217,25 +198,19 @@ pub async fn set_mailbox_state(engine: &Engine, ids: Vec<MailboxId>, state: Reco
         .write(move |tx, ctx| {
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                let mut m = load_mailbox(tx, id)?;
+                let mut m = store::mailboxes::get(tx, id)?;
                 if state == RecordState::Active {
                     let owner_state = match (m.user_id, m.queue_id) {
-                        (Some(u), _) => Some(load_user(tx, u)?.state),
-                        (None, Some(q)) => Some(load_queue(tx, q)?.state),
+                        (Some(u), _) => Some(store::principals::user(tx, u)?.state),
+                        (None, Some(q)) => Some(store::principals::queue(tx, q)?.state),
                         (None, None) => None,
                     };
                     if owner_state == Some(RecordState::Inactive) {
                         return Err(Error::validation("mailbox.owner_inactive").param("mailbox", &m.name));
                     }
                 }
-                if state == RecordState::Inactive {
-                    m.enabled_for_incoming = false;
-                    m.enabled_for_outgoing = false;
-                    m.enabled_for_act = false;
-                }
-                m.state = state;
-                m.modified_on = ctx.now();
-                store::update(tx, &m)?;
+                m.set_state(state, ctx.now());
+                store::mailboxes::update(tx, &m)?;
                 out.push(m.into());
             }
             Ok(out)
@@ -253,12 +228,12 @@ async fn change_approval(
     non_empty(&ids)?;
     engine
         .write(move |tx, ctx| {
-            let settings = load_settings(tx)?;
-            let user = acting_user.map(|u| load_user(tx, u)).transpose()?;
+            let settings = store::settings::get(tx)?;
+            let user = acting_user.map(|u| store::principals::user(tx, u)).transpose()?;
             let actor = user.as_ref().map_or(Actor::Administrator, Actor::User);
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                let mut m = load_mailbox(tx, id)?;
+                let mut m = store::mailboxes::get(tx, id)?;
                 may_change_approval(actor, &m, &settings, rejecting)?;
                 if rejecting {
                     reject(&mut m);
@@ -266,7 +241,7 @@ async fn change_approval(
                     approve(&mut m, actor, ctx.now());
                 }
                 m.modified_on = ctx.now();
-                store::update(tx, &m)?;
+                store::mailboxes::update(tx, &m)?;
                 out.push(m.into());
             }
             Ok(out)
@@ -299,10 +274,10 @@ pub async fn apply_default_settings(engine: &Engine, ids: Vec<MailboxId>) -> Res
     non_empty(&ids)?;
     engine
         .write(move |tx, ctx| {
-            let settings = load_settings(tx)?;
+            let settings = store::settings::get(tx)?;
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                let mut m = load_mailbox(tx, id)?;
+                let mut m = store::mailboxes::get(tx, id)?;
                 apply_default_email_settings(&mut m, &settings);
                 m.modified_on = ctx.now();
                 save(tx, &m)?;
@@ -337,12 +312,12 @@ pub async fn set_mailbox_credentials(
             secret_path(id),
             password,
             move |c, _| {
-                let mut m = load_mailbox(c, id)?;
+                let mut m = store::mailboxes::get(c, id)?;
                 with_credentials(&mut m, &name);
-                validate_mailbox(&m, profile_of(c, &m)?.as_ref(), &load_settings(c)?)
+                validate_mailbox(&m, profile_of(c, &m)?.as_ref(), &store::settings::get(c)?)
             },
             move |tx, ctx| {
-                let mut m = load_mailbox(tx, id)?;
+                let mut m = store::mailboxes::get(tx, id)?;
                 with_credentials(&mut m, &user_name);
                 m.modified_on = ctx.now();
                 save(tx, &m)?;
@@ -354,15 +329,15 @@ pub async fn set_mailbox_credentials(
 
 /// Removes the mailbox's password from the keychain and turns off its credentials.
 pub async fn clear_mailbox_credentials(engine: &Engine, id: MailboxId) -> Result<MailboxDto> {
-    engine.read(move |c, _| load_mailbox(c, id)).await?;
+    engine.read(move |c, _| store::mailboxes::get(c, id)).await?;
     engine.delete_secret(secret_path(id)).await?;
     engine
         .write(move |tx, ctx| {
-            let mut m = load_mailbox(tx, id)?;
+            let mut m = store::mailboxes::get(tx, id)?;
             m.allow_credentials = false;
             m.is_password_set = false;
             m.modified_on = ctx.now();
-            store::update(tx, &m)?;
+            store::mailboxes::update(tx, &m)?;
             Ok(m.into())
         })
         .await

@@ -21,46 +21,14 @@ pub use parties::*;
 pub use profiles::*;
 pub use settings::*;
 
-use crate::domain::{MailboxId, OrgSettings, ProfileId, QueueId, UserId};
-use crate::store::{self, Record};
+use crate::store;
 use crate::{Error, Result};
 use rusqlite::Connection;
-use std::fmt::Display;
-
-/// Reads a record or fails with `record.not_found`.
-pub(crate) fn load<R>(c: &Connection, id: R::Id, entity: &'static str) -> Result<R>
-where
-    R: Record,
-    R::Id: Display,
-{
-    store::get::<R>(c, id)?.ok_or_else(|| Error::not_found(entity, id))
-}
-
-/// The organisation row.
-pub(crate) fn load_settings(c: &Connection) -> Result<OrgSettings> {
-    load::<OrgSettings>(c, 1, "settings")
-}
-
-pub(crate) fn load_profile(c: &Connection, id: ProfileId) -> Result<crate::domain::Profile> {
-    load(c, id, ProfileId::ENTITY)
-}
-
-pub(crate) fn load_mailbox(c: &Connection, id: MailboxId) -> Result<crate::domain::Mailbox> {
-    load(c, id, MailboxId::ENTITY)
-}
-
-pub(crate) fn load_user(c: &Connection, id: UserId) -> Result<crate::domain::User> {
-    load(c, id, UserId::ENTITY)
-}
-
-pub(crate) fn load_queue(c: &Connection, id: QueueId) -> Result<crate::domain::Queue> {
-    load(c, id, QueueId::ENTITY)
-}
 
 /// The profile a mailbox points at, if any.
 pub(crate) fn profile_of(c: &Connection, m: &crate::domain::Mailbox) -> Result<Option<crate::domain::Profile>> {
     match m.profile_id {
-        Some(id) => Ok(Some(load_profile(c, id)?)),
+        Some(id) => Ok(Some(store::profiles::get(c, id)?)),
         None => Ok(None),
     }
 }

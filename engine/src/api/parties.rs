@@ -1,7 +1,7 @@
 //! Users and queues. Creating one creates its mailbox with the organisation's default email
 //! settings; the mailbox's address and the owner's address are one value, kept equal both ways.
 
-use super::{load_mailbox, load_queue, load_settings, load_user, non_empty, profile_of};
+use super::{non_empty, profile_of};
 use crate::domain::rules::{apply_default_email_settings, is_valid_email, validate_mailbox};
 use crate::domain::{
     FilteringMethod, Mailbox, MailboxId, Queue, QueueChanges, QueueId, RecordState, User, UserChanges, UserId,
@@ -49,11 +49,11 @@ pub enum PartyView {
 }
 
 impl PartyView {
-    fn condition(self) -> (&'static str, Option<RecordState>) {
+    fn state(self) -> Option<RecordState> {
         match self {
-            PartyView::Active => ("state = ?1", Some(RecordState::Active)),
-            PartyView::Inactive => ("state = ?1", Some(RecordState::Inactive)),
-            PartyView::All => ("1", None),
+            PartyView::Active => Some(RecordState::Active),
+            PartyView::Inactive => Some(RecordState::Inactive),
+            PartyView::All => None,
         }
     }
 }
@@ -79,12 +79,22 @@ fn check_email(field: &'static str, email: &str) -> Result<()> {
 }
 
 /// A user or a queue: a record whose mailbox follows its state.
-trait MailboxOwner: crate::store::Record {
+trait MailboxOwner: Sized {
+    type Id: Copy + Send + 'static;
+    fn load(c: &rusqlite::Connection, id: Self::Id) -> Result<Self>;
+    fn save(tx: &Transaction<'_>, r: &Self) -> Result<()>;
     fn set_state(&mut self, state: RecordState, now: crate::domain::Timestamp);
     fn mailbox(&self) -> Option<MailboxId>;
 }
 
 impl MailboxOwner for User {
+    type Id = UserId;
+    fn load(c: &rusqlite::Connection, id: UserId) -> Result<User> {
+        store::principals::user(c, id)
+    }
+    fn save(tx: &Transaction<'_>, r: &User) -> Result<()> {
+        store::principals::update_user(tx, r)
+    }
     fn set_state(&mut self, state: RecordState, now: crate::domain::Timestamp) {
         self.state = state;
         self.modified_on = now;
@@ -95,6 +105,13 @@ impl MailboxOwner for User {
 }
 
 impl MailboxOwner for Queue {
+    type Id = QueueId;
+    fn load(c: &rusqlite::Connection, id: QueueId) -> Result<Queue> {
+        store::principals::queue(c, id)
+    }
+    fn save(tx: &Transaction<'_>, r: &Queue) -> Result<()> {
+        store::principals::update_queue(tx, r)
+    }
     fn set_state(&mut self, state: RecordState, now: crate::domain::Timestamp) {
         self.state = state;
         self.modified_on = now;
@@ -105,34 +122,22 @@ impl MailboxOwner for Queue {
 }
 
 /// Activates or deactivates users or queues, and their mailboxes with them, all or none.
-async fn set_owner_state<R>(
-    engine: &Engine,
-    ids: Vec<R::Id>,
-    state: RecordState,
-    entity: &'static str,
-) -> Result<Vec<R>>
+async fn set_owner_state<R>(engine: &Engine, ids: Vec<R::Id>, state: RecordState) -> Result<Vec<R>>
 where
     R: MailboxOwner + Send + 'static,
-    R::Id: Send + std::fmt::Display + 'static,
 {
     non_empty(&ids)?;
     engine
         .write(move |tx, ctx| {
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                let mut r: R = super::load(tx, id, entity)?;
+                let mut r = R::load(tx, id)?;
                 r.set_state(state, ctx.now());
-                store::update(tx, &r)?;
+                R::save(tx, &r)?;
                 if let Some(mid) = r.mailbox() {
-                    let mut m = load_mailbox(tx, mid)?;
-                    m.state = state;
-                    if state == RecordState::Inactive {
-                        m.enabled_for_incoming = false;
-                        m.enabled_for_outgoing = false;
-                        m.enabled_for_act = false;
-                    }
-                    m.modified_on = ctx.now();
-                    store::update(tx, &m)?;
+                    let mut m = store::mailboxes::get(tx, mid)?;
+                    m.set_state(state, ctx.now());
+                    store::mailboxes::update(tx, &m)?;
                 }
                 out.push(r);
             }
@@ -143,17 +148,17 @@ where
 
 /// Creates and validates the mailbox of a new user or queue with the organisation's defaults.
 fn create_owned_mailbox(tx: &Transaction<'_>, mut m: Mailbox) -> Result<MailboxId> {
-    let settings = load_settings(tx)?;
+    let settings = store::settings::get(tx)?;
     apply_default_email_settings(&mut m, &settings);
     validate_mailbox(&m, profile_of(tx, &m)?.as_ref(), &settings)?;
-    Ok(MailboxId(store::insert(tx, &m)?))
+    store::mailboxes::insert(tx, &m)
 }
 
 /// Writes a mailbox after a change made through its user or queue, validating it again.
 fn save_owned_mailbox(tx: &Transaction<'_>, m: &Mailbox) -> Result<()> {
-    let settings = load_settings(tx)?;
+    let settings = store::settings::get(tx)?;
     validate_mailbox(m, profile_of(tx, m)?.as_ref(), &settings)?;
-    store::update(tx, m)
+    store::mailboxes::update(tx, m)
 }
 
 /// Creates a user and the user's mailbox.
@@ -192,7 +197,7 @@ fn insert_user(tx: &Transaction<'_>, req: CreateUser, now: crate::domain::Timest
         modified_on: now,
         mailbox_id: None,
     };
-    u.id = UserId(store::insert(tx, &u)?);
+    u.id = store::principals::insert_user(tx, &u)?;
     let mut m = Mailbox::new(u.full_name.clone(), email, now);
     m.user_id = Some(u.id);
     m.owner_user_id = Some(u.id);
@@ -204,16 +209,16 @@ fn insert_user(tx: &Transaction<'_>, req: CreateUser, now: crate::domain::Timest
 pub async fn update_user(engine: &Engine, id: UserId, changes: UserChanges) -> Result<User> {
     engine
         .write(move |tx, ctx| {
-            let mut u = load_user(tx, id)?;
+            let mut u = store::principals::user(tx, id)?;
             changes.apply_to(&mut u);
             u.full_name = u.full_name.trim().to_owned();
             u.primary_email = u.primary_email.trim().to_owned();
             check_name("full_name", &u.full_name)?;
             check_email("primary_email", &u.primary_email)?;
             u.modified_on = ctx.now();
-            store::update(tx, &u)?;
+            store::principals::update_user(tx, &u)?;
             if let Some(mid) = u.mailbox_id {
-                let mut m = load_mailbox(tx, mid)?;
+                let mut m = store::mailboxes::get(tx, mid)?;
                 m.change_email_address(&u.primary_email);
                 m.name.clone_from(&u.full_name);
                 m.modified_on = ctx.now();
@@ -226,25 +231,17 @@ pub async fn update_user(engine: &Engine, id: UserId, changes: UserChanges) -> R
 
 /// One user.
 pub async fn get_user(engine: &Engine, id: UserId) -> Result<User> {
-    engine.read(move |c, _| load_user(c, id)).await
+    engine.read(move |c, _| store::principals::user(c, id)).await
 }
 
 /// Users of a view, by name.
 pub async fn list_users(engine: &Engine, view: PartyView) -> Result<Vec<User>> {
-    engine
-        .read(move |c, _| {
-            let (cond, state) = view.condition();
-            match state {
-                Some(s) => store::list(c, cond, "full_name COLLATE NOCASE, id", &[&s]),
-                None => store::list(c, cond, "full_name COLLATE NOCASE, id", &[]),
-            }
-        })
-        .await
+    engine.read(move |c, _| store::principals::users(c, view.state())).await
 }
 
 /// Activates or deactivates users; their mailboxes follow.
 pub async fn set_user_state(engine: &Engine, ids: Vec<UserId>, state: RecordState) -> Result<Vec<User>> {
-    set_owner_state(engine, ids, state, UserId::ENTITY).await
+    set_owner_state(engine, ids, state).await
 }
 
 /// Creates a queue and the queue's mailbox (owned by the queue's owner).
@@ -256,7 +253,7 @@ pub async fn create_queue(engine: &Engine, req: CreateQueue) -> Result<Queue> {
             check_name("name", &req.name)?;
             check_email("email_address", &email)?;
             if let Some(owner) = req.owner_user_id {
-                load_user(tx, owner)?;
+                store::principals::user(tx, owner)?;
             }
             let mut q = Queue {
                 id: QueueId(0),
@@ -269,7 +266,7 @@ pub async fn create_queue(engine: &Engine, req: CreateQueue) -> Result<Queue> {
                 modified_on: now,
                 mailbox_id: None,
             };
-            q.id = QueueId(store::insert(tx, &q)?);
+            q.id = store::principals::insert_queue(tx, &q)?;
             let mut m = Mailbox::new(q.name.clone(), email, now);
             m.queue_id = Some(q.id);
             m.owner_user_id = q.owner_user_id;
@@ -283,19 +280,19 @@ pub async fn create_queue(engine: &Engine, req: CreateQueue) -> Result<Queue> {
 pub async fn update_queue(engine: &Engine, id: QueueId, changes: QueueChanges) -> Result<Queue> {
     engine
         .write(move |tx, ctx| {
-            let mut q = load_queue(tx, id)?;
+            let mut q = store::principals::queue(tx, id)?;
             changes.apply_to(&mut q);
             q.name = q.name.trim().to_owned();
             q.email_address = q.email_address.trim().to_owned();
             check_name("name", &q.name)?;
             check_email("email_address", &q.email_address)?;
             if let Some(owner) = q.owner_user_id {
-                load_user(tx, owner)?;
+                store::principals::user(tx, owner)?;
             }
             q.modified_on = ctx.now();
-            store::update(tx, &q)?;
+            store::principals::update_queue(tx, &q)?;
             if let Some(mid) = q.mailbox_id {
-                let mut m = load_mailbox(tx, mid)?;
+                let mut m = store::mailboxes::get(tx, mid)?;
                 m.change_email_address(&q.email_address);
                 m.name.clone_from(&q.name);
                 m.owner_user_id = q.owner_user_id;
@@ -309,23 +306,15 @@ pub async fn update_queue(engine: &Engine, id: QueueId, changes: QueueChanges) -
 
 /// One queue.
 pub async fn get_queue(engine: &Engine, id: QueueId) -> Result<Queue> {
-    engine.read(move |c, _| load_queue(c, id)).await
+    engine.read(move |c, _| store::principals::queue(c, id)).await
 }
 
 /// Queues of a view, by name.
 pub async fn list_queues(engine: &Engine, view: PartyView) -> Result<Vec<Queue>> {
-    engine
-        .read(move |c, _| {
-            let (cond, state) = view.condition();
-            match state {
-                Some(s) => store::list(c, cond, "name COLLATE NOCASE, id", &[&s]),
-                None => store::list(c, cond, "name COLLATE NOCASE, id", &[]),
-            }
-        })
-        .await
+    engine.read(move |c, _| store::principals::queues(c, view.state())).await
 }
 
 /// Activates or deactivates queues; their mailboxes follow.
 pub async fn set_queue_state(engine: &Engine, ids: Vec<QueueId>, state: RecordState) -> Result<Vec<Queue>> {
-    set_owner_state(engine, ids, state, QueueId::ENTITY).await
+    set_owner_state(engine, ids, state).await
 }

@@ -1,11 +1,11 @@
 //! Email Server Profiles.
 
-use super::{load_profile, load_settings, load_user, non_empty};
+use super::non_empty;
 use crate::domain::rules::{
     ProfileFieldVisibility, ProfileSecretKind, accept_profile_secret, normalize_profile, profile_field_visibility,
     validate_mailbox, validate_profile, validate_settings,
 };
-use crate::domain::{Mailbox, Profile, ProfileChanges, ProfileId, RecordState, ServerType};
+use crate::domain::{Profile, ProfileChanges, ProfileId, RecordState, ServerType};
 use crate::secrets::Secret;
 use crate::store;
 use crate::{Engine, Error, Result};
@@ -40,7 +40,7 @@ pub enum ProfileView {
 /// Checks a profile and the mailboxes that use it: a change to a profile must not leave one of
 /// its mailboxes in a configuration the rules refuse.
 fn check_profile_and_mailboxes(tx: &Transaction<'_>, p: &Profile) -> Result<()> {
-    let settings = load_settings(tx)?;
+    let settings = store::settings::get(tx)?;
     validate_profile(p, &settings)?;
     // A CA file that cannot be used is refused at Save, next to its field, rather than at the
     // first connection.
@@ -55,10 +55,10 @@ fn check_profile_and_mailboxes(tx: &Transaction<'_>, p: &Profile) -> Result<()> 
         })?;
     }
     if let Some(owner) = p.owner_user_id {
-        load_user(tx, owner)?;
+        store::principals::user(tx, owner)?;
     }
     if p.id.0 != 0 {
-        let mailboxes: Vec<Mailbox> = store::list(tx, "profile_id = ?1", "id", &[&p.id])?;
+        let mailboxes = store::mailboxes::of_profile(tx, p.id)?;
         for m in &mailboxes {
             validate_mailbox(m, Some(p), &settings).map_err(|e| e.param("mailbox", &m.name))?;
         }
@@ -74,7 +74,7 @@ pub async fn create_profile(engine: &Engine, req: CreateProfile) -> Result<Profi
             req.changes.apply_to(&mut p);
             normalize_profile(&mut p);
             check_profile_and_mailboxes(tx, &p)?;
-            p.id = ProfileId(store::insert(tx, &p)?);
+            p.id = store::profiles::insert(tx, &p)?;
             if req.set_as_default {
                 make_default(tx, p.id)?;
             }
@@ -84,23 +84,23 @@ pub async fn create_profile(engine: &Engine, req: CreateProfile) -> Result<Profi
 }
 
 fn make_default(tx: &Transaction<'_>, id: ProfileId) -> Result<()> {
-    let mut s = load_settings(tx)?;
+    let mut s = store::settings::get(tx)?;
     s.default_profile_id = Some(id);
-    let p = load_profile(tx, id)?;
+    let p = store::profiles::get(tx, id)?;
     validate_settings(&s, Some(&p))?;
-    store::update(tx, &s)
+    store::settings::update(tx, &s)
 }
 
 /// Saves changes to a profile. The server type cannot change.
 pub async fn update_profile(engine: &Engine, id: ProfileId, changes: ProfileChanges) -> Result<Profile> {
     engine
         .write(move |tx, ctx| {
-            let mut p = load_profile(tx, id)?;
+            let mut p = store::profiles::get(tx, id)?;
             changes.apply_to(&mut p);
             normalize_profile(&mut p);
             check_profile_and_mailboxes(tx, &p)?;
             p.modified_on = ctx.now();
-            store::update(tx, &p)?;
+            store::profiles::update(tx, &p)?;
             Ok(p)
         })
         .await
@@ -108,16 +108,21 @@ pub async fn update_profile(engine: &Engine, id: ProfileId, changes: ProfileChan
 
 /// One profile.
 pub async fn get_profile(engine: &Engine, id: ProfileId) -> Result<Profile> {
-    engine.read(move |c, _| load_profile(c, id)).await
+    engine.read(move |c, _| store::profiles::get(c, id)).await
 }
 
 /// The profiles of a view, by name.
 pub async fn list_profiles(engine: &Engine, view: ProfileView) -> Result<Vec<Profile>> {
     engine
-        .read(move |c, _| match view {
-            ProfileView::Active => store::list(c, "state = ?1", "name COLLATE NOCASE, id", &[&RecordState::Active]),
-            ProfileView::Inactive => store::list(c, "state = ?1", "name COLLATE NOCASE, id", &[&RecordState::Inactive]),
-            ProfileView::All => store::list(c, "1", "name COLLATE NOCASE, id", &[]),
+        .read(move |c, _| {
+            store::profiles::list(
+                c,
+                match view {
+                    ProfileView::Active => Some(RecordState::Active),
+                    ProfileView::Inactive => Some(RecordState::Inactive),
+                    ProfileView::All => None,
+                },
+            )
         })
         .await
 }
@@ -127,17 +132,17 @@ pub async fn set_profile_state(engine: &Engine, ids: Vec<ProfileId>, state: Reco
     non_empty(&ids)?;
     engine
         .write(move |tx, ctx| {
-            let settings = load_settings(tx)?;
+            let settings = store::settings::get(tx)?;
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                let mut p = load_profile(tx, id)?;
+                let mut p = store::profiles::get(tx, id)?;
                 if state == RecordState::Inactive && settings.default_profile_id == Some(id) {
                     return Err(Error::validation("profile.is_default").param("profile", &p.name));
                 }
                 if p.state != state {
                     p.state = state;
                     p.modified_on = ctx.now();
-                    store::update(tx, &p)?;
+                    store::profiles::update(tx, &p)?;
                 }
                 out.push(p);
             }
@@ -151,7 +156,7 @@ pub async fn set_default_profile(engine: &Engine, id: ProfileId) -> Result<crate
     engine
         .write(move |tx, _| {
             make_default(tx, id)?;
-            load_settings(tx)
+            store::settings::get(tx)
         })
         .await
 }
@@ -160,8 +165,8 @@ pub async fn set_default_profile(engine: &Engine, id: ProfileId) -> Result<crate
 pub async fn delete_profile(engine: &Engine, id: ProfileId) -> Result<()> {
     let p = engine
         .write(move |tx, _| {
-            let p = load_profile(tx, id)?;
-            tx.execute("DELETE FROM email_server_profile WHERE id = ?1", [id])?;
+            let p = store::profiles::get(tx, id)?;
+            store::profiles::delete(tx, id)?;
             Ok(p)
         })
         .await?;
@@ -197,14 +202,14 @@ pub async fn set_profile_secret(
             secret_path(id, kind),
             secret,
             move |c, _| {
-                let mut p = load_profile(c, id)?;
-                accept_profile_secret(&mut p, kind, &load_settings(c)?)
+                let mut p = store::profiles::get(c, id)?;
+                accept_profile_secret(&mut p, kind, &store::settings::get(c)?)
             },
             move |tx, ctx| {
-                let mut p = load_profile(tx, id)?;
-                accept_profile_secret(&mut p, kind, &load_settings(tx)?)?;
+                let mut p = store::profiles::get(tx, id)?;
+                accept_profile_secret(&mut p, kind, &store::settings::get(tx)?)?;
                 p.modified_on = ctx.now();
-                store::update(tx, &p)?;
+                store::profiles::update(tx, &p)?;
                 Ok(p)
             },
         )
@@ -213,18 +218,18 @@ pub async fn set_profile_secret(
 
 /// Removes a profile's password or OAuth secret from the keychain and clears its flag.
 pub async fn clear_profile_secret(engine: &Engine, id: ProfileId, kind: ProfileSecretKind) -> Result<Profile> {
-    engine.read(move |c, _| load_profile(c, id)).await?;
+    engine.read(move |c, _| store::profiles::get(c, id)).await?;
     engine.delete_secret(secret_path(id, kind)).await?;
     engine
         .write(move |tx, ctx| {
-            let mut p = load_profile(tx, id)?;
+            let mut p = store::profiles::get(tx, id)?;
             match kind {
                 ProfileSecretKind::IncomingPassword => p.is_incoming_password_set = false,
                 ProfileSecretKind::OutgoingPassword => p.is_outgoing_password_set = false,
                 ProfileSecretKind::OauthSecret => p.is_oauth_secret_set = false,
             }
             p.modified_on = ctx.now();
-            store::update(tx, &p)?;
+            store::profiles::update(tx, &p)?;
             Ok(p)
         })
         .await

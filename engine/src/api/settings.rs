@@ -1,6 +1,5 @@
 //! Email Configuration Settings.
 
-use super::{load_profile, load_settings};
 use crate::domain::rules::validate_settings;
 use crate::domain::{OrgSettings, SettingsChanges};
 use crate::store;
@@ -8,19 +7,19 @@ use crate::{Engine, Result};
 
 /// The organisation's email settings.
 pub async fn get_settings(engine: &Engine) -> Result<OrgSettings> {
-    engine.read(|c, _| load_settings(c)).await
+    engine.read(|c, _| store::settings::get(c)).await
 }
 
 /// Changes the organisation's email settings; refused whole if any value breaks a rule.
 pub async fn update_settings(engine: &Engine, changes: SettingsChanges) -> Result<OrgSettings> {
     engine
         .write(move |tx, ctx| {
-            let mut s = load_settings(tx)?;
+            let mut s = store::settings::get(tx)?;
             changes.apply_to(&mut s);
-            let default_profile = s.default_profile_id.map(|id| load_profile(tx, id)).transpose()?;
+            let default_profile = s.default_profile_id.map(|id| store::profiles::get(tx, id)).transpose()?;
             validate_settings(&s, default_profile.as_ref())?;
             s.modified_on = ctx.now();
-            store::update(tx, &s)?;
+            store::settings::update(tx, &s)?;
             Ok(s)
         })
         .await

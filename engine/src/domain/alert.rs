@@ -40,3 +40,24 @@ pub struct AlertFilter {
     pub profile_id: Option<ProfileId>,
     pub mailbox_id: Option<MailboxId>,
 }
+
+/// A new alert to raise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAlert {
+    pub level: AlertLevel,
+    pub code: String,
+    pub params: BTreeMap<String, String>,
+    pub regarding: Regarding,
+    /// The technical detail (never a secret), or "".
+    pub detail: String,
+}
+
+/// Whether the organisation records alerts of `level` (*Configure alerts*: errors, warnings,
+/// information).
+pub fn is_recorded(level: AlertLevel, settings: &super::OrgSettings) -> bool {
+    match level {
+        AlertLevel::Error => settings.alerts_for_errors,
+        AlertLevel::Warning => settings.alerts_for_warnings,
+        AlertLevel::Information => settings.alerts_for_information,
+    }
+}

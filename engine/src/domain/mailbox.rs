@@ -2,7 +2,7 @@
 
 use super::{
     ActMethod, EmailAddressStatus, IncomingMethod, MailboxId, OutgoingMethod, ProfileId, QueueId, RecordState,
-    TestStatus, Timestamp, UserId, change_set, table_record,
+    TestStatus, Timestamp, UserId, change_set,
 };
 use serde::Serialize;
 
@@ -71,16 +71,6 @@ pub struct Mailbox {
     pub created_on: Timestamp,
     pub modified_on: Timestamp,
 }
-
-table_record!(Mailbox, "mailbox", id: MailboxId {
-    name, owner_user_id, email_address, delete_after_processing, user_id, queue_id, is_forward_mailbox,
-    allow_credentials, user_name, is_password_set,
-    profile_id, incoming_method, outgoing_method, act_method,
-    incoming_status, outgoing_status, act_status, test_completed_on, test_and_enable_last_attempted_on,
-    email_address_status, approved_by_user_id, approved_by_administrator, approved_on,
-    enabled_for_incoming, enabled_for_outgoing, enabled_for_act, process_email_received_after, state,
-    created_on, modified_on, transient_failure_count, last_sync_error_code, last_sync_error_on,
-});
 
 change_set! {
     /// What an administrator may change on a mailbox form (credentials go through their own call).
@@ -160,6 +150,18 @@ impl Mailbox {
         } else {
             MailboxKind::Forward
         }
+    }
+
+    /// Activates or deactivates the mailbox. A deactivated mailbox is disabled for every
+    /// workload: it must pass Test & Enable again once it is active.
+    pub fn set_state(&mut self, state: RecordState, now: Timestamp) {
+        if state == RecordState::Inactive {
+            self.enabled_for_incoming = false;
+            self.enabled_for_outgoing = false;
+            self.enabled_for_act = false;
+        }
+        self.state = state;
+        self.modified_on = now;
     }
 
     /// Changes the address; a new address withdraws any approval (it must be approved again).

@@ -2,18 +2,19 @@
 //! functions. Nothing here touches SQLite, the keychain or the network.
 
 pub mod alert;
+pub mod job;
 pub mod mailbox;
 pub mod options;
 pub mod party;
 pub mod profile;
 pub mod rules;
 pub mod settings;
+pub mod test_enable;
 
-use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
 
-pub use alert::{Alert, AlertFilter, Regarding};
+pub use alert::{Alert, AlertFilter, NewAlert, Regarding};
 pub use mailbox::{Mailbox, MailboxChanges, MailboxKind};
 pub use options::*;
 pub use party::{Queue, QueueChanges, User, UserChanges};
@@ -48,18 +49,6 @@ macro_rules! id_type {
                 s.trim().parse::<i64>().map($name).map_err(|_| {
                     crate::Error::validation("id.invalid").param("entity", $entity).param("value", s)
                 })
-            }
-        }
-
-        impl ToSql for $name {
-            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-                Ok(ToSqlOutput::from(self.0))
-            }
-        }
-
-        impl FromSql for $name {
-            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-                i64::column_result(value).map($name)
             }
         }
     };
@@ -121,36 +110,3 @@ macro_rules! change_set {
     };
 }
 pub(crate) use change_set;
-
-/// Declares how a record maps to its table: the column list (named after the fields, `id`
-/// first), the row reader and the parameters for INSERT/UPDATE. `derived` fields are read from
-/// an SQL expression and never written.
-macro_rules! table_record {
-    ($ty:ident, $table:literal, $id:ident : $idty:ty { $($field:ident),* $(,)? }
-     $(derived { $($dfield:ident = $expr:literal),* $(,)? })?) => {
-        impl crate::store::Record for $ty {
-            type Id = $idty;
-            const TABLE: &'static str = $table;
-            const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),*];
-            const DERIVED: &'static [(&'static str, &'static str)] = &[$($((stringify!($dfield), $expr)),*)?];
-
-            fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-                let mut i = 0usize;
-                let $id: $idty = row.get(i)?;
-                $( i += 1; let $field = row.get(i)?; )*
-                $($( i += 1; let $dfield = row.get(i)?; )*)?
-                let _ = i;
-                Ok($ty { $id, $($field,)* $($($dfield,)*)? })
-            }
-
-            fn column_values(&self) -> Vec<&dyn rusqlite::ToSql> {
-                vec![$(&self.$field as &dyn rusqlite::ToSql),*]
-            }
-
-            fn id(&self) -> $idty {
-                self.$id
-            }
-        }
-    };
-}
-pub(crate) use table_record;

@@ -3,13 +3,12 @@
 //! Each value is stored in SQLite and sent over IPC as a stable snake_case code; the Dataverse
 //! option value it mirrors is kept in `dataverse_value()` for reference and for imports.
 
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// Declares an option set: a fieldless enum with a stable code per variant, serde, SQLite and
-/// `FromStr` support, and the list of all values (what a form's drop-down offers).
+/// Declares an option set: a fieldless enum with a stable code per variant, serde and `FromStr`
+/// support (the store maps them to their codes), and the list of all values (what a form's drop-down offers).
 macro_rules! option_set {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = ($code:literal, $value:literal)),+ $(,)? }) => {
         $(#[$meta])*
@@ -54,23 +53,6 @@ macro_rules! option_set {
                             .param("value", s)
                             .param("allowed", $name::ALL.iter().map(|v| v.code()).collect::<Vec<_>>().join(", "))
                     })
-            }
-        }
-
-        impl ToSql for $name {
-            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-                Ok(ToSqlOutput::from(self.code()))
-            }
-        }
-
-        impl FromSql for $name {
-            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-                let text = value.as_str()?;
-                $name::ALL
-                    .iter()
-                    .copied()
-                    .find(|v| v.code() == text)
-                    .ok_or_else(|| FromSqlError::Other(format!("unknown {} value {text:?}", stringify!($name)).into()))
             }
         }
     };

@@ -1,6 +1,6 @@
 //! Users (`systemuser`) and queues: each has exactly one mailbox, created with it.
 
-use super::{FilteringMethod, MailboxId, QueueId, RecordState, Timestamp, UserId, change_set, table_record};
+use super::{FilteringMethod, MailboxId, QueueId, RecordState, Timestamp, UserId, change_set};
 use serde::Serialize;
 
 /// A user of the organisation.
@@ -20,10 +20,6 @@ pub struct User {
     /// The user's mailbox (read-only; filled when read).
     pub mailbox_id: Option<MailboxId>,
 }
-
-table_record!(User, "system_user", id: UserId {
-    full_name, primary_email, can_approve_email, incoming_filtering_method, state, created_on, modified_on,
-} derived { mailbox_id = "(SELECT m.id FROM mailbox m WHERE m.user_id = system_user.id)" });
 
 change_set! {
     /// Editable fields of a user.
@@ -52,10 +48,6 @@ pub struct Queue {
     /// The queue's mailbox (read-only; filled when read).
     pub mailbox_id: Option<MailboxId>,
 }
-
-table_record!(Queue, "queue", id: QueueId {
-    name, email_address, owner_user_id, incoming_filtering_method, state, created_on, modified_on,
-} derived { mailbox_id = "(SELECT m.id FROM mailbox m WHERE m.queue_id = queue.id)" });
 
 change_set! {
     /// Editable fields of a queue.

@@ -2,7 +2,7 @@
 
 use super::{
     AuthProtocol, CredentialMode, OauthCredentialKind, ProfileId, RecordState, ServerAuthority, ServerType,
-    TestExecutionStatus, Timestamp, UserId, change_set, table_record,
+    TestExecutionStatus, Timestamp, UserId, change_set,
 };
 use serde::Serialize;
 
@@ -82,22 +82,6 @@ pub struct Profile {
     pub created_on: Timestamp,
     pub modified_on: Timestamp,
 }
-
-table_record!(Profile, "email_server_profile", id: ProfileId {
-    name, description, server_type, owner_user_id, state,
-    tenant_id, oauth_client_id, oauth_credential_kind, server_authority, aad_resource_id,
-    use_autodiscover, incoming_location, outgoing_location,
-    incoming_credential_mode, incoming_user_name, incoming_use_impersonation,
-    use_same_settings_for_outgoing, outgoing_credential_mode, outgoing_user_name, outgoing_use_impersonation,
-    incoming_port, outgoing_port, incoming_use_ssl, outgoing_use_ssl, incoming_tls_mode, outgoing_tls_mode,
-    incoming_auth_protocol, outgoing_auth_protocol, ca_file,
-    process_email_from, min_polling_interval_minutes, max_concurrent_connections,
-    move_failed_to_undeliverable, send_alert_email,
-    timeout_mailbox_connection, timeout_seconds,
-    is_incoming_password_set, is_outgoing_password_set, is_oauth_secret_set,
-    last_test_started_on, last_test_duration_ms, last_test_execution_status, last_authorization_status,
-    last_test_message, created_on, modified_on,
-});
 
 change_set! {
     /// What an administrator may change on a profile (the form's editable fields).

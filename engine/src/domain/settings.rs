@@ -1,8 +1,6 @@
 //! Email Configuration Settings: the organisation row (spec §2.3).
 
-use super::{
-    ActMethod, IncomingMethod, OutgoingMethod, ProcessEmailUsing, ProfileId, Timestamp, change_set, table_record,
-};
+use super::{ActMethod, IncomingMethod, OutgoingMethod, ProcessEmailUsing, ProfileId, Timestamp, change_set};
 use serde::Serialize;
 
 /// The organisation's email settings. Exactly one row exists (id 1).
@@ -60,20 +58,6 @@ pub struct OrgSettings {
     pub sync_assigned_tasks: bool,
     pub modified_on: Timestamp,
 }
-
-table_record!(OrgSettings, "organization_settings", id: i64 {
-    process_email_using, default_profile_id, default_incoming_method, default_outgoing_method, default_act_method,
-    require_approval_for_user_email, require_approval_for_queue_email, require_privilege_to_self_approve,
-    allow_credentials_over_insecure_channels, sync_irm_emails, allow_delete_appointments_on_ownership_change,
-    folder_level_tracking_enabled, max_folder_tracking_mappings, email_correlation_enabled, use_tracking_tokens,
-    tracking_prefix, tracking_token_base, tracking_user_digits, tracking_counter_digits,
-    smart_matching_enabled, hash_filter_keywords, hash_max_count, hash_delta_subject_count, hash_min_address_count,
-    track_categorized_items, auto_track_sent_items, track_internal_email_as_two_activities,
-    render_secure_frames, allow_unresolved_recipients_on_send, unresolve_if_multiple_matches,
-    resolve_similar_unresolved_addresses, max_attachment_size_kb,
-    alerts_for_errors, alerts_for_warnings, alerts_for_information, notify_mailbox_owner,
-    sync_appointment_attachments, sync_contact_mailing_address_only, sync_assigned_tasks, modified_on,
-});
 
 change_set! {
     /// What the Email Configuration Settings page may change.

@@ -230,8 +230,15 @@ impl Steps {
                 step.error_detail = e.detail().unwrap_or_default().to_owned();
             }
         }
+        // The code only: a detail may quote a server that echoed a secret, and is redacted later.
+        tracing::debug!(step = ?step.kind, outcome = ?step.outcome, duration_ms, code = %step.error_code, "step");
         self.list.push(step);
         r
+    }
+
+    /// Which side these steps test.
+    pub fn direction(&self) -> Direction {
+        self.direction
     }
 }
 

@@ -1,87 +1,78 @@
-//! SQLite: one writer connection, a few read-only readers, WAL, foreign keys on, STRICT tables,
-//! append-only migrations. Every write is one `BEGIN IMMEDIATE` transaction: it commits whole
-//! or not at all, so a refused or failed operation leaves nothing half-written.
+//! SQLite, and every SQL statement of the engine: one module per table, each a set of named
+//! functions over a connection (reads) or a transaction (writes). Nothing outside this module
+//! writes SQL.
+//!
+//! * One writer connection and a few read-only readers, WAL, foreign keys on, STRICT tables,
+//!   append-only migrations tracked by `PRAGMA user_version`.
+//! * Every write is one `BEGIN IMMEDIATE` transaction: it commits whole or not at all, so a
+//!   refused or failed operation leaves nothing half-written. [`batch`] gives each item of a
+//!   larger write its own savepoint: one bad item rolls back alone, the rest commit together.
+//! * Writers and readers wait for their connection asynchronously ([`Store::writer_gate`],
+//!   [`Store::reader_gate`]): a waiting writer holds no thread; only the one that owns the
+//!   connection runs, on the blocking pool.
+//! * **Durability.** The database runs `synchronous=NORMAL` in WAL mode: a commit survives a
+//!   crash of the process, but the last commits before a power loss may be lost. A commit that
+//!   is followed by an acknowledgement to a mail server (a POP3 DELE, an IMAP MOVE, a cursor the
+//!   server forgets) must survive a power loss too, or the message would be gone from the server
+//!   and from the database: such writes ask for [`Durability::Full`], which syncs the WAL to disk
+//!   before the commit returns. Everything else keeps NORMAL, which costs no fsync per commit.
 
+mod codec;
 mod migrations;
+pub(crate) mod record;
+
+pub mod alerts;
+pub mod jobs;
+pub mod mailboxes;
+pub mod principals;
+pub mod profiles;
+pub mod settings;
 
 pub use migrations::{LATEST_VERSION, MIGRATIONS};
 
 use crate::{Error, ErrorKind, Result};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, ToSql, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 const READERS: usize = 2;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A record stored in one table (implemented by `table_record!`).
-pub trait Record: Sized {
-    type Id: ToSql + Copy;
-    const TABLE: &'static str;
-    /// Written columns other than `id`, in field order.
-    const COLUMNS: &'static [&'static str];
-    /// Read-only columns computed by an SQL expression.
-    const DERIVED: &'static [(&'static str, &'static str)];
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self>;
-    fn column_values(&self) -> Vec<&dyn ToSql>;
-    fn id(&self) -> Self::Id;
+/// How durable a commit must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Survives a crash of the process (WAL, `synchronous=NORMAL`).
+    #[default]
+    Normal,
+    /// Survives a power loss too: the WAL is synced before the commit returns. For commits that
+    /// a server is told about right after.
+    Full,
 }
 
-/// `SELECT id, …columns…, (derived) AS name FROM table`.
-pub fn select_sql<R: Record>() -> String {
-    let mut cols: Vec<String> = vec!["id".to_owned()];
-    cols.extend(R::COLUMNS.iter().map(|c| (*c).to_owned()));
-    cols.extend(R::DERIVED.iter().map(|(name, expr)| format!("{expr} AS {name}")));
-    format!("SELECT {} FROM {}", cols.join(", "), R::TABLE)
-}
-
-/// Inserts a record (its id is assigned by SQLite) and returns the new id.
-pub fn insert<R: Record>(tx: &Transaction<'_>, r: &R) -> Result<i64> {
-    let placeholders: Vec<String> = (1..=R::COLUMNS.len()).map(|i| format!("?{i}")).collect();
-    let sql = format!("INSERT INTO {} ({}) VALUES ({})", R::TABLE, R::COLUMNS.join(", "), placeholders.join(", "));
-    tx.execute(&sql, r.column_values().as_slice())?;
-    Ok(tx.last_insert_rowid())
-}
-
-/// Inserts a record under a given id (the organisation row).
-pub fn insert_with_id<R: Record>(tx: &Transaction<'_>, r: &R) -> Result<()> {
-    let placeholders: Vec<String> = (1..=R::COLUMNS.len() + 1).map(|i| format!("?{i}")).collect();
-    let sql = format!("INSERT INTO {} (id, {}) VALUES ({})", R::TABLE, R::COLUMNS.join(", "), placeholders.join(", "));
-    let id = r.id();
-    let mut values: Vec<&dyn ToSql> = vec![&id];
-    values.extend(r.column_values());
-    tx.execute(&sql, values.as_slice())?;
-    Ok(())
-}
-
-/// Writes every column of an existing record.
-pub fn update<R: Record>(tx: &Transaction<'_>, r: &R) -> Result<()> {
-    let sets: Vec<String> = R::COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
-    let sql = format!("UPDATE {} SET {} WHERE id = ?{}", R::TABLE, sets.join(", "), R::COLUMNS.len() + 1);
-    let id = r.id();
-    let mut values = r.column_values();
-    values.push(&id);
-    let changed = tx.execute(&sql, values.as_slice())?;
-    if changed != 1 {
-        return Err(Error::internal(format!("update of {} touched {changed} rows", R::TABLE)));
+/// Runs `f` for each item in a savepoint of its own: an item whose `f` fails is rolled back
+/// alone and its error kept; the others stay in the transaction, which the caller commits once.
+pub fn batch<I, T>(
+    tx: &Transaction<'_>,
+    items: impl IntoIterator<Item = I>,
+    mut f: impl FnMut(&Transaction<'_>, I) -> Result<T>,
+) -> Result<Vec<Result<T>>> {
+    let mut out = Vec::new();
+    for item in items {
+        tx.execute_batch("SAVEPOINT batch_item")?;
+        match f(tx, item) {
+            Ok(v) => {
+                tx.execute_batch("RELEASE batch_item")?;
+                out.push(Ok(v));
+            }
+            Err(e) => {
+                tx.execute_batch("ROLLBACK TO batch_item; RELEASE batch_item")?;
+                out.push(Err(e));
+            }
+        }
     }
-    Ok(())
-}
-
-/// Reads one record by id.
-pub fn get<R: Record>(conn: &Connection, id: R::Id) -> Result<Option<R>> {
-    let sql = format!("{} WHERE id = ?1", select_sql::<R>());
-    Ok(conn.query_row(&sql, [id], R::from_row).optional()?)
-}
-
-/// Reads records matching an SQL condition (`where_sql` may be "1" for all), in `order`.
-pub fn list<R: Record>(conn: &Connection, where_sql: &str, order: &str, params: &[&dyn ToSql]) -> Result<Vec<R>> {
-    let sql = format!("{} WHERE {where_sql} ORDER BY {order}", select_sql::<R>());
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params, R::from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<R>>>()?)
+    Ok(out)
 }
 
 /// The database: one writer, a few readers.
@@ -90,7 +81,8 @@ pub struct Store {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
-    next_reader: AtomicUsize,
+    writer_gate: Arc<Semaphore>,
+    reader_gate: Arc<Semaphore>,
 }
 
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -107,12 +99,13 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| {
-            Error::new(ErrorKind::Storage, "storage.open_failed").param("path", path.display()).with_detail(e)
+            Error::new(ErrorKind::Storage, "storage.open_failed").param("path", path.display()).with_source(e)
         })?;
         writer.busy_timeout(BUSY_TIMEOUT)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
         writer.pragma_update(None, "synchronous", "NORMAL")?;
         writer.pragma_update(None, "foreign_keys", true)?;
+        writer.set_prepared_statement_cache_capacity(64);
         let mut writer = writer;
         migrations::migrate(&mut writer)?;
         let mut readers = Vec::with_capacity(READERS);
@@ -123,7 +116,13 @@ impl Store {
             r.pragma_update(None, "foreign_keys", true)?;
             readers.push(Mutex::new(r));
         }
-        Ok(Store { path: path.to_owned(), writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
+        Ok(Store {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            readers,
+            writer_gate: Arc::new(Semaphore::new(1)),
+            reader_gate: Arc::new(Semaphore::new(READERS)),
+        })
     }
 
     /// The database file.
@@ -131,19 +130,50 @@ impl Store {
         &self.path
     }
 
+    /// What an async caller waits on before it takes the writer: one permit, so waiting writers
+    /// queue without holding a thread.
+    pub fn writer_gate(&self) -> Arc<Semaphore> {
+        self.writer_gate.clone()
+    }
+
+    /// What an async caller waits on before it takes a reader: one permit per reader.
+    pub fn reader_gate(&self) -> Arc<Semaphore> {
+        self.reader_gate.clone()
+    }
+
     /// Runs `f` in one write transaction: committed if it returns Ok, rolled back otherwise.
     pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.write_with(Durability::Normal, f)
+    }
+
+    /// [`Store::write`] with the durability the commit needs.
+    pub fn write_with<T>(&self, durability: Durability, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        if durability == Durability::Full {
+            conn.pragma_update(None, "synchronous", "FULL")?;
+        }
+        let out = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })();
+        if durability == Durability::Full {
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        out
     }
 
     /// Runs `f` on a read-only connection (sees the last committed state).
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len().max(1);
-        match self.readers.get(i) {
+        // A caller that went through the reader gate finds a free reader; one that did not
+        // (a blocking caller) waits for the first.
+        for r in &self.readers {
+            if let Ok(guard) = r.try_lock() {
+                return f(&guard);
+            }
+        }
+        match self.readers.first() {
             Some(r) => f(&lock(r)),
             None => f(&lock(&self.writer)),
         }
@@ -213,6 +243,56 @@ mod tests {
         let store = Store::open(&dir.path().join("t.sqlite3"))?;
         let r = store.read(|c| Ok(c.execute("INSERT INTO meta (key, value) VALUES ('x', 'y')", [])?));
         assert!(r.is_err(), "a reader connection accepted a write");
+        Ok(())
+    }
+
+    #[test]
+    fn one_bad_item_in_a_batch_of_500_rolls_back_alone_and_the_batch_is_one_commit() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(&dir.path().join("t.sqlite3"))?;
+        let before: i64 = store.read(|c| Ok(c.query_row("PRAGMA data_version", [], |r| r.get(0))?))?;
+        let results = store.write(|tx| {
+            batch(tx, 0..500, |tx, i| {
+                // Item 250 takes the key of item 10: a unique constraint violation.
+                let key = if i == 250 { "item-10".to_owned() } else { format!("item-{i}") };
+                tx.execute("INSERT INTO meta (key, value) VALUES (?1, 'v')", [&key])?;
+                tx.execute("UPDATE meta SET value = 'changed' WHERE key = ?1", [&key])?;
+                Ok(i)
+            })
+        })?;
+        let failed: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.is_err()).map(|(i, _)| i).collect();
+        assert_eq!(failed, vec![250]);
+        let err = results.get(250).and_then(|r| r.as_ref().err()).map(|e| (e.kind(), e.is_transient()));
+        assert_eq!(err, Some((ErrorKind::Internal, false)), "a constraint violation is a bug, not a retry");
+        let (rows, changed): (i64, i64) = store.read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*), coalesce(sum(value = 'changed'), 0) FROM meta WHERE key LIKE 'item-%'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })?;
+        assert_eq!((rows, changed), (499, 499), "the bad item's own writes were rolled back, nothing else");
+        // Another connection sees the database change once: one commit for the whole batch.
+        let after: i64 = store.read(|c| Ok(c.query_row("PRAGMA data_version", [], |r| r.get(0))?))?;
+        assert_eq!(after - before, 1);
+        Ok(())
+    }
+
+    #[test]
+    fn a_full_durability_write_syncs_and_the_connection_returns_to_normal() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(&dir.path().join("t.sqlite3"))?;
+        let inside = store.write_with(Durability::Full, |tx| {
+            tx.execute("INSERT INTO meta (key, value) VALUES ('cursor', '42')", [])?;
+            Ok(tx.query_row("PRAGMA synchronous", [], |r| r.get::<_, i64>(0))?)
+        })?;
+        assert_eq!(inside, 2, "FULL while the durable commit runs");
+        let after: i64 = store.with_writer(|c| Ok(c.query_row("PRAGMA synchronous", [], |r| r.get(0))?))?;
+        assert_eq!(after, 1, "NORMAL again for ordinary writes");
+        // A failed durable write leaves the connection in NORMAL too.
+        let _ = store.write_with(Durability::Full, |_| -> Result<()> { Err(Error::validation("field.required")) });
+        let after: i64 = store.with_writer(|c| Ok(c.query_row("PRAGMA synchronous", [], |r| r.get(0))?))?;
+        assert_eq!(after, 1);
         Ok(())
     }
 }

@@ -3,14 +3,16 @@
 //! `{code, params, message}`) as JSON. Passwords and secrets are read from standard input
 //! (`--password-stdin`) or a terminal prompt, never from the command line.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use serversync::api::{self, MailboxQuery, MailboxView, PartyView, ProfileView};
 use serversync::domain::rules::ProfileSecretKind;
 use serversync::domain::{
     AlertFilter, AlertLevel, JobItemState, MailboxId, ProfileId, QueueId, RecordState, ServerType, UserId,
 };
+use serversync::logging::{self, LogFormat};
 use serversync::secrets::Secret;
 use serversync::{Engine, EngineConfig, Error, ErrorKind, Flavor, Lang};
 use std::io::{IsTerminal, Read, Write};
@@ -33,6 +35,12 @@ struct Cli {
     /// Language of messages: en, fr, ja or vi (default: from the environment's locale).
     #[arg(long, global = true, value_name = "LANG")]
     lang: Option<String>,
+    /// More log lines on standard error: -v info, -vv debug, -vvv trace (default: warnings).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Log lines as text or as JSON objects (one a line).
+    #[arg(long, global = true, value_name = "FORMAT", default_value = "text", value_parser = clap::value_parser!(LogFormat))]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -77,26 +85,22 @@ enum SettingsCmd {
     Update(SetArgs),
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum ViewArg {
-    Active,
-    Inactive,
-    All,
+/// Parses a command-line value into one of the engine's own option types, through the same
+/// serde names the UI uses (`my-active` and `my_active` alike): no enum is copied here.
+fn engine_value<T: DeserializeOwned>(s: &str) -> Result<T, String> {
+    serde_json::from_value(Value::String(s.trim().replace('-', "_"))).map_err(|e| e.to_string())
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum MailboxViewArg {
-    Active,
-    MyActive,
-    Inactive,
-    All,
-}
+/// The mailbox grid's views by name; `my-active` takes its owner from `--owner`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MailboxViewName(&'static str);
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum SecretKindArg {
-    IncomingPassword,
-    OutgoingPassword,
-    OauthSecret,
+fn mailbox_view_name(s: &str) -> Result<MailboxViewName, String> {
+    ["active", "my_active", "inactive", "all"]
+        .into_iter()
+        .find(|v| *v == s.trim().replace('-', "_"))
+        .map(MailboxViewName)
+        .ok_or_else(|| format!("{s:?} is not one of active, my-active, inactive, all"))
 }
 
 #[derive(Debug, Args)]
@@ -123,8 +127,8 @@ enum ProfileCmd {
     },
     /// List a view (Active Email Server Profiles by default).
     List {
-        #[arg(long, value_enum, default_value = "active")]
-        view: ViewArg,
+        #[arg(long, value_parser = engine_value::<ViewChoice>, default_value = "active")]
+        view: ViewChoice,
     },
     /// Show one profile.
     Show { id: ProfileId },
@@ -145,16 +149,16 @@ enum ProfileCmd {
     /// Store a password or OAuth secret in the keychain.
     SetSecret {
         id: ProfileId,
-        #[arg(long, value_enum)]
-        kind: SecretKindArg,
+        #[arg(long, value_parser = engine_value::<ProfileSecretKind>)]
+        kind: ProfileSecretKind,
         #[command(flatten)]
         password: PasswordArgs,
     },
     /// Remove a password or OAuth secret.
     ClearSecret {
         id: ProfileId,
-        #[arg(long, value_enum)]
-        kind: SecretKindArg,
+        #[arg(long, value_parser = engine_value::<ProfileSecretKind>)]
+        kind: ProfileSecretKind,
     },
     /// Test & Enable Mailboxes: every mailbox of the profile. Ctrl-C cancels the mailboxes not
     /// yet tested. Exits with 6 when a mailbox failed.
@@ -189,8 +193,8 @@ enum UserCmd {
     Import,
     /// List users.
     List {
-        #[arg(long, value_enum, default_value = "active")]
-        view: ViewArg,
+        #[arg(long, value_parser = engine_value::<ViewChoice>, default_value = "active")]
+        view: ViewChoice,
     },
     /// Show one user.
     Show { id: UserId },
@@ -219,8 +223,8 @@ enum QueueCmd {
     },
     /// List queues.
     List {
-        #[arg(long, value_enum, default_value = "active")]
-        view: ViewArg,
+        #[arg(long, value_parser = engine_value::<ViewChoice>, default_value = "active")]
+        view: ViewChoice,
     },
     /// Show one queue.
     Show { id: QueueId },
@@ -251,8 +255,8 @@ enum MailboxCmd {
     DeleteForward { id: MailboxId },
     /// List a view (Active Mailboxes by default).
     List {
-        #[arg(long, value_enum, default_value = "active")]
-        view: MailboxViewArg,
+        #[arg(long, value_parser = mailbox_view_name, default_value = "active")]
+        view: MailboxViewName,
         /// The owner, for `--view my-active`.
         #[arg(long)]
         owner: Option<UserId>,
@@ -309,17 +313,10 @@ enum MailboxCmd {
     TestEnable { ids: Vec<MailboxId> },
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum LevelArg {
-    Information,
-    Warning,
-    Error,
-}
-
 #[derive(Debug, Args)]
 struct AlertFilterArgs {
-    #[arg(long, value_enum)]
-    level: Option<LevelArg>,
+    #[arg(long, value_parser = engine_value::<AlertLevel>)]
+    level: Option<AlertLevel>,
     #[arg(long)]
     profile: Option<ProfileId>,
     #[arg(long)]
@@ -343,6 +340,7 @@ macro_rules! out {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    logging::init(std::io::stderr, cli.log_format, cli.verbose);
     let lang = cli.lang.as_deref().and_then(Lang::from_locale).unwrap_or_else(Lang::from_env);
     let json = cli.json;
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
@@ -572,27 +570,19 @@ async fn dispatch(e: &Engine, command: Command, lang: Lang) -> Result<Output, Er
     }
 }
 
-fn profile_view(v: ViewArg) -> ProfileView {
-    match v {
-        ViewArg::Active => ProfileView::Active,
-        ViewArg::Inactive => ProfileView::Inactive,
-        ViewArg::All => ProfileView::All,
-    }
+/// Active / Inactive / All: the profile views and the user and queue views share their names,
+/// so one parsed choice serves both.
+type ViewChoice = ProfileView;
+
+fn profile_view(v: ViewChoice) -> ProfileView {
+    v
 }
 
-fn party_view(v: ViewArg) -> PartyView {
+fn party_view(v: ViewChoice) -> PartyView {
     match v {
-        ViewArg::Active => PartyView::Active,
-        ViewArg::Inactive => PartyView::Inactive,
-        ViewArg::All => PartyView::All,
-    }
-}
-
-fn secret_kind(k: SecretKindArg) -> ProfileSecretKind {
-    match k {
-        SecretKindArg::IncomingPassword => ProfileSecretKind::IncomingPassword,
-        SecretKindArg::OutgoingPassword => ProfileSecretKind::OutgoingPassword,
-        SecretKindArg::OauthSecret => ProfileSecretKind::OauthSecret,
+        ProfileView::Active => PartyView::Active,
+        ProfileView::Inactive => PartyView::Inactive,
+        ProfileView::All => PartyView::All,
     }
 }
 
@@ -621,11 +611,9 @@ async fn profile(e: &Engine, cmd: ProfileCmd, lang: Lang) -> Result<Output, Erro
         }
         ProfileCmd::SetSecret { id, kind, password } => {
             let secret = read_password(&password)?;
-            output(&api::set_profile_secret(e, id, secret_kind(kind), secret).await?, &[])
+            output(&api::set_profile_secret(e, id, kind, secret).await?, &[])
         }
-        ProfileCmd::ClearSecret { id, kind } => {
-            output(&api::clear_profile_secret(e, id, secret_kind(kind)).await?, &[])
-        }
+        ProfileCmd::ClearSecret { id, kind } => output(&api::clear_profile_secret(e, id, kind).await?, &[]),
         ProfileCmd::TestEnable { id } => test_enable(e, api::TestAndEnableScope::Profile(id), lang).await,
         ProfileCmd::TestConnection { id } => {
             let t = api::test_profile_connection(e, id).await?;
@@ -701,13 +689,14 @@ async fn mailbox(e: &Engine, cmd: MailboxCmd, lang: Lang) -> Result<Output, Erro
             output(&serde_json::json!({ "deleted": id }), &[])
         }
         MailboxCmd::List { view, owner, search, profile } => {
-            let view = match (view, owner) {
-                (MailboxViewArg::Active, _) => MailboxView::Active,
-                (MailboxViewArg::Inactive, _) => MailboxView::Inactive,
-                (MailboxViewArg::All, _) => MailboxView::All,
-                (MailboxViewArg::MyActive, Some(u)) => MailboxView::MyActive(u),
-                (MailboxViewArg::MyActive, None) => {
-                    return Err(Error::validation("field.required").param("field", "--owner"));
+            let view = match (view.0, owner) {
+                ("my_active", None) => return Err(Error::validation("field.required").param("field", "--owner")),
+                (name, owner) => {
+                    let tagged = match owner {
+                        Some(owner) => serde_json::json!({ "view": name, "owner": owner }),
+                        None => serde_json::json!({ "view": name }),
+                    };
+                    serde_json::from_value::<MailboxView>(tagged).map_err(Error::internal)?
                 }
             };
             let q = MailboxQuery { view, search, profile_id: profile };
@@ -784,15 +773,7 @@ async fn test_enable(e: &Engine, scope: api::TestAndEnableScope, lang: Lang) -> 
 }
 
 fn alert_filter(a: AlertFilterArgs) -> AlertFilter {
-    AlertFilter {
-        level: a.level.map(|l| match l {
-            LevelArg::Information => AlertLevel::Information,
-            LevelArg::Warning => AlertLevel::Warning,
-            LevelArg::Error => AlertLevel::Error,
-        }),
-        profile_id: a.profile,
-        mailbox_id: a.mailbox,
-    }
+    AlertFilter { level: a.level, profile_id: a.profile, mailbox_id: a.mailbox }
 }
 
 async fn alert(e: &Engine, cmd: AlertCmd) -> Result<Output, Error> {

@@ -1,0 +1,79 @@
+//! The `mailbox` table.
+
+use super::record::{self, table_record};
+use crate::Result;
+use crate::domain::{Mailbox, MailboxId, ProfileId, RecordState, UserId};
+use rusqlite::{Connection, ToSql, Transaction};
+
+table_record!(Mailbox, "mailbox", id: MailboxId {
+    name, owner_user_id, email_address, delete_after_processing, user_id, queue_id, is_forward_mailbox,
+    allow_credentials, user_name, is_password_set,
+    profile_id, incoming_method, outgoing_method, act_method,
+    incoming_status, outgoing_status, act_status, test_completed_on, test_and_enable_last_attempted_on,
+    email_address_status, approved_by_user_id, approved_by_administrator, approved_on,
+    enabled_for_incoming, enabled_for_outgoing, enabled_for_act, process_email_received_after, state,
+    created_on, modified_on, transient_failure_count, last_sync_error_code, last_sync_error_on,
+});
+
+/// Which mailboxes a grid view lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailboxFilter {
+    pub state: Option<RecordState>,
+    pub owner: Option<UserId>,
+    pub profile: Option<ProfileId>,
+    /// Case-insensitive text found in the name or the email address.
+    pub search: Option<String>,
+}
+
+/// One mailbox, or `record.not_found`.
+pub fn get(c: &Connection, id: MailboxId) -> Result<Mailbox> {
+    record::get(c, id, MailboxId::ENTITY)
+}
+
+/// The mailboxes matching `filter`, by name.
+pub fn list(c: &Connection, filter: &MailboxFilter) -> Result<Vec<Mailbox>> {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut params: Vec<Box<dyn ToSql>> = Vec::new();
+    let mut push = |clause: &str, p: Box<dyn ToSql>| {
+        params.push(p);
+        clauses.push(clause.replace('?', &format!("?{}", params.len())));
+    };
+    if let Some(s) = filter.state {
+        push("state = ?", Box::new(s));
+    }
+    if let Some(owner) = filter.owner {
+        push("owner_user_id = ?", Box::new(owner));
+    }
+    if let Some(p) = filter.profile {
+        push("profile_id = ?", Box::new(p));
+    }
+    if let Some(s) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let pattern = format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        // One placeholder number, used twice: both refer to the same value.
+        push("(name LIKE ? ESCAPE '\\' OR email_address LIKE ? ESCAPE '\\')", Box::new(pattern));
+    }
+    let where_sql = if clauses.is_empty() { "1".to_owned() } else { clauses.join(" AND ") };
+    let refs: Vec<&dyn ToSql> = params.iter().map(|p| p.as_ref()).collect();
+    record::select(c, &where_sql, "name COLLATE NOCASE, id", &refs)
+}
+
+/// The mailboxes that use a profile, by id.
+pub fn of_profile(c: &Connection, profile: ProfileId) -> Result<Vec<Mailbox>> {
+    record::select(c, "profile_id = ?1", "id", &[&profile])
+}
+
+/// Inserts a new mailbox and returns its id.
+pub fn insert(tx: &Transaction<'_>, m: &Mailbox) -> Result<MailboxId> {
+    record::insert(tx, m).map(MailboxId)
+}
+
+/// Writes every field of a mailbox.
+pub fn update(tx: &Transaction<'_>, m: &Mailbox) -> Result<()> {
+    record::update(tx, m)
+}
+
+/// Deletes a mailbox.
+pub fn delete(tx: &Transaction<'_>, id: MailboxId) -> Result<()> {
+    record::delete::<Mailbox>(tx, id)?;
+    Ok(())
+}
