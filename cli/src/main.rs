@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use serversync::api::{self, MailboxQuery, MailboxView, PartyView, ProfileView};
+use serversync::api::{self, MailboxQuery, MailboxView, PrincipalView, ProfileView};
 use serversync::domain::rules::ProfileSecretKind;
 use serversync::domain::{
     AlertFilter, AlertLevel, JobItemState, MailboxId, ProfileId, QueueId, RecordState, ServerType, UserId,
@@ -578,11 +578,11 @@ fn profile_view(v: ViewChoice) -> ProfileView {
     v
 }
 
-fn party_view(v: ViewChoice) -> PartyView {
+fn principal_view(v: ViewChoice) -> PrincipalView {
     match v {
-        ProfileView::Active => PartyView::Active,
-        ProfileView::Inactive => PartyView::Inactive,
-        ProfileView::All => PartyView::All,
+        ProfileView::Active => PrincipalView::Active,
+        ProfileView::Inactive => PrincipalView::Inactive,
+        ProfileView::All => PrincipalView::All,
     }
 }
 
@@ -655,7 +655,7 @@ async fn user(e: &Engine, cmd: UserCmd) -> Result<Output, Error> {
             }
             output(&serde_json::json!({ "imported": api::import_users(e, users).await? }), &[])
         }
-        UserCmd::List { view } => output(&api::list_users(e, party_view(view)).await?, USER_COLUMNS),
+        UserCmd::List { view } => output(&api::list_users(e, principal_view(view)).await?, USER_COLUMNS),
         UserCmd::Show { id } => output(&api::get_user(e, id).await?, &[]),
         UserCmd::Update { id, fields } => output(&api::update_user(e, id, changes(&fields)?).await?, &[]),
         UserCmd::Activate { ids } => output(&api::set_user_state(e, ids, state_of(true)).await?, USER_COLUMNS),
@@ -670,7 +670,7 @@ async fn queue(e: &Engine, cmd: QueueCmd) -> Result<Output, Error> {
                 api::CreateQueue { name, email_address: email, owner_user_id: owner, incoming_filtering_method: None };
             output(&api::create_queue(e, req).await?, &[])
         }
-        QueueCmd::List { view } => output(&api::list_queues(e, party_view(view)).await?, QUEUE_COLUMNS),
+        QueueCmd::List { view } => output(&api::list_queues(e, principal_view(view)).await?, QUEUE_COLUMNS),
         QueueCmd::Show { id } => output(&api::get_queue(e, id).await?, &[]),
         QueueCmd::Update { id, fields } => output(&api::update_queue(e, id, changes(&fields)?).await?, &[]),
         QueueCmd::Activate { ids } => output(&api::set_queue_state(e, ids, state_of(true)).await?, QUEUE_COLUMNS),
@@ -740,33 +740,46 @@ async fn test_enable(e: &Engine, scope: api::TestAndEnableScope, lang: Lang) -> 
     let total = job.total;
     eprintln!("Test & Enable: {total} mailbox(es)");
     let mut reported = std::collections::BTreeSet::new();
+    let report = |reported: &mut std::collections::BTreeSet<_>, item: &api::JobItem| {
+        let finished = !matches!(item.state, JobItemState::Pending | JobItemState::Testing);
+        if finished && reported.insert(item.mailbox_id) {
+            let why = if item.error_code.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", serversync::i18n::render(lang, &item.error_code, &item.error_params))
+            };
+            eprintln!("[{}/{}] {} — {}{}", reported.len(), total, item.mailbox_name, item.state, why);
+        }
+    };
     let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
     let mut cancelled = false;
+    // A change of one mailbox reads that mailbox only; the whole job is read when the job itself
+    // changed (or notifications were missed), so following a job costs the same per mailbox
+    // however large it is.
+    let mut wake = api::JobWake::Job;
     loop {
-        let now = api::get_job(e, id).await?;
-        for item in &now.items {
-            let finished = !matches!(item.state, JobItemState::Pending | JobItemState::Testing);
-            if finished && reported.insert(item.mailbox_id) {
-                let why = if item.error_code.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", serversync::i18n::render(lang, &item.error_code, &item.error_params))
-                };
-                eprintln!("[{}/{}] {} — {}{}", reported.len(), now.total, item.mailbox_name, item.state, why);
+        match wake {
+            api::JobWake::Item(mailbox) => report(&mut reported, &api::get_job_item(e, id, mailbox).await?),
+            api::JobWake::Job => {
+                let now = api::get_job(e, id).await?;
+                for item in &now.items {
+                    report(&mut reported, item);
+                }
+                if now.finished {
+                    let mut o = output(&now.items, JOB_ITEM_COLUMNS)?;
+                    let all_ok = now.items.iter().all(|i| i.state == JobItemState::Success);
+                    o.exit = if all_ok { 0 } else { 6 };
+                    return Ok(o);
+                }
             }
         }
-        if now.finished {
-            let mut o = output(&now.items, JOB_ITEM_COLUMNS)?;
-            let all_ok = now.items.iter().all(|i| i.state == JobItemState::Success);
-            o.exit = if all_ok { 0 } else { 6 };
-            return Ok(o);
-        }
         tokio::select! {
-            _ = api::next_job_change(&mut changes, id, std::time::Duration::from_secs(1)) => {}
+            w = api::next_job_change(&mut changes, id, std::time::Duration::from_secs(1)) => wake = w,
             _ = &mut interrupt, if !cancelled => {
                 cancelled = true;
                 eprintln!("Cancelling: the mailboxes being tested finish, the others are not tested.");
                 api::cancel_job(e, id).await?;
+                wake = api::JobWake::Job;
             }
         }
     }

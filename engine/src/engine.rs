@@ -3,7 +3,7 @@
 //! pool, never on the async executor.
 
 use crate::clock::{Clock, SystemClock};
-use crate::domain::{JobId, OrgSettings, ProfileId, Timestamp};
+use crate::domain::{JobId, MailboxId, OrgSettings, ProfileId, Timestamp};
 use crate::limits::{ConnectionLimits, ConnectionPermit};
 use crate::secrets::{KeychainStore, Secret, SecretKey, SecretStore, keychain_service};
 use crate::store::{self, Durability, Store};
@@ -88,7 +88,7 @@ pub(crate) struct Inner {
     /// Each profile's "Maximum Concurrent Connections", shared by every job of this engine.
     connection_limits: ConnectionLimits<ProfileId>,
     /// Tells whoever listens (the desktop shell) that a job of this engine changed.
-    job_changes: tokio::sync::broadcast::Sender<JobId>,
+    job_changes: tokio::sync::broadcast::Sender<JobChange>,
     /// Cancelled when the engine closes: every background task watches it.
     shutdown: CancellationToken,
     /// Every background task of this engine, joined on close.
@@ -103,6 +103,13 @@ impl Inner {
     pub(crate) fn secret_key(&self, path: String) -> SecretKey {
         SecretKey::new(&self.installation_id, path)
     }
+}
+
+/// A job changed: one of its mailboxes (`mailbox`), or the job as a whole (`None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobChange {
+    pub job: JobId,
+    pub mailbox: Option<MailboxId>,
 }
 
 /// An open engine.
@@ -163,13 +170,19 @@ impl Engine {
     /// Job changes as they happen (a mailbox started or finished testing, the job ended or was
     /// cancelled), for a UI that wants to be told rather than ask. A slow receiver misses
     /// notifications (it gets `Lagged`) and should read the job again.
-    pub fn subscribe_job_changes(&self) -> tokio::sync::broadcast::Receiver<JobId> {
+    pub fn subscribe_job_changes(&self) -> tokio::sync::broadcast::Receiver<JobChange> {
         self.inner.job_changes.subscribe()
     }
 
+    /// Announces that job `id` changed as a whole (it started, ended or was cancelled).
     pub(crate) fn job_changed(&self, id: JobId) {
         // No receiver is fine: nobody is listening.
-        let _ = self.inner.job_changes.send(id);
+        let _ = self.inner.job_changes.send(JobChange { job: id, mailbox: None });
+    }
+
+    /// Announces that one mailbox of job `id` changed (it started or finished its test).
+    pub(crate) fn job_item_changed(&self, id: JobId, mailbox: MailboxId) {
+        let _ = self.inner.job_changes.send(JobChange { job: id, mailbox: Some(mailbox) });
     }
 
     /// Waits for one of the connections a profile allows ("Maximum Concurrent Connections",

@@ -10,13 +10,16 @@
 //! ## Layers
 //!
 //! ```text
-//!  UI (SolidJS, in the Tauri window)        serversync CLI (src/bin)
+//!  UI (SolidJS, in the Tauri window)        serversync CLI (crate cli/)
 //!            │ IPC: DTOs in, {code, params} errors out │
 //!            └──────────────┬──────────────────────────┘
 //!                       api::*          one async fn per operation; one transaction each
 //!                           │
-//!        domain::rules (pure)    store (SQLite)    secrets (OS keychain)    protocol/, sync/
+//!        domain (pure rules)   store (all SQL)   secrets (OS keychain)   limits   protocol/
 //! ```
+//!
+//! Imports point down only: `domain` imports none of `api`, `store` or `protocol`; `store` and
+//! `protocol` import no `api`.
 //!
 //! * [`domain`] — the organisation's email configuration as plain data (profiles, mailboxes,
 //!   settings, users, queues, alerts) and every rule over it as a pure function
@@ -27,8 +30,14 @@
 //! * [`api`] — what a UI may ask. Each call loads what it needs, applies the change, validates
 //!   the result with the rules, and writes it in **one** SQLite transaction: a refused or failed
 //!   call writes nothing.
-//! * [`store`] — SQLite through rusqlite: WAL, foreign keys on, STRICT tables, append-only
-//!   migrations in `engine/migrations/` tracked by `PRAGMA user_version`.
+//! * [`store`] — SQLite through rusqlite, and every SQL statement of the engine: one module per
+//!   table with named functions over a connection or a transaction; WAL, foreign keys on, STRICT
+//!   tables, append-only migrations in `engine/migrations/` tracked by `PRAGMA user_version`;
+//!   [`store::batch`] for a savepoint per item; [`store::Durability::Full`] for commits a server
+//!   is told about right after.
+//! * [`limits`] — each profile's Maximum Concurrent Connections as one semaphore that follows a
+//!   changed limit without ever exceeding it.
+//! * [`logging`] — `tracing` set up for the CLI (standard error) and the app (a daily file).
 //! * [`secrets`] — the [`secrets::SecretStore`] trait, the OS keychain behind it, and an
 //!   in-memory store for unit tests.
 //! * [`protocol`] — the mail clients (IMAP through async-imap, POP3 our own with a pure,
@@ -42,9 +51,15 @@
 //!
 //! The engine is used from a tokio runtime. SQLite and keychain calls block, so they run on
 //! tokio's blocking pool, never on the async executor. There is exactly **one writer**
-//! connection, behind a mutex: every write is a `BEGIN IMMEDIATE` transaction on it, so writes
-//! are serialised and never see `SQLITE_BUSY` from each other. A few read-only connections
-//! serve reads concurrently under WAL. Nothing else opens the database file.
+//! connection: every write is a `BEGIN IMMEDIATE` transaction on it, so writes are serialised
+//! and never see `SQLITE_BUSY` from each other. A few read-only connections serve reads
+//! concurrently under WAL. Callers wait for a connection on an async semaphore, so a waiting
+//! writer holds no thread. Nothing else opens the database file.
+//!
+//! The engine owns its background work (ADR 0008): every task is spawned on the engine's task
+//! tracker and watches its cancellation token. [`Engine::close`] cancels, waits for every task,
+//! then checkpoints the WAL; a job stopped this way records what it had not finished. Logs go
+//! through `tracing`, with a span per job, mailbox and connection.
 //!
 //! ## Where secrets live
 //!
@@ -85,6 +100,6 @@ pub mod protocol;
 pub mod secrets;
 pub mod store;
 
-pub use engine::{APP_ID, DATABASE_FILE, Engine, EngineConfig, Flavor, SecretBackend, default_data_dir};
+pub use engine::{APP_ID, DATABASE_FILE, Engine, EngineConfig, Flavor, JobChange, SecretBackend, default_data_dir};
 pub use error::{Error, ErrorDto, ErrorKind, Result};
 pub use i18n::Lang;

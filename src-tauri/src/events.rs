@@ -19,8 +19,8 @@ pub fn forward_job_changes(app: tauri::AppHandle, engine: &Engine) {
         use tokio::sync::broadcast::error::RecvError;
         loop {
             match changes.recv().await {
-                Ok(id) => {
-                    let _ = JobChanged { id }.emit(&app);
+                Ok(change) => {
+                    let _ = JobChanged { id: change.job }.emit(&app);
                 }
                 // Missed some: the UI reads whole jobs, so one notification is enough.
                 Err(RecvError::Lagged(_)) => continue,

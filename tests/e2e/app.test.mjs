@@ -95,7 +95,7 @@ test("create an IMAP/SMTP profile through the form; fields of other server types
 });
 
 test("create a user; its mailbox appears with the organisation's defaults", async () => {
-  await (await $t("nav-parties")).click();
+  await (await $t("nav-principals")).click();
   await (await browser.$('[data-section="new-user"] [data-field="full_name"] input')).setValue("Nancy Anderson");
   await (await browser.$('[data-section="new-user"] [data-field="primary_email"] input')).setValue("nancy@contoso.test");
   await (await $t("user-create")).click();

@@ -6,16 +6,16 @@ import type { Key } from "./i18n/en";
 import { AlertsPage } from "./pages/alerts/AlertsPage";
 import { MailboxesPage } from "./pages/mailboxes/MailboxesPage";
 import { MailboxForm } from "./pages/mailboxes/MailboxForm";
-import { PartiesPage } from "./pages/parties/PartiesPage";
+import { PrincipalsPage } from "./pages/principals/PrincipalsPage";
 import { ProfilesPage } from "./pages/profiles/ProfilesPage";
 import { SettingsPage } from "./pages/settings/SettingsPage";
 
-export type Page = "profiles" | "mailboxes" | "settings" | "parties" | "alerts";
+export type Page = "profiles" | "mailboxes" | "settings" | "principals" | "alerts";
 const PAGES: { id: Page; label: Key }[] = [
   { id: "profiles", label: "nav.profiles" },
   { id: "mailboxes", label: "nav.mailboxes" },
   { id: "settings", label: "nav.emailSettings" },
-  { id: "parties", label: "nav.usersQueues" },
+  { id: "principals", label: "nav.usersQueues" },
   { id: "alerts", label: "nav.alerts" },
 ];
 
@@ -53,7 +53,7 @@ export function App() {
           <Match when={page() === "profiles"}><ProfilesPage /></Match>
           <Match when={page() === "mailboxes"}><MailboxesPage /></Match>
           <Match when={page() === "settings"}><SettingsPage /></Match>
-          <Match when={page() === "parties"}><PartiesPage onOpenMailbox={setMailbox} /></Match>
+          <Match when={page() === "principals"}><PrincipalsPage onOpenMailbox={setMailbox} /></Match>
           <Match when={page() === "alerts"}><AlertsPage /></Match>
         </Switch>
         <JobPanel />

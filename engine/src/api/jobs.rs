@@ -189,21 +189,39 @@ pub async fn wait_job(engine: &Engine, id: JobId) -> Result<JobDto> {
     }
 }
 
+/// What woke a waiter of [`next_job_change`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobWake {
+    /// One mailbox of the job started or finished: reading that item is enough.
+    Item(MailboxId),
+    /// The job as a whole changed, notifications were missed, or `max` passed: read the job.
+    Job,
+}
+
 /// Waits until job `id` changes (as announced by [`Engine::subscribe_job_changes`]) or `max`
-/// has passed, whichever comes first; then the caller reads the job again. The bound covers a job
+/// has passed, whichever comes first; then the caller reads what changed. The bound covers a job
 /// run by another engine on the same data directory, which announces nothing here.
-pub async fn next_job_change(changes: &mut tokio::sync::broadcast::Receiver<JobId>, id: JobId, max: Duration) {
+pub async fn next_job_change(
+    changes: &mut tokio::sync::broadcast::Receiver<crate::JobChange>,
+    id: JobId,
+    max: Duration,
+) -> JobWake {
     let wait = async {
         loop {
             match changes.recv().await {
-                Ok(changed) if changed == id => return,
+                Ok(c) if c.job == id => return c.mailbox.map_or(JobWake::Job, JobWake::Item),
                 Ok(_) => {}
                 // Missed notifications or no engine: read the job again.
-                Err(_) => return,
+                Err(_) => return JobWake::Job,
             }
         }
     };
-    let _ = tokio::time::timeout(max, wait).await;
+    tokio::time::timeout(max, wait).await.unwrap_or(JobWake::Job)
+}
+
+/// One mailbox of a job.
+pub async fn get_job_item(engine: &Engine, id: JobId, mailbox: MailboxId) -> Result<JobItem> {
+    engine.read(move |c, _| store::jobs::item(c, id, mailbox).map(Into::into)).await
 }
 
 /// The most mailboxes one job tests at once, whatever the profiles allow.
@@ -288,7 +306,7 @@ async fn test_one_item(
             None => (None, None),
         };
         match engine.write(move |tx, ctx| store::jobs::start_item(tx, job, mailbox, ctx.now())).await {
-            Ok(true) => engine.job_changed(job),
+            Ok(true) => engine.job_item_changed(job, mailbox),
             Ok(false) => return Ok(()),
             Err(e) => {
                 tracing::error!(error = %e, "the mailbox's test could not be started");
@@ -306,7 +324,7 @@ async fn test_one_item(
                         })
                         .await;
                     tracing::info!("test abandoned: the engine is closing");
-                    engine.job_changed(job);
+                    engine.job_item_changed(job, mailbox);
                     return Err(Stop::Closing);
                 }
                 outcome = test_and_enable_one(engine, mailbox) => outcome,
@@ -329,7 +347,7 @@ async fn test_one_item(
             tracing::error!(error = %e, "the mailbox's result could not be recorded");
             return Err(Stop::Storage);
         }
-        engine.job_changed(job);
+        engine.job_item_changed(job, mailbox);
         Ok(())
     }
     .instrument(span)

@@ -9,7 +9,7 @@ mod alerts;
 mod connection;
 mod jobs;
 mod mailboxes;
-mod parties;
+mod principals;
 mod profiles;
 mod settings;
 
@@ -17,7 +17,7 @@ pub use alerts::*;
 pub use connection::{ConnectionTest, test_profile_connection};
 pub use jobs::*;
 pub use mailboxes::*;
-pub use parties::*;
+pub use principals::*;
 pub use profiles::*;
 pub use settings::*;
 

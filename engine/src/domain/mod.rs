@@ -5,7 +5,7 @@ pub mod alert;
 pub mod job;
 pub mod mailbox;
 pub mod options;
-pub mod party;
+pub mod principal;
 pub mod profile;
 pub mod rules;
 pub mod settings;
@@ -17,7 +17,7 @@ use std::fmt;
 pub use alert::{Alert, AlertFilter, NewAlert, Regarding};
 pub use mailbox::{Mailbox, MailboxChanges, MailboxKind};
 pub use options::*;
-pub use party::{Queue, QueueChanges, User, UserChanges};
+pub use principal::{Queue, QueueChanges, User, UserChanges};
 pub use profile::{Profile, ProfileChanges};
 pub use settings::{OrgSettings, SettingsChanges};
 

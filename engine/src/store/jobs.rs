@@ -4,7 +4,7 @@ use super::record::{self, table_record};
 use crate::domain::job::{Job, JobItem, JobProgress, final_state};
 use crate::domain::{JobId, JobItemState, JobState, MailboxId, ProfileId, Timestamp};
 use crate::{Error, Result};
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 table_record!(Job, "async_job", id: JobId { kind, profile_id, state, runner, created_on, started_on, completed_on });
 
@@ -51,6 +51,28 @@ pub fn items(c: &Connection, id: JobId) -> Result<Vec<JobItem>> {
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(items)
+}
+
+/// One item of a job, or `record.not_found`.
+pub fn item(c: &Connection, id: JobId, mailbox: MailboxId) -> Result<JobItem> {
+    let mut stmt = c.prepare_cached(
+        "SELECT i.mailbox_id, m.name, i.state, i.error_code, i.error_params
+         FROM async_job_item i JOIN mailbox m ON m.id = i.mailbox_id
+         WHERE i.job_id = ?1 AND i.mailbox_id = ?2",
+    )?;
+    let item = stmt
+        .query_row(params![id, mailbox], |r| {
+            let params: String = r.get(4)?;
+            Ok(JobItem {
+                mailbox_id: r.get(0)?,
+                mailbox_name: r.get(1)?,
+                state: r.get(2)?,
+                error_code: r.get(3)?,
+                error_params: serde_json::from_str(&params).unwrap_or_default(),
+            })
+        })
+        .optional()?;
+    item.ok_or_else(|| Error::not_found(MailboxId::ENTITY, mailbox))
 }
 
 /// How far a job has got: one indexed count, however many items it has.

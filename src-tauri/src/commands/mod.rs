@@ -4,7 +4,7 @@
 pub mod alerts;
 pub mod jobs;
 pub mod mailboxes;
-pub mod parties;
+pub mod principals;
 pub mod profiles;
 pub mod settings;
 

@@ -22,11 +22,11 @@ export const commands = {
 	profileFormFields: (serverType: ServerType, changes: ProfileChanges_Deserialize) => typedError<ProfileFieldVisibility, ErrorDto_Serialize>(__TAURI_INVOKE("profile_form_fields", { serverType, changes })),
 	newProfileDraft: (serverType: ServerType) => typedError<Profile_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("new_profile_draft", { serverType })),
 	testProfileConnection: (id: ProfileId) => typedError<ConnectionTest_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("test_profile_connection", { id })),
-	listUsers: (view: PartyView) => typedError<User_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("list_users", { view })),
+	listUsers: (view: PrincipalView) => typedError<User_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("list_users", { view })),
 	createUser: (request: CreateUser_Deserialize) => typedError<User_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("create_user", { request })),
 	updateUser: (id: UserId, changes: UserChanges_Deserialize) => typedError<User_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("update_user", { id, changes })),
 	setUserState: (ids: UserId[], state: RecordState) => typedError<User_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("set_user_state", { ids, state })),
-	listQueues: (view: PartyView) => typedError<Queue_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("list_queues", { view })),
+	listQueues: (view: PrincipalView) => typedError<Queue_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("list_queues", { view })),
 	createQueue: (request: CreateQueue_Deserialize) => typedError<Queue_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("create_queue", { request })),
 	updateQueue: (id: QueueId, changes: QueueChanges_Deserialize) => typedError<Queue_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("update_queue", { id, changes })),
 	setQueueState: (ids: QueueId[], state: RecordState) => typedError<Queue_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("set_queue_state", { ids, state })),
@@ -585,7 +585,7 @@ export type OrgSettings_Serialize = {
 export type OutgoingMethod = "none" | "outlook" | "server_side_sync";
 
 /**  Active / Inactive / All, for users and queues. */
-export type PartyView = "active" | "inactive" | "all";
+export type PrincipalView = "active" | "inactive" | "all";
 
 /**  Process Email Using (organisation). */
 export type ProcessEmailUsing = "server_side_sync" | "email_router";

@@ -2,13 +2,13 @@
 
 use super::{CmdResult, dto};
 use serversync::Engine;
-use serversync::api::{self, CreateQueue, CreateUser, PartyView};
+use serversync::api::{self, CreateQueue, CreateUser, PrincipalView};
 use serversync::domain::{Queue, QueueChanges, QueueId, RecordState, User, UserChanges, UserId};
 use tauri::State;
 
 #[tauri::command]
 #[specta::specta]
-pub async fn list_users(engine: State<'_, Engine>, view: PartyView) -> CmdResult<Vec<User>> {
+pub async fn list_users(engine: State<'_, Engine>, view: PrincipalView) -> CmdResult<Vec<User>> {
     api::list_users(&engine, view).await.map_err(dto)
 }
 
@@ -32,7 +32,7 @@ pub async fn set_user_state(engine: State<'_, Engine>, ids: Vec<UserId>, state: 
 
 #[tauri::command]
 #[specta::specta]
-pub async fn list_queues(engine: State<'_, Engine>, view: PartyView) -> CmdResult<Vec<Queue>> {
+pub async fn list_queues(engine: State<'_, Engine>, view: PrincipalView) -> CmdResult<Vec<Queue>> {
     api::list_queues(&engine, view).await.map_err(dto)
 }
 

@@ -41,19 +41,19 @@ pub struct CreateQueue {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
-pub enum PartyView {
+pub enum PrincipalView {
     #[default]
     Active,
     Inactive,
     All,
 }
 
-impl PartyView {
+impl PrincipalView {
     fn state(self) -> Option<RecordState> {
         match self {
-            PartyView::Active => Some(RecordState::Active),
-            PartyView::Inactive => Some(RecordState::Inactive),
-            PartyView::All => None,
+            PrincipalView::Active => Some(RecordState::Active),
+            PrincipalView::Inactive => Some(RecordState::Inactive),
+            PrincipalView::All => None,
         }
     }
 }
@@ -235,7 +235,7 @@ pub async fn get_user(engine: &Engine, id: UserId) -> Result<User> {
 }
 
 /// Users of a view, by name.
-pub async fn list_users(engine: &Engine, view: PartyView) -> Result<Vec<User>> {
+pub async fn list_users(engine: &Engine, view: PrincipalView) -> Result<Vec<User>> {
     engine.read(move |c, _| store::principals::users(c, view.state())).await
 }
 
@@ -310,7 +310,7 @@ pub async fn get_queue(engine: &Engine, id: QueueId) -> Result<Queue> {
 }
 
 /// Queues of a view, by name.
-pub async fn list_queues(engine: &Engine, view: PartyView) -> Result<Vec<Queue>> {
+pub async fn list_queues(engine: &Engine, view: PrincipalView) -> Result<Vec<Queue>> {
     engine.read(move |c, _| store::principals::queues(c, view.state())).await
 }
 

@@ -1,11 +1,11 @@
 // Users & Queues: each has a mailbox, created with it.
 import { For, createResource, createSignal } from "solid-js";
-import { api, call, type PartyView } from "../../api";
+import { api, call, type PrincipalView } from "../../api";
 import { CheckField, ErrorBanner, Section, SelectField, TextField } from "../../components/form";
 import { t } from "../../i18n";
 
-export function PartiesPage(props: { onOpenMailbox?: (id: number) => void }) {
-  const [view, setView] = createSignal<PartyView>("active");
+export function PrincipalsPage(props: { onOpenMailbox?: (id: number) => void }) {
+  const [view, setView] = createSignal<PrincipalView>("active");
   const [users, { refetch: refetchUsers }] = createResource(view, (v) => call(api.listUsers(v)));
   const [queues, { refetch: refetchQueues }] = createResource(view, (v) => call(api.listQueues(v)));
   const [error, setError] = createSignal<unknown>(null);
@@ -24,9 +24,9 @@ export function PartiesPage(props: { onOpenMailbox?: (id: number) => void }) {
   }
 
   return (
-    <section class="page" data-testid="parties-page">
+    <section class="page" data-testid="principals-page">
       <header class="page-header">
-        <select value={view()} onChange={(e) => setView(e.currentTarget.value as PartyView)}>
+        <select value={view()} onChange={(e) => setView(e.currentTarget.value as PrincipalView)}>
           <option value="active">{t("view.active")}</option>
           <option value="inactive">{t("view.inactive")}</option>
         </select>
