@@ -97,6 +97,7 @@ pub mod i18n;
 pub mod limits;
 pub mod logging;
 pub mod protocol;
+pub mod remote;
 pub mod secrets;
 pub mod store;
 

@@ -229,6 +229,22 @@ impl SecretStore for MemoryStore {
     }
 }
 
+/// Where each secret lives in the keychain, under this installation's namespace.
+pub mod paths {
+    use crate::domain::rules::ProfileSecretKind;
+    use crate::domain::{MailboxId, ProfileId};
+
+    /// A mailbox's own password or token.
+    pub fn mailbox_password(id: MailboxId) -> String {
+        format!("mailbox/{id}/password")
+    }
+
+    /// One of a profile's secrets.
+    pub fn profile_secret(id: ProfileId, kind: ProfileSecretKind) -> String {
+        format!("profile/{id}/{}", kind.key_name())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

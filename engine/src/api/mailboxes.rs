@@ -288,8 +288,8 @@ pub async fn apply_default_settings(engine: &Engine, ids: Vec<MailboxId>) -> Res
         .await
 }
 
-pub(crate) fn secret_path(id: MailboxId) -> String {
-    format!("mailbox/{id}/password")
+fn secret_path(id: MailboxId) -> String {
+    crate::secrets::paths::mailbox_password(id)
 }
 
 fn with_credentials(m: &mut Mailbox, user_name: &str) {

@@ -184,8 +184,8 @@ pub async fn delete_profile(engine: &Engine, id: ProfileId) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn secret_path(id: ProfileId, kind: ProfileSecretKind) -> String {
-    format!("profile/{id}/{}", kind.key_name())
+fn secret_path(id: ProfileId, kind: ProfileSecretKind) -> String {
+    crate::secrets::paths::profile_secret(id, kind)
 }
 
 /// Stores a profile's password or OAuth secret in the keychain; the profile records only that it

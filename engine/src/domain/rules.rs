@@ -585,6 +585,15 @@ pub enum Workload {
 impl Workload {
     /// All workloads.
     pub const ALL: [Workload; 3] = [Workload::Incoming, Workload::Outgoing, Workload::Act];
+
+    /// The workload's code in messages and alerts.
+    pub fn code(self) -> &'static str {
+        match self {
+            Workload::Incoming => "incoming",
+            Workload::Outgoing => "outgoing",
+            Workload::Act => "act",
+        }
+    }
 }
 
 /// Whether the mailbox's synchronization method puts this workload in ServerSync's hands.
@@ -601,8 +610,7 @@ pub fn is_configured(m: &Mailbox, w: Workload) -> bool {
 /// organisation requires approval, delivery method invalid for the server type, missing
 /// credentials.
 pub fn check_processable(m: &Mailbox, profile: Option<&Profile>, settings: &OrgSettings, w: Workload) -> Result<()> {
-    let fail =
-        |code: &'static str| Err(Error::validation(code).param("mailbox", &m.name).param("workload", code_of(w)));
+    let fail = |code: &'static str| Err(Error::validation(code).param("mailbox", &m.name).param("workload", w.code()));
     if m.state != RecordState::Active {
         return fail("mailbox.inactive");
     }
@@ -636,14 +644,6 @@ pub fn check_processable(m: &Mailbox, profile: Option<&Profile>, settings: &OrgS
             fail("profile.credentials.missing")
         }
         _ => Ok(()),
-    }
-}
-
-fn code_of(w: Workload) -> &'static str {
-    match w {
-        Workload::Incoming => "incoming",
-        Workload::Outgoing => "outgoing",
-        Workload::Act => "act",
     }
 }
 

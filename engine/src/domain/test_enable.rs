@@ -30,16 +30,14 @@ pub fn apply_test_results(
     is_server_level: impl Fn(&Error) -> bool,
     now: Timestamp,
 ) -> TestResultPlan {
-    let mut first_error: Option<Error> = None;
+    let mut failures: Vec<(Workload, Error)> = Vec::new();
     let mut any_configured = false;
     for (w, outcome) in results {
         let (status, enabled) = match outcome {
             None => (TestStatus::NotRun, false),
             Some(Ok(())) => (TestStatus::Success, true),
             Some(Err(e)) => {
-                if first_error.is_none() {
-                    first_error = Some(e.clone());
-                }
+                failures.push((*w, e.clone()));
                 (TestStatus::Failure, false)
             }
         };
@@ -54,6 +52,7 @@ pub fn apply_test_results(
     m.test_and_enable_last_attempted_on = Some(now);
     // A transient failure (timeout, busy server) counts towards the automatic disabling of the
     // mailbox (spec §3.11); any other outcome starts the count again.
+    let first_error = failures.first().map(|(_, e)| e.clone());
     let transient = first_error.as_ref().is_some_and(Error::is_transient);
     m.transient_failure_count = if transient { m.transient_failure_count.saturating_add(1) } else { 0 };
     m.modified_on = now;
@@ -72,27 +71,55 @@ pub fn apply_test_results(
             m.last_sync_error_on = Some(now);
         }
     }
-    let (level, code, mut params, detail) = match &outcome {
-        Ok(()) => (AlertLevel::Information, "mailbox.test_and_enable.succeeded".to_owned(), BTreeMap::new(), ""),
-        Err(e) => (alert_level(e), e.code().to_owned(), e.params().clone(), e.detail().unwrap_or_default()),
-    };
-    params.insert("mailbox".to_owned(), m.name.clone());
-    let alert = |regarding| NewAlert {
-        level,
-        code: code.clone(),
-        params: params.clone(),
-        regarding,
-        detail: detail.to_owned(),
-    };
-    let mut alerts = Vec::with_capacity(2);
-    if let (Err(e), Some(profile)) = (&outcome, m.profile_id)
-        && is_server_level(e)
-    {
-        // The profile's own failure: its owner sees it once on the profile, however many
-        // mailboxes met it.
-        alerts.push(alert(Regarding::Profile(profile)));
+    // One alert per distinct failure, naming every workload that met it: when incoming and
+    // outgoing both fail, both are reported, each with its own code.
+    let mut reports: Vec<(Error, Vec<Workload>)> = Vec::new();
+    match &outcome {
+        Err(e) if failures.is_empty() => reports.push((e.clone(), Vec::new())),
+        _ => {
+            for (w, e) in &failures {
+                match reports.iter_mut().find(|(r, _)| r.code() == e.code()) {
+                    Some((_, ws)) => ws.push(*w),
+                    None => reports.push((e.clone(), vec![*w])),
+                }
+            }
+        }
     }
-    alerts.push(alert(Regarding::Mailbox(m.id)));
+    let mut alerts = Vec::with_capacity(2);
+    if reports.is_empty() {
+        let mut params = BTreeMap::new();
+        params.insert("mailbox".to_owned(), m.name.clone());
+        alerts.push(NewAlert {
+            level: AlertLevel::Information,
+            code: "mailbox.test_and_enable.succeeded".to_owned(),
+            params,
+            regarding: Regarding::Mailbox(m.id),
+            detail: String::new(),
+        });
+    }
+    for (e, workloads) in &reports {
+        let mut params = e.params().clone();
+        params.insert("mailbox".to_owned(), m.name.clone());
+        if !workloads.is_empty() {
+            let names: Vec<&str> = workloads.iter().map(|w| w.code()).collect();
+            params.insert("workload".to_owned(), names.join(", "));
+        }
+        let alert = |regarding| NewAlert {
+            level: alert_level(e),
+            code: e.code().to_owned(),
+            params: params.clone(),
+            regarding,
+            detail: e.detail().unwrap_or_default().to_owned(),
+        };
+        if let Some(profile) = m.profile_id
+            && is_server_level(e)
+        {
+            // The profile's own failure: its owner sees it once on the profile, however many
+            // mailboxes met it.
+            alerts.push(alert(Regarding::Profile(profile)));
+        }
+        alerts.push(alert(Regarding::Mailbox(m.id)));
+    }
     TestResultPlan { outcome, alerts }
 }
 
@@ -165,6 +192,49 @@ mod tests {
         assert_eq!(m.transient_failure_count, 0, "a permanent failure starts the count again");
         assert_eq!(plan.alerts[0].level, AlertLevel::Error);
         assert_eq!(plan.alerts[0].params.get("mailbox").map(String::as_str), Some("Alice"));
+        assert_eq!(plan.alerts[0].params.get("workload").map(String::as_str), Some("incoming"));
+    }
+
+    #[test]
+    fn when_both_workloads_fail_both_are_reported_with_their_own_codes() {
+        let mut m = mailbox();
+        let plan = apply_test_results(
+            &mut m,
+            &[
+                (Workload::Incoming, Some(Err(server("mail.auth.failed_mailbox")))),
+                (Workload::Outgoing, Some(Err(Error::new(ErrorKind::Unavailable, "mail.timeout")))),
+            ],
+            |_| false,
+            now(),
+        );
+        assert_eq!((m.incoming_status, m.outgoing_status), (TestStatus::Failure, TestStatus::Failure));
+        let alerts: Vec<(&str, AlertLevel, Option<&str>)> = plan
+            .alerts
+            .iter()
+            .map(|a| (a.code.as_str(), a.level, a.params.get("workload").map(String::as_str)))
+            .collect();
+        assert_eq!(
+            alerts,
+            vec![
+                ("mail.auth.failed_mailbox", AlertLevel::Error, Some("incoming")),
+                ("mail.timeout", AlertLevel::Warning, Some("outgoing")),
+            ]
+        );
+        assert_eq!(m.last_sync_error_code, "mail.auth.failed_mailbox", "the first failure is the mailbox's");
+    }
+
+    #[test]
+    fn the_same_failure_on_both_workloads_is_one_alert_naming_both() {
+        let mut m = mailbox();
+        let refused = || Some(Err(server("mail.auth.failed_mailbox")));
+        let plan = apply_test_results(
+            &mut m,
+            &[(Workload::Incoming, refused()), (Workload::Outgoing, refused())],
+            |_| false,
+            now(),
+        );
+        assert_eq!(plan.alerts.len(), 1);
+        assert_eq!(plan.alerts[0].params.get("workload").map(String::as_str), Some("incoming, outgoing"));
     }
 
     #[test]

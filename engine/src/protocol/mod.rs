@@ -284,11 +284,7 @@ pub async fn test_outgoing(ep: &Endpoint, login: &Login, address: Option<&str>, 
 
 /// The code of a workload, as messages name it.
 pub fn workload_code(w: Workload) -> &'static str {
-    match w {
-        Workload::Incoming => "incoming",
-        Workload::Outgoing => "outgoing",
-        Workload::Act => "act",
-    }
+    w.code()
 }
 
 /// The error for a profile type this build has no client for yet.

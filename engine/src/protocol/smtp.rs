@@ -63,13 +63,23 @@ fn hello_name() -> ClientId {
     ClientId::default()
 }
 
+/// A new, globally unique Message-ID in the sender's domain (`<uuid@domain>`): every message
+/// ServerSync sends carries one, so a reply's In-Reply-To finds it and a resend can be recognised.
+pub fn new_message_id(domain: &str) -> String {
+    let domain = domain.trim().trim_start_matches('[').trim_end_matches(']');
+    let domain = if domain.is_empty() { "serversync.invalid" } else { domain };
+    format!("<{}@{domain}>", uuid::Uuid::new_v4().simple())
+}
+
 /// The test message, from the mailbox to itself.
 fn test_message(address: &str, host: &str) -> Result<Message> {
     let addr: Address = address
         .parse()
         .map_err(|_| Error::validation("field.not_an_email").param("field", "email_address").param("value", address))?;
+    let message_id = new_message_id(addr.domain());
     let me = Mailbox::new(Some("ServerSync".to_owned()), addr);
     Message::builder()
+        .message_id(Some(message_id))
         .from(me.clone())
         .to(me)
         .subject(TEST_MESSAGE_SUBJECT)
@@ -162,4 +172,20 @@ pub async fn test(ep: &Endpoint, login: &Login, address: Option<&str>, steps: &m
         )
         .await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_test_message_carries_a_message_id_in_the_senders_domain() {
+        let m = test_message("alice@contoso.com", "smtp.contoso.com").unwrap_or_else(|e| panic!("{e}"));
+        let raw = String::from_utf8_lossy(&m.formatted()).into_owned();
+        let line = raw.lines().find(|l| l.to_ascii_lowercase().starts_with("message-id:")).unwrap_or_default();
+        assert!(line.ends_with("@contoso.com>"), "{raw}");
+        let other = test_message("alice@contoso.com", "smtp.contoso.com").unwrap_or_else(|e| panic!("{e}"));
+        let other = String::from_utf8_lossy(&other.formatted()).into_owned();
+        assert!(!other.contains(line), "two messages shared a Message-ID");
+    }
 }

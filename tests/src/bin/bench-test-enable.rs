@@ -27,6 +27,8 @@ fn peak_rss_kib() -> u64 {
 #[tokio::main]
 async fn main() {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(200);
+    let limits: Vec<u32> = std::env::args().skip(2).filter_map(|a| a.parse().ok()).collect();
+    let limits = if limits.is_empty() { vec![1, 2, 10] } else { limits };
     let users: Vec<(String, String)> = (0..n).map(|i| (format!("bench{i:04}"), format!("pass{i:04}"))).collect();
     let refs: Vec<(&str, &str)> = users.iter().map(|(u, p)| (u.as_str(), p.as_str())).collect();
     let started = Instant::now();
@@ -36,7 +38,7 @@ async fn main() {
         "{:>8} {:>10} {:>14} {:>10} {:>10} {:>12}",
         "max_conn", "wall_s", "mailboxes/s", "imap_peak", "smtp_peak", "peak_rss_MiB"
     );
-    for max in [1u32, 2, 10] {
+    for max in limits {
         let (e, _, _d) = memory_engine().await;
         let p = ok(api::create_profile(
             &e,

@@ -1,0 +1,147 @@
+//! From a profile (and a mailbox) to a server connection: where (the profile's locations, ports,
+//! TLS and timeout) and as whom (the credentials the profile's mode names, read from the keychain
+//! only now). Shared by `api` (Test Connection, Test & Enable) and the sync engine to come, so
+//! neither has to go through the other.
+
+use crate::domain::rules::{ProfileSecretKind, Workload};
+use crate::domain::{AuthProtocol, CredentialMode, Mailbox, Profile, ServerType};
+use crate::protocol::{self, Direction, Endpoint, IncomingProtocol, Login, Security};
+use crate::{Engine, Error, Result};
+use std::time::Duration;
+
+/// The bound on every step when the profile's "Timeout mailbox connection" is off: the longest
+/// timeout the form allows (ADR 0004), so that no test can hang.
+const MAX_TIMEOUT: Duration = Duration::from_secs(100);
+
+/// Where a profile's incoming or outgoing server is.
+pub fn endpoint(p: &Profile, direction: Direction) -> Result<Endpoint> {
+    let (location, port, ssl, mode) = match direction {
+        Direction::Incoming => (&p.incoming_location, p.incoming_port, p.incoming_use_ssl, p.incoming_tls_mode),
+        Direction::Outgoing => (&p.outgoing_location, p.outgoing_port, p.outgoing_use_ssl, p.outgoing_tls_mode),
+    };
+    let field = if direction == Direction::Incoming { "incoming_location" } else { "outgoing_location" };
+    let host = location.trim();
+    if host.is_empty() {
+        return Err(Error::validation("field.required").param("field", field));
+    }
+    let security = match (ssl, mode) {
+        (false, _) => Security::None,
+        (true, Some(crate::domain::TlsMode::StartTls)) => Security::StartTls,
+        (true, _) => Security::Implicit,
+    };
+    let incoming = direction == Direction::Incoming;
+    let port =
+        port.or_else(|| crate::domain::rules::default_port(p.server_type, incoming, ssl, mode)).ok_or_else(|| {
+            Error::validation("field.required").param("field", if incoming { "incoming_port" } else { "outgoing_port" })
+        })?;
+    let timeout = if p.timeout_mailbox_connection {
+        Duration::from_secs(u64::from(p.timeout_seconds.max(1))).min(MAX_TIMEOUT)
+    } else {
+        MAX_TIMEOUT
+    };
+    Ok(Endpoint { host: host.to_owned(), port, security, timeout, ca_file: p.ca_file.trim().to_owned() })
+}
+
+/// The client a direction of a profile needs, if this build has one: the incoming protocol, or
+/// None for SMTP (outgoing).
+pub fn client_for(p: &Profile, direction: Direction) -> Result<Option<IncomingProtocol>> {
+    match (p.server_type, direction) {
+        (ServerType::ImapSmtp, Direction::Incoming) => Ok(Some(IncomingProtocol::Imap)),
+        (ServerType::Pop3Smtp, Direction::Incoming) => Ok(Some(IncomingProtocol::Pop3)),
+        (ServerType::ImapSmtp | ServerType::Pop3Smtp, Direction::Outgoing) => Ok(None),
+        (t, Direction::Incoming) => Err(protocol::not_implemented(t, Workload::Incoming)),
+        (t, Direction::Outgoing) => Err(protocol::not_implemented(t, Workload::Outgoing)),
+    }
+}
+
+/// Whether the credentials of this mode are an OAuth access token rather than a password.
+fn uses_token(mode: CredentialMode, auth: AuthProtocol) -> bool {
+    mode == CredentialMode::UserOauth || auth == AuthProtocol::Oauth
+}
+
+/// Where a sign-in's credentials come from, for messages: a wrong password is the mailbox's to
+/// fix, or the profile's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialSource {
+    Mailbox,
+    Profile,
+    None,
+}
+
+/// The credentials for one direction, read from the keychain.
+pub async fn login(
+    engine: &Engine,
+    p: &Profile,
+    m: Option<&Mailbox>,
+    direction: Direction,
+) -> Result<(Login, CredentialSource)> {
+    let outgoing = direction == Direction::Outgoing;
+    let mode = if outgoing { p.effective_outgoing_mode() } else { p.incoming_credential_mode };
+    let auth = if outgoing { p.outgoing_auth_protocol } else { p.incoming_auth_protocol };
+    let (user, path, source) = match mode {
+        CredentialMode::Anonymous => return Ok((Login::Anonymous, CredentialSource::None)),
+        CredentialMode::UserOrQueue | CredentialMode::UserOauth => {
+            let Some(m) = m else {
+                // Test Connection of a profile whose mailboxes sign in themselves: nothing to
+                // sign in with; the connection steps are still tested.
+                return Ok((Login::Anonymous, CredentialSource::None));
+            };
+            let user = if m.user_name.trim().is_empty() { m.email_address.clone() } else { m.user_name.clone() };
+            (user, crate::secrets::paths::mailbox_password(m.id), CredentialSource::Mailbox)
+        }
+        CredentialMode::Profile => {
+            let separate = outgoing && !p.use_same_settings_for_outgoing;
+            let (user, kind) = if separate {
+                (p.outgoing_user_name.clone(), ProfileSecretKind::OutgoingPassword)
+            } else {
+                (p.incoming_user_name.clone(), ProfileSecretKind::IncomingPassword)
+            };
+            (user, crate::secrets::paths::profile_secret(p.id, kind), CredentialSource::Profile)
+        }
+        _ => {
+            return Err(protocol::not_implemented(
+                p.server_type,
+                if outgoing { Workload::Outgoing } else { Workload::Incoming },
+            ));
+        }
+    };
+    let workload = if outgoing { "outgoing" } else { "incoming" };
+    let missing = || match (source, m) {
+        (CredentialSource::Mailbox, Some(m)) => {
+            Error::validation("mailbox.credentials.missing").param("workload", workload).param("mailbox", &m.name)
+        }
+        (_, Some(m)) => {
+            Error::validation("profile.credentials.missing").param("workload", workload).param("mailbox", &m.name)
+        }
+        // Test Connection of a profile whose own password is not set yet.
+        (_, None) => {
+            Error::validation("profile.password.not_set").param("workload", workload).param("profile", &p.name)
+        }
+    };
+    let secret = engine.get_secret(path).await?.filter(|s| !s.is_empty()).ok_or_else(missing)?;
+    let login = if uses_token(mode, auth) {
+        Login::OAuth2 { user, token: secret }
+    } else {
+        Login::Password { user, password: secret }
+    };
+    Ok((login, source))
+}
+
+/// Names the credentials that a server refused: the mailbox's or the profile's.
+pub fn name_credentials(e: Error, source: CredentialSource, p: &Profile) -> Error {
+    if !protocol::failure::is_auth_failure(&e) {
+        return e;
+    }
+    let code = match source {
+        CredentialSource::Mailbox => protocol::failure::code::AUTH_FAILED_MAILBOX,
+        CredentialSource::Profile => protocol::failure::code::AUTH_FAILED_PROFILE,
+        CredentialSource::None => return e,
+    };
+    e.recode(code).param("profile", &p.name)
+}
+
+/// A refused connection as it is reported: naming whose credentials were refused, and without
+/// the secret, should the server have echoed it.
+pub fn refused(e: Error, login: &Login, source: CredentialSource, p: &Profile) -> Error {
+    login.redact_error(name_credentials(e, source, p))
+}
