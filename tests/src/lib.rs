@@ -118,6 +118,7 @@ pub fn count_rows(db: &Path, table: &str) -> i64 {
     conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap_or_else(|e| panic!("{e}"))
 }
 pub mod mail;
+pub mod setup;
 
 /// Log lines captured in memory.
 #[derive(Debug, Clone, Default)]
@@ -147,15 +148,19 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
     }
 }
 
-/// Captures every log line of this thread, at the most detailed level, in text and in JSON
-/// alike, until the guard is dropped. A current-thread tokio runtime (what `#[tokio::test]`
-/// starts) runs every engine task on this thread.
-pub fn capture_logs() -> (tracing::subscriber::DefaultGuard, CapturedLogs) {
+/// Captures every log line of this process, at the most detailed level, in text and in JSON
+/// alike. The subscriber is the process's global one, so it sees every thread and every task;
+/// it can be installed once per process, so a test that reads the logs lives in a test binary of
+/// its own (a thread-local subscriber races other tests' threads over the callsite cache).
+pub fn capture_logs() -> CapturedLogs {
     use tracing_subscriber::layer::SubscriberExt;
     let logs = CapturedLogs::default();
     let subscriber = tracing_subscriber::registry()
         .with(tracing_subscriber::filter::LevelFilter::TRACE)
         .with(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(logs.clone()))
         .with(tracing_subscriber::fmt::layer().json().with_span_list(true).with_writer(logs.clone()));
-    (tracing::subscriber::set_default(subscriber), logs)
+    if tracing::subscriber::set_global_default(subscriber).is_err() {
+        panic!("capture_logs is called once per process");
+    }
+    logs
 }

@@ -1,135 +1,22 @@
 //! Test Connection and Test & Enable Mailboxes against real servers: Dovecot (IMAP, POP3) and
 //! Postfix (SMTP) on 127.0.0.1, with a throwaway certificate authority (tests/servers/).
 
-use serversync::api::{self, CreateProfile, CreateUser};
+use serversync::Engine;
+use serversync::api::{self, CreateUser};
 use serversync::domain::rules::ProfileSecretKind;
 use serversync::domain::{
-    ActMethod, AlertFilter, AlertLevel, CredentialMode, IncomingMethod, JobItemState, JobState, MailboxChanges,
-    MailboxId, OutgoingMethod, ProfileChanges, ProfileId, ServerType, TestExecutionStatus, TestStatus, TlsMode,
+    AlertFilter, AlertLevel, CredentialMode, JobItemState, JobState, MailboxChanges, MailboxId, ProfileChanges,
+    ProfileId, ServerType, TestExecutionStatus, TestStatus, TlsMode,
 };
 use serversync::protocol::{StepKind, StepOutcome, TEST_MESSAGE_SUBJECT};
 use serversync::secrets::Secret;
-use serversync::{Engine, Lang};
 use serversync_tests::mail::{MailServers, inbox_subjects, silent_server, wait_for_subject};
-use serversync_tests::{capture_logs, memory_engine};
+use serversync_tests::memory_engine;
+use serversync_tests::setup::{Sides, alerts, item, mailbox, ok, profile, sync_methods, test_and_enable};
 use std::time::{Duration, Instant};
-
-fn ok<T>(r: serversync::Result<T>) -> T {
-    r.unwrap_or_else(|e| panic!("{e} {:?}", e.detail()))
-}
 
 async fn p_name(e: &Engine, id: ProfileId) -> String {
     ok(api::get_profile(e, id).await).name
-}
-
-/// How a profile reaches the servers.
-struct Sides {
-    incoming: ServerType,
-    incoming_port: u16,
-    incoming_tls: TlsMode,
-    outgoing_port: u16,
-    outgoing_tls: TlsMode,
-}
-
-impl Sides {
-    /// IMAP over implicit TLS in; SMTP submission with STARTTLS out.
-    fn imaps_and_submission(servers: &MailServers) -> Sides {
-        Sides {
-            incoming: ServerType::ImapSmtp,
-            incoming_port: servers.port("IMAPS_PORT"),
-            incoming_tls: TlsMode::Implicit,
-            outgoing_port: servers.port("SMTP_PORT"),
-            outgoing_tls: TlsMode::StartTls,
-        }
-    }
-
-    /// POP3 with STLS in; SMTP over implicit TLS out.
-    fn pop3_stls_and_smtps(servers: &MailServers) -> Sides {
-        Sides {
-            incoming: ServerType::Pop3Smtp,
-            incoming_port: servers.port("POP3_PORT"),
-            incoming_tls: TlsMode::StartTls,
-            outgoing_port: servers.port("SMTPS_PORT"),
-            outgoing_tls: TlsMode::Implicit,
-        }
-    }
-}
-
-async fn profile(e: &Engine, name: &str, sides: &Sides, ca_file: &str, changes: ProfileChanges) -> ProfileId {
-    ok(api::create_profile(
-        e,
-        CreateProfile {
-            server_type: sides.incoming,
-            name: name.into(),
-            changes: ProfileChanges {
-                incoming_location: Some("localhost".into()),
-                outgoing_location: Some("localhost".into()),
-                incoming_port: Some(Some(sides.incoming_port)),
-                outgoing_port: Some(Some(sides.outgoing_port)),
-                incoming_tls_mode: Some(Some(sides.incoming_tls)),
-                outgoing_tls_mode: Some(Some(sides.outgoing_tls)),
-                ca_file: Some(ca_file.into()),
-                timeout_seconds: changes.timeout_seconds.or(Some(5)),
-                max_concurrent_connections: changes.max_concurrent_connections.or(Some(10)),
-                ..changes
-            },
-            set_as_default: false,
-        },
-    )
-    .await)
-    .id
-}
-
-/// Server-side synchronization of incoming and outgoing email through `profile`.
-fn sync_methods(profile: ProfileId) -> MailboxChanges {
-    MailboxChanges {
-        profile_id: Some(Some(profile)),
-        incoming_method: Some(IncomingMethod::ServerSideSync),
-        outgoing_method: Some(OutgoingMethod::ServerSideSync),
-        act_method: Some(ActMethod::None),
-        ..Default::default()
-    }
-}
-
-/// A user whose mailbox uses `profile`, with its credentials; approved unless told otherwise.
-async fn mailbox(e: &Engine, profile: ProfileId, user: &str, password: &str, approve: bool) -> MailboxId {
-    let u = ok(api::create_user(
-        e,
-        CreateUser {
-            full_name: user.into(),
-            primary_email: format!("{user}@localhost"),
-            can_approve_email: false,
-            incoming_filtering_method: None,
-        },
-    )
-    .await);
-    let id = u.mailbox_id.unwrap_or_else(|| panic!("the user has no mailbox"));
-    ok(api::update_mailbox(e, id, sync_methods(profile)).await);
-    ok(api::set_mailbox_credentials(e, id, user.into(), Secret::new(password)).await);
-    if approve {
-        ok(api::approve_mailboxes(e, vec![id], None).await);
-    }
-    id
-}
-
-/// Runs Test & Enable and waits for it, within a bound that a hang would break.
-async fn test_and_enable(e: &Engine, ids: Vec<MailboxId>) -> api::JobDto {
-    let job = ok(api::start_test_and_enable(e, api::TestAndEnableScope::Mailboxes(ids)).await);
-    match tokio::time::timeout(Duration::from_secs(120), api::wait_job(e, job.job.id)).await {
-        Ok(r) => ok(r),
-        Err(_) => panic!("Test & Enable did not finish in 120 s: {:?}", ok(api::get_job(e, job.job.id).await)),
-    }
-}
-
-fn item(job: &api::JobDto, id: MailboxId) -> &api::JobItem {
-    job.items.iter().find(|i| i.mailbox_id == id).unwrap_or_else(|| panic!("no item for {id}"))
-}
-
-async fn alerts(e: &Engine, id: MailboxId) -> Vec<(AlertLevel, String, String)> {
-    ok(api::list_alerts(e, AlertFilter { mailbox_id: Some(id), ..Default::default() }).await)
-        .into_iter()
-        .map(|a| (a.level, a.code.clone(), serversync::i18n::render(Lang::En, &a.code, &a.params)))
-        .collect()
 }
 
 const USERS: &[(&str, &str)] = &[
@@ -485,29 +372,6 @@ async fn without_sasl_plain_smtp_signs_in_with_auth_login() {
         .collect();
     assert!(outgoing.contains(&(StepKind::Authenticate, StepOutcome::Success)), "{:#?}", t.steps);
     assert!(outgoing.iter().all(|(_, o)| *o == StepOutcome::Success), "{:#?}", t.steps);
-}
-
-/// The logs of a whole Test & Enable run (every level, text and JSON) name the job, the mailboxes
-/// and their connections, and contain no password: neither as typed nor as the base64 that SASL
-/// PLAIN and LOGIN send.
-#[tokio::test]
-async fn the_logs_of_a_test_and_enable_run_contain_no_password() {
-    use base64::Engine as _;
-    let (_guard, logs) = capture_logs();
-    let servers = MailServers::start(USERS);
-    let sides = Sides::imaps_and_submission(&servers);
-    five_mailboxes(sides, servers.port("UNTRUSTED_IMAPS_PORT"), &servers).await;
-    let text = logs.text();
-    for expected in ["job", "mailbox tested", "connection", "host", "\"step\""] {
-        assert!(text.contains(expected), "the logs do not mention {expected:?}:\n{text}");
-    }
-    let b64 = base64::engine::general_purpose::STANDARD;
-    for (user, password) in USERS.iter().copied().chain([("carol", "not-carols-password")]) {
-        let forms = [password.to_owned(), b64.encode(format!("\0{user}\0{password}")), b64.encode(password)];
-        for form in forms {
-            assert!(!text.contains(&form), "the logs contain {user}'s password (as {form:?})");
-        }
-    }
 }
 
 /// Closing the engine stops a running Test & Enable: `close` returns only once the job's task
