@@ -70,7 +70,7 @@ chown postfix:postfix "$S/postfix/data"
 rm -f "$S/ports.env" "$S/ports.json"
 
 # ---------------------------------------------------------------- certificates
-# CA (ca.pem) -> server certificate for localhost / 127.0.0.1; an unrelated CA -> the "untrusted"
+# CA (ca.pem) -> server certificate for localhost / 127.0.0.1 / 127.0.0.2; an unrelated CA -> the "untrusted"
 # server certificate. EC P-256, valid 2 days. Kept across restarts while valid for another hour.
 make_ca() { # cert key CN
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$3" \
@@ -80,7 +80,7 @@ make_ca() { # cert key CN
 make_server() { # cert key ca-cert ca-key
   local csr ext
   csr=$(mktemp) ext=$(mktemp)
-  printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=critical,CA:FALSE" \
+  printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:127.0.0.2" "basicConstraints=critical,CA:FALSE" \
     "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >"$ext"
   openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
     -keyout "$2" -out "$csr" 2>/dev/null
@@ -88,7 +88,11 @@ make_server() { # cert key ca-cert ca-key
     -days 2 -extfile "$ext" -out "$1" 2>/dev/null
   rm -f "$csr" "$ext"
 }
-fresh() { [ -s "$1" ] && openssl x509 -in "$1" -noout -checkend 3600 >/dev/null 2>&1; }
+fresh() { # valid for another hour, and (a server certificate) naming 127.0.0.2 too
+  [ -s "$1" ] && openssl x509 -in "$1" -noout -checkend 3600 >/dev/null 2>&1 &&
+    { openssl x509 -in "$1" -noout -ext basicConstraints 2>/dev/null | grep -q 'CA:TRUE' ||
+      openssl x509 -in "$1" -noout -ext subjectAltName 2>/dev/null | grep -q '127.0.0.2'; }
+}
 if ! fresh "$S/ca.pem" || ! fresh "$S/tls/server.pem"; then
   make_ca "$S/ca.pem" "$S/ca-key.pem" "ServerSync test CA"
   make_server "$S/tls/server.pem" "$S/tls/server-key.pem" "$S/ca.pem" "$S/ca-key.pem"
@@ -189,8 +193,10 @@ pick_ports() { # [preferred ports...]
 write_configs() {
   # Shared by both Dovecot instances: users, mail storage, authentication, logging.
   cat >"$S/dovecot/common.conf" <<EOF
-# Included by dovecot.conf and untrusted.conf.
-listen = 127.0.0.1
+# Included by dovecot.conf and untrusted.conf. 127.0.0.2 too: Dovecot counts a client whose
+# address is the server's own as secure, and a client of 127.0.0.2 comes from 127.0.0.1, so there
+# plaintext sign-ins are refused as on a real server (LOGINDISABLED, no USER in CAPA).
+listen = 127.0.0.1, 127.0.0.2
 hostname = localhost
 default_internal_user = dovecot
 default_login_user = dovenull
@@ -205,7 +211,8 @@ ssl_dh = </usr/share/dovecot/dh.pem
 ssl_min_protocol = TLSv1.2
 
 # Passwords only inside TLS (STARTTLS/STLS or implicit TLS), as on a real server. Dovecot counts a
-# client whose address is the server's own as secure, though: on 127.0.0.1 plaintext logins pass.
+# client whose address is the server's own as secure, though: on 127.0.0.1 plaintext logins pass;
+# on 127.0.0.2 they do not.
 disable_plaintext_auth = yes
 auth_mechanisms = $auth_mechanisms
 auth_failure_delay = $auth_failure_delay

@@ -109,37 +109,48 @@ impl Drop for MailServers {
     }
 }
 
-/// The subjects of the messages in a user's Inbox, read over IMAPS with the test CA.
-pub async fn inbox_subjects(servers: &MailServers, user: &str, password: &str) -> Vec<String> {
-    use futures_util::TryStreamExt;
-    use serversync::protocol::{Direction, Endpoint, Login, Security, Steps, imap};
-    use serversync::secrets::Secret;
-    let ep = Endpoint {
-        host: "localhost".into(),
-        port: servers.port("IMAPS_PORT"),
-        security: Security::Implicit,
-        timeout: std::time::Duration::from_secs(10),
+/// An endpoint of these servers on `host` (`localhost`, `127.0.0.2`), with a 10 s policy.
+pub fn endpoint(
+    servers: &MailServers,
+    host: &str,
+    port: &str,
+    security: serversync::protocol::Security,
+) -> serversync::protocol::Endpoint {
+    serversync::protocol::Endpoint {
+        host: host.into(),
+        port: servers.port(port),
+        security,
+        timeouts: serversync::protocol::Timeouts::from_profile(std::time::Duration::from_secs(10)),
         ca_file: servers.ca_file(),
-    };
-    let login = Login::Password { user: user.into(), password: Secret::new(password) };
-    let mut steps = Steps::new(Direction::Incoming);
-    let mut session = imap::sign_in(&ep, &login, &mut steps).await.unwrap_or_else(|e| panic!("IMAP sign-in: {e}"));
+    }
+}
+
+/// A password sign-in.
+pub fn password(user: &str, password: &str) -> serversync::protocol::Login {
+    serversync::protocol::Login::Password { user: user.into(), password: serversync::secrets::Secret::new(password) }
+}
+
+/// The subjects of the messages in a user's Inbox, read over IMAPS with the test CA.
+pub async fn inbox_subjects(servers: &MailServers, user: &str, pass: &str) -> Vec<String> {
+    use serversync::protocol::{Security, Unobserved, imap};
+    let ep = endpoint(servers, "localhost", "IMAPS_PORT", Security::Implicit);
+    let mut session = imap::sign_in(&ep, &password(user, pass), &mut Unobserved)
+        .await
+        .unwrap_or_else(|e| panic!("IMAP sign-in: {e}"));
     let inbox = session.examine("INBOX").await.unwrap_or_else(|e| panic!("EXAMINE: {e}"));
     let mut subjects = Vec::new();
     if inbox.exists > 0 {
-        let fetches: Vec<_> = session
-            .fetch("1:*", "BODY.PEEK[HEADER]")
-            .await
-            .unwrap_or_else(|e| panic!("FETCH: {e}"))
-            .try_collect()
+        session
+            .uid_fetch("1:*", true, |m| {
+                let body = String::from_utf8_lossy(m.body.as_deref().unwrap_or_default()).into_owned();
+                let header = body.split("\r\n\r\n").next().unwrap_or_default();
+                if let Some(line) = header.lines().find(|l| l.to_ascii_lowercase().starts_with("subject:")) {
+                    subjects.push(line["subject:".len()..].trim().to_owned());
+                }
+                Ok(())
+            })
             .await
             .unwrap_or_else(|e| panic!("FETCH: {e}"));
-        for f in fetches {
-            let header = String::from_utf8_lossy(f.header().unwrap_or_default()).into_owned();
-            if let Some(line) = header.lines().find(|l| l.to_ascii_lowercase().starts_with("subject:")) {
-                subjects.push(line["subject:".len()..].trim().to_owned());
-            }
-        }
     }
     let _ = session.logout().await;
     subjects

@@ -3,7 +3,9 @@
 
 use crate::domain::rules::Workload;
 use crate::domain::{Mailbox, Profile, ProfileId, TestExecutionStatus};
-use crate::protocol::{self, Direction, Endpoint, IncomingProtocol, Login, Step, StepOutcome, Steps};
+use crate::protocol::{
+    self, Direction, Endpoint, IncomingProtocol, Login, Observer, Step, StepOutcome, Steps, Unobserved,
+};
 use crate::remote::connect::{CredentialSource, client_for, endpoint, login, refused};
 use crate::store;
 use crate::{Engine, Result};
@@ -20,15 +22,16 @@ async fn test_direction(
     login: &Login,
     sign_in: bool,
     address: Option<&str>,
-    steps: &mut Steps,
+    direction: Direction,
+    obs: &mut dyn Observer,
 ) -> Result<()> {
-    let span = tracing::info_span!("connection", host = %ep.host, port = ep.port, direction = ?steps.direction());
+    let span = tracing::info_span!("connection", host = %ep.host, port = ep.port, direction = ?direction);
     async {
         match client {
-            Some(proto) if sign_in => protocol::test_incoming(proto, ep, login, steps).await.map(|_| ()),
-            Some(IncomingProtocol::Imap) => protocol::imap::connect(ep, steps).await.map(|_| ()),
-            Some(IncomingProtocol::Pop3) => protocol::pop3::connect(ep, steps).await.map(|_| ()),
-            None => protocol::test_outgoing(ep, if sign_in { login } else { &Login::Anonymous }, address, steps).await,
+            Some(proto) if sign_in => protocol::test_incoming(proto, ep, login, obs).await.map(|_| ()),
+            Some(IncomingProtocol::Imap) => protocol::imap::connect(ep, obs).await.map(|_| ()),
+            Some(IncomingProtocol::Pop3) => protocol::pop3::connect(ep, obs).await.map(|_| ()),
+            None => protocol::test_outgoing(ep, if sign_in { login } else { &Login::Anonymous }, address, obs).await,
         }
     }
     .instrument(span)
@@ -45,8 +48,8 @@ pub(crate) async fn test_workload(engine: &Engine, p: &Profile, m: &Mailbox, w: 
     let client = client_for(p, direction)?;
     let ep = endpoint(p, direction)?;
     let (login, source) = login(engine, p, Some(m), direction).await?;
-    let mut steps = Steps::new(direction);
-    test_direction(&ep, client, &login, true, Some(m.email_address.trim()), &mut steps).await.map_err(|e| {
+    let address = Some(m.email_address.trim());
+    test_direction(&ep, client, &login, true, address, direction, &mut Unobserved).await.map_err(|e| {
         refused(e, &login, source, p).param("workload", protocol::workload_code(w)).param("mailbox", &m.name)
     })
 }
@@ -77,7 +80,7 @@ pub async fn test_profile_connection(engine: &Engine, id: ProfileId) -> Result<C
             let ep = endpoint(&p, direction)?;
             let (login, source) = login(engine, &p, None, direction).await?;
             let sign_in = source != CredentialSource::None;
-            let r = test_direction(&ep, client, &login, sign_in, None, &mut steps).await;
+            let r = test_direction(&ep, client, &login, sign_in, None, direction, &mut steps).await;
             login.redact_steps(&mut steps);
             r.map(|()| sign_in).map_err(|e| {
                 let e = refused(e, &login, source, &p);
@@ -94,7 +97,7 @@ pub async fn test_profile_connection(engine: &Engine, id: ProfileId) -> Result<C
             && steps.list.last().is_none_or(|s| s.outcome != StepOutcome::Failure)
         {
             // A failure before any step (no location, no credentials): recorded as a step too.
-            let _ = steps.fail::<()>(protocol::StepKind::Resolve, e.clone());
+            let _ = protocol::step_failed::<()>(&mut steps, protocol::StepKind::Resolve, e.clone());
         }
         match &outcome {
             Ok(true) => signed_in = Some(signed_in.unwrap_or(true)),

@@ -22,6 +22,7 @@ pub mod code {
     pub const AUTH_FAILED_MAILBOX: &str = "mail.auth.failed_mailbox";
     pub const AUTH_FAILED_PROFILE: &str = "mail.auth.failed_profile";
     pub const AUTH_UNSUPPORTED: &str = "mail.auth.unsupported";
+    pub const AUTH_REQUIRES_TLS: &str = "mail.auth.requires_tls";
     pub const SERVER_BUSY: &str = "mail.server_busy";
     pub const SERVER_REFUSED: &str = "mail.server_refused";
     pub const PROTOCOL: &str = "mail.protocol_error";
@@ -62,6 +63,11 @@ pub fn auth_failed(host: &str, reply: &str) -> Error {
 
 pub fn auth_unsupported(host: &str, offered: &str) -> Error {
     Error::new(ErrorKind::Server, code::AUTH_UNSUPPORTED).param("host", host).param("offered", quote_reply(offered))
+}
+
+/// The server accepts a sign-in only over an encrypted connection: the password was not sent.
+pub fn requires_tls(host: &str, reply: &str) -> Error {
+    Error::new(ErrorKind::Server, code::AUTH_REQUIRES_TLS).param("host", host).with_detail(quote_reply(reply))
 }
 
 pub fn server_busy(host: &str, reply: &str) -> Error {
@@ -146,6 +152,30 @@ pub fn io(host: &str, port: u16, e: &io::Error) -> Error {
     }
 }
 
+/// What a server's refusal means, read from its response code (IMAP RFC 5530, POP3 RFC 2449 and
+/// 3206, SMTP RFC 3463 enhanced codes) rather than from its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Meaning {
+    /// The credentials are wrong or no longer valid.
+    Credentials,
+    /// Signing in needs an encrypted connection.
+    RequiresTls,
+    /// Try again later.
+    Busy,
+    /// Refused for another reason.
+    Refused,
+}
+
+/// The error for a refusal of that meaning, quoting the server's `reply`.
+pub fn refusal(m: Meaning, host: &str, reply: &str) -> Error {
+    match m {
+        Meaning::Credentials => auth_failed(host, reply),
+        Meaning::RequiresTls => requires_tls(host, reply),
+        Meaning::Busy => server_busy(host, reply),
+        Meaning::Refused => server_refused(host, reply),
+    }
+}
+
 /// Whether a failure is the profile's (its server location, port, encryption, certificate
 /// authority or credentials) rather than one mailbox's: such failures are also raised on the
 /// profile, whose owner must act (spec §3.11, "profile/server-level").
@@ -162,6 +192,7 @@ pub fn is_server_level(c: &str) -> bool {
             | code::CA_FILE
             | code::AUTH_FAILED_PROFILE
             | code::AUTH_UNSUPPORTED
+            | code::AUTH_REQUIRES_TLS
             | code::PROTOCOL
     )
 }

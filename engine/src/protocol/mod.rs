@@ -1,18 +1,26 @@
-//! Wire protocols: the clients the connection tests and the sync engine use.
+//! Wire protocols: the sessions the connection tests and the sync engine use.
 //!
-//! - [`imap`]: async-imap over our TCP/TLS stream;
+//! - [`imap`]: async-imap over our TCP/TLS stream, tapped so that errors quote the server's own
+//!   status line and are classified on its response code ([`imap::reply`]); an
+//!   [`imap::ImapSession`] selects, searches, fetches (streamed), stores flags, copies, moves,
+//!   appends and IDLEs;
 //! - [`pop3`]: our own client, with a pure response parser ([`pop3::parse`]) that is
-//!   property-tested and fuzzed;
-//! - [`smtp`]: lettre's SMTP connection, driven step by step.
+//!   property-tested and fuzzed; a [`pop3::Pop3Session`] runs STAT, UIDL, LIST, RETR (streamed),
+//!   DELE and QUIT;
+//! - [`smtp`]: lettre's SMTP connection; an [`smtp::SmtpSession`] sends many messages, each with
+//!   a Message-ID.
 //!
-//! Every connection verifies the server's certificate ([`tls`]) and bounds every step by the
-//! profile's timeout ([`net::Endpoint::bounded`]). Failures are engine errors with stable codes
-//! ([`failure`]), permanent or transient. A test records each step it ran in a [`Steps`] log —
-//! what Test Connection shows the administrator.
+//! Connecting reads the capabilities again once TLS is up, and no password is sent where the
+//! server allows no sign-in without TLS. Every connection verifies the server's certificate
+//! ([`tls`]) and bounds each operation by its [`policy`]: connect, command, a floor rate for
+//! large transfers, IDLE renewal. Failures are engine errors with stable codes ([`failure`]),
+//! permanent or transient. Connecting and signing in report their steps to an [`Observer`]:
+//! Test Connection records them in [`Steps`]; sync passes [`Unobserved`].
 
 pub mod failure;
 pub mod imap;
 pub mod net;
+pub mod policy;
 pub mod pop3;
 pub mod smtp;
 pub mod tls;
@@ -21,6 +29,7 @@ use crate::domain::rules::Workload;
 use crate::secrets::Secret;
 use crate::{Error, Result};
 pub use net::{Endpoint, Security};
+pub use policy::Timeouts;
 use serde::Serialize;
 use std::fmt;
 use std::future::Future;
@@ -169,6 +178,51 @@ pub struct Step {
     pub error_detail: String,
 }
 
+/// Who watches the steps of a connection: Test Connection records them ([`Steps`]); sync does
+/// not ([`Unobserved`]). Only connecting and signing in report steps; a session's operations
+/// are timed by whoever calls them.
+pub trait Observer: Send {
+    /// One step ended: its info when it worked, its error when it did not.
+    fn record(&mut self, kind: StepKind, duration_ms: u32, outcome: std::result::Result<String, &Error>);
+}
+
+/// Records nothing (the step events still reach the debug log).
+#[derive(Debug, Default)]
+pub struct Unobserved;
+
+impl Observer for Unobserved {
+    fn record(&mut self, _: StepKind, _: u32, _: std::result::Result<String, &Error>) {}
+}
+
+/// Runs one step, reports its outcome and duration to `obs`.
+pub async fn step<T>(obs: &mut dyn Observer, kind: StepKind, fut: impl Future<Output = Result<T>>) -> Result<T> {
+    step_with(obs, kind, fut, |_| String::new()).await
+}
+
+/// Runs one step and reports what it found with `info`.
+pub async fn step_with<T>(
+    obs: &mut dyn Observer,
+    kind: StepKind,
+    fut: impl Future<Output = Result<T>>,
+    info: impl FnOnce(&T) -> String,
+) -> Result<T> {
+    let started = Instant::now();
+    let r = fut.await;
+    let duration_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+    // The code only: a detail may quote a server that echoed a secret, and is redacted later.
+    let code = r.as_ref().err().map(Error::code).unwrap_or_default();
+    tracing::debug!(step = ?kind, ok = r.is_ok(), duration_ms, code, "step");
+    obs.record(kind, duration_ms, r.as_ref().map(|v| failure::quote_reply(&info(v))));
+    r
+}
+
+/// Reports a step that failed without running (a refusal decided before any I/O).
+pub fn step_failed<T>(obs: &mut dyn Observer, kind: StepKind, e: Error) -> Result<T> {
+    tracing::debug!(step = ?kind, ok = false, duration_ms = 0, code = e.code(), "step");
+    obs.record(kind, 0, Err(&e));
+    Err(e)
+}
+
 /// The steps of one connection test, in order.
 #[derive(Debug)]
 pub struct Steps {
@@ -176,41 +230,8 @@ pub struct Steps {
     pub list: Vec<Step>,
 }
 
-impl Steps {
-    pub fn new(direction: Direction) -> Steps {
-        Steps { direction, list: Vec::new() }
-    }
-
-    /// Records a step that failed without running (a refusal decided before any I/O).
-    pub fn fail<T>(&mut self, kind: StepKind, e: Error) -> Result<T> {
-        self.list.push(Step {
-            direction: self.direction,
-            kind,
-            outcome: StepOutcome::Failure,
-            duration_ms: 0,
-            info: String::new(),
-            error_code: e.code().to_owned(),
-            error_params: e.params().clone(),
-            error_detail: e.detail().unwrap_or_default().to_owned(),
-        });
-        Err(e)
-    }
-
-    /// Runs one step, recording its outcome and duration.
-    pub async fn run<T>(&mut self, kind: StepKind, fut: impl Future<Output = Result<T>>) -> Result<T> {
-        self.run_with(kind, fut, |_| String::new()).await
-    }
-
-    /// Runs one step and records what it found with `info`.
-    pub async fn run_with<T>(
-        &mut self,
-        kind: StepKind,
-        fut: impl Future<Output = Result<T>>,
-        info: impl FnOnce(&T) -> String,
-    ) -> Result<T> {
-        let started = Instant::now();
-        let r = fut.await;
-        let duration_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+impl Observer for Steps {
+    fn record(&mut self, kind: StepKind, duration_ms: u32, outcome: std::result::Result<String, &Error>) {
         let mut step = Step {
             direction: self.direction,
             kind,
@@ -221,8 +242,8 @@ impl Steps {
             error_params: Default::default(),
             error_detail: String::new(),
         };
-        match &r {
-            Ok(v) => step.info = failure::quote_reply(&info(v)),
+        match outcome {
+            Ok(info) => step.info = info,
             Err(e) => {
                 step.outcome = StepOutcome::Failure;
                 step.error_code = e.code().to_owned();
@@ -230,10 +251,13 @@ impl Steps {
                 step.error_detail = e.detail().unwrap_or_default().to_owned();
             }
         }
-        // The code only: a detail may quote a server that echoed a secret, and is redacted later.
-        tracing::debug!(step = ?step.kind, outcome = ?step.outcome, duration_ms, code = %step.error_code, "step");
         self.list.push(step);
-        r
+    }
+}
+
+impl Steps {
+    pub fn new(direction: Direction) -> Steps {
+        Steps { direction, list: Vec::new() }
     }
 
     /// Which side these steps test.
@@ -265,11 +289,11 @@ pub async fn test_incoming(
     protocol: IncomingProtocol,
     ep: &Endpoint,
     login: &Login,
-    steps: &mut Steps,
+    obs: &mut dyn Observer,
 ) -> Result<InboxState> {
     match protocol {
-        IncomingProtocol::Imap => imap::test(ep, login, steps).await,
-        IncomingProtocol::Pop3 => pop3::test(ep, login, steps).await,
+        IncomingProtocol::Imap => imap::test(ep, login, obs).await,
+        IncomingProtocol::Pop3 => pop3::test(ep, login, obs).await,
     }
 }
 
@@ -278,8 +302,8 @@ pub const TEST_MESSAGE_SUBJECT: &str = "Your mailbox is now connected to ServerS
 
 /// Signs in to the outgoing server and sends the test message from `address` to itself (or
 /// only signs in, when `address` is None: Test Connection of a profile).
-pub async fn test_outgoing(ep: &Endpoint, login: &Login, address: Option<&str>, steps: &mut Steps) -> Result<()> {
-    smtp::test(ep, login, address, steps).await
+pub async fn test_outgoing(ep: &Endpoint, login: &Login, address: Option<&str>, obs: &mut dyn Observer) -> Result<()> {
+    smtp::test(ep, login, address, obs).await
 }
 
 /// The code of a workload, as messages name it.

@@ -1,5 +1,6 @@
-//! Connections: resolve, connect and start TLS, each step bounded by the profile's timeout.
+//! Connections: resolve, connect and start TLS, each step bounded by the connection's policy.
 
+use super::policy::{ByteCounter, Timeouts};
 use super::{failure, tls};
 use crate::Result;
 use std::fmt;
@@ -32,25 +33,39 @@ pub struct Endpoint {
     pub host: String,
     pub port: u16,
     pub security: Security,
-    /// Bound on connecting and on waiting for each response.
-    pub timeout: Duration,
+    /// Bounds on connecting, on each command, on transfers and on IDLE.
+    pub timeouts: Timeouts,
     /// The profile's CA file, or "".
     pub ca_file: String,
 }
 
 impl fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{} ({:?}, {:?})", self.host, self.port, self.security, self.timeout)
+        write!(f, "{}:{} ({:?}, {:?})", self.host, self.port, self.security, self.timeouts.command)
     }
 }
 
 impl Endpoint {
-    /// Runs `fut`, failing with a timeout error when the server takes longer than the profile
-    /// allows.
+    /// Runs `fut`, a command, failing with a timeout error when the server takes longer than the
+    /// policy allows.
     pub async fn bounded<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
-        match tokio::time::timeout(self.timeout, fut).await {
+        self.within(self.timeouts.command, fut).await
+    }
+
+    /// Runs `fut` (resolving, connecting, a TLS handshake) within the connect bound.
+    pub async fn bounded_connect<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        self.within(self.timeouts.connect, fut).await
+    }
+
+    /// Runs `fut`, a transfer whose bytes `counter` counts, as long as it keeps the floor rate.
+    pub async fn bounded_transfer<T>(&self, counter: &ByteCounter, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        super::policy::with_progress(&self.timeouts, &self.host, counter, fut).await
+    }
+
+    async fn within<T>(&self, bound: Duration, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        match tokio::time::timeout(bound, fut).await {
             Ok(r) => r,
-            Err(_) => Err(failure::timeout(&self.host, self.timeout.as_secs())),
+            Err(_) => Err(failure::timeout(&self.host, bound.as_secs())),
         }
     }
 
@@ -58,7 +73,7 @@ impl Endpoint {
     pub async fn resolve(&self) -> Result<Vec<SocketAddr>> {
         let host = self.host.clone();
         let port = self.port;
-        self.bounded(async move {
+        self.bounded_connect(async move {
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
                 .await
                 .map_err(|e| failure::host_not_found(&host).with_detail(e))?
@@ -73,7 +88,7 @@ impl Endpoint {
 
     /// Opens a TCP connection to the first address that answers.
     pub async fn connect_tcp(&self, addrs: &[SocketAddr]) -> Result<TcpStream> {
-        self.bounded(async {
+        self.bounded_connect(async {
             let mut last = None;
             for a in addrs {
                 match TcpStream::connect(a).await {
@@ -94,7 +109,7 @@ impl Endpoint {
     pub async fn start_tls(&self, tcp: TcpStream) -> Result<MailStream> {
         let config = tls::client_config(&self.ca_file)?;
         let name = tls::server_name(&self.host)?;
-        self.bounded(async {
+        self.bounded_connect(async {
             TlsConnector::from(config)
                 .connect(name, tcp)
                 .await

@@ -4,7 +4,7 @@
 //! (lettre's rustls back end with the same rules as [`super::tls`]).
 
 use super::net::{Endpoint, Security};
-use super::{Login, StepKind, Steps, TEST_MESSAGE_SUBJECT, failure};
+use super::{Login, Observer, StepKind, TEST_MESSAGE_SUBJECT, failure, step, step_failed, step_with};
 use crate::{Error, Result};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
@@ -13,22 +13,46 @@ use lettre::{Address, Message, message::Mailbox};
 
 type SmtpError = lettre::transport::smtp::Error;
 
-/// An SMTP error as an engine error: 535/534/530 are credentials, other 5xx refusals, 4xx busy.
-fn smtp_error(ep: &Endpoint, e: &SmtpError, during_auth: bool) -> Error {
+/// An RFC 3463 enhanced status code (`5.7.8`) at the start of a reply's text.
+fn enhanced(text: &str) -> Option<(u8, u16, u16)> {
+    let word = text.split_ascii_whitespace().next()?;
+    let mut it = word.split('.');
+    let class = it.next()?.parse().ok()?;
+    let subject = it.next()?.parse().ok()?;
+    let detail = it.next()?.parse().ok()?;
+    (it.next().is_none() && matches!(class, 2 | 4 | 5)).then_some((class, subject, detail))
+}
+
+/// What an SMTP refusal means, from its reply code and enhanced code (RFC 4954 §6, RFC 3207,
+/// RFC 3463): a sign-in that needs TLS first, wrong credentials, "later", or a refusal.
+pub fn meaning(code: u16, text: &str, during_auth: bool, secured: bool) -> failure::Meaning {
+    use failure::Meaning as M;
+    let e = enhanced(text);
+    match (code, e) {
+        // 5.7.11 "encryption required", or 530 5.7.0 "Must issue a STARTTLS command first".
+        (_, Some((_, 7, 11))) => M::RequiresTls,
+        (530, Some((5, 7, 0)) | None) if !secured => M::RequiresTls,
+        (_, Some((4, _, _))) | (400..=499, _) => M::Busy,
+        (_, Some((5, 7, 8))) | (535, _) => M::Credentials,
+        (530 | 534 | 538, _) if during_auth => M::Credentials,
+        _ => M::Refused,
+    }
+}
+
+/// An SMTP error as an engine error, quoting the server's reply (its code and its lines, not
+/// lettre's description of them).
+fn smtp_error(ep: &Endpoint, e: &SmtpError, during_auth: bool, secured: bool) -> Error {
     if let Some(code) = e.status() {
-        let reply = e.to_string();
         let n = u16::from(code);
-        return match n {
-            530 | 534 | 535 | 538 if during_auth => failure::auth_failed(&ep.host, &reply),
-            400..=499 => failure::server_busy(&ep.host, &reply),
-            _ => failure::server_refused(&ep.host, &reply),
-        };
+        let text = std::error::Error::source(e).map(ToString::to_string).unwrap_or_default();
+        let reply = format!("{n} {text}");
+        return failure::refusal(meaning(n, &text, during_auth, secured), &ep.host, &reply);
     }
     if let Some(r) = failure::find_rustls(e) {
         return failure::tls(&ep.host, r);
     }
     if e.is_timeout() {
-        return failure::timeout(&ep.host, ep.timeout.as_secs());
+        return failure::timeout(&ep.host, ep.timeouts.command.as_secs());
     }
     if let Some(io) = failure::find_io(e) {
         return failure::io(&ep.host, ep.port, io);
@@ -91,45 +115,69 @@ fn test_message(address: &str, host: &str) -> Result<Message> {
         .map_err(|e| failure::protocol(host, e))
 }
 
-/// Connects, starts TLS, signs in and (when `address` is given) sends the test message to it.
-pub async fn test(ep: &Endpoint, login: &Login, address: Option<&str>, steps: &mut Steps) -> Result<()> {
-    let message = address.map(|a| test_message(a, &ep.host)).transpose()?;
-    let addrs = steps.run_with(StepKind::Resolve, ep.resolve(), |a| super::addresses(a)).await?;
+/// The SASL mechanisms this client can use that the server offers, for messages.
+fn offered(conn: &AsyncSmtpConnection) -> String {
+    let all = [(Mechanism::Plain, "PLAIN"), (Mechanism::Login, "LOGIN"), (Mechanism::Xoauth2, "XOAUTH2")];
+    let names: Vec<_> =
+        all.iter().filter(|(m, _)| conn.server_info().supports_auth_mechanism(*m)).map(|(_, n)| *n).collect();
+    if names.is_empty() { "none".to_owned() } else { names.join(" ") }
+}
+
+/// A submission connection, signed in, that sends many messages one after the other. Each
+/// message is bounded by its size at the transfer floor rate.
+pub struct SmtpSession {
+    conn: AsyncSmtpConnection,
+    ep: Endpoint,
+    secured: bool,
+}
+
+impl std::fmt::Debug for SmtpSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SmtpSession({:?})", self.ep)
+    }
+}
+
+/// Connects (greeting and EHLO), starts TLS as the profile says, and signs in (unless
+/// anonymous). A server that offers a sign-in only after STARTTLS, on a connection the profile
+/// keeps plain, gets its own code and no password.
+pub async fn connect(ep: &Endpoint, login: &Login, obs: &mut dyn Observer) -> Result<SmtpSession> {
+    let addrs = step_with(obs, StepKind::Resolve, ep.resolve(), |a| super::addresses(a)).await?;
     let params = match ep.security {
         Security::None => None,
         Security::Implicit | Security::StartTls => Some(tls_parameters(ep)?),
     };
     let implicit = if ep.security == Security::Implicit { params.clone() } else { None };
+    let secured = implicit.is_some();
     let hello = hello_name();
-    let mut conn = steps
-        .run_with(
-            StepKind::Connect,
-            ep.bounded(async {
-                let mut last = None;
-                for a in &addrs {
-                    match AsyncSmtpConnection::connect_tokio1(*a, Some(ep.timeout), &hello, implicit.clone(), None)
-                        .await
-                    {
-                        Ok(c) => return Ok(c),
-                        Err(e) => last = Some(smtp_error(ep, &e, false)),
-                    }
+    let mut conn = step_with(
+        obs,
+        StepKind::Connect,
+        ep.bounded_connect(async {
+            let mut last = None;
+            for a in &addrs {
+                let t = Some(ep.timeouts.command);
+                match AsyncSmtpConnection::connect_tokio1(*a, t, &hello, implicit.clone(), None).await {
+                    Ok(c) => return Ok(c),
+                    Err(e) => last = Some(smtp_error(ep, &e, false, secured)),
                 }
-                Err(last.unwrap_or_else(|| failure::host_not_found(&ep.host)))
-            }),
-            |c| c.server_info().name().to_owned(),
-        )
-        .await?;
+            }
+            Err(last.unwrap_or_else(|| failure::host_not_found(&ep.host)))
+        }),
+        |c| c.server_info().name().to_owned(),
+    )
+    .await?;
     if let (Security::StartTls, Some(p)) = (ep.security, params) {
         if !conn.can_starttls() {
-            return steps.fail(StepKind::StartTls, failure::tls_not_offered(&ep.host));
+            return step_failed(obs, StepKind::StartTls, failure::tls_not_offered(&ep.host));
         }
-        steps
-            .run(
-                StepKind::StartTls,
-                ep.bounded(async { conn.starttls(p, &hello).await.map_err(|e| smtp_error(ep, &e, false)) }),
-            )
-            .await?;
+        step(
+            obs,
+            StepKind::StartTls,
+            ep.bounded_connect(async { conn.starttls(p, &hello).await.map_err(|e| smtp_error(ep, &e, false, false)) }),
+        )
+        .await?;
     }
+    let secured = conn.is_encrypted();
     let (creds, mechanisms) = match login {
         Login::Password { user, password } => (
             Some(Credentials::new(user.clone(), password.expose().to_owned())),
@@ -141,42 +189,96 @@ pub async fn test(ep: &Endpoint, login: &Login, address: Option<&str>, steps: &m
         Login::Anonymous => (None, Vec::new()),
     };
     if let Some(creds) = creds {
-        steps
-            .run(
-                StepKind::Authenticate,
-                ep.bounded(async {
-                    let offered = conn.server_info().to_string();
-                    if conn.server_info().get_auth_mechanism(&mechanisms).is_none() {
-                        return Err(failure::auth_unsupported(&ep.host, &offered));
+        step_with(
+            obs,
+            StepKind::Authenticate,
+            ep.bounded(async {
+                let Some(m) = conn.server_info().get_auth_mechanism(&mechanisms) else {
+                    let offers_any = [Mechanism::Plain, Mechanism::Login, Mechanism::Xoauth2]
+                        .iter()
+                        .any(|m| conn.server_info().supports_auth_mechanism(*m));
+                    if !secured && !offers_any && conn.can_starttls() {
+                        return Err(failure::requires_tls(&ep.host, "EHLO: STARTTLS, no AUTH"));
                     }
-                    conn.auth(&mechanisms, &creds).await.map(|_| ()).map_err(|e| smtp_error(ep, &e, true))
-                }),
-            )
-            .await?;
-    }
-    if let Some(m) = message {
-        let envelope = m.envelope().clone();
-        let bytes = m.formatted();
-        steps
-            .run_with(
-                StepKind::SendTestMessage,
-                ep.bounded(async { conn.send(&envelope, &bytes).await.map_err(|e| smtp_error(ep, &e, false)) }),
-                |r| r.message().collect::<Vec<_>>().join(" "),
-            )
-            .await?;
-    }
-    let _ = steps
-        .run(
-            StepKind::Logout,
-            ep.bounded(async { conn.quit().await.map(|_| ()).map_err(|e| smtp_error(ep, &e, false)) }),
+                    return Err(failure::auth_unsupported(&ep.host, &offered(&conn)));
+                };
+                conn.auth(&[m], &creds).await.map_err(|e| smtp_error(ep, &e, true, secured))?;
+                Ok(m)
+            }),
+            |m| format!("AUTH {m}"),
         )
-        .await;
+        .await?;
+    }
+    Ok(SmtpSession { conn, ep: ep.clone(), secured })
+}
+
+impl SmtpSession {
+    /// Sends one message. It must carry a Message-ID: every message ServerSync sends does, so
+    /// that a reply finds it and a resend is recognised. Returns the server's reply (the queue
+    /// id, for most servers). After a failure the connection is closed ([`Self::is_usable`]).
+    pub async fn send(&mut self, message: &Message) -> Result<String> {
+        if message.headers().get_raw("Message-ID").is_none_or(str::is_empty) {
+            return Err(Error::internal("a message without a Message-ID"));
+        }
+        let envelope = message.envelope().clone();
+        let bytes = message.formatted();
+        let bound = self.ep.timeouts.transfer(bytes.len() as u64);
+        let (ep, secured) = (&self.ep, self.secured);
+        match tokio::time::timeout(bound, self.conn.send(&envelope, &bytes)).await {
+            Ok(Ok(r)) => Ok(r.message().collect::<Vec<_>>().join(" ")),
+            Ok(Err(e)) => Err(smtp_error(ep, &e, false, secured)),
+            Err(_) => Err(failure::timeout(&ep.host, bound.as_secs())),
+        }
+    }
+
+    /// Whether the connection can send another message (it closes itself after a failure).
+    pub fn is_usable(&self) -> bool {
+        !self.conn.has_broken()
+    }
+
+    /// Says goodbye.
+    pub async fn quit(mut self) -> Result<()> {
+        let (ep, secured) = (self.ep.clone(), self.secured);
+        ep.bounded(async { self.conn.quit().await.map(|_| ()).map_err(|e| smtp_error(&ep, &e, false, secured)) }).await
+    }
+}
+
+/// Connects, starts TLS, signs in and (when `address` is given) sends the test message to it.
+pub async fn test(ep: &Endpoint, login: &Login, address: Option<&str>, obs: &mut dyn Observer) -> Result<()> {
+    let message = address.map(|a| test_message(a, &ep.host)).transpose()?;
+    let mut session = connect(ep, login, obs).await?;
+    if let Some(m) = message {
+        step_with(obs, StepKind::SendTestMessage, session.send(&m), Clone::clone).await?;
+    }
+    let _ = step(obs, StepKind::Logout, session.quit()).await;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn smtp_refusals_are_classified_by_their_codes() {
+        use failure::Meaning as M;
+        // code, text, during AUTH, on TLS → meaning
+        let table = [
+            (530, "5.7.0 Must issue a STARTTLS command first", false, false, M::RequiresTls),
+            (530, "5.7.0 Authentication required", true, true, M::Credentials),
+            (538, "5.7.11 Encryption required for requested authentication mechanism", true, false, M::RequiresTls),
+            (535, "5.7.8 Error: authentication failed: authentication failure", true, true, M::Credentials),
+            (454, "4.7.0 Temporary authentication failure", true, true, M::Busy),
+            (421, "Service not available", false, true, M::Busy),
+            (550, "5.1.1 <x@y>: Recipient address rejected", false, true, M::Refused),
+            (554, "5.7.1 Relay access denied", false, true, M::Refused),
+        ];
+        for (code, text, auth, secured, expected) in table {
+            assert_eq!(meaning(code, text, auth, secured), expected, "{code} {text}");
+        }
+        assert_eq!(enhanced("5.7.8 Error"), Some((5, 7, 8)));
+        assert_eq!(enhanced("Error 5.7.8"), None);
+        assert_eq!(enhanced("3.1.1 no"), None);
+    }
 
     #[test]
     fn the_test_message_carries_a_message_id_in_the_senders_domain() {

@@ -39,7 +39,8 @@ pub fn endpoint(p: &Profile, direction: Direction) -> Result<Endpoint> {
     } else {
         MAX_TIMEOUT
     };
-    Ok(Endpoint { host: host.to_owned(), port, security, timeout, ca_file: p.ca_file.trim().to_owned() })
+    let timeouts = protocol::Timeouts::from_profile(timeout);
+    Ok(Endpoint { host: host.to_owned(), port, security, timeouts, ca_file: p.ca_file.trim().to_owned() })
 }
 
 /// The client a direction of a profile needs, if this build has one: the incoming protocol, or

@@ -9,6 +9,9 @@ use std::fmt;
 pub const MAX_LINE: usize = 4096;
 /// The most lines a multi-line answer to CAPA, LIST or UIDL may have before it is refused.
 pub const MAX_LINES: usize = 1_000_000;
+/// The longest line of a message body accepted from RETR (RFC 5322 allows 998 octets; HTML
+/// written by some clients runs longer, so the bound is generous but finite).
+pub const MAX_BODY_LINE: usize = 1024 * 1024;
 
 /// A status indicator: `+OK`, `-ERR`, or `+ ` (a SASL continuation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +51,18 @@ impl RespCode {
     }
 
     /// Whether the server says to try again later.
+    /// The code as the server wrote it (`AUTH`, `SYS/TEMP`).
+    pub fn name(&self) -> &str {
+        match self {
+            RespCode::Auth => "AUTH",
+            RespCode::InUse => "IN-USE",
+            RespCode::LoginDelay => "LOGIN-DELAY",
+            RespCode::SysTemp => "SYS/TEMP",
+            RespCode::SysPerm => "SYS/PERM",
+            RespCode::Other(s) => s,
+        }
+    }
+
     pub fn is_transient(&self) -> bool {
         matches!(self, RespCode::InUse | RespCode::LoginDelay | RespCode::SysTemp)
     }
@@ -73,6 +88,8 @@ pub enum ParseError {
     BadIndicator(String),
     /// A STAT answer without two numbers.
     BadStat(String),
+    /// A line of a UIDL or LIST answer that is not `<number> <value>`.
+    BadListing(String),
 }
 
 impl fmt::Display for ParseError {
@@ -82,6 +99,7 @@ impl fmt::Display for ParseError {
             ParseError::TooManyLines => write!(f, "a multi-line response has more than {MAX_LINES} lines"),
             ParseError::BadIndicator(l) => write!(f, "not a POP3 status line: {l:?}"),
             ParseError::BadStat(l) => write!(f, "not a STAT answer: {l:?}"),
+            ParseError::BadListing(l) => write!(f, "not a UIDL or LIST line: {l:?}"),
         }
     }
 }
@@ -211,6 +229,49 @@ pub fn parse_stat(text: &str) -> Result<(u32, u64), ParseError> {
     }
 }
 
+/// A piece of a message body streamed from RETR: the complete lines found at the start of the
+/// buffer, unstuffed and ending in CRLF, the bytes they used, and whether the lone `.` that
+/// ends the message was among them (it is not part of the body). An incomplete last line is
+/// left for the next call.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BodyChunk {
+    pub bytes: Vec<u8>,
+    pub used: usize,
+    pub done: bool,
+}
+
+pub fn body_chunk(buf: &[u8]) -> Result<BodyChunk, ParseError> {
+    let mut out = BodyChunk::default();
+    while let Some(i) = buf[out.used..].iter().position(|&b| b == b'\n') {
+        if i > MAX_BODY_LINE {
+            return Err(ParseError::LineTooLong);
+        }
+        let raw = &buf[out.used..out.used + i];
+        let l = raw.strip_suffix(b"\r").unwrap_or(raw);
+        out.used += i + 1;
+        if l == b"." {
+            out.done = true;
+            return Ok(out);
+        }
+        out.bytes.extend_from_slice(l.strip_prefix(b".").unwrap_or(l));
+        out.bytes.extend_from_slice(b"\r\n");
+    }
+    if buf.len() - out.used > MAX_BODY_LINE {
+        return Err(ParseError::LineTooLong);
+    }
+    Ok(out)
+}
+
+/// One line of a UIDL (`<n> <unique-id>`) or LIST (`<n> <octets>`) answer.
+pub fn parse_listing(line: &[u8]) -> Result<(u32, String), ParseError> {
+    let text = String::from_utf8_lossy(line);
+    let mut it = text.split_ascii_whitespace();
+    match (it.next().and_then(|n| n.parse().ok()), it.next()) {
+        (Some(n), Some(v)) if it.next().is_none() => Ok((n, v.to_owned())),
+        _ => Err(ParseError::BadListing(text.chars().take(80).collect())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,6 +321,37 @@ mod tests {
         assert_eq!(parse_stat("2 320"), Ok((2, 320)));
         assert!(parse_stat("two 320").is_err());
         assert!(parse_stat("").is_err());
+    }
+
+    #[test]
+    fn a_body_streams_line_by_line_unstuffed_and_stops_at_the_dot() {
+        let wire = b"Subject: hi\r\n\r\n..dot\r\nlast\r\n.\r\n+OK next";
+        let mut body = Vec::new();
+        let mut pos = 0;
+        // Fed three bytes at a time, as a slow server would send it.
+        let mut end = 0;
+        loop {
+            end = (end + 3).min(wire.len());
+            let c = body_chunk(&wire[pos..end]).unwrap_or_else(|e| panic!("{e}"));
+            body.extend_from_slice(&c.bytes);
+            pos += c.used;
+            if c.done {
+                break;
+            }
+            assert!(end < wire.len(), "the terminator was never found");
+        }
+        assert_eq!(body, b"Subject: hi\r\n\r\n.dot\r\nlast\r\n");
+        assert_eq!(&wire[pos..], b"+OK next");
+        assert_eq!(body_chunk(&vec![b'x'; MAX_BODY_LINE + 2]), Err(ParseError::LineTooLong));
+    }
+
+    #[test]
+    fn listings_have_a_number_and_a_value() {
+        assert_eq!(parse_listing(b"1 whqtswO00WBw418f9t5JxYwZ"), Ok((1, "whqtswO00WBw418f9t5JxYwZ".into())));
+        assert_eq!(parse_listing(b"12 3120"), Ok((12, "3120".into())));
+        for bad in [&b"x 1"[..], b"1", b"", b"1 a b"] {
+            assert!(parse_listing(bad).is_err(), "{bad:?}");
+        }
     }
 
     proptest! {
