@@ -2,6 +2,11 @@
 //! its case fail.
 
 use super::*;
+use crate::Result;
+use crate::domain::{
+    ActMethod, AuthProtocol, CredentialMode, IncomingMethod, OrgSettings, OutgoingMethod, ProcessEmailUsing, Profile,
+    RecordState, ServerType, Timestamp, TlsMode, User,
+};
 use crate::domain::{
     EmailAddressStatus, FilteringMethod, Mailbox, MailboxId, OauthCredentialKind, ProfileId, QueueId, ServerAuthority,
     UserId,

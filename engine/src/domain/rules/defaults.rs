@@ -1,0 +1,55 @@
+//! Apply Default Email Settings, and the organisation's settings themselves (spec §2.3, §3.4).
+
+use super::super::{
+    ActMethod, IncomingMethod, Mailbox, MailboxKind, OrgSettings, OutgoingMethod, ProcessEmailUsing, Profile,
+    RecordState,
+};
+use super::fields::*;
+use crate::{Error, Result};
+
+/// Apply Default Email Settings: the organisation's default profile and synchronization methods,
+/// bounded by what the mailbox kind supports (no ACT for queue and forward mailboxes, no outgoing
+/// for a forward mailbox). The caller validates the result.
+pub fn apply_default_email_settings(m: &mut Mailbox, settings: &OrgSettings) {
+    let kind = m.kind();
+    m.profile_id = settings.default_profile_id;
+    m.incoming_method = match (kind, settings.default_incoming_method) {
+        (MailboxKind::Forward, IncomingMethod::ForwardMailbox) => IncomingMethod::ServerSideSync,
+        (_, method) => method,
+    };
+    m.outgoing_method =
+        if kind == MailboxKind::Forward { OutgoingMethod::None } else { settings.default_outgoing_method };
+    m.act_method = if kind == MailboxKind::User { settings.default_act_method } else { ActMethod::None };
+}
+
+/// Validates the organisation's settings (ranges, and defaults that new mailboxes could use).
+pub fn validate_settings(s: &OrgSettings, default_profile: Option<&Profile>) -> Result<()> {
+    if s.process_email_using != ProcessEmailUsing::ServerSideSync {
+        return Err(Error::validation("settings.email_router.not_supported"));
+    }
+    required("tracking_prefix", &s.tracking_prefix)?;
+    max_len("tracking_prefix", &s.tracking_prefix, 20)?;
+    if s.tracking_prefix.chars().any(|c| c.is_whitespace() || c == ':') {
+        return Err(Error::validation("settings.tracking_prefix.invalid"));
+    }
+    in_range("tracking_token_base", s.tracking_token_base.into(), 0, 2_147_483_647)?;
+    in_range("tracking_user_digits", s.tracking_user_digits.into(), 1, 10)?;
+    in_range("tracking_counter_digits", s.tracking_counter_digits.into(), 1, 9)?;
+    in_range("max_folder_tracking_mappings", s.max_folder_tracking_mappings.into(), 1, 25)?;
+    in_range("max_attachment_size_kb", s.max_attachment_size_kb.into(), 1, 131_072)?;
+    in_range("hash_max_count", s.hash_max_count.into(), 1, 1000)?;
+    in_range("hash_delta_subject_count", s.hash_delta_subject_count.into(), 0, 1000)?;
+    in_range("hash_min_address_count", s.hash_min_address_count.into(), 0, 1000)?;
+    max_len("hash_filter_keywords", &s.hash_filter_keywords, 1000)?;
+    if let Some(p) = default_profile {
+        if p.state != RecordState::Active {
+            return Err(Error::validation("settings.default_profile.inactive").param("profile", &p.name));
+        }
+        if s.default_act_method == ActMethod::ServerSideSync && !p.server_type.is_exchange() {
+            return Err(
+                Error::validation("mailbox.act.not_supported_for_server_type").param("server_type", p.server_type)
+            );
+        }
+    }
+    Ok(())
+}
