@@ -40,12 +40,14 @@
 //! * [`logging`] — `tracing` set up for the CLI (standard error) and the app (a daily file).
 //! * [`secrets`] — the [`secrets::SecretStore`] trait, the OS keychain behind it, and an
 //!   in-memory store for unit tests.
-//! * [`protocol`] — the mail clients (IMAP through async-imap, POP3 our own with a pure,
+//! * [`protocol`] — the mail sessions (IMAP through async-imap, POP3 our own with a pure,
 //!   fuzzed parser, SMTP through lettre) over one TLS policy (OS trust store plus the profile's
-//!   CA file, never "accept any certificate"), every step bounded by the profile's timeout and
-//!   every failure classified permanent or transient with a stable code (ADR 0007). `api`
-//!   decides which credentials a connection uses and reads them from the keychain only then;
-//!   Test & Enable jobs hold one of the profile's connection permits per mailbox.
+//!   CA file, never "accept any certificate"), every operation bounded by the connection's
+//!   [`protocol::Timeouts`] and every failure classified permanent or transient with a stable
+//!   code from the server's response code (ADR 0007, 0008). Connecting reports its steps to an
+//!   optional [`protocol::Observer`]. [`remote::connect`] decides which credentials a
+//!   connection uses and reads them from the keychain only then; Test & Enable jobs hold one of
+//!   the profile's connection permits per mailbox.
 //!
 //! ## Tasks, threads and who writes the database
 //!
