@@ -277,7 +277,8 @@ pub async fn sign_in(ep: &Endpoint, login: &Login, obs: &mut dyn Observer) -> Re
     connect(ep, obs).await?.sign_in(login, obs).await
 }
 
-/// A folder's state, from SELECT, EXAMINE or STATUS.
+/// A folder's state, as the IMAP commands to open a folder (read-write or read-only) or to ask its
+/// status report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FolderState {
     pub exists: u32,
