@@ -12,20 +12,20 @@
 #   --reset       start a new counting window now; prints nothing
 #   --all         count everything since the servers started
 #   --verbose     also print, on stderr, each connection's start and end as counted
-#   --slack-us N  see below (default 500)
+#   --slack-us N  see below (default 5000: 5 ms, far shorter than any session of ours)
 #
 # A connection is open (details in README.md):
 #   IMAP, POP3  from Dovecot's "Login:" line to the "Disconnected" line with the same session id.
 #               Dovecot's processes log through one log process, which may write their lines a
 #               fraction of a millisecond out of order, and a session's last reply leaves just
-#               before its "Disconnected" line: so an end logged less than N microseconds after
-#               another session's login is taken as having come first.
+#               before its "Disconnected" line.
 #   SMTP        from Postfix's "TLS connection established" line to the "disconnect from" line of
 #               the same smtpd process. Postfix's log is in event order, but its last reply ("221")
 #               leaves just before "disconnect from" is logged, so a client's next connection is
-#               only counted from its TLS handshake on, and an end logged less than 5 ms after
-#               another session's handshake is taken as having come first (a loaded machine may
-#               deschedule smtpd between the reply and the log line).
+#               only counted from its TLS handshake on.
+#   For both, an end logged less than N microseconds (--slack-us) after another session's start is
+#   taken as having come first: a session's last reply leaves before its end is logged, and a
+#   loaded machine may deschedule the server between the two.
 #   A connection that ends before logging in (IMAP, POP3) or before TLS (SMTP) is counted at the
 #   moment it ends only.
 set -euo pipefail
@@ -34,7 +34,7 @@ usage() { echo "usage: max-conn.sh STATE_DIR [--reset | --all] [--verbose] [--sl
 [ $# -ge 1 ] || usage
 S=$(cd "$1" 2>/dev/null && pwd -P) || { echo "max-conn.sh: no such STATE_DIR: $1" >&2; exit 2; }
 shift
-mode=count verbose=0 slack=500
+mode=count verbose=0 slack=5000
 while [ $# -gt 0 ]; do
   case $1 in
     --reset) mode=reset ;;
@@ -72,10 +72,6 @@ use strict;
 use warnings;
 
 my ($verbose, $slack_us, $offsets, @files) = @ARGV;
-# Postfix: the 221 leaves before "disconnect from" is logged; on a loaded machine the smtpd process
-# may be descheduled in between while another smtpd logs its next TLS handshake. A session of
-# ours lasts tens of milliseconds (TLS, AUTH, a message), so 5 ms moves only that tail.
-my $smtp_slack_us = 5000;
 my @offset = split " ", $offsets;
 my %peak = map { $_ => 0 } qw(imap pop3 smtp imap_untrusted pop3_untrusted);
 
@@ -149,7 +145,7 @@ for my $i (0 .. $#files) {
   }
   close $fh;
 
-  # Each connection: +1 at its start, -1 at its end (Dovecot: the end moved back by the slack).
+  # Each connection: +1 at its start, -1 at its end moved back by the slack.
   # One whose end comes at or before its start is open only at its start. At equal times, ends
   # come first.
   my @events;
@@ -158,7 +154,7 @@ for my $i (0 .. $#files) {
     next unless defined $c->{start};   # its login is before the log begins, or not logged yet
     push @events, [$c->{start}, 1, $c, 1];
     next unless defined $c->{end};     # still open
-    my $end = $c->{end} - ($dovecot ? $slack_us : $smtp_slack_us);
+    my $end = $c->{end} - $slack_us;
     if ($end > $c->{start}) {
       push @events, [$end, 0, $c, -1];
     } else {

@@ -166,6 +166,16 @@ async fn a_pop3_session_lists_streams_and_deletes_on_quit() {
     ok(p.quit().await);
 }
 
+/// A message from alice to bob, with a Message-ID or without.
+fn letter(subject: &str, with_id: bool) -> lettre::Message {
+    let b = lettre::Message::builder()
+        .from("alice@localhost".parse().unwrap_or_else(|e| panic!("{e}")))
+        .to("bob@localhost".parse().unwrap_or_else(|e| panic!("{e}")))
+        .subject(subject);
+    let b = if with_id { b.message_id(Some(smtp::new_message_id("localhost"))) } else { b };
+    b.body(format!("{subject}\r\n")).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// One SMTP session sends many messages; a message without a Message-ID is refused before it
 /// reaches the server.
 #[tokio::test]
@@ -175,22 +185,10 @@ async fn an_smtp_session_sends_several_messages_on_one_connection() {
     let mut s =
         smtp::connect(&ep, &password("alice", "alice-pass"), &mut Unobserved).await.unwrap_or_else(|e| panic!("{e}"));
     for n in 1..=3 {
-        let m = lettre::Message::builder()
-            .message_id(Some(smtp::new_message_id("localhost")))
-            .from("alice@localhost".parse().unwrap_or_else(|e| panic!("{e}")))
-            .to("bob@localhost".parse().unwrap_or_else(|e| panic!("{e}")))
-            .subject(format!("Batch {n}"))
-            .body(format!("number {n}"))
-            .unwrap_or_else(|e| panic!("{e}"));
-        ok(s.send(&m).await);
+        ok(s.send(&letter(&format!("Batch {n}"), true)).await);
         assert!(s.is_usable());
     }
-    let bare = lettre::Message::builder()
-        .from("alice@localhost".parse().unwrap_or_else(|e| panic!("{e}")))
-        .to("bob@localhost".parse().unwrap_or_else(|e| panic!("{e}")))
-        .subject("No id")
-        .body(String::from("x"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let bare = letter("No id", false);
     assert!(s.send(&bare).await.is_err(), "a message without a Message-ID is not sent");
     ok(s.quit().await);
     for n in 1..=3 {

@@ -49,9 +49,9 @@ pub(crate) async fn test_workload(engine: &Engine, p: &Profile, m: &Mailbox, w: 
     let ep = endpoint(p, direction)?;
     let (login, source) = login(engine, p, Some(m), direction).await?;
     let address = Some(m.email_address.trim());
-    test_direction(&ep, client, &login, true, address, direction, &mut Unobserved).await.map_err(|e| {
-        refused(e, &login, source, p).param("workload", protocol::workload_code(w)).param("mailbox", &m.name)
-    })
+    test_direction(&ep, client, &login, true, address, direction, &mut Unobserved)
+        .await
+        .map_err(|e| refused(e, &login, source, p).param("workload", w.code()).param("mailbox", &m.name))
 }
 
 /// The result of Test Connection on a profile.

@@ -306,14 +306,9 @@ pub async fn test_outgoing(ep: &Endpoint, login: &Login, address: Option<&str>, 
     smtp::test(ep, login, address, obs).await
 }
 
-/// The code of a workload, as messages name it.
-pub fn workload_code(w: Workload) -> &'static str {
-    w.code()
-}
-
 /// The error for a profile type this build has no client for yet.
 pub fn not_implemented(server_type: crate::domain::ServerType, w: Workload) -> Error {
-    Error::validation("test.not_implemented").param("server_type", server_type).param("workload", workload_code(w))
+    Error::validation("test.not_implemented").param("server_type", server_type).param("workload", w.code())
 }
 
 #[cfg(test)]

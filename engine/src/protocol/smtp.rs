@@ -128,7 +128,6 @@ fn offered(conn: &AsyncSmtpConnection) -> String {
 pub struct SmtpSession {
     conn: AsyncSmtpConnection,
     ep: Endpoint,
-    secured: bool,
 }
 
 impl std::fmt::Debug for SmtpSession {
@@ -209,7 +208,7 @@ pub async fn connect(ep: &Endpoint, login: &Login, obs: &mut dyn Observer) -> Re
         )
         .await?;
     }
-    Ok(SmtpSession { conn, ep: ep.clone(), secured })
+    Ok(SmtpSession { conn, ep: ep.clone() })
 }
 
 impl SmtpSession {
@@ -223,7 +222,7 @@ impl SmtpSession {
         let envelope = message.envelope().clone();
         let bytes = message.formatted();
         let bound = self.ep.timeouts.transfer(bytes.len() as u64);
-        let (ep, secured) = (&self.ep, self.secured);
+        let (ep, secured) = (&self.ep, self.conn.is_encrypted());
         match tokio::time::timeout(bound, self.conn.send(&envelope, &bytes)).await {
             Ok(Ok(r)) => Ok(r.message().collect::<Vec<_>>().join(" ")),
             Ok(Err(e)) => Err(smtp_error(ep, &e, false, secured)),
@@ -238,7 +237,7 @@ impl SmtpSession {
 
     /// Says goodbye.
     pub async fn quit(mut self) -> Result<()> {
-        let (ep, secured) = (self.ep.clone(), self.secured);
+        let (ep, secured) = (self.ep.clone(), self.conn.is_encrypted());
         ep.bounded(async { self.conn.quit().await.map(|_| ()).map_err(|e| smtp_error(&ep, &e, false, secured)) }).await
     }
 }

@@ -3,18 +3,12 @@
 //! Connections". Prints wall time, mailboxes per second, the peak connections each server saw
 //! and this process's peak memory. Run with `bash bench/test-enable.sh [N]`.
 
-use serversync::api::{self, CreateProfile, CreateUser};
-use serversync::domain::{
-    ActMethod, IncomingMethod, MailboxChanges, OutgoingMethod, ProfileChanges, ServerType, TlsMode,
-};
-use serversync::secrets::Secret;
+use serversync::api;
+use serversync::domain::ProfileChanges;
 use serversync_tests::mail::MailServers;
 use serversync_tests::memory_engine;
+use serversync_tests::setup::{Sides, mailbox, ok, profile};
 use std::time::Instant;
-
-fn ok<T>(r: serversync::Result<T>) -> T {
-    r.unwrap_or_else(|e| panic!("{e}"))
-}
 
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -40,53 +34,17 @@ async fn main() {
     );
     for max in limits {
         let (e, _, _d) = memory_engine().await;
-        let p = ok(api::create_profile(
-            &e,
-            CreateProfile {
-                server_type: ServerType::ImapSmtp,
-                name: format!("Bench {max}"),
-                changes: ProfileChanges {
-                    incoming_location: Some("localhost".into()),
-                    outgoing_location: Some("localhost".into()),
-                    incoming_port: Some(Some(servers.port("IMAPS_PORT"))),
-                    outgoing_port: Some(Some(servers.port("SMTP_PORT"))),
-                    incoming_tls_mode: Some(Some(TlsMode::Implicit)),
-                    outgoing_tls_mode: Some(Some(TlsMode::StartTls)),
-                    ca_file: Some(servers.ca_file()),
-                    max_concurrent_connections: Some(max),
-                    ..Default::default()
-                },
-                set_as_default: false,
-            },
-        )
-        .await);
+        let changes = ProfileChanges { max_concurrent_connections: Some(max), ..Default::default() };
+        let sides = Sides::imaps_and_submission(&servers);
+        let p = profile(&e, &format!("Bench {max}"), &sides, &servers.ca_file(), changes).await;
         let mut ids = Vec::with_capacity(n);
         for (u, pw) in &users {
-            let user = ok(api::create_user(
-                &e,
-                CreateUser {
-                    full_name: u.clone(),
-                    primary_email: format!("{u}@localhost"),
-                    can_approve_email: false,
-                    incoming_filtering_method: None,
-                },
-            )
-            .await);
-            let id = user.mailbox_id.unwrap_or_else(|| panic!("no mailbox"));
-            let changes = MailboxChanges {
-                profile_id: Some(Some(p.id)),
-                incoming_method: Some(IncomingMethod::ServerSideSync),
-                outgoing_method: Some(OutgoingMethod::ServerSideSync),
-                act_method: Some(ActMethod::None),
-                ..Default::default()
-            };
-            ok(api::update_mailbox(&e, id, changes).await);
-            ok(api::set_mailbox_credentials(&e, id, u.clone(), Secret::new(pw.as_str())).await);
-            ids.push(id);
+            // Approved below in one call, as an administrator would.
+            ids.push(mailbox(&e, p, u, pw, false).await);
         }
         ok(api::approve_mailboxes(&e, ids.clone(), None).await);
         let t = Instant::now();
-        let job = ok(api::start_test_and_enable(&e, api::TestAndEnableScope::Profile(p.id)).await);
+        let job = ok(api::start_test_and_enable(&e, api::TestAndEnableScope::Profile(p)).await);
         let job = ok(api::wait_job(&e, job.job.id).await);
         let wall = t.elapsed().as_secs_f64();
         let failures = job.items.iter().filter(|i| !i.error_code.is_empty()).count();

@@ -45,6 +45,7 @@ impl fmt::Debug for Tap {
 impl Tap {
     fn keep(&self, data: &[u8]) {
         self.bytes.add(data.len());
+        let data = &data[data.len().saturating_sub(TAP_KEEP)..];
         let mut r = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         r.extend_from_slice(data);
         if r.len() > TAP_KEEP {
@@ -138,7 +139,6 @@ pub struct Connected {
     tap: Tap,
     ep: Endpoint,
     greeting: String,
-    secured: bool,
     /// What the greeting announced, if it did (never kept across STARTTLS).
     caps: Option<Capabilities>,
 }
@@ -173,7 +173,6 @@ pub async fn connect(ep: &Endpoint, obs: &mut dyn Observer) -> Result<Connected>
         Security::Implicit => step(obs, StepKind::Tls, ep.start_tls(tcp)).await?,
         Security::StartTls | Security::None => MailStream::Plain(tcp),
     };
-    let secured = stream.is_tls();
     let (mut client, mut tap) = tapped(stream);
     let greeting_text = step_with(obs, StepKind::Greeting, greeting(ep, &mut client), |g| g.clone()).await?;
     let mut caps = reply::capabilities(greeting_text.as_bytes());
@@ -194,14 +193,7 @@ pub async fn connect(ep: &Endpoint, obs: &mut dyn Observer) -> Result<Connected>
         // What the server said before TLS may have been tampered with (RFC 3501 §6.2.1).
         caps = None;
     }
-    Ok(Connected {
-        client,
-        tap,
-        ep: ep.clone(),
-        greeting: greeting_text,
-        secured: secured || ep.security == Security::StartTls,
-        caps,
-    })
+    Ok(Connected { client, tap, ep: ep.clone(), greeting: greeting_text, caps })
 }
 
 impl Connected {
@@ -231,7 +223,8 @@ impl Connected {
             return Err(failure::protocol(&host, "the server signed in before being asked (PREAUTH)"));
         }
         let caps = self.capabilities().await?;
-        let Connected { client, tap, ep, secured, .. } = self;
+        let secured = self.client.get_ref().inner.is_tls();
+        let Connected { client, tap, ep, .. } = self;
         tap.mark();
         let (attempt, mechanism) = match login {
             Login::Password { user, password } if caps.offers("PLAIN") => {
