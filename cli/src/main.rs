@@ -7,9 +7,9 @@ use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use serversync::api::ProfileSecretKind;
 use serversync::api::{self, MailboxQuery, MailboxView, PrincipalView, ProfileView};
-use serversync::domain::rules::ProfileSecretKind;
-use serversync::domain::{
+use serversync::api::{
     AlertFilter, AlertLevel, JobItemState, MailboxId, ProfileId, QueueId, RecordState, ServerType, UserId,
 };
 use serversync::logging::{self, LogFormat};
@@ -621,7 +621,7 @@ async fn profile(e: &Engine, cmd: ProfileCmd, lang: Lang) -> Result<Output, Erro
                 eprintln!("{}", serversync::i18n::render(lang, &step.error_code, &step.error_params));
             }
             let mut o = output(&t.steps, STEP_COLUMNS)?;
-            o.exit = if t.status == serversync::domain::TestExecutionStatus::Success { 0 } else { 6 };
+            o.exit = if t.status == serversync::api::TestExecutionStatus::Success { 0 } else { 6 };
             Ok(o)
         }
         ProfileCmd::Fields { server_type: t, fields } => {

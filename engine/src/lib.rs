@@ -21,7 +21,7 @@
 //! Imports point down only: `domain` imports none of `api`, `store` or `protocol`; `store` and
 //! `protocol` import no `api`.
 //!
-//! * [`domain`] — the organisation's email configuration as plain data (profiles, mailboxes,
+//! * [`domain`] — the organisation's email configuration as plain data, with no serde (profiles, mailboxes,
 //!   settings, users, queues, alerts) and every rule over it as a pure function
 //!   ([`domain::rules`]): the server type × credential mode × delivery method matrix, field
 //!   visibility per server type, approval, the effective *Process Email From* date, Apply
@@ -30,6 +30,9 @@
 //! * [`api`] — what a UI may ask. Each call loads what it needs, applies the change, validates
 //!   the result with the rules, and writes it in **one** SQLite transaction: a refused or failed
 //!   call writes nothing.
+//!   It takes and returns the wire types of [`api::wire`], twins of the domain's plain types
+//!   declared from the same lists (ADR 0009): only `api` knows serde and specta. The
+//!   [`api::form_catalog`] gives the forms every option list and numeric bound.
 //! * [`store`] — SQLite through rusqlite, and every SQL statement of the engine: one module per
 //!   table with named functions over a connection or a transaction; WAL, foreign keys on, STRICT
 //!   tables, append-only migrations in `engine/migrations/` tracked by `PRAGMA user_version`;

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use serversync::Engine;
-use serversync::domain::JobId;
+use serversync::api::JobId;
 use tauri_specta::Event;
 
 /// A Test & Enable job changed: a mailbox started or finished, or the job ended.
@@ -20,7 +20,7 @@ pub fn forward_job_changes(app: tauri::AppHandle, engine: &Engine) {
         loop {
             match changes.recv().await {
                 Ok(change) => {
-                    let _ = JobChanged { id: change.job }.emit(&app);
+                    let _ = JobChanged { id: change.job.into() }.emit(&app);
                 }
                 // Missed some: the UI reads whole jobs, so one notification is enough.
                 Err(RecvError::Lagged(_)) => continue,

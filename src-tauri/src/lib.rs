@@ -17,6 +17,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
         .commands(collect_commands![
             settings::get_settings,
             settings::update_settings,
+            settings::form_catalog,
             profiles::list_profiles,
             profiles::get_profile,
             profiles::create_profile,
@@ -56,6 +57,27 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
         ])
         .events(collect_events![events::JobChanged])
         .dangerously_cast_bigints_to_number()
+}
+
+/// Writes the TypeScript bindings to `path`: the commands and DTOs as specta exports them, with
+/// every id type branded (`number & { readonly __brand: "MailboxId" }`) so that the UI cannot pass
+/// one entity's id where another's is wanted.
+pub fn export_bindings(exporter: specta_typescript::Typescript, path: &std::path::Path) -> Result<(), String> {
+    specta_builder().export(exporter, path).map_err(|e| format!("export: {e}"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    let branded = brand_ids(&text, &serversync::api::id_type_names());
+    std::fs::write(path, branded).map_err(|e| format!("write {}: {e}", path.display()))
+}
+
+/// Turns each `export type XId = number;` of `names` into a branded number type.
+fn brand_ids(bindings: &str, names: &[&str]) -> String {
+    let mut out = bindings.to_owned();
+    for name in names {
+        let plain = format!("export type {name} = number;");
+        let branded = format!("export type {name} = number & {{ readonly __brand: \"{name}\" }};");
+        out = out.replace(&plain, &branded);
+    }
+    out
 }
 
 /// Where the app keeps its data: `SERVERSYNC_DATA_DIR`, or the user's data directory for this
@@ -122,7 +144,7 @@ mod tests {
     fn typescript_bindings_match_the_rust_commands() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let fresh = dir.path().join("index.ts");
-        super::specta_builder().export(exporter(), &fresh).unwrap_or_else(|e| panic!("export: {e}"));
+        super::export_bindings(exporter(), &fresh).unwrap_or_else(|e| panic!("{e}"));
         let fresh = std::fs::read_to_string(&fresh).unwrap_or_default();
         if std::env::var_os("SERVERSYNC_WRITE_BINDINGS").is_some() {
             std::fs::write(BINDINGS, &fresh).unwrap_or_else(|e| panic!("write {BINDINGS}: {e}"));
@@ -132,5 +154,33 @@ mod tests {
             committed == fresh,
             "ui/src/bindings/index.ts is out of date: run SERVERSYNC_WRITE_BINDINGS=1 cargo test -p serversync-app"
         );
+    }
+
+    const CATALOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/bindings/catalog.json");
+
+    /// The UI's tests answer `form_catalog` with the engine's real catalog, committed beside the
+    /// bindings and kept up to date the same way.
+    #[test]
+    fn the_committed_form_catalog_is_the_engines() {
+        let fresh = serde_json::to_string_pretty(&serversync::api::form_catalog()).unwrap_or_default() + "\n";
+        if std::env::var_os("SERVERSYNC_WRITE_BINDINGS").is_some() {
+            std::fs::write(CATALOG, &fresh).unwrap_or_else(|e| panic!("write {CATALOG}: {e}"));
+        }
+        let committed = std::fs::read_to_string(CATALOG).unwrap_or_default();
+        assert!(
+            committed == fresh,
+            "ui/src/bindings/catalog.json is out of date: run SERVERSYNC_WRITE_BINDINGS=1 cargo test -p serversync-app"
+        );
+    }
+
+    #[test]
+    fn every_id_type_is_branded_in_the_bindings() {
+        let committed = std::fs::read_to_string(BINDINGS).unwrap_or_default();
+        let names = serversync::api::id_type_names();
+        assert!(names.len() >= 6, "{names:?}");
+        for name in names {
+            let branded = format!("export type {name} = number & {{ readonly __brand: \"{name}\" }};");
+            assert!(committed.contains(&branded), "{name} is not branded in the bindings");
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::mail::MailServers;
 use serversync::api::{self, CreateProfile, CreateUser};
-use serversync::domain::{
+use serversync::api::{
     ActMethod, AlertFilter, AlertLevel, IncomingMethod, MailboxChanges, MailboxId, OutgoingMethod, ProfileChanges,
     ProfileId, ServerType, TlsMode,
 };

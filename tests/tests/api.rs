@@ -1,8 +1,10 @@
 //! The engine's API as the desktop app and the CLI use it, with secrets in memory.
 
-use serversync::api::{self, CreateProfile, CreateQueue, CreateUser, MailboxQuery, MailboxView, NewAlert};
-use serversync::domain::rules::ProfileSecretKind;
-use serversync::domain::{
+use serversync::api::ProfileSecretKind;
+use serversync::api::{
+    self, CreateProfile, CreateQueue, CreateUser, MailboxQuery, MailboxView, NewAlert, ProfileField,
+};
+use serversync::api::{
     ActMethod, AlertFilter, AlertLevel, CredentialMode, EmailAddressStatus, IncomingMethod, MailboxChanges, MailboxId,
     OutgoingMethod, ProfileChanges, ProfileId, RecordState, Regarding, ServerType, SettingsChanges, UserChanges,
 };
@@ -58,7 +60,7 @@ async fn exchange_server_profile(e: &Engine) -> ProfileId {
     .id
 }
 
-async fn user(e: &Engine, name: &str, email: &str) -> (serversync::domain::UserId, MailboxId) {
+async fn user(e: &Engine, name: &str, email: &str) -> (serversync::api::UserId, MailboxId) {
     let u = ok(api::create_user(
         e,
         CreateUser {
@@ -417,7 +419,7 @@ async fn exchange_online_is_graph_with_app_only_oauth() {
     let p = ok(api::set_profile_secret(&e, p.id, ProfileSecretKind::OauthSecret, Secret::new("client-secret")).await);
     assert!(p.is_oauth_secret_set);
     let fields = ok(api::profile_form_fields(&e, ServerType::ExchangeOnline, ProfileChanges::default()).await);
-    assert!(fields.fields.contains(&"tenant_id") && !fields.fields.contains(&"incoming_port"));
+    assert!(fields.fields.contains(&ProfileField::TenantId) && !fields.fields.contains(&ProfileField::IncomingPort));
 }
 
 #[tokio::test]
@@ -432,7 +434,7 @@ async fn test_and_enable_records_each_failure_with_its_code_status_and_alert() {
     let job = ok(api::start_test_and_enable(&e, api::TestAndEnableScope::Mailboxes(vec![unapproved, ready])).await);
     assert_eq!(job.total, 2);
     let done = ok(api::wait_job(&e, job.job.id).await);
-    assert_eq!(done.job.state, serversync::domain::JobState::Failed);
+    assert_eq!(done.job.state, serversync::api::JobState::Failed);
     let item =
         |id: MailboxId| done.items.iter().find(|i| i.mailbox_id == id).cloned().unwrap_or_else(|| panic!("no item"));
     assert_eq!(item(unapproved).error_code, "mailbox.not_approved");
@@ -442,9 +444,9 @@ async fn test_and_enable_records_each_failure_with_its_code_status_and_alert() {
     assert_eq!(item(ready).error_params.get("host").map(String::as_str), Some("imap.contoso.test"));
 
     let m = ok(api::get_mailbox(&e, unapproved).await).mailbox;
-    assert_eq!(m.incoming_status, serversync::domain::TestStatus::Failure);
+    assert_eq!(m.incoming_status, serversync::api::TestStatus::Failure);
     assert!(!m.enabled_for_incoming && !m.enabled_for_outgoing);
-    assert_eq!(m.act_status, serversync::domain::TestStatus::NotRun, "ACT is not configured");
+    assert_eq!(m.act_status, serversync::api::TestStatus::NotRun, "ACT is not configured");
     assert!(m.test_completed_on.is_some());
     let alerts = ok(api::list_alerts(&e, AlertFilter { mailbox_id: Some(unapproved), ..Default::default() }).await);
     assert_eq!(
@@ -472,9 +474,9 @@ async fn a_job_left_running_by_an_engine_that_died_is_closed_when_the_data_is_op
         ..serversync::EngineConfig::new(d.path().join("data"))
     };
     let e = ok(Engine::open(config).await);
-    let job = ok(api::get_job(&e, serversync::domain::JobId(77)).await);
-    assert_eq!(job.job.state, serversync::domain::JobState::Cancelled);
-    assert_eq!(job.items[0].state, serversync::domain::JobItemState::Cancelled, "a mailbox was left testing");
+    let job = ok(api::get_job(&e, serversync::api::JobId(77)).await);
+    assert_eq!(job.job.state, serversync::api::JobState::Cancelled);
+    assert_eq!(job.items[0].state, serversync::api::JobItemState::Cancelled, "a mailbox was left testing");
     assert_eq!(job.items[0].error_code, "job.interrupted");
 }
 
@@ -502,8 +504,8 @@ async fn a_running_job_of_a_live_engine_is_not_touched_by_another_engine_opening
         ..serversync::EngineConfig::new(d.path().join("data"))
     };
     let other = ok(Engine::open(config).await);
-    let job = ok(api::get_job(&other, serversync::domain::JobId(78)).await);
-    assert_eq!(job.job.state, serversync::domain::JobState::Running, "the live engine's job was closed");
+    let job = ok(api::get_job(&other, serversync::api::JobId(78)).await);
+    assert_eq!(job.job.state, serversync::api::JobState::Running, "the live engine's job was closed");
     drop(e);
 }
 

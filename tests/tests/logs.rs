@@ -1,7 +1,7 @@
 //! What the engine logs during a Test & Enable run against the real servers. A test binary of
 //! its own: the log subscriber is process-wide.
 
-use serversync::domain::{JobItemState, ProfileChanges};
+use serversync::api::{JobItemState, ProfileChanges};
 use serversync_tests::mail::MailServers;
 use serversync_tests::setup::{Sides, item, mailbox, profile, test_and_enable};
 use serversync_tests::{capture_logs, memory_engine};

@@ -2,9 +2,9 @@
 //! Postfix (SMTP) on 127.0.0.1, with a throwaway certificate authority (tests/servers/).
 
 use serversync::Engine;
+use serversync::api::ProfileSecretKind;
 use serversync::api::{self, CreateUser};
-use serversync::domain::rules::ProfileSecretKind;
-use serversync::domain::{
+use serversync::api::{
     AlertFilter, AlertLevel, CredentialMode, JobItemState, JobState, MailboxChanges, MailboxId, ProfileChanges,
     ProfileId, ServerType, TestExecutionStatus, TestStatus, TlsMode,
 };
@@ -80,7 +80,7 @@ async fn five_mailboxes(sides: Sides, untrusted_port: u16, servers: &MailServers
         async move {
             ok(api::list_alerts(&e, AlertFilter { profile_id: Some(p), ..Default::default() }).await)
                 .into_iter()
-                .filter(|a| a.regarding == serversync::domain::Regarding::Profile(p))
+                .filter(|a| a.regarding == serversync::api::Regarding::Profile(p))
                 .map(|a| (a.level, a.code))
                 .collect::<Vec<_>>()
         }

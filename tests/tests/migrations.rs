@@ -1,7 +1,7 @@
 //! A database written by the previous schema opens and upgrades with its data intact.
 
 use serversync::api;
-use serversync::domain::{EmailAddressStatus, MailboxId, ProfileId, UserId};
+use serversync::api::{EmailAddressStatus, MailboxId, ProfileId, UserId};
 use serversync::secrets::MemoryStore;
 use serversync::store::LATEST_VERSION;
 use serversync::{DATABASE_FILE, Engine, EngineConfig, SecretBackend};

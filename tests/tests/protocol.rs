@@ -5,8 +5,8 @@
 
 use serversync::Engine;
 use serversync::api;
-use serversync::domain::rules::ProfileSecretKind;
-use serversync::domain::{
+use serversync::api::ProfileSecretKind;
+use serversync::api::{
     CredentialMode, ProfileChanges, ProfileId, ServerType, SettingsChanges, TestExecutionStatus, TlsMode,
 };
 use serversync::protocol::imap::IdleEnd;

@@ -1,5 +1,6 @@
 // The shell: Settings › Email Configuration navigation, the language switch, and the page.
 import { For, Match, Switch, createSignal } from "solid-js";
+import type { MailboxId } from "./api";
 import { JobPanel } from "./components/JobPanel";
 import { LANGS, lang, setLang, t, type Lang } from "./i18n";
 import type { Key } from "./i18n/en";
@@ -21,7 +22,7 @@ const PAGES: { id: Page; label: Key }[] = [
 
 export function App() {
   const [page, setPage] = createSignal<Page>("profiles");
-  const [mailbox, setMailbox] = createSignal<number | null>(null);
+  const [mailbox, setMailbox] = createSignal<MailboxId | null>(null);
   const go = (p: Page) => {
     setMailbox(null);
     setPage(p);

@@ -1,8 +1,8 @@
 //! Alerts: raised by the engine, listed and cleared by the administrator.
 
-pub use crate::domain::NewAlert;
+use super::wire::{self, Alert, AlertFilter, AlertId};
 use crate::domain::alert::is_recorded;
-use crate::domain::{Alert, AlertFilter, AlertId, Timestamp};
+use crate::domain::{self, NewAlert, Timestamp};
 use crate::store;
 use crate::{Engine, Result};
 use rusqlite::Transaction;
@@ -10,7 +10,7 @@ use rusqlite::Transaction;
 /// Raises an alert, or updates the one already raised for the same record and code (last seen,
 /// count, parameters). Levels the organisation turned off in *Configure alerts* are not recorded;
 /// returns the alert's id when one was written.
-pub(crate) fn raise_alert(tx: &Transaction<'_>, alert: &NewAlert, now: Timestamp) -> Result<Option<AlertId>> {
+pub(crate) fn raise_alert(tx: &Transaction<'_>, alert: &NewAlert, now: Timestamp) -> Result<Option<domain::AlertId>> {
     if !is_recorded(alert.level, &store::settings::get(tx)?) {
         return Ok(None);
     }
@@ -18,16 +18,19 @@ pub(crate) fn raise_alert(tx: &Transaction<'_>, alert: &NewAlert, now: Timestamp
 }
 
 /// Raises (or updates) an alert; see the alert wall rules in `raise_alert`.
-pub async fn record_alert(engine: &Engine, alert: NewAlert) -> Result<Option<AlertId>> {
-    engine.write(move |tx, ctx| raise_alert(tx, &alert, ctx.now())).await
+pub async fn record_alert(engine: &Engine, alert: wire::NewAlert) -> Result<Option<AlertId>> {
+    let alert = NewAlert::from(alert);
+    engine.write(move |tx, ctx| raise_alert(tx, &alert, ctx.now())).await.map(|id| id.map(Into::into))
 }
 
 /// The alerts matching `filter`, most recent first.
 pub async fn list_alerts(engine: &Engine, filter: AlertFilter) -> Result<Vec<Alert>> {
-    engine.read(move |c, _| store::alerts::list(c, &filter)).await
+    let filter = domain::AlertFilter::from(filter);
+    engine.read(move |c, _| store::alerts::list(c, &filter)).await.map(wire::list)
 }
 
 /// Deletes the alerts matching `filter` ("delete all alerts" with an empty filter); returns how many.
 pub async fn delete_alerts(engine: &Engine, filter: AlertFilter) -> Result<usize> {
+    let filter = domain::AlertFilter::from(filter);
     engine.write(move |tx, _| store::alerts::delete(tx, &filter)).await
 }

@@ -58,15 +58,16 @@ pub(crate) async fn test_workload(engine: &Engine, p: &Profile, m: &Mailbox, w: 
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ConnectionTest {
-    pub profile: Profile,
+    pub profile: super::wire::Profile,
     pub steps: Vec<Step>,
-    pub status: TestExecutionStatus,
+    pub status: super::wire::TestExecutionStatus,
 }
 
 /// Test Connection: for the incoming and the outgoing side of a profile, resolves the host,
 /// connects, negotiates TLS, reads the greeting and signs in with the profile's credentials
 /// where it has some. Each step is recorded; the profile's test-result fields are updated.
-pub async fn test_profile_connection(engine: &Engine, id: ProfileId) -> Result<ConnectionTest> {
+pub async fn test_profile_connection(engine: &Engine, id: super::wire::ProfileId) -> Result<ConnectionTest> {
+    let id = ProfileId::from(id);
     let p = engine.read(move |c, _| store::profiles::get(c, id)).await?;
     let started_on = engine.inner.now();
     let started = Instant::now();
@@ -123,5 +124,5 @@ pub async fn test_profile_connection(engine: &Engine, id: ProfileId) -> Result<C
             Ok(p)
         })
         .await?;
-    Ok(ConnectionTest { profile, steps: all, status })
+    Ok(ConnectionTest { profile: profile.into(), steps: all, status: status.into() })
 }

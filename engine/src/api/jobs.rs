@@ -5,6 +5,7 @@
 //! its engine: closing the engine stops it, records the mailboxes it had not finished as
 //! cancelled, and waits for it.
 
+use super::wire::{self, Wire};
 use crate::api::alerts::raise_alert;
 use crate::domain::job::{self as record, KIND_TEST_AND_ENABLE};
 use crate::domain::rules::{Workload, check_processable, is_configured};
@@ -21,10 +22,10 @@ use tracing::Instrument;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Job {
-    pub id: JobId,
+    pub id: wire::JobId,
     pub kind: String,
-    pub profile_id: Option<ProfileId>,
-    pub state: JobState,
+    pub profile_id: Option<wire::ProfileId>,
+    pub state: wire::JobState,
     pub created_on: Timestamp,
     pub started_on: Option<Timestamp>,
     pub completed_on: Option<Timestamp>,
@@ -33,10 +34,10 @@ pub struct Job {
 impl From<record::Job> for Job {
     fn from(j: record::Job) -> Job {
         Job {
-            id: j.id,
+            id: j.id.into(),
             kind: j.kind,
-            profile_id: j.profile_id,
-            state: j.state,
+            profile_id: j.profile_id.wire(),
+            state: j.state.into(),
             created_on: j.created_on,
             started_on: j.started_on,
             completed_on: j.completed_on,
@@ -48,9 +49,9 @@ impl From<record::Job> for Job {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct JobItem {
-    pub mailbox_id: MailboxId,
+    pub mailbox_id: wire::MailboxId,
     pub mailbox_name: String,
-    pub state: JobItemState,
+    pub state: wire::JobItemState,
     /// Why it failed: a message code, worded by the UI with `error_params`.
     pub error_code: String,
     pub error_params: BTreeMap<String, String>,
@@ -59,9 +60,9 @@ pub struct JobItem {
 impl From<record::JobItem> for JobItem {
     fn from(i: record::JobItem) -> JobItem {
         JobItem {
-            mailbox_id: i.mailbox_id,
+            mailbox_id: i.mailbox_id.into(),
             mailbox_name: i.mailbox_name,
-            state: i.state,
+            state: i.state.into(),
             error_code: i.error_code,
             error_params: i.error_params,
         }
@@ -88,20 +89,19 @@ pub struct JobDto {
 #[serde(rename_all = "snake_case", tag = "scope", content = "id")]
 pub enum TestAndEnableScope {
     /// The selected mailboxes (grid or form).
-    Mailboxes(Vec<MailboxId>),
+    Mailboxes(Vec<wire::MailboxId>),
     /// Every mailbox of a profile (the profile's "Test & Enable Mailboxes").
-    Profile(ProfileId),
+    Profile(wire::ProfileId),
 }
 
 fn load_job(c: &rusqlite::Connection, id: JobId) -> Result<JobDto> {
     let job = store::jobs::get(c, id)?;
-    let items: Vec<JobItem> = store::jobs::items(c, id)?.into_iter().map(Into::into).collect();
+    let items = store::jobs::items(c, id)?;
     let total = items.len() as u32;
-    let done =
-        items.iter().filter(|i| !matches!(i.state, JobItemState::Pending | JobItemState::Testing)).count() as u32;
+    let done = items.iter().filter(|i| i.is_done()).count() as u32;
     let testing = items.iter().filter(|i| i.state == JobItemState::Testing).count() as u32;
     let finished = record::JobProgress { state: job.state, total, done, testing }.finished();
-    Ok(JobDto { job: job.into(), items, done, total, finished })
+    Ok(JobDto { job: job.into(), items: items.into_iter().map(Into::into).collect(), done, total, finished })
 }
 
 /// Starts Test & Enable for a set of mailboxes or every mailbox of a profile; returns at once
@@ -113,8 +113,9 @@ pub async fn start_test_and_enable(engine: &Engine, scope: TestAndEnableScope) -
     let dto = engine
         .write(move |tx, ctx| {
             let (profile_id, ids): (Option<ProfileId>, Vec<MailboxId>) = match scope {
-                TestAndEnableScope::Mailboxes(ids) => (None, ids),
+                TestAndEnableScope::Mailboxes(ids) => (None, ids.wire()),
                 TestAndEnableScope::Profile(pid) => {
+                    let pid = ProfileId::from(pid);
                     store::profiles::get(tx, pid)?;
                     (Some(pid), store::mailboxes::of_profile(tx, pid)?.into_iter().map(|m| m.id).collect())
                 }
@@ -141,19 +142,21 @@ pub async fn start_test_and_enable(engine: &Engine, scope: TestAndEnableScope) -
         })
         .await?;
     let runner = engine.clone();
-    let job_id = dto.job.id;
+    let job_id = JobId::from(dto.job.id);
     let span = tracing::info_span!("job", job = %job_id, kind = KIND_TEST_AND_ENABLE, mailboxes = dto.total);
     engine.spawn(async move { run_test_and_enable(&runner, job_id).await }.instrument(span));
     Ok(dto)
 }
 
 /// A job and the state of each of its mailboxes.
-pub async fn get_job(engine: &Engine, id: JobId) -> Result<JobDto> {
+pub async fn get_job(engine: &Engine, id: wire::JobId) -> Result<JobDto> {
+    let id = JobId::from(id);
     engine.read(move |c, _| load_job(c, id)).await
 }
 
 /// How far a job has got, without its items: cheap however large the job.
-pub async fn job_progress(engine: &Engine, id: JobId) -> Result<record::JobProgress> {
+pub async fn job_progress(engine: &Engine, id: wire::JobId) -> Result<record::JobProgress> {
+    let id = JobId::from(id);
     engine.read(move |c, _| store::jobs::progress(c, id)).await
 }
 
@@ -164,7 +167,8 @@ pub async fn list_jobs(engine: &Engine, limit: u32) -> Result<Vec<Job>> {
 
 /// Cancels a running job: mailboxes not yet tested are marked cancelled; the one being tested
 /// finishes its test.
-pub async fn cancel_job(engine: &Engine, id: JobId) -> Result<JobDto> {
+pub async fn cancel_job(engine: &Engine, id: wire::JobId) -> Result<JobDto> {
+    let id = JobId::from(id);
     let dto = engine
         .write(move |tx, ctx| {
             store::jobs::cancel(tx, id, "", ctx.now())?;
@@ -179,7 +183,7 @@ pub async fn cancel_job(engine: &Engine, id: JobId) -> Result<JobDto> {
 /// Waits until a job has finished (succeeded, failed or cancelled, with no mailbox still being
 /// tested) and returns it. Each change is checked with a count, not by reading every item, so
 /// waiting costs the same per change however large the job.
-pub async fn wait_job(engine: &Engine, id: JobId) -> Result<JobDto> {
+pub async fn wait_job(engine: &Engine, id: wire::JobId) -> Result<JobDto> {
     let mut changes = engine.subscribe_job_changes();
     loop {
         if job_progress(engine, id).await?.finished() {
@@ -193,7 +197,7 @@ pub async fn wait_job(engine: &Engine, id: JobId) -> Result<JobDto> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobWake {
     /// One mailbox of the job started or finished: reading that item is enough.
-    Item(MailboxId),
+    Item(wire::MailboxId),
     /// The job as a whole changed, notifications were missed, or `max` passed: read the job.
     Job,
 }
@@ -203,13 +207,14 @@ pub enum JobWake {
 /// run by another engine on the same data directory, which announces nothing here.
 pub async fn next_job_change(
     changes: &mut tokio::sync::broadcast::Receiver<crate::JobChange>,
-    id: JobId,
+    id: wire::JobId,
     max: Duration,
 ) -> JobWake {
+    let id = JobId::from(id);
     let wait = async {
         loop {
             match changes.recv().await {
-                Ok(c) if c.job == id => return c.mailbox.map_or(JobWake::Job, JobWake::Item),
+                Ok(c) if c.job == id => return c.mailbox.map_or(JobWake::Job, |m| JobWake::Item(m.into())),
                 Ok(_) => {}
                 // Missed notifications or no engine: read the job again.
                 Err(_) => return JobWake::Job,
@@ -220,7 +225,8 @@ pub async fn next_job_change(
 }
 
 /// One mailbox of a job.
-pub async fn get_job_item(engine: &Engine, id: JobId, mailbox: MailboxId) -> Result<JobItem> {
+pub async fn get_job_item(engine: &Engine, id: wire::JobId, mailbox: wire::MailboxId) -> Result<JobItem> {
+    let (id, mailbox) = (JobId::from(id), MailboxId::from(mailbox));
     engine.read(move |c, _| store::jobs::item(c, id, mailbox).map(Into::into)).await
 }
 

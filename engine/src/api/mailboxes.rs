@@ -1,10 +1,11 @@
 //! Mailboxes: the grid's views and commands, the form's save, credentials and approval.
 
+use super::wire::{self, Wire};
 use super::{non_empty, profile_of};
 use crate::domain::rules::{
     Actor, apply_default_email_settings, approve, may_change_approval, reject, validate_mailbox,
 };
-use crate::domain::{Mailbox, MailboxChanges, MailboxId, MailboxKind, ProfileId, RecordState, UserId};
+use crate::domain::{Mailbox, MailboxChanges, MailboxId, MailboxKind, RecordState, UserId};
 use crate::secrets::Secret;
 use crate::store::{self, mailboxes::MailboxFilter};
 use crate::{Engine, Error, Result};
@@ -16,13 +17,13 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MailboxDto {
     #[serde(flatten)]
-    pub mailbox: Mailbox,
-    pub kind: MailboxKind,
+    pub mailbox: wire::Mailbox,
+    pub kind: wire::MailboxKind,
 }
 
 impl From<Mailbox> for MailboxDto {
     fn from(mailbox: Mailbox) -> Self {
-        MailboxDto { kind: mailbox.kind(), mailbox }
+        MailboxDto { kind: mailbox.kind().into(), mailbox: mailbox.into() }
     }
 }
 
@@ -34,7 +35,7 @@ pub struct CreateForwardMailbox {
     pub name: String,
     pub email_address: String,
     #[serde(default)]
-    pub changes: MailboxChanges,
+    pub changes: wire::MailboxChanges,
 }
 
 /// The mailbox grid's views.
@@ -46,7 +47,7 @@ pub enum MailboxView {
     #[default]
     Active,
     /// My Active Mailboxes: active mailboxes owned by this user.
-    MyActive(UserId),
+    MyActive(wire::UserId),
     /// Inactive Mailboxes.
     Inactive,
     All,
@@ -60,7 +61,7 @@ pub struct MailboxQuery {
     pub view: MailboxView,
     /// Case-insensitive text found in the name or the email address.
     pub search: Option<String>,
-    pub profile_id: Option<ProfileId>,
+    pub profile_id: Option<wire::ProfileId>,
 }
 
 fn save(tx: &Transaction<'_>, m: &Mailbox) -> Result<()> {
@@ -108,7 +109,7 @@ pub async fn create_forward_mailbox(engine: &Engine, req: CreateForwardMailbox) 
             let mut m = Mailbox::new(req.name.trim().to_owned(), req.email_address.trim().to_owned(), ctx.now());
             m.is_forward_mailbox = true;
             apply_default_email_settings(&mut m, &settings);
-            apply_changes(&mut m, req.changes);
+            apply_changes(&mut m, req.changes.into());
             validate_mailbox(&m, profile_of(tx, &m)?.as_ref(), &settings)?;
             m.id = store::mailboxes::insert(tx, &m)?;
             Ok(m.into())
@@ -117,7 +118,8 @@ pub async fn create_forward_mailbox(engine: &Engine, req: CreateForwardMailbox) 
 }
 
 /// Deletes a forward mailbox (user and queue mailboxes live and die with their owner).
-pub async fn delete_forward_mailbox(engine: &Engine, id: MailboxId) -> Result<()> {
+pub async fn delete_forward_mailbox(engine: &Engine, id: wire::MailboxId) -> Result<()> {
+    let id = MailboxId::from(id);
     let m = engine
         .write(move |tx, _| {
             let m = store::mailboxes::get(tx, id)?;
@@ -135,7 +137,9 @@ pub async fn delete_forward_mailbox(engine: &Engine, id: MailboxId) -> Result<()
 }
 
 /// Saves the mailbox form.
-pub async fn update_mailbox(engine: &Engine, id: MailboxId, changes: MailboxChanges) -> Result<MailboxDto> {
+pub async fn update_mailbox(engine: &Engine, id: wire::MailboxId, changes: wire::MailboxChanges) -> Result<MailboxDto> {
+    let id = MailboxId::from(id);
+    let changes = MailboxChanges::from(changes);
     engine
         .write(move |tx, ctx| {
             let mut m = store::mailboxes::get(tx, id)?;
@@ -150,7 +154,13 @@ pub async fn update_mailbox(engine: &Engine, id: MailboxId, changes: MailboxChan
 
 /// The grid's bulk Edit: changes the Synchronization Method section of many mailboxes at once,
 /// all or none.
-pub async fn edit_mailboxes(engine: &Engine, ids: Vec<MailboxId>, changes: MailboxChanges) -> Result<Vec<MailboxDto>> {
+pub async fn edit_mailboxes(
+    engine: &Engine,
+    ids: Vec<wire::MailboxId>,
+    changes: wire::MailboxChanges,
+) -> Result<Vec<MailboxDto>> {
+    let ids: Vec<MailboxId> = ids.wire();
+    let changes = MailboxChanges::from(changes);
     non_empty(&ids)?;
     if !changes.is_sync_method_only() {
         return Err(Error::validation("mailbox.edit.sync_methods_only"));
@@ -171,7 +181,8 @@ pub async fn edit_mailboxes(engine: &Engine, ids: Vec<MailboxId>, changes: Mailb
 }
 
 /// One mailbox.
-pub async fn get_mailbox(engine: &Engine, id: MailboxId) -> Result<MailboxDto> {
+pub async fn get_mailbox(engine: &Engine, id: wire::MailboxId) -> Result<MailboxDto> {
+    let id = MailboxId::from(id);
     engine.read(move |c, _| store::mailboxes::get(c, id).map(Into::into)).await
 }
 
@@ -182,17 +193,23 @@ pub async fn list_mailboxes(engine: &Engine, query: MailboxQuery) -> Result<Vec<
             let (state, owner) = match query.view {
                 MailboxView::Active => (Some(RecordState::Active), None),
                 MailboxView::Inactive => (Some(RecordState::Inactive), None),
-                MailboxView::MyActive(owner) => (Some(RecordState::Active), Some(owner)),
+                MailboxView::MyActive(owner) => (Some(RecordState::Active), Some(owner.into())),
                 MailboxView::All => (None, None),
             };
-            let filter = MailboxFilter { state, owner, profile: query.profile_id, search: query.search };
+            let filter = MailboxFilter { state, owner, profile: query.profile_id.wire(), search: query.search };
             Ok(store::mailboxes::list(c, &filter)?.into_iter().map(Into::into).collect())
         })
         .await
 }
 
 /// Activates or deactivates mailboxes. A user's or queue's mailbox is activated only with its owner.
-pub async fn set_mailbox_state(engine: &Engine, ids: Vec<MailboxId>, state: RecordState) -> Result<Vec<MailboxDto>> {
+pub async fn set_mailbox_state(
+    engine: &Engine,
+    ids: Vec<wire::MailboxId>,
+    state: wire::RecordState,
+) -> Result<Vec<MailboxDto>> {
+    let ids: Vec<MailboxId> = ids.wire();
+    let state = RecordState::from(state);
     non_empty(&ids)?;
     engine
         .write(move |tx, ctx| {
@@ -253,24 +270,29 @@ async fn change_approval(
 /// acting user, the administrator running ServerSync approves.
 pub async fn approve_mailboxes(
     engine: &Engine,
-    ids: Vec<MailboxId>,
-    acting_user: Option<UserId>,
+    ids: Vec<wire::MailboxId>,
+    acting_user: Option<wire::UserId>,
 ) -> Result<Vec<MailboxDto>> {
+    let ids: Vec<MailboxId> = ids.wire();
+    let acting_user: Option<UserId> = acting_user.wire();
     change_approval(engine, ids, acting_user, false).await
 }
 
 /// Reject Email: rejects the addresses of the selected mailboxes (clears Approved By/On), all or none.
 pub async fn reject_mailboxes(
     engine: &Engine,
-    ids: Vec<MailboxId>,
-    acting_user: Option<UserId>,
+    ids: Vec<wire::MailboxId>,
+    acting_user: Option<wire::UserId>,
 ) -> Result<Vec<MailboxDto>> {
+    let ids: Vec<MailboxId> = ids.wire();
+    let acting_user: Option<UserId> = acting_user.wire();
     change_approval(engine, ids, acting_user, true).await
 }
 
 /// Apply Default Email Settings: the organisation's default profile and synchronization methods
 /// on the selected mailboxes, all or none.
-pub async fn apply_default_settings(engine: &Engine, ids: Vec<MailboxId>) -> Result<Vec<MailboxDto>> {
+pub async fn apply_default_settings(engine: &Engine, ids: Vec<wire::MailboxId>) -> Result<Vec<MailboxDto>> {
+    let ids: Vec<MailboxId> = ids.wire();
     non_empty(&ids)?;
     engine
         .write(move |tx, ctx| {
@@ -302,10 +324,11 @@ fn with_credentials(m: &mut Mailbox, user_name: &str) {
 /// The password goes to the keychain only; the database records that one is set.
 pub async fn set_mailbox_credentials(
     engine: &Engine,
-    id: MailboxId,
+    id: wire::MailboxId,
     user_name: String,
     password: Secret,
 ) -> Result<MailboxDto> {
+    let id = MailboxId::from(id);
     let name = user_name.clone();
     engine
         .store_secret_then(
@@ -328,7 +351,8 @@ pub async fn set_mailbox_credentials(
 }
 
 /// Removes the mailbox's password from the keychain and turns off its credentials.
-pub async fn clear_mailbox_credentials(engine: &Engine, id: MailboxId) -> Result<MailboxDto> {
+pub async fn clear_mailbox_credentials(engine: &Engine, id: wire::MailboxId) -> Result<MailboxDto> {
+    let id = MailboxId::from(id);
     engine.read(move |c, _| store::mailboxes::get(c, id)).await?;
     engine.delete_secret(secret_path(id)).await?;
     engine

@@ -6,20 +6,24 @@
 //! write fails, so a refused call leaves neither behind.
 
 mod alerts;
+mod catalog;
 mod connection;
 mod jobs;
 mod mailboxes;
 mod principals;
 mod profiles;
 mod settings;
+pub mod wire;
 
 pub use alerts::*;
+pub use catalog::*;
 pub use connection::{ConnectionTest, test_profile_connection};
 pub use jobs::*;
 pub use mailboxes::*;
 pub use principals::*;
 pub use profiles::*;
 pub use settings::*;
+pub use wire::*;
 
 use crate::store;
 use crate::{Error, Result};

@@ -1,6 +1,7 @@
 //! Users and queues. Creating one creates its mailbox with the organisation's default email
 //! settings; the mailbox's address and the owner's address are one value, kept equal both ways.
 
+use super::wire::{self, Wire};
 use super::{non_empty, profile_of};
 use crate::domain::rules::{apply_default_email_settings, is_valid_email, validate_mailbox};
 use crate::domain::{
@@ -21,7 +22,7 @@ pub struct CreateUser {
     #[serde(default)]
     pub can_approve_email: bool,
     #[serde(default)]
-    pub incoming_filtering_method: Option<FilteringMethod>,
+    pub incoming_filtering_method: Option<wire::FilteringMethod>,
 }
 
 /// A new queue.
@@ -32,9 +33,9 @@ pub struct CreateQueue {
     pub name: String,
     pub email_address: String,
     #[serde(default)]
-    pub owner_user_id: Option<UserId>,
+    pub owner_user_id: Option<wire::UserId>,
     #[serde(default)]
-    pub incoming_filtering_method: Option<FilteringMethod>,
+    pub incoming_filtering_method: Option<wire::FilteringMethod>,
 }
 
 /// Active / Inactive / All, for users and queues.
@@ -162,8 +163,8 @@ fn save_owned_mailbox(tx: &Transaction<'_>, m: &Mailbox) -> Result<()> {
 }
 
 /// Creates a user and the user's mailbox.
-pub async fn create_user(engine: &Engine, req: CreateUser) -> Result<User> {
-    engine.write(move |tx, ctx| insert_user(tx, req, ctx.now())).await
+pub async fn create_user(engine: &Engine, req: CreateUser) -> Result<wire::User> {
+    engine.write(move |tx, ctx| insert_user(tx, req, ctx.now())).await.map(Wire::wire)
 }
 
 /// Imports users (each with a mailbox, as if created one by one), all or none: one refused
@@ -191,7 +192,9 @@ fn insert_user(tx: &Transaction<'_>, req: CreateUser, now: crate::domain::Timest
         full_name: req.full_name.trim().to_owned(),
         primary_email: email.clone(),
         can_approve_email: req.can_approve_email,
-        incoming_filtering_method: req.incoming_filtering_method.unwrap_or(FilteringMethod::ResponsesToCrmEmail),
+        incoming_filtering_method: req
+            .incoming_filtering_method
+            .map_or(FilteringMethod::ResponsesToCrmEmail, Into::into),
         state: RecordState::Active,
         created_on: now,
         modified_on: now,
@@ -206,7 +209,9 @@ fn insert_user(tx: &Transaction<'_>, req: CreateUser, now: crate::domain::Timest
 }
 
 /// Changes a user; a new primary email becomes the mailbox's address (and withdraws its approval).
-pub async fn update_user(engine: &Engine, id: UserId, changes: UserChanges) -> Result<User> {
+pub async fn update_user(engine: &Engine, id: wire::UserId, changes: wire::UserChanges) -> Result<wire::User> {
+    let id = UserId::from(id);
+    let changes = UserChanges::from(changes);
     engine
         .write(move |tx, ctx| {
             let mut u = store::principals::user(tx, id)?;
@@ -227,40 +232,49 @@ pub async fn update_user(engine: &Engine, id: UserId, changes: UserChanges) -> R
             Ok(u)
         })
         .await
+        .map(Wire::wire)
 }
 
 /// One user.
-pub async fn get_user(engine: &Engine, id: UserId) -> Result<User> {
-    engine.read(move |c, _| store::principals::user(c, id)).await
+pub async fn get_user(engine: &Engine, id: wire::UserId) -> Result<wire::User> {
+    let id = UserId::from(id);
+    engine.read(move |c, _| store::principals::user(c, id)).await.map(Wire::wire)
 }
 
 /// Users of a view, by name.
-pub async fn list_users(engine: &Engine, view: PrincipalView) -> Result<Vec<User>> {
-    engine.read(move |c, _| store::principals::users(c, view.state())).await
+pub async fn list_users(engine: &Engine, view: PrincipalView) -> Result<Vec<wire::User>> {
+    engine.read(move |c, _| store::principals::users(c, view.state())).await.map(Wire::wire)
 }
 
 /// Activates or deactivates users; their mailboxes follow.
-pub async fn set_user_state(engine: &Engine, ids: Vec<UserId>, state: RecordState) -> Result<Vec<User>> {
-    set_owner_state(engine, ids, state).await
+pub async fn set_user_state(
+    engine: &Engine,
+    ids: Vec<wire::UserId>,
+    state: wire::RecordState,
+) -> Result<Vec<wire::User>> {
+    let ids: Vec<UserId> = ids.wire();
+    let state = RecordState::from(state);
+    set_owner_state::<User>(engine, ids, state).await.map(Wire::wire)
 }
 
 /// Creates a queue and the queue's mailbox (owned by the queue's owner).
-pub async fn create_queue(engine: &Engine, req: CreateQueue) -> Result<Queue> {
+pub async fn create_queue(engine: &Engine, req: CreateQueue) -> Result<wire::Queue> {
     engine
         .write(move |tx, ctx| {
             let now = ctx.now();
             let email = req.email_address.trim().to_owned();
             check_name("name", &req.name)?;
             check_email("email_address", &email)?;
-            if let Some(owner) = req.owner_user_id {
+            let owner_user_id: Option<UserId> = req.owner_user_id.wire();
+            if let Some(owner) = owner_user_id {
                 store::principals::user(tx, owner)?;
             }
             let mut q = Queue {
                 id: QueueId(0),
                 name: req.name.trim().to_owned(),
                 email_address: email.clone(),
-                owner_user_id: req.owner_user_id,
-                incoming_filtering_method: req.incoming_filtering_method.unwrap_or(FilteringMethod::AllEmail),
+                owner_user_id,
+                incoming_filtering_method: req.incoming_filtering_method.map_or(FilteringMethod::AllEmail, Into::into),
                 state: RecordState::Active,
                 created_on: now,
                 modified_on: now,
@@ -274,10 +288,13 @@ pub async fn create_queue(engine: &Engine, req: CreateQueue) -> Result<Queue> {
             Ok(q)
         })
         .await
+        .map(Wire::wire)
 }
 
 /// Changes a queue; its mailbox follows (address, name, owner).
-pub async fn update_queue(engine: &Engine, id: QueueId, changes: QueueChanges) -> Result<Queue> {
+pub async fn update_queue(engine: &Engine, id: wire::QueueId, changes: wire::QueueChanges) -> Result<wire::Queue> {
+    let id = QueueId::from(id);
+    let changes = QueueChanges::from(changes);
     engine
         .write(move |tx, ctx| {
             let mut q = store::principals::queue(tx, id)?;
@@ -302,19 +319,27 @@ pub async fn update_queue(engine: &Engine, id: QueueId, changes: QueueChanges) -
             Ok(q)
         })
         .await
+        .map(Wire::wire)
 }
 
 /// One queue.
-pub async fn get_queue(engine: &Engine, id: QueueId) -> Result<Queue> {
-    engine.read(move |c, _| store::principals::queue(c, id)).await
+pub async fn get_queue(engine: &Engine, id: wire::QueueId) -> Result<wire::Queue> {
+    let id = QueueId::from(id);
+    engine.read(move |c, _| store::principals::queue(c, id)).await.map(Wire::wire)
 }
 
 /// Queues of a view, by name.
-pub async fn list_queues(engine: &Engine, view: PrincipalView) -> Result<Vec<Queue>> {
-    engine.read(move |c, _| store::principals::queues(c, view.state())).await
+pub async fn list_queues(engine: &Engine, view: PrincipalView) -> Result<Vec<wire::Queue>> {
+    engine.read(move |c, _| store::principals::queues(c, view.state())).await.map(Wire::wire)
 }
 
 /// Activates or deactivates queues; their mailboxes follow.
-pub async fn set_queue_state(engine: &Engine, ids: Vec<QueueId>, state: RecordState) -> Result<Vec<Queue>> {
-    set_owner_state(engine, ids, state).await
+pub async fn set_queue_state(
+    engine: &Engine,
+    ids: Vec<wire::QueueId>,
+    state: wire::RecordState,
+) -> Result<Vec<wire::Queue>> {
+    let ids: Vec<QueueId> = ids.wire();
+    let state = RecordState::from(state);
+    set_owner_state::<Queue>(engine, ids, state).await.map(Wire::wire)
 }

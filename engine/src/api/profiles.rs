@@ -1,11 +1,12 @@
 //! Email Server Profiles.
 
 use super::non_empty;
+use super::wire::{self, Wire};
 use crate::domain::rules::{
-    ProfileFieldVisibility, ProfileSecretKind, accept_profile_secret, normalize_profile, profile_field_visibility,
-    validate_mailbox, validate_profile, validate_settings,
+    ProfileSecretKind, accept_profile_secret, normalize_profile, profile_field_visibility, validate_mailbox,
+    validate_profile, validate_settings,
 };
-use crate::domain::{Profile, ProfileChanges, ProfileId, RecordState, ServerType};
+use crate::domain::{Profile, ProfileChanges, ProfileId, RecordState};
 use crate::secrets::Secret;
 use crate::store;
 use crate::{Engine, Error, Result};
@@ -17,10 +18,10 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(deny_unknown_fields)]
 pub struct CreateProfile {
-    pub server_type: ServerType,
+    pub server_type: wire::ServerType,
     pub name: String,
     #[serde(default)]
-    pub changes: ProfileChanges,
+    pub changes: wire::ProfileChanges,
     /// "Set as default profile for new mailboxes".
     #[serde(default)]
     pub set_as_default: bool,
@@ -67,18 +68,18 @@ fn check_profile_and_mailboxes(tx: &Transaction<'_>, p: &Profile) -> Result<()> 
 }
 
 /// Creates a profile (Save on a new profile form). Default ports are filled in.
-pub async fn create_profile(engine: &Engine, req: CreateProfile) -> Result<Profile> {
+pub async fn create_profile(engine: &Engine, req: CreateProfile) -> Result<wire::Profile> {
     engine
         .write(move |tx, ctx| {
-            let mut p = Profile::new(req.server_type, req.name, ctx.now());
-            req.changes.apply_to(&mut p);
+            let mut p = Profile::new(req.server_type.into(), req.name, ctx.now());
+            ProfileChanges::from(req.changes).apply_to(&mut p);
             normalize_profile(&mut p);
             check_profile_and_mailboxes(tx, &p)?;
             p.id = store::profiles::insert(tx, &p)?;
             if req.set_as_default {
                 make_default(tx, p.id)?;
             }
-            Ok(p)
+            Ok(p.into())
         })
         .await
 }
@@ -92,27 +93,33 @@ fn make_default(tx: &Transaction<'_>, id: ProfileId) -> Result<()> {
 }
 
 /// Saves changes to a profile. The server type cannot change.
-pub async fn update_profile(engine: &Engine, id: ProfileId, changes: ProfileChanges) -> Result<Profile> {
+pub async fn update_profile(
+    engine: &Engine,
+    id: wire::ProfileId,
+    changes: wire::ProfileChanges,
+) -> Result<wire::Profile> {
+    let id = ProfileId::from(id);
     engine
         .write(move |tx, ctx| {
             let mut p = store::profiles::get(tx, id)?;
-            changes.apply_to(&mut p);
+            ProfileChanges::from(changes).apply_to(&mut p);
             normalize_profile(&mut p);
             check_profile_and_mailboxes(tx, &p)?;
             p.modified_on = ctx.now();
             store::profiles::update(tx, &p)?;
-            Ok(p)
+            Ok(p.into())
         })
         .await
 }
 
 /// One profile.
-pub async fn get_profile(engine: &Engine, id: ProfileId) -> Result<Profile> {
-    engine.read(move |c, _| store::profiles::get(c, id)).await
+pub async fn get_profile(engine: &Engine, id: wire::ProfileId) -> Result<wire::Profile> {
+    let id = ProfileId::from(id);
+    engine.read(move |c, _| store::profiles::get(c, id)).await.map(Into::into)
 }
 
 /// The profiles of a view, by name.
-pub async fn list_profiles(engine: &Engine, view: ProfileView) -> Result<Vec<Profile>> {
+pub async fn list_profiles(engine: &Engine, view: ProfileView) -> Result<Vec<wire::Profile>> {
     engine
         .read(move |c, _| {
             store::profiles::list(
@@ -125,11 +132,17 @@ pub async fn list_profiles(engine: &Engine, view: ProfileView) -> Result<Vec<Pro
             )
         })
         .await
+        .map(wire::list)
 }
 
 /// Activates or deactivates profiles. The organisation's default profile cannot be deactivated.
-pub async fn set_profile_state(engine: &Engine, ids: Vec<ProfileId>, state: RecordState) -> Result<Vec<Profile>> {
+pub async fn set_profile_state(
+    engine: &Engine,
+    ids: Vec<wire::ProfileId>,
+    state: wire::RecordState,
+) -> Result<Vec<wire::Profile>> {
     non_empty(&ids)?;
+    let (ids, state): (Vec<ProfileId>, RecordState) = (ids.wire(), state.into());
     engine
         .write(move |tx, ctx| {
             let settings = store::settings::get(tx)?;
@@ -146,23 +159,26 @@ pub async fn set_profile_state(engine: &Engine, ids: Vec<ProfileId>, state: Reco
                 }
                 out.push(p);
             }
-            Ok(out)
+            Ok(wire::list(out))
         })
         .await
 }
 
 /// Makes a profile the default for the mailboxes of new users and queues.
-pub async fn set_default_profile(engine: &Engine, id: ProfileId) -> Result<crate::domain::OrgSettings> {
+pub async fn set_default_profile(engine: &Engine, id: wire::ProfileId) -> Result<wire::OrgSettings> {
+    let id = ProfileId::from(id);
     engine
         .write(move |tx, _| {
             make_default(tx, id)?;
             store::settings::get(tx)
         })
         .await
+        .map(Into::into)
 }
 
 /// Deletes a profile. Its mailboxes stay, without a profile; its secrets leave the keychain.
-pub async fn delete_profile(engine: &Engine, id: ProfileId) -> Result<()> {
+pub async fn delete_profile(engine: &Engine, id: wire::ProfileId) -> Result<()> {
+    let id = ProfileId::from(id);
     let p = engine
         .write(move |tx, _| {
             let p = store::profiles::get(tx, id)?;
@@ -193,10 +209,11 @@ fn secret_path(id: ProfileId, kind: ProfileSecretKind) -> String {
 /// without TLS.
 pub async fn set_profile_secret(
     engine: &Engine,
-    id: ProfileId,
-    kind: ProfileSecretKind,
+    id: wire::ProfileId,
+    kind: wire::ProfileSecretKind,
     secret: Secret,
-) -> Result<Profile> {
+) -> Result<wire::Profile> {
+    let (id, kind) = (ProfileId::from(id), ProfileSecretKind::from(kind));
     engine
         .store_secret_then(
             secret_path(id, kind),
@@ -214,10 +231,16 @@ pub async fn set_profile_secret(
             },
         )
         .await
+        .map(Into::into)
 }
 
 /// Removes a profile's password or OAuth secret from the keychain and clears its flag.
-pub async fn clear_profile_secret(engine: &Engine, id: ProfileId, kind: ProfileSecretKind) -> Result<Profile> {
+pub async fn clear_profile_secret(
+    engine: &Engine,
+    id: wire::ProfileId,
+    kind: wire::ProfileSecretKind,
+) -> Result<wire::Profile> {
+    let (id, kind) = (ProfileId::from(id), ProfileSecretKind::from(kind));
     engine.read(move |c, _| store::profiles::get(c, id)).await?;
     engine.delete_secret(secret_path(id, kind)).await?;
     engine
@@ -230,30 +253,30 @@ pub async fn clear_profile_secret(engine: &Engine, id: ProfileId, kind: ProfileS
             }
             p.modified_on = ctx.now();
             store::profiles::update(tx, &p)?;
-            Ok(p)
+            Ok(p.into())
         })
         .await
 }
 
 /// A new profile form's starting values for a server type (not saved; ports are filled on save
 /// from the TLS choices).
-pub async fn new_profile_draft(engine: &Engine, server_type: ServerType) -> Result<Profile> {
-    let mut p = Profile::new(server_type, String::new(), engine.inner.now());
+pub async fn new_profile_draft(engine: &Engine, server_type: wire::ServerType) -> Result<wire::Profile> {
+    let mut p = Profile::new(server_type.into(), String::new(), engine.inner.now());
     normalize_profile(&mut p);
     p.incoming_port = None;
     p.outgoing_port = None;
-    Ok(p)
+    Ok(p.into())
 }
 
 /// Which fields a profile form shows for a server type and the given choices (credential modes,
 /// "use same settings", auto discover…): the UI asks instead of re-implementing the matrix.
 pub async fn profile_form_fields(
     engine: &Engine,
-    server_type: ServerType,
-    changes: ProfileChanges,
-) -> Result<ProfileFieldVisibility> {
+    server_type: wire::ServerType,
+    changes: wire::ProfileChanges,
+) -> Result<wire::ProfileFieldVisibility> {
     let now = engine.inner.now();
-    let mut p = Profile::new(server_type, String::new(), now);
-    changes.apply_to(&mut p);
-    Ok(profile_field_visibility(&p))
+    let mut p = Profile::new(server_type.into(), String::new(), now);
+    ProfileChanges::from(changes).apply_to(&mut p);
+    Ok(profile_field_visibility(&p).into())
 }

@@ -2,21 +2,17 @@
 //! alert raised again (same regarding record, same code) updates one row: last seen and count.
 
 use super::{AlertId, AlertLevel, MailboxId, ProfileId, Timestamp};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// What an alert is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "snake_case", tag = "type", content = "id")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Regarding {
     Profile(ProfileId),
     Mailbox(MailboxId),
 }
 
 /// An alert as stored and shown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Alert {
     pub id: AlertId,
     pub level: AlertLevel,
@@ -32,9 +28,7 @@ pub struct Alert {
 }
 
 /// Which alerts to list or delete.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AlertFilter {
     pub level: Option<AlertLevel>,
     pub profile_id: Option<ProfileId>,

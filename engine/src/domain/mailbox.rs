@@ -4,12 +4,9 @@ use super::{
     ActMethod, EmailAddressStatus, IncomingMethod, MailboxId, OutgoingMethod, ProfileId, QueueId, RecordState,
     TestStatus, Timestamp, UserId, change_set,
 };
-use serde::Serialize;
 
 /// Whose mailbox it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailboxKind {
     User,
     Queue,
@@ -17,8 +14,7 @@ pub enum MailboxKind {
 }
 
 /// A mailbox. The password is never here: only `is_password_set`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Mailbox {
     pub id: MailboxId,
     pub name: String,
@@ -72,21 +68,30 @@ pub struct Mailbox {
     pub modified_on: Timestamp,
 }
 
-change_set! {
-    /// What an administrator may change on a mailbox form (credentials go through their own call).
-    MailboxChanges for Mailbox {
-        name: String,
-        email_address: String,
-        delete_after_processing: bool,
-        allow_credentials: bool,
-        user_name: String,
-        profile_id: Option<ProfileId>,
-        incoming_method: IncomingMethod,
-        outgoing_method: OutgoingMethod,
-        act_method: ActMethod,
-        process_email_received_after: Option<Timestamp>,
-    }
+/// Lists the fields of [`MailboxChanges`] once: `mailbox_changes!(m)` expands to `m! { MailboxChanges for … { … } }`.
+/// The domain declares the change set with it; `api::wire` declares its wire twin.
+macro_rules! mailbox_changes {
+    ($m:ident) => {
+        $m! {
+            /// What an administrator may change on a mailbox form (credentials go through their own call).
+            MailboxChanges for Mailbox {
+                name: String,
+                email_address: String,
+                delete_after_processing: bool,
+                allow_credentials: bool,
+                user_name: String,
+                profile_id: Option<ProfileId>,
+                incoming_method: IncomingMethod,
+                outgoing_method: OutgoingMethod,
+                act_method: ActMethod,
+                process_email_received_after: Option<Timestamp>,
+            }
+        }
+    };
 }
+pub(crate) use mailbox_changes;
+
+mailbox_changes!(change_set);
 
 impl MailboxChanges {
     /// Only the Synchronization Method section: what the grid's bulk Edit may change.

@@ -11,14 +11,13 @@ pub mod rules;
 pub mod settings;
 pub mod test_enable;
 
-use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
 
 pub use alert::{Alert, AlertFilter, NewAlert, Regarding};
 pub use mailbox::{Mailbox, MailboxChanges, MailboxKind};
 pub use options::*;
 pub use principal::{Queue, QueueChanges, User, UserChanges};
-pub use profile::{Profile, ProfileChanges};
+pub use profile::{Profile, ProfileChanges, ProfileField};
 pub use settings::{OrgSettings, SettingsChanges};
 
 /// A point in time, always UTC.
@@ -27,9 +26,7 @@ pub type Timestamp = chrono::DateTime<chrono::Utc>;
 macro_rules! id_type {
     ($(#[$meta:meta])* $name:ident, $entity:literal) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[cfg_attr(feature = "specta", derive(specta::Type))]
-        #[serde(transparent)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(pub i64);
 
         impl $name {
@@ -54,47 +51,46 @@ macro_rules! id_type {
     };
 }
 
-id_type!(/// An email server profile.
-    ProfileId, "profile");
-id_type!(/// A mailbox.
-    MailboxId, "mailbox");
-id_type!(/// A user (systemuser).
-    UserId, "user");
-id_type!(/// A queue.
-    QueueId, "queue");
-id_type!(/// An alert (tracelog).
-    AlertId, "alert");
-id_type!(/// A background job (asyncoperation).
-    JobId, "job");
-
-/// Deserializes a field that is present in a change set: `Some(value)`, where `value` may itself
-/// be an `Option` so that JSON `null` clears a nullable field while an absent key leaves it alone.
-pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    T::deserialize(d).map(Some)
+/// Every record id, listed once: `id_types!(m)` expands to `m!(Name, "entity")` for each. The
+/// domain declares them with it; `api::wire` declares their wire twins (branded in TypeScript).
+macro_rules! id_types {
+    ($m:ident) => {
+        $m!(/// An email server profile.
+            ProfileId, "profile");
+        $m!(/// A mailbox.
+            MailboxId, "mailbox");
+        $m!(/// A user (systemuser).
+            UserId, "user");
+        $m!(/// A queue.
+            QueueId, "queue");
+        $m!(/// An alert (tracelog).
+            AlertId, "alert");
+        $m!(/// A background job (asyncoperation).
+            JobId, "job");
+    };
 }
+pub(crate) use id_types;
+
+id_types!(id_type);
 
 /// Declares a change set: every field optional, absent = unchanged; `apply_to` writes the
-/// present ones onto the record. Unknown fields are refused so a typo never passes silently.
+/// present ones onto the record. Its wire twin (which refuses unknown fields, so a typo never
+/// passes silently) is declared in `api::wire`.
 macro_rules! change_set {
     ($(#[$meta:meta])* $name:ident for $target:ty { $($(#[$fmeta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
-        #[cfg_attr(feature = "specta", derive(specta::Type))]
-        #[serde(deny_unknown_fields)]
+        #[derive(Debug, Clone, Default, PartialEq)]
         pub struct $name {
             $(
                 $(#[$fmeta])*
-                #[serde(default, deserialize_with = "crate::domain::present", skip_serializing_if = "Option::is_none")]
-                #[cfg_attr(feature = "specta", specta(type = $ty, optional))]
                 pub $field: Option<$ty>,
             )*
         }
 
         impl $name {
+            /// The names of every field of the change set, in declaration order.
+            pub const FIELDS: &'static [&'static str] = &[$(stringify!($field)),*];
+
             /// The names of the fields this change set touches.
             pub fn touched(&self) -> Vec<&'static str> {
                 let mut v = Vec::new();

@@ -3,19 +3,25 @@
 //! Each value is stored in SQLite and sent over IPC as a stable snake_case code; the Dataverse
 //! option value it mirrors is kept in `dataverse_value()` for reference and for imports.
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
-
-/// Declares an option set: a fieldless enum with a stable code per variant, serde and `FromStr`
-/// support (the store maps them to their codes), and the list of all values (what a form's drop-down offers).
+/// Declares an option set: a fieldless enum with a stable code per variant, `FromStr` (the store
+/// maps them to their codes), and the list of all values (what a form's drop-down offers). Its
+/// wire form (serde, TypeScript) is declared at the boundary, in `api::wire`, from the same list.
 macro_rules! option_set {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = ($code:literal, $value:literal)),+ $(,)? }) => {
+        option_set!($(#[$meta])* $name { $($(#[$vmeta])* $variant = $code),+ });
+
+        impl $name {
+            /// The option value Dynamics 365 uses for the same choice.
+            pub fn dataverse_value(self) -> i32 {
+                match self { $($name::$variant => $value),+ }
+            }
+        }
+    };
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[cfg_attr(feature = "specta", derive(specta::Type))]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $code)] $variant),+
+            $($(#[$vmeta])* $variant),+
         }
 
         impl $name {
@@ -23,23 +29,18 @@ macro_rules! option_set {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
             /// The stable code stored in the database and used over IPC.
-            pub fn code(self) -> &'static str {
+            pub const fn code(self) -> &'static str {
                 match self { $($name::$variant => $code),+ }
-            }
-
-            /// The option value Dynamics 365 uses for the same choice.
-            pub fn dataverse_value(self) -> i32 {
-                match self { $($name::$variant => $value),+ }
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.code())
             }
         }
 
-        impl FromStr for $name {
+        impl ::std::str::FromStr for $name {
             type Err = crate::Error;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 let wanted = s.trim().replace('-', "_");
@@ -58,19 +59,181 @@ macro_rules! option_set {
     };
 }
 
-option_set! {
-    /// The kind of email system a profile connects to (ServerSync's four server types).
-    ServerType {
-        /// Exchange Online through Microsoft Graph, app-only OAuth.
-        ExchangeOnline = ("exchange_online", 0),
-        /// Exchange Server on-premises (2016, 2019, SE) through EWS.
-        ExchangeServer = ("exchange_server", 2),
-        /// IMAP for incoming, SMTP for outgoing.
-        ImapSmtp = ("imap_smtp", 4),
-        /// POP3 for incoming, SMTP for outgoing.
-        Pop3Smtp = ("pop3_smtp", 1),
-    }
+/// Every option set, listed once: `option_sets!(m)` expands to `m! { Name { Variant = (code, value), … } }`
+/// for each. The domain declares its enums with it below; `api::wire` declares their wire twins.
+macro_rules! option_sets {
+    ($m:ident) => {
+        $m! {
+            /// The kind of email system a profile connects to (ServerSync's four server types).
+            ServerType {
+                /// Exchange Online through Microsoft Graph, app-only OAuth.
+                ExchangeOnline = ("exchange_online", 0),
+                /// Exchange Server on-premises (2016, 2019, SE) through EWS.
+                ExchangeServer = ("exchange_server", 2),
+                /// IMAP for incoming, SMTP for outgoing.
+                ImapSmtp = ("imap_smtp", 4),
+                /// POP3 for incoming, SMTP for outgoing.
+                Pop3Smtp = ("pop3_smtp", 1),
+            }
+        }
+        $m! {
+            /// "Authenticate Using": where the credentials for a connection come from.
+            CredentialMode {
+                UserOrQueue = ("user_or_queue", 0),
+                Profile = ("profile", 1),
+                ServerToServer = ("server_to_server", 2),
+                WindowsIntegrated = ("windows_integrated", 3),
+                Anonymous = ("anonymous", 4),
+                /// Gmail OAuth in Dynamics; in ServerSync any XOAUTH2 sign-in by the mailbox's user.
+                UserOauth = ("user_oauth", 5),
+                ExchangeHybridModernAuth = ("exchange_hma", 6),
+                OauthEntraId = ("oauth_entra_id", 7),
+            }
+        }
+        $m! {
+            /// Incoming/Outgoing Authentication Protocol.
+            AuthProtocol {
+                AutoDetect = ("auto_detect", 0),
+                Negotiate = ("negotiate", 1),
+                Ntlm = ("ntlm", 2),
+                Basic = ("basic", 3),
+                Oauth = ("oauth", 4),
+            }
+        }
+        $m! {
+            /// How TLS is started on a connection whose "Use SSL" is Yes.
+            TlsMode {
+                /// TLS from the first byte (IMAPS 993, POP3S 995, SMTPS 465, HTTPS 443).
+                Implicit = ("implicit", 0),
+                /// A plain connection upgraded by STARTTLS / STLS before anything else is sent.
+                StartTls = ("starttls", 1),
+            }
+        }
+        $m! {
+            /// Which credential an Exchange Online (Graph) app registration signs in with.
+            OauthCredentialKind {
+                ClientSecret = ("client_secret", 0),
+                Certificate = ("certificate", 1),
+            }
+        }
+        $m! {
+            /// The Microsoft Entra authority a profile signs in against.
+            ServerAuthority {
+                Public = ("public", 0),
+                UsGovernment = ("us_government", 1),
+                China = ("china", 2),
+                Automatic = ("automatic", 3),
+            }
+        }
+        $m! {
+            /// Active / Inactive (statecode).
+            RecordState {
+                Active = ("active", 0),
+                Inactive = ("inactive", 1),
+            }
+        }
+        $m! {
+            /// Incoming Email synchronization method of a mailbox.
+            IncomingMethod {
+                None = ("none", 0),
+                Outlook = ("outlook", 1),
+                ServerSideSync = ("server_side_sync", 2),
+                ForwardMailbox = ("forward_mailbox", 3),
+            }
+        }
+        $m! {
+            /// Outgoing Email synchronization method of a mailbox.
+            OutgoingMethod {
+                None = ("none", 0),
+                Outlook = ("outlook", 1),
+                ServerSideSync = ("server_side_sync", 2),
+            }
+        }
+        $m! {
+            /// Appointments, Contacts, and Tasks synchronization method of a mailbox.
+            ActMethod {
+                Outlook = ("outlook", 0),
+                ServerSideSync = ("server_side_sync", 1),
+                None = ("none", 2),
+            }
+        }
+        $m! {
+            /// Result of the last test of one workload of a mailbox.
+            TestStatus {
+                NotRun = ("not_run", 0),
+                Success = ("success", 1),
+                Failure = ("failure", 2),
+            }
+        }
+        $m! {
+            /// Email Address Status (`emailrouteraccessapproval`).
+            EmailAddressStatus {
+                Empty = ("empty", 0),
+                Approved = ("approved", 1),
+                PendingApproval = ("pending_approval", 2),
+                Rejected = ("rejected", 3),
+            }
+        }
+        $m! {
+            /// Alert level (`tracelog.level`).
+            AlertLevel {
+                Information = ("information", 1),
+                Warning = ("warning", 2),
+                Error = ("error", 3),
+            }
+        }
+        $m! {
+            /// Process Email Using (organisation).
+            ProcessEmailUsing {
+                ServerSideSync = ("server_side_sync", 0),
+                EmailRouter = ("email_router", 1),
+            }
+        }
+        $m! {
+            /// Which incoming messages become email activities (user personal option, queue setting).
+            FilteringMethod {
+                AllEmail = ("all_email", 0),
+                ResponsesToCrmEmail = ("responses_to_crm_email", 1),
+                FromLeadsContactsAccounts = ("from_leads_contacts_accounts", 2),
+                FromEmailEnabledRecords = ("from_email_enabled_records", 3),
+                NoEmail = ("no_email", 4),
+            }
+        }
+        $m! {
+            /// Last Test Execution Status of a profile's Test Connection.
+            TestExecutionStatus {
+                Failure = ("failure", 0),
+                Success = ("success", 1),
+                Warning = ("warning", 2),
+            }
+        }
+        $m! {
+            /// State of a background job (`asyncoperation`).
+            JobState {
+                Queued = ("queued", 0),
+                Running = ("running", 20),
+                Succeeded = ("succeeded", 30),
+                Failed = ("failed", 31),
+                Cancelled = ("cancelled", 32),
+            }
+        }
+        $m! {
+            /// State of one mailbox in a Test & Enable job.
+            JobItemState {
+                Pending = ("pending", 0),
+                Testing = ("testing", 1),
+                Success = ("success", 2),
+                Failure = ("failure", 3),
+                Cancelled = ("cancelled", 4),
+            }
+        }
+    };
 }
+pub(crate) use option_sets;
+
+pub(crate) use option_set;
+
+option_sets!(option_set);
 
 impl ServerType {
     /// Exchange Online or Exchange Server.
@@ -79,184 +242,14 @@ impl ServerType {
     }
 }
 
-option_set! {
-    /// "Authenticate Using": where the credentials for a connection come from.
-    CredentialMode {
-        UserOrQueue = ("user_or_queue", 0),
-        Profile = ("profile", 1),
-        ServerToServer = ("server_to_server", 2),
-        WindowsIntegrated = ("windows_integrated", 3),
-        Anonymous = ("anonymous", 4),
-        /// Gmail OAuth in Dynamics; in ServerSync any XOAUTH2 sign-in by the mailbox's user.
-        UserOauth = ("user_oauth", 5),
-        ExchangeHybridModernAuth = ("exchange_hma", 6),
-        OauthEntraId = ("oauth_entra_id", 7),
-    }
-}
-
-option_set! {
-    /// Incoming/Outgoing Authentication Protocol.
-    AuthProtocol {
-        AutoDetect = ("auto_detect", 0),
-        Negotiate = ("negotiate", 1),
-        Ntlm = ("ntlm", 2),
-        Basic = ("basic", 3),
-        Oauth = ("oauth", 4),
-    }
-}
-
-option_set! {
-    /// How TLS is started on a connection whose "Use SSL" is Yes.
-    TlsMode {
-        /// TLS from the first byte (IMAPS 993, POP3S 995, SMTPS 465, HTTPS 443).
-        Implicit = ("implicit", 0),
-        /// A plain connection upgraded by STARTTLS / STLS before anything else is sent.
-        StartTls = ("starttls", 1),
-    }
-}
-
-option_set! {
-    /// Which credential an Exchange Online (Graph) app registration signs in with.
-    OauthCredentialKind {
-        ClientSecret = ("client_secret", 0),
-        Certificate = ("certificate", 1),
-    }
-}
-
-option_set! {
-    /// The Microsoft Entra authority a profile signs in against.
-    ServerAuthority {
-        Public = ("public", 0),
-        UsGovernment = ("us_government", 1),
-        China = ("china", 2),
-        Automatic = ("automatic", 3),
-    }
-}
-
-option_set! {
-    /// Active / Inactive (statecode).
-    RecordState {
-        Active = ("active", 0),
-        Inactive = ("inactive", 1),
-    }
-}
-
-option_set! {
-    /// Incoming Email synchronization method of a mailbox.
-    IncomingMethod {
-        None = ("none", 0),
-        Outlook = ("outlook", 1),
-        ServerSideSync = ("server_side_sync", 2),
-        ForwardMailbox = ("forward_mailbox", 3),
-    }
-}
-
-option_set! {
-    /// Outgoing Email synchronization method of a mailbox.
-    OutgoingMethod {
-        None = ("none", 0),
-        Outlook = ("outlook", 1),
-        ServerSideSync = ("server_side_sync", 2),
-    }
-}
-
-option_set! {
-    /// Appointments, Contacts, and Tasks synchronization method of a mailbox.
-    ActMethod {
-        Outlook = ("outlook", 0),
-        ServerSideSync = ("server_side_sync", 1),
-        None = ("none", 2),
-    }
-}
-
-option_set! {
-    /// Result of the last test of one workload of a mailbox.
-    TestStatus {
-        NotRun = ("not_run", 0),
-        Success = ("success", 1),
-        Failure = ("failure", 2),
-    }
-}
-
-option_set! {
-    /// Email Address Status (`emailrouteraccessapproval`).
-    EmailAddressStatus {
-        Empty = ("empty", 0),
-        Approved = ("approved", 1),
-        PendingApproval = ("pending_approval", 2),
-        Rejected = ("rejected", 3),
-    }
-}
-
-option_set! {
-    /// Alert level (`tracelog.level`).
-    AlertLevel {
-        Information = ("information", 1),
-        Warning = ("warning", 2),
-        Error = ("error", 3),
-    }
-}
-
-option_set! {
-    /// Process Email Using (organisation).
-    ProcessEmailUsing {
-        ServerSideSync = ("server_side_sync", 0),
-        EmailRouter = ("email_router", 1),
-    }
-}
-
-option_set! {
-    /// Which incoming messages become email activities (user personal option, queue setting).
-    FilteringMethod {
-        AllEmail = ("all_email", 0),
-        ResponsesToCrmEmail = ("responses_to_crm_email", 1),
-        FromLeadsContactsAccounts = ("from_leads_contacts_accounts", 2),
-        FromEmailEnabledRecords = ("from_email_enabled_records", 3),
-        NoEmail = ("no_email", 4),
-    }
-}
-
-option_set! {
-    /// Last Test Execution Status of a profile's Test Connection.
-    TestExecutionStatus {
-        Failure = ("failure", 0),
-        Success = ("success", 1),
-        Warning = ("warning", 2),
-    }
-}
-
-option_set! {
-    /// State of a background job (`asyncoperation`).
-    JobState {
-        Queued = ("queued", 0),
-        Running = ("running", 20),
-        Succeeded = ("succeeded", 30),
-        Failed = ("failed", 31),
-        Cancelled = ("cancelled", 32),
-    }
-}
-
-option_set! {
-    /// State of one mailbox in a Test & Enable job.
-    JobItemState {
-        Pending = ("pending", 0),
-        Testing = ("testing", 1),
-        Success = ("success", 2),
-        Failure = ("failure", 3),
-        Cancelled = ("cancelled", 4),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn codes_round_trip_through_from_str_and_serde() {
+    fn codes_round_trip_through_from_str() {
         for v in CredentialMode::ALL {
             assert_eq!(v.code().parse::<CredentialMode>().ok(), Some(*v));
-            let json = serde_json::to_string(v).unwrap_or_default();
-            assert_eq!(json, format!("\"{}\"", v.code()));
         }
         assert_eq!("imap-smtp".parse::<ServerType>().ok(), Some(ServerType::ImapSmtp));
     }

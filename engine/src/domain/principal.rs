@@ -1,11 +1,9 @@
 //! Users (`systemuser`) and queues: each has exactly one mailbox, created with it.
 
 use super::{FilteringMethod, MailboxId, QueueId, RecordState, Timestamp, UserId, change_set};
-use serde::Serialize;
 
 /// A user of the organisation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct User {
     pub id: UserId,
     pub full_name: String,
@@ -21,19 +19,27 @@ pub struct User {
     pub mailbox_id: Option<MailboxId>,
 }
 
-change_set! {
-    /// Editable fields of a user.
-    UserChanges for User {
-        full_name: String,
-        primary_email: String,
-        can_approve_email: bool,
-        incoming_filtering_method: FilteringMethod,
-    }
+/// Lists the fields of [`UserChanges`] once: `user_changes!(m)` expands to `m! { UserChanges for … { … } }`.
+/// The domain declares the change set with it; `api::wire` declares its wire twin.
+macro_rules! user_changes {
+    ($m:ident) => {
+        $m! {
+            /// Editable fields of a user.
+            UserChanges for User {
+                full_name: String,
+                primary_email: String,
+                can_approve_email: bool,
+                incoming_filtering_method: FilteringMethod,
+            }
+        }
+    };
 }
+pub(crate) use user_changes;
+
+user_changes!(change_set);
 
 /// A queue (shared inbox).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Queue {
     pub id: QueueId,
     pub name: String,
@@ -49,12 +55,21 @@ pub struct Queue {
     pub mailbox_id: Option<MailboxId>,
 }
 
-change_set! {
-    /// Editable fields of a queue.
-    QueueChanges for Queue {
-        name: String,
-        email_address: String,
-        owner_user_id: Option<UserId>,
-        incoming_filtering_method: FilteringMethod,
-    }
+/// Lists the fields of [`QueueChanges`] once: `queue_changes!(m)` expands to `m! { QueueChanges for … { … } }`.
+/// The domain declares the change set with it; `api::wire` declares its wire twin.
+macro_rules! queue_changes {
+    ($m:ident) => {
+        $m! {
+            /// Editable fields of a queue.
+            QueueChanges for Queue {
+                name: String,
+                email_address: String,
+                owner_user_id: Option<UserId>,
+                incoming_filtering_method: FilteringMethod,
+            }
+        }
+    };
 }
+pub(crate) use queue_changes;
+
+queue_changes!(change_set);

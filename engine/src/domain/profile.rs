@@ -1,10 +1,10 @@
 //! Email Server Profile (`emailserverprofile`): the connection template many mailboxes share.
 
+use super::options::option_set;
 use super::{
     AuthProtocol, CredentialMode, OauthCredentialKind, ProfileId, RecordState, ServerAuthority, ServerType,
-    TestExecutionStatus, Timestamp, UserId, change_set,
+    TestExecutionStatus, Timestamp, TlsMode, UserId, change_set,
 };
-use serde::Serialize;
 
 /// Default Maximum Concurrent Connections (spec §4).
 pub const DEFAULT_MAX_CONCURRENT_CONNECTIONS: u32 = 10;
@@ -12,8 +12,7 @@ pub const DEFAULT_MAX_CONCURRENT_CONNECTIONS: u32 = 10;
 pub const DEFAULT_TIMEOUT_SECONDS: u32 = 60;
 
 /// An email server profile. Secrets are never here: only whether each one is set.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
     pub id: ProfileId,
     pub name: String,
@@ -49,8 +48,8 @@ pub struct Profile {
     pub outgoing_port: Option<u16>,
     pub incoming_use_ssl: bool,
     pub outgoing_use_ssl: bool,
-    pub incoming_tls_mode: Option<super::TlsMode>,
-    pub outgoing_tls_mode: Option<super::TlsMode>,
+    pub incoming_tls_mode: Option<TlsMode>,
+    pub outgoing_tls_mode: Option<TlsMode>,
     pub incoming_auth_protocol: AuthProtocol,
     pub outgoing_auth_protocol: AuthProtocol,
     /// A PEM file of extra certificate authorities trusted for this profile (besides the OS store).
@@ -83,45 +82,105 @@ pub struct Profile {
     pub modified_on: Timestamp,
 }
 
-change_set! {
-    /// What an administrator may change on a profile (the form's editable fields).
-    ProfileChanges for Profile {
-        name: String,
-        description: String,
-        owner_user_id: Option<UserId>,
-        tenant_id: String,
-        oauth_client_id: String,
-        oauth_credential_kind: Option<OauthCredentialKind>,
-        server_authority: Option<ServerAuthority>,
-        aad_resource_id: String,
-        use_autodiscover: bool,
-        incoming_location: String,
-        outgoing_location: String,
-        incoming_credential_mode: CredentialMode,
-        incoming_user_name: String,
-        incoming_use_impersonation: bool,
-        use_same_settings_for_outgoing: bool,
-        outgoing_credential_mode: CredentialMode,
-        outgoing_user_name: String,
-        outgoing_use_impersonation: bool,
-        incoming_port: Option<u16>,
-        outgoing_port: Option<u16>,
-        incoming_use_ssl: bool,
-        outgoing_use_ssl: bool,
-        incoming_tls_mode: Option<super::TlsMode>,
-        outgoing_tls_mode: Option<super::TlsMode>,
-        incoming_auth_protocol: AuthProtocol,
-        outgoing_auth_protocol: AuthProtocol,
-        ca_file: String,
-        process_email_from: Option<Timestamp>,
-        min_polling_interval_minutes: u32,
-        max_concurrent_connections: u32,
-        move_failed_to_undeliverable: bool,
-        send_alert_email: bool,
-        timeout_mailbox_connection: bool,
-        timeout_seconds: u32,
-    }
+/// Lists the fields of [`ProfileChanges`] once: `profile_changes!(m)` expands to `m! { ProfileChanges for … { … } }`.
+/// The domain declares the change set with it; `api::wire` declares its wire twin.
+macro_rules! profile_changes {
+    ($m:ident) => {
+        $m! {
+            /// What an administrator may change on a profile (the form's editable fields).
+            ProfileChanges for Profile {
+                name: String,
+                description: String,
+                owner_user_id: Option<UserId>,
+                tenant_id: String,
+                oauth_client_id: String,
+                oauth_credential_kind: Option<OauthCredentialKind>,
+                server_authority: Option<ServerAuthority>,
+                aad_resource_id: String,
+                use_autodiscover: bool,
+                incoming_location: String,
+                outgoing_location: String,
+                incoming_credential_mode: CredentialMode,
+                incoming_user_name: String,
+                incoming_use_impersonation: bool,
+                use_same_settings_for_outgoing: bool,
+                outgoing_credential_mode: CredentialMode,
+                outgoing_user_name: String,
+                outgoing_use_impersonation: bool,
+                incoming_port: Option<u16>,
+                outgoing_port: Option<u16>,
+                incoming_use_ssl: bool,
+                outgoing_use_ssl: bool,
+                incoming_tls_mode: Option<TlsMode>,
+                outgoing_tls_mode: Option<TlsMode>,
+                incoming_auth_protocol: AuthProtocol,
+                outgoing_auth_protocol: AuthProtocol,
+                ca_file: String,
+                process_email_from: Option<Timestamp>,
+                min_polling_interval_minutes: u32,
+                max_concurrent_connections: u32,
+                move_failed_to_undeliverable: bool,
+                send_alert_email: bool,
+                timeout_mailbox_connection: bool,
+                timeout_seconds: u32,
+            }
+        }
+    };
 }
+pub(crate) use profile_changes;
+
+profile_changes!(change_set);
+
+/// Lists the fields of a profile's form once: `profile_fields!(m)` expands to
+/// `m! { ProfileField { Variant = "code", … } }`. The domain declares the enum with it; `api::wire`
+/// declares its wire twin, which TypeScript sees as a union of the field names.
+macro_rules! profile_fields {
+    ($m:ident) => {
+        $m! {
+            /// A field of the profile form (an editable field of [`ProfileChanges`]); its code is the
+            /// field's name.
+            ProfileField {
+                Name = "name",
+                Description = "description",
+                OwnerUserId = "owner_user_id",
+                TenantId = "tenant_id",
+                OauthClientId = "oauth_client_id",
+                OauthCredentialKind = "oauth_credential_kind",
+                ServerAuthority = "server_authority",
+                AadResourceId = "aad_resource_id",
+                UseAutodiscover = "use_autodiscover",
+                IncomingLocation = "incoming_location",
+                OutgoingLocation = "outgoing_location",
+                IncomingCredentialMode = "incoming_credential_mode",
+                IncomingUserName = "incoming_user_name",
+                IncomingUseImpersonation = "incoming_use_impersonation",
+                UseSameSettingsForOutgoing = "use_same_settings_for_outgoing",
+                OutgoingCredentialMode = "outgoing_credential_mode",
+                OutgoingUserName = "outgoing_user_name",
+                OutgoingUseImpersonation = "outgoing_use_impersonation",
+                IncomingPort = "incoming_port",
+                OutgoingPort = "outgoing_port",
+                IncomingUseSsl = "incoming_use_ssl",
+                OutgoingUseSsl = "outgoing_use_ssl",
+                IncomingTlsMode = "incoming_tls_mode",
+                OutgoingTlsMode = "outgoing_tls_mode",
+                IncomingAuthProtocol = "incoming_auth_protocol",
+                OutgoingAuthProtocol = "outgoing_auth_protocol",
+                CaFile = "ca_file",
+                ProcessEmailFrom = "process_email_from",
+                MinPollingIntervalMinutes = "min_polling_interval_minutes",
+                MaxConcurrentConnections = "max_concurrent_connections",
+                MoveFailedToUndeliverable = "move_failed_to_undeliverable",
+                SendAlertEmail = "send_alert_email",
+                TimeoutMailboxConnection = "timeout_mailbox_connection",
+                TimeoutSeconds = "timeout_seconds",
+            }
+        }
+    };
+}
+pub(crate) use profile_fields;
+
+profile_fields!(option_set);
 
 impl Profile {
     /// A new, unsaved profile of `server_type` with the defaults the form starts from.
@@ -132,8 +191,8 @@ impl Profile {
             ServerType::ImapSmtp | ServerType::Pop3Smtp => (
                 CredentialMode::UserOrQueue,
                 AuthProtocol::AutoDetect,
-                Some(super::TlsMode::Implicit),
-                Some(super::TlsMode::StartTls),
+                Some(TlsMode::Implicit),
+                Some(TlsMode::StartTls),
             ),
         };
         let is_exo = server_type == ServerType::ExchangeOnline;

@@ -1,11 +1,9 @@
 //! Email Configuration Settings: the organisation row (spec §2.3).
 
 use super::{ActMethod, IncomingMethod, OutgoingMethod, ProcessEmailUsing, ProfileId, Timestamp, change_set};
-use serde::Serialize;
 
 /// The organisation's email settings. Exactly one row exists (id 1).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrgSettings {
     pub id: i64,
     // Configure email processing
@@ -59,50 +57,59 @@ pub struct OrgSettings {
     pub modified_on: Timestamp,
 }
 
-change_set! {
-    /// What the Email Configuration Settings page may change.
-    SettingsChanges for OrgSettings {
-        process_email_using: ProcessEmailUsing,
-        default_profile_id: Option<ProfileId>,
-        default_incoming_method: IncomingMethod,
-        default_outgoing_method: OutgoingMethod,
-        default_act_method: ActMethod,
-        require_approval_for_user_email: bool,
-        require_approval_for_queue_email: bool,
-        require_privilege_to_self_approve: bool,
-        allow_credentials_over_insecure_channels: bool,
-        sync_irm_emails: bool,
-        allow_delete_appointments_on_ownership_change: bool,
-        folder_level_tracking_enabled: bool,
-        max_folder_tracking_mappings: u32,
-        email_correlation_enabled: bool,
-        use_tracking_tokens: bool,
-        tracking_prefix: String,
-        tracking_token_base: u32,
-        tracking_user_digits: u32,
-        tracking_counter_digits: u32,
-        smart_matching_enabled: bool,
-        hash_filter_keywords: String,
-        hash_max_count: u32,
-        hash_delta_subject_count: u32,
-        hash_min_address_count: u32,
-        track_categorized_items: bool,
-        auto_track_sent_items: bool,
-        track_internal_email_as_two_activities: bool,
-        render_secure_frames: bool,
-        allow_unresolved_recipients_on_send: bool,
-        unresolve_if_multiple_matches: bool,
-        resolve_similar_unresolved_addresses: bool,
-        max_attachment_size_kb: u32,
-        alerts_for_errors: bool,
-        alerts_for_warnings: bool,
-        alerts_for_information: bool,
-        notify_mailbox_owner: bool,
-        sync_appointment_attachments: bool,
-        sync_contact_mailing_address_only: bool,
-        sync_assigned_tasks: bool,
-    }
+/// Lists the fields of [`SettingsChanges`] once: `settings_changes!(m)` expands to `m! { SettingsChanges for … { … } }`.
+/// The domain declares the change set with it; `api::wire` declares its wire twin.
+macro_rules! settings_changes {
+    ($m:ident) => {
+        $m! {
+            /// What the Email Configuration Settings page may change.
+            SettingsChanges for OrgSettings {
+                process_email_using: ProcessEmailUsing,
+                default_profile_id: Option<ProfileId>,
+                default_incoming_method: IncomingMethod,
+                default_outgoing_method: OutgoingMethod,
+                default_act_method: ActMethod,
+                require_approval_for_user_email: bool,
+                require_approval_for_queue_email: bool,
+                require_privilege_to_self_approve: bool,
+                allow_credentials_over_insecure_channels: bool,
+                sync_irm_emails: bool,
+                allow_delete_appointments_on_ownership_change: bool,
+                folder_level_tracking_enabled: bool,
+                max_folder_tracking_mappings: u32,
+                email_correlation_enabled: bool,
+                use_tracking_tokens: bool,
+                tracking_prefix: String,
+                tracking_token_base: u32,
+                tracking_user_digits: u32,
+                tracking_counter_digits: u32,
+                smart_matching_enabled: bool,
+                hash_filter_keywords: String,
+                hash_max_count: u32,
+                hash_delta_subject_count: u32,
+                hash_min_address_count: u32,
+                track_categorized_items: bool,
+                auto_track_sent_items: bool,
+                track_internal_email_as_two_activities: bool,
+                render_secure_frames: bool,
+                allow_unresolved_recipients_on_send: bool,
+                unresolve_if_multiple_matches: bool,
+                resolve_similar_unresolved_addresses: bool,
+                max_attachment_size_kb: u32,
+                alerts_for_errors: bool,
+                alerts_for_warnings: bool,
+                alerts_for_information: bool,
+                notify_mailbox_owner: bool,
+                sync_appointment_attachments: bool,
+                sync_contact_mailing_address_only: bool,
+                sync_assigned_tasks: bool,
+            }
+        }
+    };
 }
+pub(crate) use settings_changes;
+
+settings_changes!(change_set);
 
 impl OrgSettings {
     /// The settings of a new organisation (spec §2.3; choices where sources conflict: ADR 0004).

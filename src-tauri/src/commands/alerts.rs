@@ -3,7 +3,7 @@
 use super::{CmdResult, dto};
 use serversync::Engine;
 use serversync::api;
-use serversync::domain::{Alert, AlertFilter};
+use serversync::api::{Alert, AlertFilter};
 use tauri::State;
 
 #[tauri::command]

@@ -2,8 +2,8 @@
 
 use super::{CmdResult, dto};
 use serversync::Engine;
+use serversync::api::JobId;
 use serversync::api::{self, JobDto, TestAndEnableScope};
-use serversync::domain::JobId;
 use tauri::State;
 
 #[tauri::command]

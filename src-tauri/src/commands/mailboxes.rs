@@ -2,7 +2,7 @@
 
 use super::{CmdResult, dto};
 use serversync::api::{self, CreateForwardMailbox, MailboxDto, MailboxQuery};
-use serversync::domain::{MailboxChanges, MailboxId, RecordState, UserId};
+use serversync::api::{MailboxChanges, MailboxId, RecordState, UserId};
 use serversync::{Engine, secrets::Secret};
 use tauri::State;
 

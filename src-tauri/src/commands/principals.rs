@@ -3,7 +3,7 @@
 use super::{CmdResult, dto};
 use serversync::Engine;
 use serversync::api::{self, CreateQueue, CreateUser, PrincipalView};
-use serversync::domain::{Queue, QueueChanges, QueueId, RecordState, User, UserChanges, UserId};
+use serversync::api::{Queue, QueueChanges, QueueId, RecordState, User, UserChanges, UserId};
 use tauri::State;
 
 #[tauri::command]

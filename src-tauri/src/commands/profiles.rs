@@ -2,8 +2,8 @@
 
 use super::{CmdResult, dto};
 use serversync::api::{self, CreateProfile, ProfileView};
-use serversync::domain::rules::{ProfileFieldVisibility, ProfileSecretKind};
-use serversync::domain::{OrgSettings, Profile, ProfileChanges, ProfileId, RecordState, ServerType};
+use serversync::api::{OrgSettings, Profile, ProfileChanges, ProfileId, RecordState, ServerType};
+use serversync::api::{ProfileFieldVisibility, ProfileSecretKind};
 use serversync::{Engine, secrets::Secret};
 use tauri::State;
 

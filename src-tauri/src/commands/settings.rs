@@ -3,7 +3,7 @@
 use super::{CmdResult, dto};
 use serversync::Engine;
 use serversync::api;
-use serversync::domain::{OrgSettings, SettingsChanges};
+use serversync::api::{OrgSettings, SettingsChanges};
 use tauri::State;
 
 #[tauri::command]
@@ -16,4 +16,11 @@ pub async fn get_settings(engine: State<'_, Engine>) -> CmdResult<OrgSettings> {
 #[specta::specta]
 pub async fn update_settings(engine: State<'_, Engine>, changes: SettingsChanges) -> CmdResult<OrgSettings> {
     api::update_settings(&engine, changes).await.map_err(dto)
+}
+
+/// The choices and numeric bounds the forms offer, from the engine's own lists.
+#[tauri::command]
+#[specta::specta]
+pub fn form_catalog() -> api::FormCatalog {
+    api::form_catalog()
 }

@@ -4,7 +4,7 @@
 //! and this process's peak memory. Run with `bash bench/test-enable.sh [N]`.
 
 use serversync::api;
-use serversync::domain::ProfileChanges;
+use serversync::api::ProfileChanges;
 use serversync_tests::mail::MailServers;
 use serversync_tests::memory_engine;
 use serversync_tests::setup::{Sides, mailbox, ok, profile};

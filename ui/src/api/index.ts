@@ -6,6 +6,12 @@ import type { ErrorDto_Serialize } from "../bindings";
 export * from "../bindings";
 export const api = commands;
 
+/** An id read back from a form control or storage (a select's value is a string): typed as the
+ * entity's id; the engine still checks that the record exists. */
+export function idFrom<T extends number>(raw: string | number): T {
+  return Number(raw) as T;
+}
+
 export class ApiError extends Error {
   constructor(public readonly dto: ErrorDto_Serialize) {
     super(dto.message);

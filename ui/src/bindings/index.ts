@@ -9,6 +9,8 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 export const commands = {
 	getSettings: () => typedError<OrgSettings_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("get_settings")),
 	updateSettings: (changes: SettingsChanges_Deserialize) => typedError<OrgSettings_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("update_settings", { changes })),
+	/**  The choices and numeric bounds the forms offer, from the engine's own lists. */
+	formCatalog: () => __TAURI_INVOKE<FormCatalog>("form_catalog"),
 	listProfiles: (view: ProfileView) => typedError<Profile_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("list_profiles", { view })),
 	getProfile: (id: ProfileId) => typedError<Profile_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("get_profile", { id })),
 	createProfile: (request: CreateProfile_Deserialize) => typedError<Profile_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("create_profile", { request })),
@@ -91,7 +93,7 @@ export type AlertFilter_Serialize = {
 };
 
 /**  An alert (tracelog). */
-export type AlertId = number;
+export type AlertId = number & { readonly __brand: "AlertId" };
 
 /**  Alert level (`tracelog.level`). */
 export type AlertLevel = "information" | "warning" | "error";
@@ -248,8 +250,36 @@ export type ErrorKind =
 /**  A bug: something the engine believed impossible. */
 "internal";
 
+/**  A numeric field's inclusive bounds. */
+export type FieldBounds = {
+	field: string,
+	min: number,
+	max: number,
+};
+
 /**  Which incoming messages become email activities (user personal option, queue setting). */
 export type FilteringMethod = "all_email" | "responses_to_crm_email" | "from_leads_contacts_accounts" | "from_email_enabled_records" | "no_email";
+
+/**  What the forms offer, in the order they list it. */
+export type FormCatalog = {
+	server_types: ServerType[],
+	server_authorities: ServerAuthority[],
+	oauth_credential_kinds: OauthCredentialKind[],
+	tls_modes: TlsMode[],
+	incoming_methods: IncomingMethod[],
+	outgoing_methods: OutgoingMethod[],
+	act_methods: ActMethod[],
+	process_email_using: ProcessEmailUsing[],
+	filtering_methods: FilteringMethod[],
+	/**  What the mailbox grid's bulk Edit offers for each synchronization method. */
+	bulk_incoming_methods: IncomingMethod[],
+	bulk_outgoing_methods: OutgoingMethod[],
+	bulk_act_methods: ActMethod[],
+	/**  The bounds of the profile form's numeric fields. */
+	profile_bounds: FieldBounds[],
+	/**  The bounds of the Email Configuration Settings page's numeric fields. */
+	settings_bounds: FieldBounds[],
+};
 
 /**  Incoming Email synchronization method of a mailbox. */
 export type IncomingMethod = "none" | "outlook" | "server_side_sync" | "forward_mailbox";
@@ -290,7 +320,7 @@ export type JobDto_Serialize = {
 } & Job_Serialize;
 
 /**  A background job (asyncoperation). */
-export type JobId = number;
+export type JobId = number & { readonly __brand: "JobId" };
 
 /**  One mailbox of a Test & Enable job. */
 export type JobItem = {
@@ -370,7 +400,7 @@ export type MailboxDto_Serialize = {
 } & Mailbox_Serialize;
 
 /**  A mailbox. */
-export type MailboxId = number;
+export type MailboxId = number & { readonly __brand: "MailboxId" };
 
 /**  Whose mailbox it is. */
 export type MailboxKind = "user" | "queue" | "forward";
@@ -647,17 +677,23 @@ export type ProfileChanges_Serialize = {
 };
 
 /**
+ *  A field of the profile form (an editable field of [`ProfileChanges`]); its code is the
+ *  field's name.
+ */
+export type ProfileField = "name" | "description" | "owner_user_id" | "tenant_id" | "oauth_client_id" | "oauth_credential_kind" | "server_authority" | "aad_resource_id" | "use_autodiscover" | "incoming_location" | "outgoing_location" | "incoming_credential_mode" | "incoming_user_name" | "incoming_use_impersonation" | "use_same_settings_for_outgoing" | "outgoing_credential_mode" | "outgoing_user_name" | "outgoing_use_impersonation" | "incoming_port" | "outgoing_port" | "incoming_use_ssl" | "outgoing_use_ssl" | "incoming_tls_mode" | "outgoing_tls_mode" | "incoming_auth_protocol" | "outgoing_auth_protocol" | "ca_file" | "process_email_from" | "min_polling_interval_minutes" | "max_concurrent_connections" | "move_failed_to_undeliverable" | "send_alert_email" | "timeout_mailbox_connection" | "timeout_seconds";
+
+/**
  *  Which form fields apply to a profile as it stands (server type, credential modes, "use same
  *  settings"). The UI shows exactly these; the engine refuses a value in any other.
  */
 export type ProfileFieldVisibility = {
-	fields: string[],
+	fields: ProfileField[],
 	credential_modes: CredentialMode[],
 	auth_protocols: AuthProtocol[],
 };
 
 /**  An email server profile. */
-export type ProfileId = number;
+export type ProfileId = number & { readonly __brand: "ProfileId" };
 
 /**  Which of a profile's secrets a call sets. */
 export type ProfileSecretKind = "incoming_password" | "outgoing_password" | 
@@ -793,7 +829,7 @@ export type QueueChanges_Serialize = {
 };
 
 /**  A queue. */
-export type QueueId = number;
+export type QueueId = number & { readonly __brand: "QueueId" };
 
 /**  A queue (shared inbox). */
 export type Queue_Deserialize = {
@@ -975,7 +1011,7 @@ export type UserChanges_Deserialize = {
 export type UserChanges_Serialize = Record<string, never>;
 
 /**  A user (systemuser). */
-export type UserId = number;
+export type UserId = number & { readonly __brand: "UserId" };
 
 /**  A user of the organisation. */
 export type User_Deserialize = {

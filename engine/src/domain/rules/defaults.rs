@@ -22,6 +22,18 @@ pub fn apply_default_email_settings(m: &mut Mailbox, settings: &OrgSettings) {
     m.act_method = if kind == MailboxKind::User { settings.default_act_method } else { ActMethod::None };
 }
 
+/// The bounds of the organisation settings' numeric fields.
+pub const SETTINGS_BOUNDS: [Bounds; 8] = [
+    Bounds::new("tracking_token_base", 0, 2_147_483_647),
+    Bounds::new("tracking_user_digits", 1, 10),
+    Bounds::new("tracking_counter_digits", 1, 9),
+    Bounds::new("max_folder_tracking_mappings", 1, 25),
+    Bounds::new("max_attachment_size_kb", 1, 131_072),
+    Bounds::new("hash_max_count", 1, 1000),
+    Bounds::new("hash_delta_subject_count", 0, 1000),
+    Bounds::new("hash_min_address_count", 0, 1000),
+];
+
 /// Validates the organisation's settings (ranges, and defaults that new mailboxes could use).
 pub fn validate_settings(s: &OrgSettings, default_profile: Option<&Profile>) -> Result<()> {
     if s.process_email_using != ProcessEmailUsing::ServerSideSync {
@@ -32,14 +44,16 @@ pub fn validate_settings(s: &OrgSettings, default_profile: Option<&Profile>) -> 
     if s.tracking_prefix.chars().any(|c| c.is_whitespace() || c == ':') {
         return Err(Error::validation("settings.tracking_prefix.invalid"));
     }
-    in_range("tracking_token_base", s.tracking_token_base.into(), 0, 2_147_483_647)?;
-    in_range("tracking_user_digits", s.tracking_user_digits.into(), 1, 10)?;
-    in_range("tracking_counter_digits", s.tracking_counter_digits.into(), 1, 9)?;
-    in_range("max_folder_tracking_mappings", s.max_folder_tracking_mappings.into(), 1, 25)?;
-    in_range("max_attachment_size_kb", s.max_attachment_size_kb.into(), 1, 131_072)?;
-    in_range("hash_max_count", s.hash_max_count.into(), 1, 1000)?;
-    in_range("hash_delta_subject_count", s.hash_delta_subject_count.into(), 0, 1000)?;
-    in_range("hash_min_address_count", s.hash_min_address_count.into(), 0, 1000)?;
+    let [token_base, user_digits, counter_digits, folder_mappings, attachment_kb, hash_max, hash_delta, hash_min] =
+        SETTINGS_BOUNDS;
+    token_base.check(s.tracking_token_base)?;
+    user_digits.check(s.tracking_user_digits)?;
+    counter_digits.check(s.tracking_counter_digits)?;
+    folder_mappings.check(s.max_folder_tracking_mappings)?;
+    attachment_kb.check(s.max_attachment_size_kb)?;
+    hash_max.check(s.hash_max_count)?;
+    hash_delta.check(s.hash_delta_subject_count)?;
+    hash_min.check(s.hash_min_address_count)?;
     max_len("hash_filter_keywords", &s.hash_filter_keywords, 1000)?;
     if let Some(p) = default_profile {
         if p.state != RecordState::Active {

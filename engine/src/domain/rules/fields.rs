@@ -15,6 +15,26 @@ pub(super) fn max_len(field: &'static str, value: &str, max: usize) -> Result<()
     }
 }
 
+/// The inclusive bounds of a numeric field: Save refuses a value outside them, and the forms take
+/// them from here (through the API's form catalog) instead of copying them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    pub field: &'static str,
+    pub min: u64,
+    pub max: u64,
+}
+
+impl Bounds {
+    pub(super) const fn new(field: &'static str, min: u64, max: u64) -> Bounds {
+        Bounds { field, min, max }
+    }
+
+    /// Refuses `value` outside the bounds, naming the field and the bounds.
+    pub(super) fn check(&self, value: impl Into<u64>) -> Result<()> {
+        in_range(self.field, value.into(), self.min, self.max)
+    }
+}
+
 pub(super) fn in_range(field: &'static str, value: u64, min: u64, max: u64) -> Result<()> {
     if value < min || value > max {
         Err(Error::validation("field.out_of_range")

@@ -8,7 +8,6 @@ use super::super::{
 use super::fields::*;
 use super::profile::*;
 use crate::{Error, Result};
-use serde::Serialize;
 
 /// Validates a mailbox as it would be saved, against its profile (if any) and the organisation.
 pub fn validate_mailbox(m: &Mailbox, profile: Option<&Profile>, settings: &OrgSettings) -> Result<()> {
@@ -72,10 +71,18 @@ pub fn validate_mailbox(m: &Mailbox, profile: Option<&Profile>, settings: &OrgSe
     Ok(())
 }
 
+/// What the mailbox grid's bulk Edit offers (Dynamics 365 for Outlook is deprecated and
+/// on-premises only: a bulk change never moves mailboxes to it, though a single form still shows
+/// it when a mailbox has it).
+pub const BULK_EDIT_INCOMING: [IncomingMethod; 3] =
+    [IncomingMethod::None, IncomingMethod::ServerSideSync, IncomingMethod::ForwardMailbox];
+/// See [`BULK_EDIT_INCOMING`].
+pub const BULK_EDIT_OUTGOING: [OutgoingMethod; 2] = [OutgoingMethod::None, OutgoingMethod::ServerSideSync];
+/// See [`BULK_EDIT_INCOMING`].
+pub const BULK_EDIT_ACT: [ActMethod; 2] = [ActMethod::None, ActMethod::ServerSideSync];
+
 /// A workload of a mailbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Workload {
     Incoming,
     Outgoing,

@@ -16,7 +16,7 @@ pub mod profile;
 
 pub use approval::*;
 pub use defaults::*;
-pub use fields::{is_guid, is_valid_email, is_valid_host, is_valid_http_url};
+pub use fields::{Bounds, is_guid, is_valid_email, is_valid_host, is_valid_http_url};
 pub use mailbox::*;
 pub use profile::*;
 

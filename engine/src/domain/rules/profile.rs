@@ -2,10 +2,11 @@
 //! normalisation and validation, and which secrets a profile takes (spec §2.1.3, §2.1.4, §3.15,
 //! §3.16).
 
+use super::super::profile::ProfileField;
+use super::super::profile::ProfileField as F;
 use super::super::{AuthProtocol, CredentialMode, OrgSettings, Profile, ServerType, TlsMode};
 use super::fields::*;
 use crate::{Error, Result};
-use serde::Serialize;
 
 /// The credential modes a server type accepts, in the order a form lists them.
 pub fn allowed_credential_modes(server_type: ServerType) -> &'static [CredentialMode] {
@@ -58,10 +59,9 @@ pub fn default_port(server_type: ServerType, incoming: bool, use_ssl: bool, tls:
 
 /// Which form fields apply to a profile as it stands (server type, credential modes, "use same
 /// settings"). The UI shows exactly these; the engine refuses a value in any other.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileFieldVisibility {
-    pub fields: Vec<&'static str>,
+    pub fields: Vec<ProfileField>,
     pub credential_modes: Vec<CredentialMode>,
     pub auth_protocols: Vec<AuthProtocol>,
 }
@@ -69,79 +69,79 @@ pub struct ProfileFieldVisibility {
 /// The fields that apply to `p` (see [`ProfileFieldVisibility`]).
 pub fn profile_field_visibility(p: &Profile) -> ProfileFieldVisibility {
     let t = p.server_type;
-    let mut f: Vec<&'static str> = vec![
-        "name",
-        "description",
-        "owner_user_id",
-        "process_email_from",
-        "min_polling_interval_minutes",
-        "max_concurrent_connections",
-        "send_alert_email",
-        "timeout_mailbox_connection",
-        "incoming_credential_mode",
+    let mut f: Vec<ProfileField> = vec![
+        F::Name,
+        F::Description,
+        F::OwnerUserId,
+        F::ProcessEmailFrom,
+        F::MinPollingIntervalMinutes,
+        F::MaxConcurrentConnections,
+        F::SendAlertEmail,
+        F::TimeoutMailboxConnection,
+        F::IncomingCredentialMode,
     ];
     if p.timeout_mailbox_connection {
-        f.push("timeout_seconds");
+        f.push(F::TimeoutSeconds);
     }
     let entra_app = t == ServerType::ExchangeOnline
         || p.incoming_credential_mode == CredentialMode::ExchangeHybridModernAuth
         || p.effective_outgoing_mode() == CredentialMode::ExchangeHybridModernAuth;
     if entra_app {
-        f.extend(["tenant_id", "oauth_client_id", "oauth_credential_kind", "server_authority"]);
+        f.extend([F::TenantId, F::OauthClientId, F::OauthCredentialKind, F::ServerAuthority]);
     }
     if t == ServerType::ExchangeServer && entra_app {
-        f.push("aad_resource_id");
+        f.push(F::AadResourceId);
     }
     if p.incoming_credential_mode == CredentialMode::UserOauth
         || p.effective_outgoing_mode() == CredentialMode::UserOauth
     {
-        f.push("oauth_client_id");
+        f.push(F::OauthClientId);
     }
     if t == ServerType::ExchangeServer {
-        f.push("use_autodiscover");
+        f.push(F::UseAutodiscover);
     }
     if t != ServerType::ExchangeOnline {
         if !(t == ServerType::ExchangeServer && p.use_autodiscover) {
-            f.extend(["incoming_location", "outgoing_location"]);
+            f.extend([F::IncomingLocation, F::OutgoingLocation]);
         }
         f.extend([
-            "use_same_settings_for_outgoing",
-            "incoming_port",
-            "outgoing_port",
-            "incoming_use_ssl",
-            "outgoing_use_ssl",
-            "incoming_auth_protocol",
-            "outgoing_auth_protocol",
-            "ca_file",
+            F::UseSameSettingsForOutgoing,
+            F::IncomingPort,
+            F::OutgoingPort,
+            F::IncomingUseSsl,
+            F::OutgoingUseSsl,
+            F::IncomingAuthProtocol,
+            F::OutgoingAuthProtocol,
+            F::CaFile,
         ]);
         if t != ServerType::ExchangeServer {
             if p.incoming_use_ssl {
-                f.push("incoming_tls_mode");
+                f.push(F::IncomingTlsMode);
             }
             if p.outgoing_use_ssl {
-                f.push("outgoing_tls_mode");
+                f.push(F::OutgoingTlsMode);
             }
         }
         if p.incoming_credential_mode == CredentialMode::Profile {
-            f.push("incoming_user_name");
+            f.push(F::IncomingUserName);
         }
         if !p.use_same_settings_for_outgoing {
-            f.push("outgoing_credential_mode");
+            f.push(F::OutgoingCredentialMode);
             if p.outgoing_credential_mode == CredentialMode::Profile {
-                f.push("outgoing_user_name");
+                f.push(F::OutgoingUserName);
             }
         }
         if t == ServerType::ExchangeServer {
             if p.incoming_credential_mode == CredentialMode::Profile {
-                f.push("incoming_use_impersonation");
+                f.push(F::IncomingUseImpersonation);
             }
             if !p.use_same_settings_for_outgoing && p.outgoing_credential_mode == CredentialMode::Profile {
-                f.push("outgoing_use_impersonation");
+                f.push(F::OutgoingUseImpersonation);
             }
         }
     }
     if t != ServerType::Pop3Smtp {
-        f.push("move_failed_to_undeliverable");
+        f.push(F::MoveFailedToUndeliverable);
     }
     f.sort_unstable();
     f.dedup();
@@ -153,28 +153,28 @@ pub fn profile_field_visibility(p: &Profile) -> ProfileFieldVisibility {
 }
 
 /// The type-specific fields of a profile and whether each holds a value (differs from "unset").
-fn type_specific_values(p: &Profile) -> [(&'static str, bool); 20] {
+fn type_specific_values(p: &Profile) -> [(ProfileField, bool); 20] {
     [
-        ("tenant_id", !p.tenant_id.is_empty()),
-        ("oauth_client_id", !p.oauth_client_id.is_empty()),
-        ("oauth_credential_kind", p.oauth_credential_kind.is_some()),
-        ("server_authority", p.server_authority.is_some()),
-        ("aad_resource_id", !p.aad_resource_id.is_empty()),
-        ("use_autodiscover", p.use_autodiscover),
-        ("incoming_location", !p.incoming_location.is_empty()),
-        ("outgoing_location", !p.outgoing_location.is_empty()),
-        ("incoming_user_name", !p.incoming_user_name.is_empty()),
-        ("outgoing_user_name", !p.outgoing_user_name.is_empty()),
-        ("incoming_use_impersonation", p.incoming_use_impersonation),
-        ("outgoing_use_impersonation", p.outgoing_use_impersonation),
-        ("incoming_port", p.incoming_port.is_some()),
-        ("outgoing_port", p.outgoing_port.is_some()),
-        ("incoming_tls_mode", p.incoming_tls_mode.is_some()),
-        ("outgoing_tls_mode", p.outgoing_tls_mode.is_some()),
-        ("ca_file", !p.ca_file.is_empty()),
-        ("move_failed_to_undeliverable", p.move_failed_to_undeliverable),
-        ("timeout_seconds", false),
-        ("use_same_settings_for_outgoing", !p.use_same_settings_for_outgoing),
+        (F::TenantId, !p.tenant_id.is_empty()),
+        (F::OauthClientId, !p.oauth_client_id.is_empty()),
+        (F::OauthCredentialKind, p.oauth_credential_kind.is_some()),
+        (F::ServerAuthority, p.server_authority.is_some()),
+        (F::AadResourceId, !p.aad_resource_id.is_empty()),
+        (F::UseAutodiscover, p.use_autodiscover),
+        (F::IncomingLocation, !p.incoming_location.is_empty()),
+        (F::OutgoingLocation, !p.outgoing_location.is_empty()),
+        (F::IncomingUserName, !p.incoming_user_name.is_empty()),
+        (F::OutgoingUserName, !p.outgoing_user_name.is_empty()),
+        (F::IncomingUseImpersonation, p.incoming_use_impersonation),
+        (F::OutgoingUseImpersonation, p.outgoing_use_impersonation),
+        (F::IncomingPort, p.incoming_port.is_some()),
+        (F::OutgoingPort, p.outgoing_port.is_some()),
+        (F::IncomingTlsMode, p.incoming_tls_mode.is_some()),
+        (F::OutgoingTlsMode, p.outgoing_tls_mode.is_some()),
+        (F::CaFile, !p.ca_file.is_empty()),
+        (F::MoveFailedToUndeliverable, p.move_failed_to_undeliverable),
+        (F::TimeoutSeconds, false),
+        (F::UseSameSettingsForOutgoing, !p.use_same_settings_for_outgoing),
     ]
 }
 
@@ -183,41 +183,51 @@ fn type_specific_values(p: &Profile) -> [(&'static str, bool); 20] {
 /// (e.g. the outgoing user name after "use same settings" is switched back on).
 pub fn normalize_profile(p: &mut Profile) {
     let visible = profile_field_visibility(p).fields;
-    let shown = |f: &str| visible.contains(&f);
+    let shown = |f: ProfileField| visible.contains(&f);
     if p.use_same_settings_for_outgoing {
         p.outgoing_credential_mode = p.incoming_credential_mode;
         p.outgoing_user_name.clear();
         p.outgoing_use_impersonation = false;
     }
-    if !shown("incoming_user_name") {
+    if !shown(F::IncomingUserName) {
         p.incoming_user_name.clear();
     }
-    if !shown("outgoing_user_name") {
+    if !shown(F::OutgoingUserName) {
         p.outgoing_user_name.clear();
     }
-    if !shown("incoming_use_impersonation") {
+    if !shown(F::IncomingUseImpersonation) {
         p.incoming_use_impersonation = false;
     }
-    if !shown("outgoing_use_impersonation") {
+    if !shown(F::OutgoingUseImpersonation) {
         p.outgoing_use_impersonation = false;
     }
-    if !shown("incoming_tls_mode") {
+    if !shown(F::IncomingTlsMode) {
         p.incoming_tls_mode = None;
     } else if p.incoming_tls_mode.is_none() {
         p.incoming_tls_mode = Some(TlsMode::Implicit);
     }
-    if !shown("outgoing_tls_mode") {
+    if !shown(F::OutgoingTlsMode) {
         p.outgoing_tls_mode = None;
     } else if p.outgoing_tls_mode.is_none() {
         p.outgoing_tls_mode = Some(TlsMode::StartTls);
     }
-    if shown("incoming_port") && p.incoming_port.is_none() {
+    if shown(F::IncomingPort) && p.incoming_port.is_none() {
         p.incoming_port = default_port(p.server_type, true, p.incoming_use_ssl, p.incoming_tls_mode);
     }
-    if shown("outgoing_port") && p.outgoing_port.is_none() {
+    if shown(F::OutgoingPort) && p.outgoing_port.is_none() {
         p.outgoing_port = default_port(p.server_type, false, p.outgoing_use_ssl, p.outgoing_tls_mode);
     }
 }
+
+const MIN_POLLING_INTERVAL: Bounds = Bounds::new(F::MinPollingIntervalMinutes.code(), 0, 1440);
+const MAX_CONCURRENT_CONNECTIONS: Bounds = Bounds::new(F::MaxConcurrentConnections.code(), 1, 300);
+const TIMEOUT_SECONDS: Bounds = Bounds::new(F::TimeoutSeconds.code(), 1, 100);
+const INCOMING_PORT: Bounds = Bounds::new(F::IncomingPort.code(), 1, 65535);
+const OUTGOING_PORT: Bounds = Bounds::new(F::OutgoingPort.code(), 1, 65535);
+
+/// The bounds of a profile's numeric fields.
+pub const PROFILE_BOUNDS: [Bounds; 5] =
+    [MIN_POLLING_INTERVAL, MAX_CONCURRENT_CONNECTIONS, TIMEOUT_SECONDS, INCOMING_PORT, OUTGOING_PORT];
 
 /// Validates a whole profile as it would be saved. `settings` decides whether passwords may
 /// travel over a connection without TLS.
@@ -233,9 +243,9 @@ pub fn validate_profile(p: &Profile, settings: &OrgSettings) -> Result<()> {
     max_len("oauth_client_id", &p.oauth_client_id, 1024)?;
     max_len("aad_resource_id", &p.aad_resource_id, 1024)?;
     max_len("ca_file", &p.ca_file, 4096)?;
-    in_range("min_polling_interval_minutes", p.min_polling_interval_minutes.into(), 0, 1440)?;
-    in_range("max_concurrent_connections", p.max_concurrent_connections.into(), 1, 300)?;
-    in_range("timeout_seconds", p.timeout_seconds.into(), 1, 100)?;
+    MIN_POLLING_INTERVAL.check(p.min_polling_interval_minutes)?;
+    MAX_CONCURRENT_CONNECTIONS.check(p.max_concurrent_connections)?;
+    TIMEOUT_SECONDS.check(p.timeout_seconds)?;
 
     // Credential modes: anonymous never; Exchange Online only app-only OAuth; otherwise the matrix.
     for (field, mode) in [
@@ -285,7 +295,7 @@ pub fn validate_profile(p: &Profile, settings: &OrgSettings) -> Result<()> {
     // credentials.
 
     // Locations and ports.
-    let needs_locations = visible.contains(&"incoming_location");
+    let needs_locations = visible.contains(&F::IncomingLocation);
     if needs_locations {
         for (field, value, use_ssl) in [
             ("incoming_location", &p.incoming_location, p.incoming_use_ssl),
@@ -304,16 +314,18 @@ pub fn validate_profile(p: &Profile, settings: &OrgSettings) -> Result<()> {
             }
         }
     }
-    for (field, port) in [("incoming_port", p.incoming_port), ("outgoing_port", p.outgoing_port)] {
+    for (field, bounds, port) in
+        [(F::IncomingPort, INCOMING_PORT, p.incoming_port), (F::OutgoingPort, OUTGOING_PORT, p.outgoing_port)]
+    {
         if let Some(port) = port {
-            in_range(field, port.into(), 1, 65535)?;
+            bounds.check(port)?;
         } else if visible.contains(&field) {
             return Err(Error::validation("field.required").param("field", field));
         }
     }
 
     // Entra app registration (Exchange Online; Exchange Server with HMA).
-    if visible.contains(&"tenant_id") {
+    if visible.contains(&F::TenantId) {
         required("tenant_id", &p.tenant_id)?;
         if !is_guid(&p.tenant_id) {
             return Err(Error::validation("field.not_a_guid").param("field", "tenant_id"));
@@ -329,7 +341,7 @@ pub fn validate_profile(p: &Profile, settings: &OrgSettings) -> Result<()> {
             return Err(Error::validation("field.required").param("field", "server_authority"));
         }
     }
-    if visible.contains(&"aad_resource_id") {
+    if visible.contains(&F::AadResourceId) {
         required("aad_resource_id", &p.aad_resource_id)?;
     }
     if p.incoming_credential_mode == CredentialMode::UserOauth
@@ -367,9 +379,7 @@ pub fn check_secure_channel(field: &'static str, use_ssl: bool, settings: &OrgSe
 }
 
 /// Which of a profile's secrets a call sets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProfileSecretKind {
     IncomingPassword,
     OutgoingPassword,
@@ -404,7 +414,7 @@ pub fn accept_profile_secret(p: &mut Profile, kind: ProfileSecretKind, settings:
             p.is_outgoing_password_set = true;
         }
         ProfileSecretKind::OauthSecret => {
-            if !profile_field_visibility(p).fields.contains(&"oauth_client_id") {
+            if !profile_field_visibility(p).fields.contains(&F::OauthClientId) {
                 return Err(Error::validation("profile.password.not_used").param("field", "oauth_secret"));
             }
             p.is_oauth_secret_set = true;

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::Result;
+use crate::domain::profile::ProfileField as F;
 use crate::domain::{
     ActMethod, AuthProtocol, CredentialMode, IncomingMethod, OrgSettings, OutgoingMethod, ProcessEmailUsing, Profile,
     RecordState, ServerType, Timestamp, TlsMode, User,
@@ -307,16 +308,16 @@ fn use_same_settings_for_outgoing_copies_the_incoming_mode_and_clears_hidden_fie
 #[test]
 fn field_visibility_follows_server_type_and_credential_mode() {
     let v = profile_field_visibility(&imap()).fields;
-    assert!(v.contains(&"incoming_location") && v.contains(&"incoming_tls_mode"));
-    assert!(!v.contains(&"use_autodiscover") && !v.contains(&"tenant_id") && !v.contains(&"incoming_user_name"));
+    assert!(v.contains(&F::IncomingLocation) && v.contains(&F::IncomingTlsMode));
+    assert!(!v.contains(&F::UseAutodiscover) && !v.contains(&F::TenantId) && !v.contains(&F::IncomingUserName));
     let v = profile_field_visibility(&exchange_online()).fields;
-    assert!(v.contains(&"tenant_id") && v.contains(&"oauth_client_id"));
-    assert!(!v.contains(&"incoming_port") && !v.contains(&"incoming_location"));
+    assert!(v.contains(&F::TenantId) && v.contains(&F::OauthClientId));
+    assert!(!v.contains(&F::IncomingPort) && !v.contains(&F::IncomingLocation));
     let v = profile_field_visibility(&exchange_server()).fields;
-    assert!(v.contains(&"use_autodiscover") && v.contains(&"incoming_use_impersonation"));
-    assert!(!v.contains(&"incoming_location"), "auto discover hides the locations");
+    assert!(v.contains(&F::UseAutodiscover) && v.contains(&F::IncomingUseImpersonation));
+    assert!(!v.contains(&F::IncomingLocation), "auto discover hides the locations");
     let v = profile_field_visibility(&pop3()).fields;
-    assert!(!v.contains(&"move_failed_to_undeliverable"));
+    assert!(!v.contains(&F::MoveFailedToUndeliverable));
     assert_eq!(profile_field_visibility(&exchange_online()).credential_modes, vec![CredentialMode::OauthEntraId]);
 }
 

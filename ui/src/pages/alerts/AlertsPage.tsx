@@ -1,13 +1,13 @@
 // The Alerts wall: Errors / Warnings / Information, filtered by profile or mailbox.
 import { For, Show, createResource, createSignal } from "solid-js";
-import { api, call, type AlertLevel } from "../../api";
+import { api, call, idFrom, type AlertLevel, type MailboxId, type ProfileId } from "../../api";
 import { ErrorBanner } from "../../components/form";
 import { formatDate, formatNumber, msg, t } from "../../i18n";
 
 export function AlertsPage() {
   const [level, setLevel] = createSignal<AlertLevel | null>(null);
-  const [profile, setProfile] = createSignal<number | null>(null);
-  const [mailbox, setMailbox] = createSignal<number | null>(null);
+  const [profile, setProfile] = createSignal<ProfileId | null>(null);
+  const [mailbox, setMailbox] = createSignal<MailboxId | null>(null);
   const [error, setError] = createSignal<unknown>(null);
   const filter = () => ({ level: level(), profile_id: profile(), mailbox_id: mailbox() });
   const [alerts, { refetch }] = createResource(filter, (f) => call(api.listAlerts(f)));
@@ -28,11 +28,11 @@ export function AlertsPage() {
             )}
           </For>
         </div>
-        <select onChange={(e) => setProfile(e.currentTarget.value ? Number(e.currentTarget.value) : null)}>
+        <select onChange={(e) => setProfile(e.currentTarget.value ? idFrom<ProfileId>(e.currentTarget.value) : null)}>
           <option value="">{t("alerts.anyProfile")}</option>
           <For each={profiles() ?? []}>{(p) => <option value={p.id}>{p.name}</option>}</For>
         </select>
-        <select onChange={(e) => setMailbox(e.currentTarget.value ? Number(e.currentTarget.value) : null)}>
+        <select onChange={(e) => setMailbox(e.currentTarget.value ? idFrom<MailboxId>(e.currentTarget.value) : null)}>
           <option value="">{t("alerts.anyMailbox")}</option>
           <For each={mailboxes() ?? []}>{(m) => <option value={m.id}>{m.name}</option>}</For>
         </select>

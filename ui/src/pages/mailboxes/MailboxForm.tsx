@@ -1,14 +1,16 @@
 // The mailbox form: General, Credentials, Synchronization Method, Configuration Test Results,
 // and the mailbox's Alerts.
 import { For, Show, createEffect, createResource, createSignal, on } from "solid-js";
-import { api, call, type MailboxChanges_Deserialize, type MailboxDto_Serialize } from "../../api";
+import { api, call, type MailboxChanges_Deserialize, type MailboxDto_Serialize, type MailboxId } from "../../api";
+import { useCatalog } from "../../api/catalog";
 import { BoolField, ErrorBanner, SecretField, Section, SelectField, TextField } from "../../components/form";
 import { currentJob, followJob } from "../../components/JobPanel";
 import { fieldLabel, formatDate, msg, t } from "../../i18n";
 
-export function MailboxForm(props: { id: number; onClose: () => void }) {
+export function MailboxForm(props: { id: MailboxId; onClose: () => void }) {
   const [mailbox, { mutate, refetch }] = createResource(() => props.id, (id) => call(api.getMailbox(id)));
   const [profiles] = createResource(() => call(api.listProfiles("active")));
+  const catalog = useCatalog();
   const [alerts, { refetch: refetchAlerts }] = createResource(() => props.id, (id) =>
     call(api.listAlerts({ level: null, profile_id: null, mailbox_id: id })));
   const [draft, setDraft] = createSignal<MailboxChanges_Deserialize>({});
@@ -99,13 +101,13 @@ export function MailboxForm(props: { id: number; onClose: () => void }) {
               <SelectField name="profile_id" value={draft().profile_id ?? null} error={error()} allowNone={t("mailbox.noProfile")}
                 options={(profiles() ?? []).map((p) => ({ value: p.id, label: p.name }))} onChange={(v) => set({ profile_id: v })} />
               <SelectField name="incoming_method" value={draft().incoming_method ?? null} error={error()}
-                options={(["none", "outlook", "server_side_sync", "forward_mailbox"] as const).map((o) => ({ value: o, label: t(`option.incoming.${o}`) }))}
+                options={(catalog()?.incoming_methods ?? []).map((o) => ({ value: o, label: t(`option.incoming.${o}`) }))}
                 onChange={(v) => v && set({ incoming_method: v })} />
               <SelectField name="outgoing_method" value={draft().outgoing_method ?? null} error={error()}
-                options={(["none", "outlook", "server_side_sync"] as const).map((o) => ({ value: o, label: t(`option.outgoing.${o}`) }))}
+                options={(catalog()?.outgoing_methods ?? []).map((o) => ({ value: o, label: t(`option.outgoing.${o}`) }))}
                 onChange={(v) => v && set({ outgoing_method: v })} />
               <SelectField name="act_method" value={draft().act_method ?? null} error={error()}
-                options={(["outlook", "server_side_sync", "none"] as const).map((o) => ({ value: o, label: t(`option.act.${o}`) }))}
+                options={(catalog()?.act_methods ?? []).map((o) => ({ value: o, label: t(`option.act.${o}`) }))}
                 onChange={(v) => v && set({ act_method: v })} />
             </Section>
             <Section title={t("mailbox.section.testResults")} id="results">

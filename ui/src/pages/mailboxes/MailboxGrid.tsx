@@ -1,7 +1,7 @@
 // A virtualised grid: only the rows in view are in the DOM, so 10,000 mailboxes scroll smoothly.
 import { createVirtualizer } from "@tanstack/solid-virtual";
 import { For, Show } from "solid-js";
-import type { MailboxDto_Serialize } from "../../api";
+import type { MailboxDto_Serialize, MailboxId } from "../../api";
 import { t } from "../../i18n";
 import type { SortDir } from "./selection";
 
@@ -12,11 +12,11 @@ export const ROW_HEIGHT = 32;
 export function MailboxGrid(props: {
   rows: MailboxDto_Serialize[];
   columns: Column[];
-  selected: ReadonlySet<number>;
+  selected: ReadonlySet<MailboxId>;
   sort: { key: keyof MailboxDto_Serialize; dir: SortDir };
   onSort: (key: keyof MailboxDto_Serialize) => void;
-  onRowClick: (id: number, e: MouseEvent) => void;
-  onRowOpen: (id: number) => void;
+  onRowClick: (id: MailboxId, e: MouseEvent) => void;
+  onRowOpen: (id: MailboxId) => void;
   onToggleAll: () => void;
 }) {
   let scroller!: HTMLDivElement;

@@ -1,7 +1,8 @@
 // Mailboxes: Active / My Active / Inactive views in a virtualised grid, with the grid's
 // commands. Commands act on the selected rows; Test & Enable runs as a background job.
 import { Show, createEffect, createMemo, createResource, createSignal, on } from "solid-js";
-import { api, call, type MailboxDto_Serialize, type MailboxQuery_Deserialize, type MailboxChanges_Deserialize } from "../../api";
+import { api, call, idFrom, type MailboxDto_Serialize, type MailboxId, type ProfileId, type UserId, type MailboxQuery_Deserialize, type MailboxChanges_Deserialize } from "../../api";
+import { useCatalog } from "../../api/catalog";
 import { ErrorBanner, SelectField } from "../../components/form";
 import { currentJob, followJob } from "../../components/JobPanel";
 import { fieldLabel, lang, t } from "../../i18n";
@@ -13,10 +14,10 @@ type ViewName = "active" | "my_active" | "inactive";
 
 const ME_KEY = "serversync.me";
 
-function rememberedMe(): number | null {
+function rememberedMe(): UserId | null {
   try {
     const v = Number(localStorage.getItem(ME_KEY));
-    return Number.isInteger(v) && v > 0 ? v : null;
+    return Number.isInteger(v) && v > 0 ? idFrom<UserId>(v) : null;
   } catch {
     return null;
   }
@@ -25,8 +26,8 @@ function rememberedMe(): number | null {
 export function MailboxesPage() {
   const [view, setView] = createSignal<ViewName>("active");
   // "My" is the user the operator works as: chosen once, remembered on this computer.
-  const [me, setMeSignal] = createSignal<number | null>(rememberedMe());
-  const setMe = (id: number | null) => {
+  const [me, setMeSignal] = createSignal<UserId | null>(rememberedMe());
+  const setMe = (id: UserId | null) => {
     setMeSignal(id);
     try {
       if (id === null) localStorage.removeItem(ME_KEY);
@@ -36,15 +37,16 @@ export function MailboxesPage() {
     }
   };
   const [search, setSearch] = createSignal("");
-  const [selected, setSelected] = createSignal<Set<number>>(new Set());
-  const [anchor, setAnchor] = createSignal<number | null>(null);
+  const [selected, setSelected] = createSignal<Set<MailboxId>>(new Set());
+  const [anchor, setAnchor] = createSignal<MailboxId | null>(null);
   const [sort, setSort] = createSignal<{ key: keyof MailboxDto_Serialize; dir: SortDir }>({ key: "name", dir: "asc" });
-  const [open, setOpen] = createSignal<number | null>(null);
+  const [open, setOpen] = createSignal<MailboxId | null>(null);
   const [dialog, setDialog] = createSignal<"edit" | "defaults" | "approve" | null>(null);
   const [error, setError] = createSignal<unknown>(null);
 
   const [users] = createResource(() => call(api.listUsers("active")));
   const [profiles] = createResource(() => call(api.listProfiles("active")));
+  const catalog = useCatalog();
   const [settings] = createResource(() => call(api.getSettings()));
   const query = (): MailboxQuery_Deserialize | null => {
     const v = view();
@@ -68,7 +70,7 @@ export function MailboxesPage() {
 
   const rows = createMemo(() => sortRows(mailboxes() ?? [], sort().key, sort().dir, lang()));
   const order = createMemo(() => rows().map((r) => r.id));
-  const profileName = (id: number | null) => profiles()?.find((p) => p.id === id)?.name ?? "";
+  const profileName = (id: ProfileId | null) => profiles()?.find((p) => p.id === id)?.name ?? "";
   const ids = () => [...prune(selected(), order())];
 
   const columns = (): Column[] => [
@@ -91,7 +93,7 @@ export function MailboxesPage() {
       setError(e);
     }
   }
-  const startTest = (list: number[]) => run(async () => followJob(await call(api.startTestAndEnable({ scope: "mailboxes", id: list }))));
+  const startTest = (list: MailboxId[]) => run(async () => followJob(await call(api.startTestAndEnable({ scope: "mailboxes", id: list }))));
 
   // Bulk edit state: undefined = keep.
   const [bulk, setBulk] = createSignal<MailboxChanges_Deserialize>({});
@@ -109,7 +111,7 @@ export function MailboxesPage() {
           <Show when={view() === "my_active"}>
             <label class="inline">
               {t("view.me")}
-              <select data-testid="mailbox-me" onChange={(e) => setMe(e.currentTarget.value ? Number(e.currentTarget.value) : null)}>
+              <select data-testid="mailbox-me" onChange={(e) => setMe(e.currentTarget.value ? idFrom<UserId>(e.currentTarget.value) : null)}>
                 <option value="">—</option>
                 {(users() ?? []).map((u) => <option value={u.id} selected={me() === u.id}>{u.full_name}</option>)}
               </select>
@@ -169,13 +171,13 @@ export function MailboxesPage() {
               options={[{ value: -1, label: t("mailbox.keep") }, { value: 0, label: t("mailbox.noProfile") }, ...(profiles() ?? []).map((p) => ({ value: p.id, label: p.name }))]}
               onChange={(v) => setBulk({ ...bulk(), profile_id: v === -1 || v === null ? undefined : v === 0 ? null : v })} />
             <SelectField name="incoming_method" value={bulk().incoming_method ?? "keep"}
-              options={[{ value: "keep", label: t("mailbox.keep") }, ...(["none", "server_side_sync", "forward_mailbox"] as const).map((o) => ({ value: o, label: t(`option.incoming.${o}`) }))]}
+              options={[{ value: "keep", label: t("mailbox.keep") }, ...(catalog()?.bulk_incoming_methods ?? []).map((o) => ({ value: o, label: t(`option.incoming.${o}`) }))]}
               onChange={(v) => setBulk({ ...bulk(), incoming_method: v === "keep" || v === null ? undefined : (v as "none") })} />
             <SelectField name="outgoing_method" value={bulk().outgoing_method ?? "keep"}
-              options={[{ value: "keep", label: t("mailbox.keep") }, ...(["none", "server_side_sync"] as const).map((o) => ({ value: o, label: t(`option.outgoing.${o}`) }))]}
+              options={[{ value: "keep", label: t("mailbox.keep") }, ...(catalog()?.bulk_outgoing_methods ?? []).map((o) => ({ value: o, label: t(`option.outgoing.${o}`) }))]}
               onChange={(v) => setBulk({ ...bulk(), outgoing_method: v === "keep" || v === null ? undefined : (v as "none") })} />
             <SelectField name="act_method" value={bulk().act_method ?? "keep"}
-              options={[{ value: "keep", label: t("mailbox.keep") }, ...(["none", "server_side_sync"] as const).map((o) => ({ value: o, label: t(`option.act.${o}`) }))]}
+              options={[{ value: "keep", label: t("mailbox.keep") }, ...(catalog()?.bulk_act_methods ?? []).map((o) => ({ value: o, label: t(`option.act.${o}`) }))]}
               onChange={(v) => setBulk({ ...bulk(), act_method: v === "keep" || v === null ? undefined : (v as "none") })} />
             <button type="button" data-testid="dialog-ok" onClick={() => { const list = ids(); const changes = bulk(); setDialog(null); run(() => call(api.editMailboxes(list, changes))); }}>{t("cmd.ok")}</button>
             <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>

@@ -18,7 +18,7 @@ describe("grid selection", () => {
     expect([...clickSelect(new Set([40]), order, 20, 40, { ctrl: false, shift: true })]).toEqual([20, 30, 40]);
   });
   it("the header checkbox selects all, then none", () => {
-    const all = toggleAll(new Set(), order);
+    const all = toggleAll(new Set<number>(), order);
     expect(all.size).toBe(5);
     expect(toggleAll(all, order).size).toBe(0);
   });

@@ -1,15 +1,15 @@
 // Grid selection and sorting, as pure functions (tested in selection.test.ts).
 
-export type Sel = ReadonlySet<number>;
+export type Sel<Id extends number = number> = ReadonlySet<Id>;
 
 /** Click: only this row. Ctrl/Cmd-click: toggle this row. Shift-click: the range from the anchor. */
-export function clickSelect(sel: Sel, order: readonly number[], id: number, anchor: number | null, mods: { ctrl: boolean; shift: boolean }): Set<number> {
+export function clickSelect<Id extends number>(sel: Sel<Id>, order: readonly Id[], id: Id, anchor: Id | null, mods: { ctrl: boolean; shift: boolean }): Set<Id> {
   if (mods.shift && anchor !== null) {
     const a = order.indexOf(anchor);
     const b = order.indexOf(id);
     if (a >= 0 && b >= 0) {
       const [lo, hi] = a < b ? [a, b] : [b, a];
-      const out = mods.ctrl ? new Set(sel) : new Set<number>();
+      const out = mods.ctrl ? new Set(sel) : new Set<Id>();
       for (let i = lo; i <= hi; i++) out.add(order[i]);
       return out;
     }
@@ -24,12 +24,12 @@ export function clickSelect(sel: Sel, order: readonly number[], id: number, anch
 }
 
 /** The header checkbox: select every row, or none when all are selected. */
-export function toggleAll(sel: Sel, order: readonly number[]): Set<number> {
-  return order.length > 0 && order.every((id) => sel.has(id)) ? new Set() : new Set(order);
+export function toggleAll<Id extends number>(sel: Sel<Id>, order: readonly Id[]): Set<Id> {
+  return order.length > 0 && order.every((id) => sel.has(id)) ? new Set<Id>() : new Set(order);
 }
 
 /** Keeps only rows that still exist (after a refresh or a view change). */
-export function prune(sel: Sel, order: readonly number[]): Set<number> {
+export function prune<Id extends number>(sel: Sel<Id>, order: readonly Id[]): Set<Id> {
   const present = new Set(order);
   return new Set([...sel].filter((id) => present.has(id)));
 }

@@ -1,16 +1,16 @@
 // Users & Queues: each has a mailbox, created with it.
 import { For, createResource, createSignal } from "solid-js";
-import { api, call, type PrincipalView } from "../../api";
+import { api, call, type MailboxId, type PrincipalView, type UserId } from "../../api";
 import { CheckField, ErrorBanner, Section, SelectField, TextField } from "../../components/form";
 import { t } from "../../i18n";
 
-export function PrincipalsPage(props: { onOpenMailbox?: (id: number) => void }) {
+export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void }) {
   const [view, setView] = createSignal<PrincipalView>("active");
   const [users, { refetch: refetchUsers }] = createResource(view, (v) => call(api.listUsers(v)));
   const [queues, { refetch: refetchQueues }] = createResource(view, (v) => call(api.listQueues(v)));
   const [error, setError] = createSignal<unknown>(null);
   const [user, setUser] = createSignal({ full_name: "", primary_email: "", can_approve_email: false });
-  const [queue, setQueue] = createSignal<{ name: string; email_address: string; owner_user_id: number | null }>({ name: "", email_address: "", owner_user_id: null });
+  const [queue, setQueue] = createSignal<{ name: string; email_address: string; owner_user_id: UserId | null }>({ name: "", email_address: "", owner_user_id: null });
 
   async function run(f: () => Promise<unknown>) {
     setError(null);

@@ -3,6 +3,8 @@ import { cleanup, fireEvent, render, screen, waitFor } from "@solidjs/testing-li
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { ProfileForm } from "./ProfileForm";
 import { setLang } from "../../i18n";
+import type { ProfileId } from "../../api";
+import catalog from "../../bindings/catalog.json";
 
 // What the engine answers for an IMAP/SMTP profile (profile_form_fields), as the real engine does.
 const IMAP_FIELDS = ["ca_file", "description", "incoming_auth_protocol", "incoming_credential_mode", "incoming_location", "incoming_port",
@@ -38,6 +40,7 @@ beforeEach(() => {
   updateAnswer = () => ({ ...draft, id: 5, name: "Contoso", incoming_location: "imap.contoso.com" });
   mockIPC((cmd, args) => {
     calls.push({ cmd, args: args as Record<string, unknown> });
+    if (cmd === "form_catalog") return catalog;
     if (cmd === "new_profile_draft") return draft;
     if (cmd === "profile_form_fields") {
       const changes = (args as { changes: Record<string, unknown> }).changes;
@@ -122,7 +125,7 @@ describe("the profile form", () => {
       ],
     });
     setLang("fr");
-    render(() => <ProfileForm id={5} serverType="imap_smtp" onClose={() => {}} onSaved={() => {}} />);
+    render(() => <ProfileForm id={5 as ProfileId} serverType="imap_smtp" onClose={() => {}} onSaved={() => {}} />);
     const button = await screen.findByTestId("profile-test-connection");
     await waitFor(() => expect((button as HTMLButtonElement).disabled).toBe(false));
     fireEvent.click(button);
@@ -154,7 +157,7 @@ describe("the profile form", () => {
     updateAnswer = () => {
       throw { kind: "validation", code: "field.out_of_range", params: { field: "timeout_seconds", min: "1", max: "100", value: "500" }, message: "" };
     };
-    render(() => <ProfileForm id={5} serverType="imap_smtp" onClose={() => {}} onSaved={() => {}} />);
+    render(() => <ProfileForm id={5 as ProfileId} serverType="imap_smtp" onClose={() => {}} onSaved={() => {}} />);
     const button = await screen.findByTestId("profile-test-connection");
     await waitFor(() => expect((button as HTMLButtonElement).disabled).toBe(false));
     fireEvent.click(button);

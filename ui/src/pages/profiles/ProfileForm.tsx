@@ -2,8 +2,9 @@
 // Error Handling. Only the fields the engine says apply to this server type and these choices
 // are shown; the engine validates on Save and its errors show next to their field.
 import { For, Show, createEffect, createResource, createSignal, on } from "solid-js";
-import { ApiError, api, call, type ConnectionTest_Serialize, type Profile_Serialize, type ProfileSecretKind, type ServerType } from "../../api";
+import { ApiError, api, call, type ConnectionTest_Serialize, type Profile_Serialize, type ProfileField, type ProfileId, type ProfileSecretKind, type ServerType } from "../../api";
 import { ConnectionTestPanel } from "../../components/ConnectionTest";
+import { boundsOf, useCatalog } from "../../api/catalog";
 import { BoolField, DateField, ErrorBanner, NumberField, SecretField, Section, SelectField, TextField } from "../../components/form";
 import { formatDate, msg, optionLabel, t } from "../../i18n";
 import { FIELD_KINDS, SECTIONS, VISIBILITY_DRIVERS, changesOf, draftOf, quickCheck, type Draft, type EditableField, type SectionId } from "./model";
@@ -18,7 +19,7 @@ const SECTION_TITLES: Record<SectionId, Parameters<typeof t>[0]> = {
   errorHandling: "profile.section.errorHandling",
 };
 
-export function ProfileForm(props: { id: number | null; serverType: ServerType; onClose: () => void; onSaved: (p: Profile_Serialize) => void }) {
+export function ProfileForm(props: { id: ProfileId | null; serverType: ServerType; onClose: () => void; onSaved: (p: Profile_Serialize) => void }) {
   const [profile, setProfile] = createSignal<Profile_Serialize | null>(null);
   const [draft, setDraft] = createSignal<Draft>({});
   const [error, setError] = createSignal<unknown>(null);
@@ -54,14 +55,17 @@ export function ProfileForm(props: { id: number | null; serverType: ServerType; 
       return call(api.profileFormFields(props.serverType, d));
     },
   );
-  const visible = (f: string) => visibility()?.fields.includes(f) ?? false;
+  const visible = (f: ProfileField) => visibility()?.fields.includes(f) ?? false;
+  // Whether an error's `field` parameter (any text) names a field the form shows.
+  const showsField = (name: string) => (visibility()?.fields ?? []).some((f) => f === name);
   const set = (f: EditableField, v: unknown) => setDraft({ ...draft(), [f]: v });
+  const catalog = useCatalog();
 
   async function save(close: boolean): Promise<boolean> {
     setError(null);
     setNotice("");
     const fields = visibility()?.fields ?? [];
-    const problem = quickCheck(draft(), fields);
+    const problem = quickCheck(draft(), fields, catalog()?.profile_bounds ?? []);
     if (problem) {
       setError(new ApiError({ kind: "validation", code: problem.code, params: problem.params, message: problem.code }));
       return false;
@@ -146,7 +150,8 @@ export function ProfileForm(props: { id: number | null; serverType: ServerType; 
       case "text":
         return <TextField {...common} value={String(v() ?? "")} onInput={(x) => set(f, x)} />;
       case "number":
-        return <NumberField {...common} value={(v() as number | null) ?? null} onInput={(x) => set(f, x)} />;
+        return <NumberField {...common} value={(v() as number | null) ?? null} onInput={(x) => set(f, x)}
+          min={boundsOf(catalog()?.profile_bounds, f)?.min} max={boundsOf(catalog()?.profile_bounds, f)?.max} />;
       case "bool":
         return <BoolField {...common} value={Boolean(v())} onChange={(x) => set(f, x)} />;
       case "date":
@@ -164,17 +169,17 @@ export function ProfileForm(props: { id: number | null; serverType: ServerType; 
       case "tlsMode":
         return (
           <SelectField {...common} value={(v() as string) ?? null} onChange={(x) => set(f, x)}
-            options={[{ value: "implicit", label: t("option.tls.implicit") }, { value: "starttls", label: t("option.tls.starttls") }]} />
+            options={(catalog()?.tls_modes ?? []).map((m) => ({ value: m, label: t(`option.tls.${m}`) }))} />
         );
       case "oauthKind":
         return (
           <SelectField {...common} value={(v() as string) ?? null} onChange={(x) => set(f, x)}
-            options={[{ value: "client_secret", label: t("option.oauthKind.client_secret") }, { value: "certificate", label: t("option.oauthKind.certificate") }]} />
+            options={(catalog()?.oauth_credential_kinds ?? []).map((k) => ({ value: k, label: t(`option.oauthKind.${k}`) }))} />
         );
       case "authority":
         return (
           <SelectField {...common} value={(v() as string) ?? null} onChange={(x) => set(f, x)}
-            options={(["public", "us_government", "china", "automatic"] as const).map((a) => ({ value: a, label: t(`option.authority.${a}`) }))} />
+            options={(catalog()?.server_authorities ?? []).map((a) => ({ value: a, label: t(`option.authority.${a}`) }))} />
         );
       default:
         return null;
@@ -208,7 +213,7 @@ export function ProfileForm(props: { id: number | null; serverType: ServerType; 
           </button>
         </div>
       </header>
-      <ErrorBanner error={error() instanceof ApiError && visible((error() as ApiError).field ?? "") ? null : error()} />
+      <ErrorBanner error={error() instanceof ApiError && showsField((error() as ApiError).field ?? "") ? null : error()} />
       <Show when={notice()}>
         <div class="banner ok">{notice()}</div>
       </Show>

@@ -1,6 +1,6 @@
 // Email Server Profiles: views Active / Inactive, New › type, and the commands of the grid.
 import { For, Show, createResource, createSignal } from "solid-js";
-import { api, call, type Profile_Serialize, type ProfileView, type ServerType } from "../../api";
+import { api, call, type Profile_Serialize, type ProfileId, type ProfileView, type ServerType } from "../../api";
 import { ErrorBanner } from "../../components/form";
 import { followJob } from "../../components/JobPanel";
 import { optionLabel, t } from "../../i18n";
@@ -10,8 +10,8 @@ const TYPES: ServerType[] = ["exchange_online", "exchange_server", "imap_smtp", 
 
 export function ProfilesPage() {
   const [view, setView] = createSignal<ProfileView>("active");
-  const [selected, setSelected] = createSignal<number | null>(null);
-  const [editing, setEditing] = createSignal<{ id: number | null; type: ServerType } | null>(null);
+  const [selected, setSelected] = createSignal<ProfileId | null>(null);
+  const [editing, setEditing] = createSignal<{ id: ProfileId | null; type: ServerType } | null>(null);
   const [error, setError] = createSignal<unknown>(null);
   const [menu, setMenu] = createSignal(false);
   const [profiles, { refetch }] = createResource(view, (v) => call(api.listProfiles(v)));

@@ -1,6 +1,6 @@
 // The profile form's model: which input each field is, and which section it sits in. Which
 // fields show is decided by the engine (profile_form_fields), not here.
-import type { ProfileChanges_Deserialize, Profile_Serialize } from "../../api";
+import type { FieldBounds, ProfileChanges_Deserialize, Profile_Serialize } from "../../api";
 
 export type FieldKind = "text" | "number" | "bool" | "date" | "credentialMode" | "authProtocol" | "tlsMode" | "oauthKind" | "authority";
 
@@ -95,13 +95,12 @@ export const VISIBILITY_DRIVERS: EditableField[] = [
 ];
 
 /** What the UI checks before asking the engine (the engine checks again and decides). */
-export function quickCheck(d: Draft, visible: readonly string[]): { field: string; code: string; params: Record<string, string> } | null {
+export function quickCheck(d: Draft, visible: readonly string[], bounds: readonly FieldBounds[]): { field: string; code: string; params: Record<string, string> } | null {
   const name = String(d.name ?? "").trim();
   if (!name) return { field: "name", code: "field.required", params: { field: "name" } };
-  for (const f of ["min_polling_interval_minutes", "max_concurrent_connections", "timeout_seconds", "incoming_port", "outgoing_port"] as const) {
+  for (const { field: f, min, max } of bounds) {
     if (!visible.includes(f)) continue;
-    const v = d[f];
-    const [min, max] = f === "min_polling_interval_minutes" ? [0, 1440] : f === "max_concurrent_connections" ? [1, 300] : f === "timeout_seconds" ? [1, 100] : [1, 65535];
+    const v = d[f as EditableField];
     if (typeof v === "number" && (v < min || v > max || !Number.isInteger(v))) {
       return { field: f, code: "field.out_of_range", params: { field: f, min: String(min), max: String(max), value: String(v) } };
     }

@@ -1,6 +1,7 @@
 // Email Configuration Settings: the organisation row.
 import { For, Show, createEffect, createResource, createSignal, on } from "solid-js";
 import { api, call, type OrgSettings_Serialize, type SettingsChanges_Deserialize } from "../../api";
+import { boundsOf, useCatalog } from "../../api/catalog";
 import { CheckField, ErrorBanner, NumberField, Section, SelectField, TextField } from "../../components/form";
 import { t, type Key } from "../../i18n";
 
@@ -102,6 +103,7 @@ const SECTIONS: { title: Key; fields: Spec[] }[] = [
 export function SettingsPage() {
   const [settings, { mutate }] = createResource(() => call(api.getSettings()));
   const [profiles] = createResource(() => call(api.listProfiles("active")));
+  const catalog = useCatalog();
   const [draft, setDraft] = createSignal<Partial<OrgSettings_Serialize>>({});
   const [error, setError] = createSignal<unknown>(null);
   const [notice, setNotice] = createSignal("");
@@ -138,19 +140,20 @@ export function SettingsPage() {
       case "bool":
         return <CheckField {...common} value={Boolean(v())} onChange={(x) => set(s.f, x)} />;
       case "number":
-        return <NumberField {...common} value={(v() as number) ?? null} onInput={(x) => set(s.f, x)} />;
+        return <NumberField {...common} value={(v() as number) ?? null} onInput={(x) => set(s.f, x)}
+          min={boundsOf(catalog()?.settings_bounds, s.f)?.min} max={boundsOf(catalog()?.settings_bounds, s.f)?.max} />;
       case "text":
         return <TextField {...common} value={String(v() ?? "")} onInput={(x) => set(s.f, x)} />;
       case "profile":
         return <SelectField {...common} value={(v() as number | null) ?? null} allowNone="—" options={(profiles() ?? []).map((p) => ({ value: p.id, label: p.name }))} onChange={(x) => set(s.f, x)} />;
       case "incoming":
-        return <SelectField {...common} value={v() as string} options={(["none", "outlook", "server_side_sync", "forward_mailbox"] as const).map((o) => ({ value: o, label: t(`option.incoming.${o}`) }))} onChange={(x) => set(s.f, x)} />;
+        return <SelectField {...common} value={v() as string} options={(catalog()?.incoming_methods ?? []).map((o) => ({ value: o, label: t(`option.incoming.${o}`) }))} onChange={(x) => set(s.f, x)} />;
       case "outgoing":
-        return <SelectField {...common} value={v() as string} options={(["none", "outlook", "server_side_sync"] as const).map((o) => ({ value: o, label: t(`option.outgoing.${o}`) }))} onChange={(x) => set(s.f, x)} />;
+        return <SelectField {...common} value={v() as string} options={(catalog()?.outgoing_methods ?? []).map((o) => ({ value: o, label: t(`option.outgoing.${o}`) }))} onChange={(x) => set(s.f, x)} />;
       case "act":
-        return <SelectField {...common} value={v() as string} options={(["outlook", "server_side_sync", "none"] as const).map((o) => ({ value: o, label: t(`option.act.${o}`) }))} onChange={(x) => set(s.f, x)} />;
+        return <SelectField {...common} value={v() as string} options={(catalog()?.act_methods ?? []).map((o) => ({ value: o, label: t(`option.act.${o}`) }))} onChange={(x) => set(s.f, x)} />;
       case "processUsing":
-        return <SelectField {...common} value={v() as string} options={(["server_side_sync", "email_router"] as const).map((o) => ({ value: o, label: t(`option.processUsing.${o}`) }))} onChange={(x) => set(s.f, x)} />;
+        return <SelectField {...common} value={v() as string} options={(catalog()?.process_email_using ?? []).map((o) => ({ value: o, label: t(`option.processUsing.${o}`) }))} onChange={(x) => set(s.f, x)} />;
     }
   }
 
