@@ -6,13 +6,15 @@
 # untrusted certificate; smtp: Postfix (submission and SMTPS). Every client connects from
 # 127.0.0.1, so this is also the most that one client had open.
 #
-# Usage: max-conn.sh STATE_DIR [--reset | --all] [--verbose] [--slack-us N]
+# Usage: max-conn.sh STATE_DIR [--reset | --all] [--verbose] [--slack-us N] [--slack-lines N]
 #   (none)        count since the last --reset (up.sh resets once the servers are up); connections
 #                 already open at the reset count as well
 #   --reset       start a new counting window now; prints nothing
 #   --all         count everything since the servers started
 #   --verbose     also print, on stderr, each connection's start and end as counted
 #   --slack-us N  see below (default 5000: 5 ms, far shorter than any session of ours)
+#   --slack-lines N  the same for Postfix, whose log has no sub-second times: in log lines
+#                 (default SLACK_LINES below)
 #
 # A connection is open (details in README.md):
 #   IMAP, POP3  from Dovecot's "Login:" line to the "Disconnected" line with the same session id.
@@ -23,18 +25,20 @@
 #               the same smtpd process. Postfix's log is in event order, but its last reply ("221")
 #               leaves just before "disconnect from" is logged, so a client's next connection is
 #               only counted from its TLS handshake on.
-#   For both, an end logged less than N microseconds (--slack-us) after another session's start is
-#   taken as having come first: a session's last reply leaves before its end is logged, and a
-#   loaded machine may deschedule the server between the two.
+#   For both, an end logged shortly after another session's start is taken as having come first:
+#   a session's last reply leaves before its end is logged, and a loaded machine may deschedule
+#   the server between the two. "Shortly" is less than N microseconds (--slack-us) for Dovecot,
+#   whose lines carry microseconds, and at most N lines (--slack-lines) for Postfix, whose lines
+#   carry whole seconds only and are counted by their place in the log.
 #   A connection that ends before logging in (IMAP, POP3) or before TLS (SMTP) is counted at the
 #   moment it ends only.
 set -euo pipefail
 
-usage() { echo "usage: max-conn.sh STATE_DIR [--reset | --all] [--verbose] [--slack-us N]" >&2; exit 2; }
+usage() { echo "usage: max-conn.sh STATE_DIR [--reset | --all] [--verbose] [--slack-us N] [--slack-lines N]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 S=$(cd "$1" 2>/dev/null && pwd -P) || { echo "max-conn.sh: no such STATE_DIR: $1" >&2; exit 2; }
 shift
-mode=count verbose=0 slack=5000
+mode=count verbose=0 slack=5000 slack_lines=${SLACK_LINES:-2}
 while [ $# -gt 0 ]; do
   case $1 in
     --reset) mode=reset ;;
@@ -43,6 +47,11 @@ while [ $# -gt 0 ]; do
     --slack-us)
       [[ ${2:-} =~ ^[0-9]+$ ]] || usage
       slack=$2
+      shift
+      ;;
+    --slack-lines)
+      [[ ${2:-} =~ ^[0-9]+$ ]] || usage
+      slack_lines=$2
       shift
       ;;
     *) usage ;;
@@ -71,7 +80,7 @@ exec perl -e '
 use strict;
 use warnings;
 
-my ($verbose, $slack_us, $offsets, @files) = @ARGV;
+my ($verbose, $slack_us, $slack_lines, $offsets, @files) = @ARGV;
 my @offset = split " ", $offsets;
 my %peak = map { $_ => 0 } qw(imap pop3 smtp imap_untrusted pop3_untrusted);
 
@@ -154,7 +163,7 @@ for my $i (0 .. $#files) {
     next unless defined $c->{start};   # its login is before the log begins, or not logged yet
     push @events, [$c->{start}, 1, $c, 1];
     next unless defined $c->{end};     # still open
-    my $end = $c->{end} - $slack_us;
+    my $end = $c->{end} - ($dovecot ? $slack_us : $slack_lines);
     if ($end > $c->{start}) {
       push @events, [$end, 0, $c, -1];
     } else {
@@ -182,4 +191,4 @@ for my $i (0 .. $#files) {
   $enter->() if !$in_window;
 }
 print "{", join(",", map { "\"$_\":$peak{$_}" } sort keys %peak), "}\n";
-' "$verbose" "$slack" "$offsets" "${logs[@]}"
+' "$verbose" "$slack" "$slack_lines" "$offsets" "${logs[@]}"

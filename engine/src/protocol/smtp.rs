@@ -3,13 +3,19 @@
 //! message, QUIT. Certificates are verified by the platform verifier plus the profile's CA file
 //! (lettre's rustls back end with the same rules as [`super::tls`]).
 
-use super::net::{Endpoint, Security};
+use super::net::{Endpoint, MailStream, Security};
 use super::{Login, Observer, StepKind, TEST_MESSAGE_SUBJECT, failure, step, step_failed, step_with};
 use crate::{Error, Result};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{Address, Message, message::Mailbox};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Mutex, OnceLock};
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 type SmtpError = lettre::transport::smtp::Error;
 
@@ -63,14 +69,20 @@ fn smtp_error(ep: &Endpoint, e: &SmtpError, during_auth: bool, secured: bool) ->
     failure::protocol(&ep.host, e)
 }
 
-/// lettre's TLS parameters for a server and the profile's CA file: the platform verifier plus
-/// that file's authorities, as [`super::tls`] does for IMAP and POP3.
-///
-/// Built for each connection, on purpose: cached parameters share one session store, so TLS
-/// sessions are resumed, and lettre does not set TCP_NODELAY; the resumed handshake's small
-/// writes then wait on delayed ACKs. Measured with `bench/test-enable.sh` (200 mailboxes): one
-/// connection at a time took 15.6 s cached against 13.1 s built each time.
+/// lettre's TLS parameters for STARTTLS to a server: the platform verifier plus the profile's
+/// CA file, as [`super::tls`] does for IMAP and POP3. Built once per host and CA file version:
+/// building them loads the OS trust store, which costs milliseconds per connection. The cached
+/// parameters share a session store, so a later STARTTLS resumes the TLS session; this is fast
+/// because the socket is ours and sets TCP_NODELAY ([`connect`]), so the resumed handshake's
+/// small writes do not wait on delayed ACKs.
 fn tls_parameters(ep: &Endpoint) -> Result<TlsParameters> {
+    type Key = (String, super::tls::CaVersion);
+    static CACHE: OnceLock<Mutex<HashMap<Key, TlsParameters>>> = OnceLock::new();
+    let key = (ep.host.clone(), super::tls::ca_version(&ep.ca_file)?);
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(p) = cache.lock().map_err(Error::internal)?.get(&key) {
+        return Ok(p.clone());
+    }
     super::tls::provider();
     let mut b = TlsParameters::builder(ep.host.clone());
     if !ep.ca_file.is_empty() {
@@ -79,7 +91,43 @@ fn tls_parameters(ep: &Endpoint) -> Result<TlsParameters> {
             b = b.add_root_certificate(cert);
         }
     }
-    b.build_rustls().map_err(|e| failure::ca_file(&ep.ca_file).with_detail(e))
+    let params = b.build_rustls().map_err(|e| failure::ca_file(&ep.ca_file).with_detail(e))?;
+    cache.lock().map_err(Error::internal)?.insert(key, params.clone());
+    Ok(params)
+}
+
+/// Our own connection (TCP_NODELAY set, implicit TLS negotiated by [`super::tls`]) handed to
+/// lettre, which then speaks SMTP over it and upgrades it for STARTTLS.
+#[derive(Debug)]
+struct Transport {
+    stream: MailStream,
+    peer: SocketAddr,
+}
+
+impl AsyncTokioStream for Transport {
+    fn peer_addr(&self) -> std::io::Result<SocketAddr> {
+        Ok(self.peer)
+    }
+}
+
+impl AsyncRead for Transport {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Transport {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
 }
 
 /// The EHLO name: this machine's name where it is a valid domain, else a literal.
@@ -128,6 +176,8 @@ fn offered(conn: &AsyncSmtpConnection) -> String {
 pub struct SmtpSession {
     conn: AsyncSmtpConnection,
     ep: Endpoint,
+    /// Whether the connection is encrypted (by implicit TLS or STARTTLS).
+    secured: bool,
 }
 
 impl std::fmt::Debug for SmtpSession {
@@ -141,42 +191,42 @@ impl std::fmt::Debug for SmtpSession {
 /// keeps plain, gets its own code and no password.
 pub async fn connect(ep: &Endpoint, login: &Login, obs: &mut dyn Observer) -> Result<SmtpSession> {
     let addrs = step_with(obs, StepKind::Resolve, ep.resolve(), |a| super::addresses(a)).await?;
-    let params = match ep.security {
-        Security::None => None,
-        Security::Implicit | Security::StartTls => Some(tls_parameters(ep)?),
-    };
-    let implicit = if ep.security == Security::Implicit { params.clone() } else { None };
-    let secured = implicit.is_some();
     let hello = hello_name();
     let mut conn = step_with(
         obs,
         StepKind::Connect,
         ep.bounded_connect(async {
-            let mut last = None;
-            for a in &addrs {
-                let t = Some(ep.timeouts.command);
-                match AsyncSmtpConnection::connect_tokio1(*a, t, &hello, implicit.clone(), None).await {
-                    Ok(c) => return Ok(c),
-                    Err(e) => last = Some(smtp_error(ep, &e, false, secured)),
-                }
-            }
-            Err(last.unwrap_or_else(|| failure::host_not_found(&ep.host)))
+            let tcp = ep.connect_tcp(&addrs).await?;
+            let peer = tcp.peer_addr().map_err(|e| failure::io(&ep.host, ep.port, &e))?;
+            let stream = match ep.security {
+                Security::Implicit => ep.start_tls(tcp).await?,
+                Security::StartTls | Security::None => MailStream::Plain(tcp),
+            };
+            let secured = stream.is_tls();
+            let transport = Box::new(Transport { stream, peer });
+            AsyncSmtpConnection::connect_with_transport(transport, &hello)
+                .await
+                .map_err(|e| smtp_error(ep, &e, false, secured))
         }),
         |c| c.server_info().name().to_owned(),
     )
     .await?;
-    if let (Security::StartTls, Some(p)) = (ep.security, params) {
+    if ep.security == Security::StartTls {
         if !conn.can_starttls() {
             return step_failed(obs, StepKind::StartTls, failure::tls_not_offered(&ep.host));
         }
+        let params = tls_parameters(ep)?;
         step(
             obs,
             StepKind::StartTls,
-            ep.bounded_connect(async { conn.starttls(p, &hello).await.map_err(|e| smtp_error(ep, &e, false, false)) }),
+            ep.bounded_connect(async {
+                conn.starttls(params, &hello).await.map_err(|e| smtp_error(ep, &e, false, false))
+            }),
         )
         .await?;
     }
-    let secured = conn.is_encrypted();
+    // lettre sees implicit TLS as a plain stream (the TLS is ours): ask the endpoint.
+    let secured = ep.security == Security::Implicit || conn.is_encrypted();
     let (creds, mechanisms) = match login {
         Login::Password { user, password } => (
             Some(Credentials::new(user.clone(), password.expose().to_owned())),
@@ -208,7 +258,7 @@ pub async fn connect(ep: &Endpoint, login: &Login, obs: &mut dyn Observer) -> Re
         )
         .await?;
     }
-    Ok(SmtpSession { conn, ep: ep.clone() })
+    Ok(SmtpSession { conn, ep: ep.clone(), secured })
 }
 
 impl SmtpSession {
@@ -222,7 +272,7 @@ impl SmtpSession {
         let envelope = message.envelope().clone();
         let bytes = message.formatted();
         let bound = self.ep.timeouts.transfer(bytes.len() as u64);
-        let (ep, secured) = (&self.ep, self.conn.is_encrypted());
+        let (ep, secured) = (&self.ep, self.secured);
         match tokio::time::timeout(bound, self.conn.send(&envelope, &bytes)).await {
             Ok(Ok(r)) => Ok(r.message().collect::<Vec<_>>().join(" ")),
             Ok(Err(e)) => Err(smtp_error(ep, &e, false, secured)),
@@ -237,7 +287,7 @@ impl SmtpSession {
 
     /// Says goodbye.
     pub async fn quit(mut self) -> Result<()> {
-        let (ep, secured) = (self.ep.clone(), self.conn.is_encrypted());
+        let (ep, secured) = (self.ep.clone(), self.secured);
         ep.bounded(async { self.conn.quit().await.map(|_| ()).map_err(|e| smtp_error(&ep, &e, false, secured)) }).await
     }
 }

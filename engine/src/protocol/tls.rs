@@ -42,10 +42,10 @@ pub fn read_ca_file(path: &str) -> Result<Vec<CertificateDer<'static>>> {
 
 /// Which version of a profile's CA file is on disk ("" = none): configurations built from it are
 /// cached by (path, version), so an edited file is read again and an unchanged one is not.
-type CaVersion = (String, Option<SystemTime>);
+pub(crate) type CaVersion = (String, Option<SystemTime>);
 
 /// The version of a CA file as it is now.
-fn ca_version(ca_file: &str) -> Result<CaVersion> {
+pub(crate) fn ca_version(ca_file: &str) -> Result<CaVersion> {
     let modified = if ca_file.is_empty() {
         None
     } else {
