@@ -15,6 +15,8 @@ packages=(
   dbus dbus-bin gnome-keyring libsecret-tools
   # real mail servers for the protocol tests, started on 127.0.0.1 by tests/servers/ (never as system services)
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix openssl
+  # the mail corpus generator and the benchmarks
+  python3
 )
 
 missing=()

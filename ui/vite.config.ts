@@ -10,7 +10,8 @@ export default defineConfig({
     environment: "happy-dom",
     globals: false,
     include: ["src/**/*.test.ts", "src/**/*.test.tsx"],
-    server: { deps: { inline: [/solid-js/, /@solidjs\/testing-library/] } },
+    // solid-virtual must share the one Solid instance (the browser build), or its grid never updates.
+    server: { deps: { inline: [/solid-js/, /@solidjs\/testing-library/, /@tanstack\/solid-virtual/] } },
   },
   resolve: { conditions: ["development", "browser"] },
 });

@@ -10,7 +10,8 @@ use serde_json::{Map, Value};
 use serversync::api::ProfileSecretKind;
 use serversync::api::{self, MailboxQuery, MailboxView, PrincipalView, ProfileView};
 use serversync::api::{
-    AlertFilter, AlertLevel, JobItemState, MailboxId, ProfileId, QueueId, RecordState, ServerType, UserId,
+    AccountId, ActivityId, AlertFilter, AlertLevel, ContactId, JobItemState, LeadId, MailboxId, ProfileId, QueueId,
+    RecordState, ServerType, UserId,
 };
 use serversync::logging::{self, LogFormat};
 use serversync::secrets::Secret;
@@ -67,6 +68,111 @@ enum Command {
     /// Alerts.
     #[command(subcommand)]
     Alert(AlertCmd),
+    /// Contacts (email resolves to them).
+    #[command(subcommand)]
+    Contact(RecordCmd<ContactId>),
+    /// Accounts (email resolves to them).
+    #[command(subcommand)]
+    Account(RecordCmd<AccountId>),
+    /// Leads (email resolves to them).
+    #[command(subcommand)]
+    Lead(RecordCmd<LeadId>),
+    /// Email activities: tracked email.
+    #[command(subcommand)]
+    Email(EmailCmd),
+    /// One incoming cycle of every active mailbox enabled for incoming email (`--all`).
+    Sync {
+        /// Every active mailbox enabled for incoming email.
+        #[arg(long, required = true)]
+        all: bool,
+        #[command(flatten)]
+        how: SyncArgs,
+    },
+}
+
+/// How a synchronization runs.
+#[derive(Debug, Args)]
+struct SyncArgs {
+    /// Preview: list what the cycle would track, skip or fail, and why; nothing is written and
+    /// nothing changes on the server.
+    #[arg(long)]
+    dry_run: bool,
+    /// At most this many messages per mailbox (the rest waits for the next cycle).
+    #[arg(long, value_name = "N")]
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+enum RecordCmd<Id: Clone + Send + Sync + std::str::FromStr + 'static>
+where
+    <Id as std::str::FromStr>::Err: std::error::Error + Send + Sync + 'static,
+{
+    /// New record: `--set last_name=… --set email_address_1=…`.
+    Create(SetArgs),
+    /// List a view (active by default).
+    List {
+        #[arg(long, value_parser = engine_value::<ViewChoice>, default_value = "active")]
+        view: ViewChoice,
+    },
+    /// Show one record.
+    Show { id: Id },
+    /// Change fields of a record.
+    Update {
+        id: Id,
+        #[command(flatten)]
+        fields: SetArgs,
+    },
+    /// Activate records.
+    Activate { ids: Vec<Id> },
+    /// Deactivate records.
+    Deactivate { ids: Vec<Id> },
+    /// Import records from a CSV file whose header names the fields, all or none: a refused row
+    /// refuses the file, naming its line.
+    Import { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+enum EmailCmd {
+    /// List tracked email, newest first.
+    List {
+        /// Email that arrived in this mailbox.
+        #[arg(long)]
+        mailbox: Option<MailboxId>,
+        /// Text in the subject or the sender.
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+    },
+    /// Show one email: parties, attachments, why it was tracked, and its body.
+    Show { id: ActivityId },
+    /// Write the original message (.eml) to a file, or to standard output without `--out`.
+    Export {
+        id: ActivityId,
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Set what an email is regarding (`--contact ID`, `--account ID`, `--lead ID`), or clear it.
+    Regarding {
+        id: ActivityId,
+        #[arg(long, conflicts_with_all = ["account", "lead", "clear"])]
+        contact: Option<i64>,
+        #[arg(long, conflicts_with_all = ["lead", "clear"])]
+        account: Option<i64>,
+        #[arg(long, conflicts_with = "clear")]
+        lead: Option<i64>,
+        #[arg(long)]
+        clear: bool,
+    },
+    /// Messages that were not tracked (skipped by the rules, or failed), most recent first.
+    Outcomes {
+        #[arg(long)]
+        mailbox: Option<MailboxId>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
 }
 
 /// `--set field=value`, repeatable. Values are JSON when they parse as JSON (numbers, true,
@@ -311,6 +417,17 @@ enum MailboxCmd {
     ClearCredentials { id: MailboxId },
     /// Test & Enable Mailbox: test each mailbox's configured workloads and enable what works.
     TestEnable { ids: Vec<MailboxId> },
+    /// Synchronize now: one incoming cycle of each mailbox; progress on standard error. Ctrl-C
+    /// stops after the batch being written (what is committed stays). Exits with 6 when a
+    /// mailbox's server refused or could not be reached.
+    Sync {
+        #[arg(required = true)]
+        ids: Vec<MailboxId>,
+        #[command(flatten)]
+        how: SyncArgs,
+    },
+    /// Where a mailbox's incoming sync stands (cursor, last sync, counters).
+    SyncState { id: MailboxId },
 }
 
 #[derive(Debug, Args)]
@@ -343,6 +460,7 @@ fn main() -> ExitCode {
     logging::init(std::io::stderr, cli.log_format, cli.verbose);
     let lang = cli.lang.as_deref().and_then(Lang::from_locale).unwrap_or_else(Lang::from_env);
     let json = cli.json;
+    JSON.store(json, std::sync::atomic::Ordering::Relaxed);
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -567,6 +685,11 @@ async fn dispatch(e: &Engine, command: Command, lang: Lang) -> Result<Output, Er
         Command::Queue(cmd) => queue(e, cmd).await,
         Command::Mailbox(cmd) => mailbox(e, cmd, lang).await,
         Command::Alert(cmd) => alert(e, cmd).await,
+        Command::Contact(cmd) => records::<ContactId>(e, cmd).await,
+        Command::Account(cmd) => records::<AccountId>(e, cmd).await,
+        Command::Lead(cmd) => records::<LeadId>(e, cmd).await,
+        Command::Email(cmd) => email(e, cmd).await,
+        Command::Sync { all: _, how } => sync(e, api::SyncScope::All, how, lang).await,
     }
 }
 
@@ -724,6 +847,263 @@ async fn mailbox(e: &Engine, cmd: MailboxCmd, lang: Lang) -> Result<Output, Erro
         }
         MailboxCmd::ClearCredentials { id } => output(&api::clear_mailbox_credentials(e, id).await?, &[]),
         MailboxCmd::TestEnable { ids } => test_enable(e, api::TestAndEnableScope::Mailboxes(ids), lang).await,
+        MailboxCmd::Sync { ids, how } => sync(e, api::SyncScope::Mailboxes(ids), how, lang).await,
+        MailboxCmd::SyncState { id } => output(&api::get_sync_state(e, id).await?, &[]),
+    }
+}
+
+const SYNC_COLUMNS: &[&str] =
+    &["mailbox_id", "mailbox_name", "tracked", "already_tracked", "skipped", "failed", "passed_over", "error"];
+const PREVIEW_COLUMNS: &[&str] = &["server_ref", "subject", "from", "result", "why"];
+
+/// Why a message of a report went the way it did, in a line.
+fn why(item: &api::ItemReport, lang: Lang) -> String {
+    if !item.code.is_empty() {
+        return serversync::i18n::render(lang, &item.code, &item.params);
+    }
+    let mut parts = Vec::new();
+    if let (Some(a), Some(f)) = (&item.accepting, item.accepting_filter) {
+        parts.push(format!("accepted by {} {} ({})", a.entity, a.id, f));
+    }
+    if item.correlation != api::CorrelationMethod::None {
+        let with = item.correlated_with.map(|a| format!(" with email {a}")).unwrap_or_default();
+        parts.push(format!("correlated by {}{with}", item.correlation));
+    }
+    let resolved: Vec<String> = item
+        .parties
+        .iter()
+        .filter_map(|p| p.record.as_ref().map(|r| format!("{} {}={} {}", p.role, p.address, r.entity, r.id)))
+        .collect();
+    if !resolved.is_empty() {
+        parts.push(format!("resolved {}", resolved.join(", ")));
+    }
+    if let Some(a) = item.activity_id {
+        parts.push(format!("email {a}"));
+    }
+    parts.join("; ")
+}
+
+/// Synchronize now (or preview): progress on standard error, the result on standard output.
+async fn sync(e: &Engine, scope: api::SyncScope, how: SyncArgs, lang: Lang) -> Result<Output, Error> {
+    let request = api::SyncRequest { preview: how.dry_run, max_messages: how.limit };
+    let progress = std::sync::Arc::new(|p: api::SyncProgress| {
+        eprintln!("mailbox {}: {}/{} messages", p.mailbox_id, p.done, p.planned);
+    });
+    let run = api::sync_mailboxes(e, scope, request, lang, progress);
+    let mut run = std::pin::pin!(run);
+    let results = tokio::select! {
+        r = &mut run => r?,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("Stopping after the batch being written; what is committed stays.");
+            let (r, _) = tokio::join!(run, e.close());
+            r?
+        }
+    };
+    let mut exit = 0u8;
+    for r in &results {
+        match (&r.error, &r.report) {
+            (Some(err), _) => {
+                eprintln!("{}: {} [{}]", r.mailbox_name, err.message, err.code);
+                if exit == 0 {
+                    exit = exit_code(err.kind);
+                }
+            }
+            (None, Some(rep)) => eprintln!(
+                "{}: {} tracked, {} already tracked, {} skipped, {} failed{}",
+                r.mailbox_name,
+                rep.tracked,
+                rep.already_tracked,
+                rep.skipped,
+                rep.failed,
+                if rep.interrupted { " (stopped early)" } else { "" }
+            ),
+            (None, None) => {}
+        }
+    }
+    let mut o = if how.dry_run {
+        let rows: Vec<Value> = results
+            .iter()
+            .filter_map(|r| r.report.as_ref())
+            .flat_map(|rep| rep.items.iter())
+            .map(|i| {
+                let mut v = serde_json::to_value(i).unwrap_or_default();
+                if let Value::Object(m) = &mut v {
+                    m.insert("why".into(), Value::String(why(i, lang)));
+                }
+                v
+            })
+            .collect();
+        if e_json_wanted() { output(&results, &[])? } else { output(&rows, PREVIEW_COLUMNS)? }
+    } else {
+        let rows: Vec<Value> = results
+            .iter()
+            .map(|r| {
+                let rep = r.report.as_ref();
+                serde_json::json!({
+                    "mailbox_id": r.mailbox_id,
+                    "mailbox_name": r.mailbox_name,
+                    "tracked": rep.map(|x| x.tracked),
+                    "already_tracked": rep.map(|x| x.already_tracked),
+                    "skipped": rep.map(|x| x.skipped),
+                    "failed": rep.map(|x| x.failed),
+                    "passed_over": rep.map(|x| x.passed_over),
+                    "error": r.error.as_ref().map(|e| e.code.clone()),
+                })
+            })
+            .collect();
+        if e_json_wanted() { output(&results, &[])? } else { output(&rows, SYNC_COLUMNS)? }
+    };
+    o.exit = exit;
+    Ok(o)
+}
+
+/// Whether `--json` was asked for (the JSON output is the API's whole result).
+fn e_json_wanted() -> bool {
+    JSON.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+static JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The calls of one record kind (contacts, accounts, leads), by id type.
+trait RecordKind: Sized + Clone + Send + Sync + std::str::FromStr + 'static {
+    type Changes: DeserializeOwned + Send;
+    const COLUMNS: &'static [&'static str];
+    async fn create(e: &Engine, c: Self::Changes) -> Result<Value, Error>;
+    async fn update(e: &Engine, id: Self, c: Self::Changes) -> Result<Value, Error>;
+    async fn get(e: &Engine, id: Self) -> Result<Value, Error>;
+    async fn list(e: &Engine, view: PrincipalView) -> Result<Value, Error>;
+    async fn set_state(e: &Engine, ids: Vec<Self>, state: RecordState) -> Result<Value, Error>;
+    async fn import(e: &Engine, csv: String) -> Result<Value, Error>;
+}
+
+fn json<T: Serialize>(v: T) -> Result<Value, Error> {
+    serde_json::to_value(v).map_err(Error::internal)
+}
+
+macro_rules! record_kind {
+    ($id:ident, $changes:ident, $columns:expr, $create:ident, $update:ident, $get:ident, $list:ident, $set_state:ident, $import:ident) => {
+        impl RecordKind for $id {
+            type Changes = api::$changes;
+            const COLUMNS: &'static [&'static str] = $columns;
+            async fn create(e: &Engine, c: Self::Changes) -> Result<Value, Error> {
+                json(api::$create(e, c).await?)
+            }
+            async fn update(e: &Engine, id: Self, c: Self::Changes) -> Result<Value, Error> {
+                json(api::$update(e, id, c).await?)
+            }
+            async fn get(e: &Engine, id: Self) -> Result<Value, Error> {
+                json(api::$get(e, id).await?)
+            }
+            async fn list(e: &Engine, view: PrincipalView) -> Result<Value, Error> {
+                json(api::$list(e, view).await?)
+            }
+            async fn set_state(e: &Engine, ids: Vec<Self>, state: RecordState) -> Result<Value, Error> {
+                json(api::$set_state(e, ids, state).await?)
+            }
+            async fn import(e: &Engine, csv: String) -> Result<Value, Error> {
+                json(api::$import(e, csv).await?)
+            }
+        }
+    };
+}
+
+const PERSON_COLUMNS: &[&str] = &["id", "first_name", "last_name", "email_address_1", "owner_user_id", "state"];
+record_kind!(
+    ContactId,
+    ContactChanges,
+    PERSON_COLUMNS,
+    create_contact,
+    update_contact,
+    get_contact,
+    list_contacts,
+    set_contact_state,
+    import_contacts
+);
+record_kind!(
+    AccountId,
+    AccountChanges,
+    &["id", "name", "email_address_1", "owner_user_id", "state"],
+    create_account,
+    update_account,
+    get_account,
+    list_accounts,
+    set_account_state,
+    import_accounts
+);
+record_kind!(
+    LeadId,
+    LeadChanges,
+    PERSON_COLUMNS,
+    create_lead,
+    update_lead,
+    get_lead,
+    list_leads,
+    set_lead_state,
+    import_leads
+);
+
+async fn records<K: RecordKind>(e: &Engine, cmd: RecordCmd<K>) -> Result<Output, Error>
+where
+    <K as std::str::FromStr>::Err: std::error::Error + Send + Sync + 'static,
+{
+    let value = match cmd {
+        RecordCmd::Create(fields) => K::create(e, changes(&fields)?).await?,
+        RecordCmd::List { view } => {
+            let v = K::list(e, principal_view(view)).await?;
+            return Ok(Output { value: v, columns: K::COLUMNS, exit: 0 });
+        }
+        RecordCmd::Show { id } => K::get(e, id).await?,
+        RecordCmd::Update { id, fields } => K::update(e, id, changes(&fields)?).await?,
+        RecordCmd::Activate { ids } => K::set_state(e, ids, state_of(true)).await?,
+        RecordCmd::Deactivate { ids } => K::set_state(e, ids, state_of(false)).await?,
+        RecordCmd::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|err| Error::validation("import.unreadable").param("file", file.display()).with_detail(err))?;
+            K::import(e, text).await?
+        }
+    };
+    Ok(Output { value, columns: &[], exit: 0 })
+}
+
+const EMAIL_COLUMNS: &[&str] =
+    &["id", "received_on", "sender", "subject", "receiving_mailbox_name", "correlation_method"];
+const OUTCOME_COLUMNS: &[&str] = &["occurred_on", "mailbox_id", "outcome", "code", "subject", "moved_to_undeliverable"];
+
+async fn email(e: &Engine, cmd: EmailCmd) -> Result<Output, Error> {
+    match cmd {
+        EmailCmd::List { mailbox, search, limit, offset } => {
+            let filter = api::EmailActivityFilter { mailbox_id: mailbox, search, ..Default::default() };
+            let page = api::list_email_activities(e, filter, offset, limit).await?;
+            if e_json_wanted() { output(&page, &[]) } else { output(&page.rows, EMAIL_COLUMNS) }
+        }
+        EmailCmd::Show { id } => output(&api::get_email_activity(e, id).await?, &[]),
+        EmailCmd::Export { id, out } => {
+            let raw = api::email_raw(e, id).await?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, &raw).map_err(|err| {
+                        Error::new(ErrorKind::Io, "export.failed").param("file", path.display()).with_detail(err)
+                    })?;
+                    output(&serde_json::json!({ "written": path.display().to_string(), "bytes": raw.len() }), &[])
+                }
+                None => {
+                    let _ = std::io::stdout().lock().write_all(&raw);
+                    Ok(Output { value: Value::Null, columns: &[], exit: 0 })
+                }
+            }
+        }
+        EmailCmd::Regarding { id, contact, account, lead, clear: _ } => {
+            let regarding = match (contact, account, lead) {
+                (Some(c), _, _) => Some(api::RecordRef { entity: api::EmailEntity::Contact, id: c }),
+                (_, Some(a), _) => Some(api::RecordRef { entity: api::EmailEntity::Account, id: a }),
+                (_, _, Some(l)) => Some(api::RecordRef { entity: api::EmailEntity::Lead, id: l }),
+                _ => None,
+            };
+            output(&api::set_email_regarding(e, id, regarding).await?, &[])
+        }
+        EmailCmd::Outcomes { mailbox, limit } => {
+            output(&api::list_item_outcomes(e, mailbox, limit).await?, OUTCOME_COLUMNS)
+        }
     }
 }
 

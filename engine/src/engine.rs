@@ -18,6 +18,9 @@ use tokio_util::task::TaskTracker;
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "serversync.sqlite3";
 
+/// How old a message pack that no email refers to must be before it is removed.
+const ORPHAN_PACK_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// Application identifier: names the data directory and the keychain namespace.
 pub const APP_ID: &str = "org.serversync.ServerSync";
 
@@ -146,6 +149,13 @@ impl Engine {
             }
             Ok(id)
         })?;
+        // Original messages whose transaction never committed (a day old, so never one that
+        // another engine on this data directory is about to commit).
+        let referenced = store.read(store::activities::packs)?;
+        let removed = store::messages::remove_orphans(&store.messages_dir(), &referenced, ORPHAN_PACK_AGE);
+        if removed > 0 {
+            tracing::info!(removed, "removed message packs that no email refers to");
+        }
         let secrets: Arc<dyn SecretStore> = match config.secrets {
             SecretBackend::Keychain(flavor) => Arc::new(KeychainStore::new(keychain_service(flavor == Flavor::Dev))),
             SecretBackend::Custom(s) => s,

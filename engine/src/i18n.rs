@@ -97,6 +97,8 @@ fn label_namespaces(param: &str) -> &'static [&'static str] {
         "protocol" => &["auth_protocol"],
         "workload" => &["workload"],
         "allowed" => &["credential_mode", "auth_protocol", "server_type"],
+        "entity" => &["entity"],
+        "filters" => &["filtering_method"],
         _ => &[],
     }
 }
@@ -131,8 +133,20 @@ pub fn render(lang: Lang, code: &str, params: &BTreeMap<String, String>) -> Stri
     let Some(template) = lookup(lang, code) else {
         return code.to_owned();
     };
+    // A refusal about one line of an imported file says which line, whatever the refusal.
+    if let Some(line) = params.get("line")
+        && !template.contains("{line}")
+        && let Some(prefix) = lookup(lang, "import.at_line")
+    {
+        return prefix.replace("{line}", line).replace("{message}", &fill(lang, template, params));
+    }
+    fill(lang, template, params)
+}
+
+/// `template` with its `{name}` placeholders filled from `params`.
+fn fill(lang: Lang, template: &str, params: &BTreeMap<String, String>) -> String {
     let mut out = String::with_capacity(template.len() + 32);
-    let mut rest = template.as_str();
+    let mut rest = template;
     while let Some(start) = rest.find('{') {
         out.push_str(&rest[..start]);
         let after = &rest[start + 1..];

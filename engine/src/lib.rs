@@ -16,13 +16,17 @@
 //!                       api::*          one async fn per operation; one transaction each
 //!                           │
 //!        domain (pure rules)   store (all SQL)   secrets (OS keychain)   limits   protocol/
+//!                           │
+//!                         sync/         one incoming cycle of a mailbox: plan (pure), fetch,
+//!                                       decide (pure), commit, then acknowledge
 //! ```
 //!
-//! Imports point down only: `domain` imports none of `api`, `store` or `protocol`; `store` and
-//! `protocol` import no `api`.
+//! Imports point down only: `domain` imports none of `api`, `store`, `protocol` or `sync`; `store`
+//! and `protocol` import no `api`; `sync` imports no `api`.
 //!
-//! * [`domain`] — the organisation's email configuration as plain data, with no serde (profiles, mailboxes,
-//!   settings, users, queues, alerts) and every rule over it as a pure function
+//! * [`domain`] — the organisation's email configuration and data as plain data, with no serde
+//!   (profiles, mailboxes, settings, users, queues, contacts, accounts, leads, email activities,
+//!   alerts) and every rule over it as a pure function
 //!   ([`domain::rules`]): the server type × credential mode × delivery method matrix, field
 //!   visibility per server type, approval, the effective *Process Email From* date, Apply
 //!   Default Email Settings. Rules refuse with a stable code and parameters; the words live in
@@ -37,7 +41,8 @@
 //!   table with named functions over a connection or a transaction; WAL, foreign keys on, STRICT
 //!   tables, append-only migrations in `engine/migrations/` tracked by `PRAGMA user_version`;
 //!   [`store::batch`] for a savepoint per item; [`store::Durability::Full`] for commits a server
-//!   is told about right after.
+//!   is told about right after. The original messages live beside the database in pack files
+//!   ([`store::messages`]), synced before the transaction that refers to them commits.
 //! * [`limits`] — each profile's Maximum Concurrent Connections as one semaphore that follows a
 //!   changed limit without ever exceeding it.
 //! * [`logging`] — `tracing` set up for the CLI (standard error) and the app (a daily file).
@@ -78,13 +83,18 @@
 //! never a plaintext fallback. A secret is written to the keychain before its flag, and removed
 //! again if the flag's transaction fails.
 //!
-//! ## Sync, in a few sentences (issues to come)
+//! ## Sync, in a few sentences
 //!
-//! For each enabled mailbox and workload, a scheduler plans (a pure function over local state,
-//! the stored cursor and the server's listing) and then applies: per-item results are recorded,
-//! one bad item never aborts a run. A message is acknowledged on the server (moved, deleted,
-//! cursor advanced) only after the activity and the new cursor are committed together. Outgoing
-//! work is the outbox table, drained by the scheduler.
+//! [`sync::run_cycle`] runs one incoming cycle of one mailbox (ADR 0011): the gate (may this
+//! mailbox be processed), then a plan — a pure function of the stored cursor (IMAP UIDVALIDITY
+//! and last UID, HIGHESTMODSEQ with CONDSTORE; POP3 UIDLs seen) and the server's listing — then
+//! fetch, parse and write as three pipelined stages. Each message is decided by pure rules
+//! ([`sync::inbound`]: acceptance by the recipients' filtering methods, correlation, party
+//! resolution, owner, regarding) over facts looked up in the store; per-item results are
+//! recorded, one bad message never aborts a run. A message is acknowledged on the server (POP3
+//! DELE, IMAP MOVE to Undeliverable) only after its activity and the new cursor are committed
+//! together, durably. A preview runs the same plan and decisions and writes nothing. The
+//! continuous scheduler and the outbox come next (issue 10).
 //!
 //! ## Invariants
 //!
@@ -105,6 +115,7 @@ pub mod protocol;
 pub mod remote;
 pub mod secrets;
 pub mod store;
+pub mod sync;
 
 pub use engine::{APP_ID, DATABASE_FILE, Engine, EngineConfig, Flavor, JobChange, SecretBackend, default_data_dir};
 pub use error::{Error, ErrorDto, ErrorKind, Result};

@@ -182,3 +182,100 @@ pub async fn silent_server() -> u16 {
     });
     port
 }
+
+/// Delivers `raw` (CRLF line ends) to each of `recipients` (`user@localhost`) through the servers'
+/// LMTP port, as Postfix would: one transaction, the message dot-stuffed.
+pub fn deliver(servers: &MailServers, sender: &str, recipients: &[&str], raw: &[u8]) {
+    deliver_many(servers, sender, recipients, std::iter::once(raw));
+}
+
+/// Delivers several messages over one LMTP session (one transaction each).
+pub fn deliver_many<'a>(
+    servers: &MailServers,
+    sender: &str,
+    recipients: &[&str],
+    messages: impl IntoIterator<Item = &'a [u8]>,
+) {
+    use std::io::{BufRead, BufReader, Write};
+    let stream = std::net::TcpStream::connect(("127.0.0.1", servers.port("LMTP_PORT")))
+        .unwrap_or_else(|e| panic!("LMTP connect: {e}"));
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap_or_else(|e| panic!("{e}"));
+    let mut reader = BufReader::new(stream.try_clone().unwrap_or_else(|e| panic!("{e}")));
+    let mut writer = std::io::BufWriter::new(stream);
+    // Reads one reply (its last line) and checks its code class.
+    let mut reply = |want: char| {
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap_or_else(|e| panic!("LMTP read: {e}"));
+            assert!(line.starts_with(want), "LMTP said: {line}");
+            if line.as_bytes().get(3) != Some(&b'-') {
+                break;
+            }
+        }
+    };
+    reply('2');
+    let send = |w: &mut std::io::BufWriter<std::net::TcpStream>, s: &[u8]| {
+        w.write_all(s).unwrap_or_else(|e| panic!("LMTP write: {e}"));
+    };
+    send(&mut writer, b"LHLO tests.localhost\r\n");
+    writer.flush().unwrap_or_else(|e| panic!("{e}"));
+    reply('2');
+    for raw in messages {
+        send(&mut writer, format!("MAIL FROM:<{sender}>\r\n").as_bytes());
+        for r in recipients {
+            send(&mut writer, format!("RCPT TO:<{r}>\r\n").as_bytes());
+        }
+        send(&mut writer, b"DATA\r\n");
+        writer.flush().unwrap_or_else(|e| panic!("{e}"));
+        reply('2');
+        for _ in recipients {
+            reply('2');
+        }
+        reply('3');
+        let mut at_line_start = true;
+        let mut out = Vec::with_capacity(raw.len() + 64);
+        for &b in raw {
+            if at_line_start && b == b'.' {
+                out.push(b'.');
+            }
+            out.push(b);
+            at_line_start = b == b'\n';
+        }
+        if !out.ends_with(b"\r\n") {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b".\r\n");
+        send(&mut writer, &out);
+        writer.flush().unwrap_or_else(|e| panic!("{e}"));
+        // LMTP answers once per recipient.
+        for _ in recipients {
+            reply('2');
+        }
+    }
+    send(&mut writer, b"QUIT\r\n");
+    let _ = writer.flush();
+}
+
+/// Appends `raw` to a user's folder over IMAPS, as a mail client would (no header is added).
+pub async fn append(servers: &MailServers, user: &str, pass: &str, folder: &str, raw: &[u8]) {
+    use serversync::protocol::{Security, Unobserved, imap};
+    let ep = endpoint(servers, "localhost", "IMAPS_PORT", Security::Implicit);
+    let mut session =
+        imap::sign_in(&ep, &password(user, pass), &mut Unobserved).await.unwrap_or_else(|e| panic!("IMAP: {e}"));
+    session.append(folder, None, raw).await.unwrap_or_else(|e| panic!("APPEND: {e}"));
+    let _ = session.logout().await;
+}
+
+/// How many messages a user's folder holds, read over IMAPS.
+pub async fn folder_count(servers: &MailServers, user: &str, pass: &str, folder: &str) -> u32 {
+    use serversync::protocol::{Security, Unobserved, imap};
+    let ep = endpoint(servers, "localhost", "IMAPS_PORT", Security::Implicit);
+    let mut session =
+        imap::sign_in(&ep, &password(user, pass), &mut Unobserved).await.unwrap_or_else(|e| panic!("IMAP: {e}"));
+    let n = match session.examine(folder).await {
+        Ok(f) => f.exists,
+        Err(_) => 0,
+    };
+    let _ = session.logout().await;
+    n
+}

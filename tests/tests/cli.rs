@@ -408,3 +408,94 @@ fn ctrl_c_cancels_the_mailboxes_not_yet_tested() {
     assert_eq!(states.iter().filter(|s| **s == "failure").count(), 1, "the one being tested finished: {states:?}");
     assert!(!states.contains(&"testing"), "{states:?}");
 }
+
+#[test]
+fn contacts_are_imported_from_csv_all_or_none_and_a_refused_row_is_named_by_its_line() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path().join("data");
+    let csv = dir.path().join("contacts.csv");
+    std::fs::write(
+        &csv,
+        "first_name,last_name,email_address_1\nYui,Nakamura,yui@fabrikam.com\nLan,Trần,lan@example.vn\nPierre,Martin,not-an-address\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = run_cli(&data, &["contact", "import", &csv.to_string_lossy()], None);
+    assert_eq!(out.status.code(), Some(2), "a refused row is refused input");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Line 4") && stderr.contains("not-an-address"), "{stderr}");
+    let listed = cli_json(&data, &["contact", "list"], None);
+    assert_eq!(listed.as_array().map(Vec::len), Some(0), "no row of the refused file was written");
+
+    std::fs::write(
+        &csv,
+        "first_name,last_name,email_address_1\nYui,Nakamura,yui@fabrikam.com\nLan,Trần,lan@example.vn\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let imported = cli_json(&data, &["contact", "import", &csv.to_string_lossy()], None);
+    assert_eq!(imported["imported"], 2);
+    let listed = cli_json(&data, &["contact", "list"], None);
+    let names: Vec<&str> = listed.as_array().into_iter().flatten().filter_map(|c| c["last_name"].as_str()).collect();
+    assert_eq!(names, vec!["Nakamura", "Trần"]);
+    // An unknown column is refused before anything is read.
+    std::fs::write(&csv, "last_name,shoe_size\nX,42\n").unwrap_or_else(|e| panic!("{e}"));
+    let out = run_cli(&data, &["--lang", "fr", "contact", "import", &csv.to_string_lossy()], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shoe_size"));
+}
+
+#[test]
+fn a_dry_run_lists_what_would_be_tracked_and_why_and_writes_nothing() {
+    use serversync_tests::mail::{MailServers, deliver};
+    let servers = MailServers::start(&[("dry", "dry-pass")]);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path();
+    let imaps = format!("incoming_port={}", servers.port("IMAPS_PORT"));
+    let smtp = format!("outgoing_port={}", servers.port("SMTP_PORT"));
+    let ca = format!("ca_file={}", servers.ca_file());
+    cli_json(
+        data,
+        &[
+            "profile",
+            "create",
+            "--type",
+            "imap-smtp",
+            "--name",
+            "Loopback",
+            "--default",
+            "--set",
+            "incoming_location=localhost",
+            "--set",
+            "outgoing_location=localhost",
+            "--set",
+            &imaps,
+            "--set",
+            &smtp,
+            "--set",
+            &ca,
+        ],
+        None,
+    );
+    let u = cli_json(data, &["user", "create", "--name", "Dry", "--email", "dry@localhost"], None);
+    let id = u["mailbox_id"].to_string();
+    cli_json(data, &["user", "update", &u["id"].to_string(), "--set", "incoming_filtering_method=all_email"], None);
+    cli_json(data, &["mailbox", "set-credentials", &id, "--user-name", "dry", "--password-stdin"], Some("dry-pass"));
+    cli_json(data, &["mailbox", "approve", &id], None);
+    for i in 0..2 {
+        let m = format!(
+            "From: a@example.org\r\nTo: dry@localhost\r\nSubject: Dry {i}\r\nMessage-ID: <dry-{i}@example.org>\r\n\r\nx\r\n"
+        );
+        deliver(&servers, "a@example.org", &["dry@localhost"], m.as_bytes());
+    }
+    let out = run_cli(data, &["mailbox", "sync", &id, "--dry-run"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("Dry 0") && table.contains("Dry 1") && table.contains("tracked"), "{table}");
+    assert!(table.contains("accepted by user"), "the why is listed: {table}");
+    let db = data.join(serversync::DATABASE_FILE);
+    assert_eq!(count_rows(&db, "email_activity"), 0, "a dry run writes no activity");
+    assert_eq!(count_rows(&db, "mailbox_sync_state"), 0, "nor a cursor");
+    // Not tested and enabled: a real cycle is refused with its reason and exit code 2.
+    let out = run_cli(data, &["mailbox", "sync", &id], None);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Test & Enable"), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -5,6 +5,7 @@
 //! keychain first and the "is set" flag second, and undo the keychain write if the database
 //! write fails, so a refused call leaves neither behind.
 
+mod activities;
 mod alerts;
 mod catalog;
 mod connection;
@@ -12,9 +13,12 @@ mod jobs;
 mod mailboxes;
 mod principals;
 mod profiles;
+mod records;
 mod settings;
+mod sync;
 pub mod wire;
 
+pub use activities::*;
 pub use alerts::*;
 pub use catalog::*;
 pub use connection::{ConnectionTest, test_profile_connection};
@@ -22,7 +26,9 @@ pub use jobs::*;
 pub use mailboxes::*;
 pub use principals::*;
 pub use profiles::*;
+pub use records::*;
 pub use settings::*;
+pub use sync::*;
 pub use wire::*;
 
 use crate::store;

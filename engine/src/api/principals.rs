@@ -50,7 +50,7 @@ pub enum PrincipalView {
 }
 
 impl PrincipalView {
-    fn state(self) -> Option<RecordState> {
+    pub(crate) fn state(self) -> Option<RecordState> {
         match self {
             PrincipalView::Active => Some(RecordState::Active),
             PrincipalView::Inactive => Some(RecordState::Inactive),

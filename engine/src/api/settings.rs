@@ -16,7 +16,9 @@ pub async fn update_settings(engine: &Engine, changes: SettingsChanges) -> Resul
     engine
         .write(move |tx, ctx| {
             let mut s = store::settings::get(tx)?;
+            let before = s.tracking_prefix.clone();
             domain::SettingsChanges::from(changes).apply_to(&mut s);
+            domain::rules::remember_tracking_prefix(&mut s, &before);
             let default_profile = s.default_profile_id.map(|id| store::profiles::get(tx, id)).transpose()?;
             validate_settings(&s, default_profile.as_ref())?;
             s.modified_on = ctx.now();

@@ -265,6 +265,9 @@ domain::mailbox::mailbox_changes!(wire_change_set);
 domain::principal::user_changes!(wire_change_set);
 domain::principal::queue_changes!(wire_change_set);
 domain::settings::settings_changes!(wire_change_set);
+domain::crm::contact_changes!(wire_change_set);
+domain::crm::account_changes!(wire_change_set);
+domain::crm::lead_changes!(wire_change_set);
 
 wire_enum! {
     /// Whose mailbox it is.
@@ -565,6 +568,8 @@ record! {
         pub resolve_similar_unresolved_addresses: bool,
         // Attachments
         pub max_attachment_size_kb: u32,
+        /// File extensions (without the dot, separated by semicolons) whose attachments are not saved.
+        pub blocked_attachments: String,
         // Alerts
         pub alerts_for_errors: bool,
         pub alerts_for_warnings: bool,
@@ -574,6 +579,8 @@ record! {
         pub sync_appointment_attachments: bool,
         pub sync_contact_mailing_address_only: bool,
         pub sync_assigned_tasks: bool,
+        /// Tracking-token prefixes used before the current one (read-only).
+        pub previous_tracking_prefixes: String,
         pub modified_on: Timestamp,
     }
 }
@@ -592,5 +599,213 @@ record! {
         pub first_seen: Timestamp,
         pub last_seen: Timestamp,
         pub count: u32,
+    }
+}
+
+record! {
+    /// A contact (`contact`): a person the organisation deals with.
+    Contact from domain::Contact {
+        pub id: ContactId,
+        pub first_name: String,
+        /// Required.
+        pub last_name: String,
+        pub email_address_1: String,
+        pub email_address_2: String,
+        pub email_address_3: String,
+        pub owner_user_id: Option<UserId>,
+        pub state: RecordState,
+        pub created_on: Timestamp,
+        pub modified_on: Timestamp,
+    }
+}
+
+record! {
+    /// An account (`account`): a company or organisation.
+    Account from domain::Account {
+        pub id: AccountId,
+        /// Required.
+        pub name: String,
+        pub email_address_1: String,
+        pub email_address_2: String,
+        pub email_address_3: String,
+        pub owner_user_id: Option<UserId>,
+        pub state: RecordState,
+        pub created_on: Timestamp,
+        pub modified_on: Timestamp,
+    }
+}
+
+record! {
+    /// A lead (`lead`): a prospect not yet qualified.
+    Lead from domain::Lead {
+        pub id: LeadId,
+        pub first_name: String,
+        /// Required.
+        pub last_name: String,
+        pub company_name: String,
+        pub email_address_1: String,
+        pub email_address_2: String,
+        pub email_address_3: String,
+        pub owner_user_id: Option<UserId>,
+        pub state: RecordState,
+        pub created_on: Timestamp,
+        pub modified_on: Timestamp,
+    }
+}
+
+record! {
+    /// A record of an email-enabled table: a party, a regarding, the accepting user or queue.
+    RecordRef from domain::RecordRef {
+        pub entity: EmailEntity,
+        pub id: i64,
+    }
+}
+
+impl Wire<domain::RecordRef> for RecordRef {
+    fn wire(self) -> domain::RecordRef {
+        domain::RecordRef::new(self.entity.into(), self.id)
+    }
+}
+
+/// A record reference as the wire carries it in requests.
+impl<'de> Deserialize<'de> for RecordRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Raw {
+            entity: EmailEntity,
+            id: i64,
+        }
+        let r = Raw::deserialize(d)?;
+        Ok(RecordRef { entity: r.entity, id: r.id })
+    }
+}
+
+record! {
+    /// One party of an email: an address and the record it resolved to (None: unresolved).
+    Party from domain::Party {
+        pub role: PartyRole,
+        /// The address's place in its header.
+        pub position: u32,
+        pub address: String,
+        pub display_name: String,
+        pub record: Option<RecordRef>,
+    }
+}
+
+record! {
+    /// An attachment of an email; `not_saved` says why one was not kept.
+    Attachment from domain::Attachment {
+        pub position: u32,
+        pub part_index: u32,
+        pub file_name: String,
+        pub mime_type: String,
+        pub content_id: String,
+        pub size_bytes: u64,
+        pub not_saved: Option<AttachmentNotSaved>,
+    }
+}
+
+record! {
+    /// Where a mailbox's incoming sync stands, and its last-sync counters.
+    SyncState from domain::SyncState {
+        pub uid_validity: Option<u32>,
+        pub last_uid: u32,
+        pub highest_modseq: Option<u64>,
+        pub uid_next: Option<u32>,
+        pub process_from: Option<Timestamp>,
+        pub last_sync_started_on: Option<Timestamp>,
+        pub last_sync_completed_on: Option<Timestamp>,
+        pub items_processed_last_sync: u32,
+        pub items_failed_last_sync: u32,
+        pub no_email_count: u32,
+    }
+}
+
+same_on_the_wire!(u64);
+
+wire_enum! {
+    /// Why a cycle read the whole Inbox again.
+    Rescan from crate::sync::plan::Rescan { First, UidValidityChanged, StartDateMovedBack }
+}
+
+wire_enum! {
+    /// What became of one message of a cycle.
+    ItemResult from crate::sync::ItemResult { Tracked, AlreadyTracked, Skipped, Failed, PassedOver }
+}
+
+record! {
+    /// One message of a cycle, and why it went the way it did.
+    ItemReport from crate::sync::ItemReport {
+        /// `imap:UIDVALIDITY:UID` or `pop3:UIDL`.
+        pub server_ref: String,
+        pub message_id: String,
+        pub subject: String,
+        pub from: String,
+        pub result: ItemResult,
+        /// For skipped and failed messages: why, as a message code with its parameters.
+        pub code: String,
+        pub params: BTreeMap<String, String>,
+        pub activity_id: Option<ActivityId>,
+        /// The user or queue whose filter accepted it, and that filter.
+        pub accepting: Option<RecordRef>,
+        pub accepting_filter: Option<FilteringMethod>,
+        /// The correlation method that matched, and the tracked email it matched.
+        pub correlation: CorrelationMethod,
+        pub correlated_with: Option<ActivityId>,
+        /// The records the parties resolved to.
+        pub parties: Vec<Party>,
+    }
+}
+
+record! {
+    /// What an incoming cycle did (or, in a preview, would do).
+    CycleReport from crate::sync::CycleReport {
+        pub mailbox_id: Option<MailboxId>,
+        pub preview: bool,
+        pub rescan: Option<Rescan>,
+        pub planned: u32,
+        pub tracked: u32,
+        pub already_tracked: u32,
+        pub skipped: u32,
+        pub failed: u32,
+        pub passed_over: u32,
+        pub moved_to_undeliverable: u32,
+        pub deleted_from_server: u32,
+        pub interrupted: bool,
+        pub items: Vec<ItemReport>,
+    }
+}
+
+record! {
+    /// A message that was not tracked, as item-level monitoring lists it.
+    MailItemOutcome from crate::store::sync_state::Outcome {
+        pub mailbox_id: MailboxId,
+        pub server_ref: String,
+        pub outcome: ItemOutcome,
+        pub code: String,
+        pub params: BTreeMap<String, String>,
+        pub message_id: String,
+        pub subject: String,
+        pub moved_to_undeliverable: bool,
+        pub occurred_on: Timestamp,
+    }
+}
+
+record! {
+    /// One row of the Email Activities grid.
+    EmailActivityRow from crate::store::activities::ActivityRow {
+        pub id: ActivityId,
+        pub subject: String,
+        pub sender: String,
+        /// The To addresses, joined by "; ".
+        pub to: String,
+        pub regarding: Option<RecordRef>,
+        pub regarding_name: String,
+        pub received_on: Timestamp,
+        pub receiving_mailbox_id: Option<MailboxId>,
+        pub receiving_mailbox_name: String,
+        pub correlation_method: CorrelationMethod,
+        pub attachment_count: u32,
     }
 }

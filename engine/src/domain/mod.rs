@@ -1,7 +1,9 @@
 //! The organisation's email configuration as plain data, and the rules over it as pure
 //! functions. Nothing here touches SQLite, the keychain or the network.
 
+pub mod activity;
 pub mod alert;
+pub mod crm;
 pub mod job;
 pub mod mailbox;
 pub mod options;
@@ -13,7 +15,9 @@ pub mod test_enable;
 
 use std::fmt;
 
+pub use activity::{Attachment, EmailActivity, Party, RecordRef, SyncState};
 pub use alert::{Alert, AlertFilter, NewAlert, Regarding};
+pub use crm::{Account, AccountChanges, Contact, ContactChanges, Lead, LeadChanges};
 pub use mailbox::{Mailbox, MailboxChanges, MailboxKind};
 pub use options::*;
 pub use principal::{Queue, QueueChanges, User, UserChanges};
@@ -67,6 +71,14 @@ macro_rules! id_types {
             AlertId, "alert");
         $m!(/// A background job (asyncoperation).
             JobId, "job");
+        $m!(/// A contact.
+            ContactId, "contact");
+        $m!(/// An account.
+            AccountId, "account");
+        $m!(/// A lead.
+            LeadId, "lead");
+        $m!(/// An email activity.
+            ActivityId, "email");
     };
 }
 pub(crate) use id_types;

@@ -227,6 +227,89 @@ macro_rules! option_sets {
                 Cancelled = ("cancelled", 4),
             }
         }
+        $m! {
+            /// A kind of email-enabled record: what an address can resolve to. The value is the
+            /// Dataverse object type code; the order is the sender-resolution precedence of spec
+            /// §3.10 (users, contacts, accounts, leads, then the other email-enabled tables).
+            EmailEntity {
+                User = ("user", 8),
+                Contact = ("contact", 2),
+                Account = ("account", 1),
+                Lead = ("lead", 4),
+                Queue = ("queue", 2020),
+            }
+        }
+        $m! {
+            /// Whether an email came in or went out (`directioncode`).
+            ActivityDirection {
+                Incoming = ("incoming", 0),
+                Outgoing = ("outgoing", 1),
+            }
+        }
+        $m! {
+            /// An email activity's status reason (`statuscode`).
+            EmailStatus {
+                Draft = ("draft", 1),
+                Completed = ("completed", 2),
+                Sent = ("sent", 3),
+                Received = ("received", 4),
+                Canceled = ("canceled", 5),
+                PendingSend = ("pending_send", 6),
+                Sending = ("sending", 7),
+                Failed = ("failed", 8),
+            }
+        }
+        $m! {
+            /// How an email was found to belong to a conversation already tracked
+            /// (`correlationmethod`, spec §3.9).
+            CorrelationMethod {
+                None = ("none", 0),
+                Skipped = ("skipped", 1),
+                XHeader = ("x_header", 2),
+                InReplyTo = ("in_reply_to", 3),
+                TrackingToken = ("tracking_token", 4),
+                ConversationIndex = ("conversation_index", 5),
+                SmartMatching = ("smart_matching", 6),
+                Custom = ("custom", 7),
+            }
+        }
+        $m! {
+            /// A party's place on an email (`participationtypemask`).
+            PartyRole {
+                From = ("from", 1),
+                To = ("to", 2),
+                Cc = ("cc", 3),
+                Bcc = ("bcc", 4),
+            }
+        }
+        $m! {
+            /// What the email record says about content it could not keep (`notifications`).
+            EmailNotification {
+                None = ("none", 0),
+                /// "The message was saved … but not all the attachments could be saved with it."
+                AttachmentsNotSaved = ("attachments_not_saved", 1),
+                /// "Truncated body."
+                TruncatedBody = ("truncated_body", 2),
+            }
+        }
+        $m! {
+            /// Why an attachment was not saved with its email.
+            AttachmentNotSaved {
+                /// Its file extension is on the organisation's blocked list.
+                BlockedExtension = ("blocked_extension", 0),
+                /// It is larger than the organisation's maximum file size.
+                TooLarge = ("too_large", 1),
+            }
+        }
+        $m! {
+            /// What became of a message that was not tracked.
+            ItemOutcome {
+                /// The rules did not accept it (it stays in the Inbox).
+                Skipped = ("skipped", 0),
+                /// Its activity could not be created.
+                Failed = ("failed", 1),
+            }
+        }
     };
 }
 pub(crate) use option_sets;

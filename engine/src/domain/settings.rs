@@ -45,6 +45,8 @@ pub struct OrgSettings {
     pub resolve_similar_unresolved_addresses: bool,
     // Attachments
     pub max_attachment_size_kb: u32,
+    /// File extensions (without the dot, separated by semicolons) whose attachments are not saved.
+    pub blocked_attachments: String,
     // Alerts
     pub alerts_for_errors: bool,
     pub alerts_for_warnings: bool,
@@ -54,6 +56,9 @@ pub struct OrgSettings {
     pub sync_appointment_attachments: bool,
     pub sync_contact_mailing_address_only: bool,
     pub sync_assigned_tasks: bool,
+    /// Tracking-token prefixes used before the current one (semicolon-separated, oldest first):
+    /// still recognised in subjects. Kept by the settings update, not edited.
+    pub previous_tracking_prefixes: String,
     pub modified_on: Timestamp,
 }
 
@@ -96,6 +101,7 @@ macro_rules! settings_changes {
                 unresolve_if_multiple_matches: bool,
                 resolve_similar_unresolved_addresses: bool,
                 max_attachment_size_kb: u32,
+                blocked_attachments: String,
                 alerts_for_errors: bool,
                 alerts_for_warnings: bool,
                 alerts_for_information: bool,
@@ -111,7 +117,34 @@ pub(crate) use settings_changes;
 
 settings_changes!(change_set);
 
+/// The blocked file extensions Dynamics ships with (System Settings › General).
+pub const DEFAULT_BLOCKED_ATTACHMENTS: &str = "ade;adp;app;asa;ashx;asmx;asp;bas;bat;cdx;cer;chm;class;cmd;com;config;cpl;crt;csh;dll;exe;fxp;hlp;hta;htr;htw;ida;idc;idq;inf;ins;isp;its;jar;js;jse;ksh;lnk;mad;maf;mag;mam;maq;mar;mas;mat;mau;mav;maw;mda;mdb;mde;mdt;mdw;mdz;msc;msh;msh1;msh1xml;msh2;msh2xml;mshxml;msi;msp;mst;ops;pcd;pif;prf;prg;printer;pst;reg;rem;scf;scr;sct;shb;shs;shtm;shtml;soap;stm;tmp;url;vb;vbe;vbs;vsmacros;vss;vst;vsw;ws;wsc;wsf;wsh";
+
 impl OrgSettings {
+    /// Whether an attachment with this file name may not be saved because of its extension.
+    pub fn is_blocked_attachment(&self, file_name: &str) -> bool {
+        let Some((_, ext)) = file_name.trim().trim_end_matches('.').rsplit_once('.') else {
+            return false;
+        };
+        self.blocked_attachments
+            .split(';')
+            .map(|e| e.trim().trim_start_matches('.'))
+            .any(|e| !e.is_empty() && e.eq_ignore_ascii_case(ext))
+    }
+
+    /// Every tracking-token prefix recognised in a subject: the current one first, then the
+    /// earlier ones.
+    pub fn tracking_prefixes(&self) -> Vec<&str> {
+        let mut v = vec![self.tracking_prefix.trim()];
+        for p in self.previous_tracking_prefixes.split(';').map(str::trim).rev() {
+            if !p.is_empty() && !v.contains(&p) {
+                v.push(p);
+            }
+        }
+        v.retain(|p| !p.is_empty());
+        v
+    }
+
     /// The settings of a new organisation (spec §2.3; choices where sources conflict: ADR 0004).
     pub fn defaults(now: Timestamp) -> OrgSettings {
         OrgSettings {
@@ -148,6 +181,7 @@ impl OrgSettings {
             unresolve_if_multiple_matches: false,
             resolve_similar_unresolved_addresses: true,
             max_attachment_size_kb: 5120,
+            blocked_attachments: DEFAULT_BLOCKED_ATTACHMENTS.to_owned(),
             alerts_for_errors: true,
             alerts_for_warnings: true,
             alerts_for_information: true,
@@ -155,6 +189,7 @@ impl OrgSettings {
             sync_appointment_attachments: false,
             sync_contact_mailing_address_only: true,
             sync_assigned_tasks: false,
+            previous_tracking_prefixes: String::new(),
             modified_on: now,
         }
     }

@@ -4,8 +4,9 @@
 use crate::domain::*;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
-macro_rules! sql_ids {
-    ($($name:ident),+ $(,)?) => {$(
+/// An id is stored as its integer.
+macro_rules! sql_id {
+    ($(#[$meta:meta])* $name:ident, $entity:literal) => {
         impl ToSql for $name {
             fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
                 Ok(ToSqlOutput::from(self.0))
@@ -17,11 +18,12 @@ macro_rules! sql_ids {
                 i64::column_result(value).map($name)
             }
         }
-    )+};
+    };
 }
 
-macro_rules! sql_codes {
-    ($($name:ident),+ $(,)?) => {$(
+/// An option set is stored as its stable code.
+macro_rules! sql_code {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = ($code:literal, $value:literal)),+ $(,)? }) => {
         impl ToSql for $name {
             fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
                 Ok(ToSqlOutput::from(self.code()))
@@ -38,28 +40,8 @@ macro_rules! sql_codes {
                     .ok_or_else(|| FromSqlError::Other(format!("unknown {} value {text:?}", stringify!($name)).into()))
             }
         }
-    )+};
+    };
 }
 
-sql_ids!(ProfileId, MailboxId, UserId, QueueId, AlertId, JobId);
-
-sql_codes!(
-    ServerType,
-    CredentialMode,
-    AuthProtocol,
-    TlsMode,
-    OauthCredentialKind,
-    ServerAuthority,
-    RecordState,
-    IncomingMethod,
-    OutgoingMethod,
-    ActMethod,
-    TestStatus,
-    EmailAddressStatus,
-    AlertLevel,
-    ProcessEmailUsing,
-    FilteringMethod,
-    TestExecutionStatus,
-    JobState,
-    JobItemState,
-);
+id_types!(sql_id);
+options::option_sets!(sql_code);

@@ -9,6 +9,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_jobs_and_sync_errors.sql"),
     include_str!("../../migrations/0003_alert_details.sql"),
+    include_str!("../../migrations/0004_records_and_address_index.sql"),
+    include_str!("../../migrations/0005_email_activities.sql"),
 ];
 
 /// The schema version this build writes.

@@ -21,12 +21,17 @@ mod codec;
 mod migrations;
 pub(crate) mod record;
 
+pub mod activities;
+pub mod addresses;
 pub mod alerts;
 pub mod jobs;
 pub mod mailboxes;
+pub mod messages;
 pub mod principals;
 pub mod profiles;
+pub mod records;
 pub mod settings;
+pub mod sync_state;
 
 pub use migrations::{LATEST_VERSION, MIGRATIONS};
 
@@ -60,14 +65,15 @@ pub fn batch<I, T>(
 ) -> Result<Vec<Result<T>>> {
     let mut out = Vec::new();
     for item in items {
-        tx.execute_batch("SAVEPOINT batch_item")?;
+        tx.prepare_cached("SAVEPOINT batch_item")?.execute([])?;
         match f(tx, item) {
             Ok(v) => {
-                tx.execute_batch("RELEASE batch_item")?;
+                tx.prepare_cached("RELEASE batch_item")?.execute([])?;
                 out.push(Ok(v));
             }
             Err(e) => {
-                tx.execute_batch("ROLLBACK TO batch_item; RELEASE batch_item")?;
+                tx.prepare_cached("ROLLBACK TO batch_item")?.execute([])?;
+                tx.prepare_cached("RELEASE batch_item")?.execute([])?;
                 out.push(Err(e));
             }
         }
@@ -114,6 +120,7 @@ impl Store {
                 Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
             r.busy_timeout(BUSY_TIMEOUT)?;
             r.pragma_update(None, "foreign_keys", true)?;
+            r.set_prepared_statement_cache_capacity(64);
             readers.push(Mutex::new(r));
         }
         Ok(Store {
@@ -128,6 +135,11 @@ impl Store {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Where the original messages are kept (see [`messages`]).
+    pub fn messages_dir(&self) -> PathBuf {
+        self.path.parent().unwrap_or_else(|| Path::new(".")).join("messages")
     }
 
     /// What an async caller waits on before it takes the writer: one permit, so waiting writers

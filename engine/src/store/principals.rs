@@ -3,7 +3,7 @@
 use super::record::{self, table_record};
 use crate::Result;
 use crate::domain::{Queue, QueueId, RecordState, User, UserId};
-use rusqlite::{Connection, Transaction};
+use rusqlite::{Connection, OptionalExtension, Transaction};
 
 table_record!(User, "system_user", id: UserId {
     full_name, primary_email, can_approve_email, incoming_filtering_method, state, created_on, modified_on,
@@ -57,4 +57,66 @@ pub fn insert_queue(tx: &Transaction<'_>, q: &Queue) -> Result<QueueId> {
 /// Writes every field of a queue.
 pub fn update_queue(tx: &Transaction<'_>, q: &Queue) -> Result<()> {
     record::update(tx, q)
+}
+
+/// A user or a queue as the incoming pipeline sees it: how it filters incoming email, whether it
+/// is active, who owns what it receives, and its mailbox's incoming settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrincipalRow {
+    pub filter: crate::domain::FilteringMethod,
+    pub active: bool,
+    /// The user itself, or the queue's owner.
+    pub owner_user_id: Option<UserId>,
+    /// Its mailbox: incoming method, enabled for incoming, active.
+    pub mailbox: Option<(crate::domain::IncomingMethod, bool, bool)>,
+}
+
+/// The users and queues among `refs` (other entities are ignored), by reference.
+pub fn principal_rows(
+    c: &Connection,
+    refs: impl IntoIterator<Item = crate::domain::RecordRef>,
+) -> Result<std::collections::BTreeMap<crate::domain::RecordRef, PrincipalRow>> {
+    use crate::domain::EmailEntity;
+    let mut user = c.prepare_cached(
+        "SELECT u.incoming_filtering_method, u.state = 'active', m.incoming_method, m.enabled_for_incoming,
+                m.state = 'active'
+         FROM system_user u LEFT JOIN mailbox m ON m.user_id = u.id WHERE u.id = ?1",
+    )?;
+    let mut queue = c.prepare_cached(
+        "SELECT q.incoming_filtering_method, q.state = 'active', m.incoming_method, m.enabled_for_incoming,
+                m.state = 'active', q.owner_user_id
+         FROM queue q LEFT JOIN mailbox m ON m.queue_id = q.id WHERE q.id = ?1",
+    )?;
+    let mut out = std::collections::BTreeMap::new();
+    for r in refs {
+        let row = match r.entity {
+            EmailEntity::User => user
+                .query_row([r.id], |row| {
+                    let method: Option<crate::domain::IncomingMethod> = row.get(2)?;
+                    Ok(PrincipalRow {
+                        filter: row.get(0)?,
+                        active: row.get(1)?,
+                        owner_user_id: Some(UserId(r.id)),
+                        mailbox: method.map(|m| Ok::<_, rusqlite::Error>((m, row.get(3)?, row.get(4)?))).transpose()?,
+                    })
+                })
+                .optional()?,
+            EmailEntity::Queue => queue
+                .query_row([r.id], |row| {
+                    let method: Option<crate::domain::IncomingMethod> = row.get(2)?;
+                    Ok(PrincipalRow {
+                        filter: row.get(0)?,
+                        active: row.get(1)?,
+                        owner_user_id: row.get(5)?,
+                        mailbox: method.map(|m| Ok::<_, rusqlite::Error>((m, row.get(3)?, row.get(4)?))).transpose()?,
+                    })
+                })
+                .optional()?,
+            _ => None,
+        };
+        if let Some(row) = row {
+            out.insert(r, row);
+        }
+    }
+    Ok(out)
 }

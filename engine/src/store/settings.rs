@@ -14,9 +14,9 @@ table_record!(OrgSettings, "organization_settings", id: i64 {
     smart_matching_enabled, hash_filter_keywords, hash_max_count, hash_delta_subject_count, hash_min_address_count,
     track_categorized_items, auto_track_sent_items, track_internal_email_as_two_activities,
     render_secure_frames, allow_unresolved_recipients_on_send, unresolve_if_multiple_matches,
-    resolve_similar_unresolved_addresses, max_attachment_size_kb,
+    resolve_similar_unresolved_addresses, max_attachment_size_kb, blocked_attachments,
     alerts_for_errors, alerts_for_warnings, alerts_for_information, notify_mailbox_owner,
-    sync_appointment_attachments, sync_contact_mailing_address_only, sync_assigned_tasks, modified_on,
+    sync_appointment_attachments, sync_contact_mailing_address_only, sync_assigned_tasks, previous_tracking_prefixes, modified_on,
 });
 
 /// The organisation's settings.

@@ -1,11 +1,13 @@
 //! One file per UI area. Each command is a few lines: DTO in, one `serversync::api` call, DTO or
 //! `{code, params, message}` out. Business rules live in the engine, never here.
 
+pub mod activities;
 pub mod alerts;
 pub mod jobs;
 pub mod mailboxes;
 pub mod principals;
 pub mod profiles;
+pub mod records;
 pub mod settings;
 
 use serversync::{Error, ErrorDto, Lang};

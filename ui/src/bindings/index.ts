@@ -49,6 +49,35 @@ export const commands = {
 	startTestAndEnable: (scope: TestAndEnableScope) => typedError<JobDto_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("start_test_and_enable", { scope })),
 	getJob: (id: JobId) => typedError<JobDto_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("get_job", { id })),
 	cancelJob: (id: JobId) => typedError<JobDto_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("cancel_job", { id })),
+	listContacts: (view: PrincipalView) => typedError<Contact_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("list_contacts", { view })),
+	createContact: (changes: ContactChanges_Deserialize) => typedError<Contact_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("create_contact", { changes })),
+	updateContact: (id: ContactId, changes: ContactChanges_Deserialize) => typedError<Contact_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("update_contact", { id, changes })),
+	setContactState: (ids: ContactId[], state: RecordState) => typedError<Contact_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("set_contact_state", { ids, state })),
+	/**  CSV text (the file's content, read by the window), all rows or none. */
+	importContacts: (csv: string) => typedError<ImportSummary, ErrorDto_Serialize>(__TAURI_INVOKE("import_contacts", { csv })),
+	listAccounts: (view: PrincipalView) => typedError<Account_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("list_accounts", { view })),
+	createAccount: (changes: AccountChanges_Deserialize) => typedError<Account_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("create_account", { changes })),
+	updateAccount: (id: AccountId, changes: AccountChanges_Deserialize) => typedError<Account_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("update_account", { id, changes })),
+	setAccountState: (ids: AccountId[], state: RecordState) => typedError<Account_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("set_account_state", { ids, state })),
+	/**  CSV text (the file's content, read by the window), all rows or none. */
+	importAccounts: (csv: string) => typedError<ImportSummary, ErrorDto_Serialize>(__TAURI_INVOKE("import_accounts", { csv })),
+	listLeads: (view: PrincipalView) => typedError<Lead_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("list_leads", { view })),
+	createLead: (changes: LeadChanges_Deserialize) => typedError<Lead_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("create_lead", { changes })),
+	updateLead: (id: LeadId, changes: LeadChanges_Deserialize) => typedError<Lead_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("update_lead", { id, changes })),
+	setLeadState: (ids: LeadId[], state: RecordState) => typedError<Lead_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("set_lead_state", { ids, state })),
+	/**  CSV text (the file's content, read by the window), all rows or none. */
+	importLeads: (csv: string) => typedError<ImportSummary, ErrorDto_Serialize>(__TAURI_INVOKE("import_leads", { csv })),
+	listEmailActivities: (filter: EmailActivityFilter_Deserialize, offset: number, limit: number) => typedError<EmailActivityPage_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("list_email_activities", { filter, offset, limit })),
+	getEmailActivity: (id: ActivityId) => typedError<EmailActivityDetail_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("get_email_activity", { id })),
+	setEmailRegarding: (id: ActivityId, regarding: RecordRef | null) => typedError<EmailActivityDetail_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("set_email_regarding", { id, regarding })),
+	/**  "Download .eml": saved in the Downloads folder; returns the file's path. */
+	exportEmail: (id: ActivityId) => typedError<string, ErrorDto_Serialize>(__TAURI_INVOKE("export_email", { id })),
+	/**  Saves an attachment in the Downloads folder; returns the file's path. */
+	exportAttachment: (id: ActivityId, position: number) => typedError<string, ErrorDto_Serialize>(__TAURI_INVOKE("export_attachment", { id, position })),
+	/**  Synchronize now (or Preview): one incoming cycle of each mailbox; each result stands alone. */
+	syncMailboxes: (scope: SyncScope, request: SyncRequest_Deserialize) => typedError<MailboxSync_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("sync_mailboxes", { scope, request })),
+	getSyncState: (id: MailboxId) => typedError<SyncState_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("get_sync_state", { id })),
+	listItemOutcomes: (mailbox: MailboxId | null, limit: number) => typedError<MailItemOutcome[], ErrorDto_Serialize>(__TAURI_INVOKE("list_item_outcomes", { mailbox, limit })),
 };
 
 /** Events */
@@ -57,8 +86,65 @@ export const events = {
 };
 
 /* Types */
+/**  An account (`account`): a company or organisation. */
+export type Account = Account_Serialize | Account_Deserialize;
+
+/**  What an account form or an import row may set. */
+export type AccountChanges = AccountChanges_Serialize | AccountChanges_Deserialize;
+
+/**  What an account form or an import row may set. */
+export type AccountChanges_Deserialize = {
+	name?: string,
+	email_address_1?: string,
+	email_address_2?: string,
+	email_address_3?: string,
+	owner_user_id?: UserId | null,
+};
+
+/**  What an account form or an import row may set. */
+export type AccountChanges_Serialize = {
+	owner_user_id?: UserId,
+};
+
+/**  An account. */
+export type AccountId = number & { readonly __brand: "AccountId" };
+
+/**  An account (`account`): a company or organisation. */
+export type Account_Deserialize = {
+	id: AccountId,
+	/**  Required. */
+	name: string,
+	email_address_1: string,
+	email_address_2: string,
+	email_address_3: string,
+	owner_user_id?: UserId | null,
+	state: RecordState,
+	created_on: string,
+	modified_on: string,
+};
+
+/**  An account (`account`): a company or organisation. */
+export type Account_Serialize = {
+	id: AccountId,
+	/**  Required. */
+	name: string,
+	email_address_1: string,
+	email_address_2: string,
+	email_address_3: string,
+	owner_user_id: UserId | null,
+	state: RecordState,
+	created_on: string,
+	modified_on: string,
+};
+
 /**  Appointments, Contacts, and Tasks synchronization method of a mailbox. */
 export type ActMethod = "outlook" | "server_side_sync" | "none";
+
+/**  Whether an email came in or went out (`directioncode`). */
+export type ActivityDirection = "incoming" | "outgoing";
+
+/**  An email activity. */
+export type ActivityId = number & { readonly __brand: "ActivityId" };
 
 /**  An alert as stored and shown. */
 export type Alert = {
@@ -98,6 +184,38 @@ export type AlertId = number & { readonly __brand: "AlertId" };
 /**  Alert level (`tracelog.level`). */
 export type AlertLevel = "information" | "warning" | "error";
 
+/**  An attachment of an email; `not_saved` says why one was not kept. */
+export type Attachment = Attachment_Serialize | Attachment_Deserialize;
+
+/**  Why an attachment was not saved with its email. */
+export type AttachmentNotSaved = 
+/**  Its file extension is on the organisation's blocked list. */
+"blocked_extension" | 
+/**  It is larger than the organisation's maximum file size. */
+"too_large";
+
+/**  An attachment of an email; `not_saved` says why one was not kept. */
+export type Attachment_Deserialize = {
+	position: number,
+	part_index: number,
+	file_name: string,
+	mime_type: string,
+	content_id: string,
+	size_bytes: number,
+	not_saved?: AttachmentNotSaved | null,
+};
+
+/**  An attachment of an email; `not_saved` says why one was not kept. */
+export type Attachment_Serialize = {
+	position: number,
+	part_index: number,
+	file_name: string,
+	mime_type: string,
+	content_id: string,
+	size_bytes: number,
+	not_saved: AttachmentNotSaved | null,
+};
+
 /**  Incoming/Outgoing Authentication Protocol. */
 export type AuthProtocol = "auto_detect" | "negotiate" | "ntlm" | "basic" | "oauth";
 
@@ -117,6 +235,66 @@ export type ConnectionTest_Serialize = {
 	steps: Step[],
 	status: TestExecutionStatus,
 };
+
+/**  A contact (`contact`): a person the organisation deals with. */
+export type Contact = Contact_Serialize | Contact_Deserialize;
+
+/**  What a contact form or an import row may set. */
+export type ContactChanges = ContactChanges_Serialize | ContactChanges_Deserialize;
+
+/**  What a contact form or an import row may set. */
+export type ContactChanges_Deserialize = {
+	first_name?: string,
+	last_name?: string,
+	email_address_1?: string,
+	email_address_2?: string,
+	email_address_3?: string,
+	owner_user_id?: UserId | null,
+};
+
+/**  What a contact form or an import row may set. */
+export type ContactChanges_Serialize = {
+	owner_user_id?: UserId,
+};
+
+/**  A contact. */
+export type ContactId = number & { readonly __brand: "ContactId" };
+
+/**  A contact (`contact`): a person the organisation deals with. */
+export type Contact_Deserialize = {
+	id: ContactId,
+	first_name: string,
+	/**  Required. */
+	last_name: string,
+	email_address_1: string,
+	email_address_2: string,
+	email_address_3: string,
+	owner_user_id?: UserId | null,
+	state: RecordState,
+	created_on: string,
+	modified_on: string,
+};
+
+/**  A contact (`contact`): a person the organisation deals with. */
+export type Contact_Serialize = {
+	id: ContactId,
+	first_name: string,
+	/**  Required. */
+	last_name: string,
+	email_address_1: string,
+	email_address_2: string,
+	email_address_3: string,
+	owner_user_id: UserId | null,
+	state: RecordState,
+	created_on: string,
+	modified_on: string,
+};
+
+/**
+ *  How an email was found to belong to a conversation already tracked
+ *  (`correlationmethod`, spec §3.9).
+ */
+export type CorrelationMethod = "none" | "skipped" | "x_header" | "in_reply_to" | "tracking_token" | "conversation_index" | "smart_matching" | "custom";
 
 /**  A new forward mailbox. */
 export type CreateForwardMailbox = CreateForwardMailbox_Serialize | CreateForwardMailbox_Deserialize;
@@ -199,11 +377,235 @@ export type CredentialMode = "user_or_queue" | "profile" | "server_to_server" | 
 /**  Gmail OAuth in Dynamics; in ServerSync any XOAUTH2 sign-in by the mailbox's user. */
 "user_oauth" | "exchange_hma" | "oauth_entra_id";
 
+/**  What an incoming cycle did (or, in a preview, would do). */
+export type CycleReport = CycleReport_Serialize | CycleReport_Deserialize;
+
+/**  What an incoming cycle did (or, in a preview, would do). */
+export type CycleReport_Deserialize = {
+	mailbox_id?: MailboxId | null,
+	preview: boolean,
+	rescan?: Rescan | null,
+	planned: number,
+	tracked: number,
+	already_tracked: number,
+	skipped: number,
+	failed: number,
+	passed_over: number,
+	moved_to_undeliverable: number,
+	deleted_from_server: number,
+	interrupted: boolean,
+	items: ItemReport_Deserialize[],
+};
+
+/**  What an incoming cycle did (or, in a preview, would do). */
+export type CycleReport_Serialize = {
+	mailbox_id: MailboxId | null,
+	preview: boolean,
+	rescan: Rescan | null,
+	planned: number,
+	tracked: number,
+	already_tracked: number,
+	skipped: number,
+	failed: number,
+	passed_over: number,
+	moved_to_undeliverable: number,
+	deleted_from_server: number,
+	interrupted: boolean,
+	items: ItemReport_Serialize[],
+};
+
 /**  Which side of a profile a step tested. */
 export type Direction = "incoming" | "outgoing";
 
+/**  An email activity as the detail view shows it. */
+export type EmailActivityDetail = EmailActivityDetail_Serialize | EmailActivityDetail_Deserialize;
+
+/**  An email activity as the detail view shows it. */
+export type EmailActivityDetail_Deserialize = {
+	id: ActivityId,
+	subject: string,
+	body_text: string,
+	/**
+	 *  The HTML body, sanitised: no script, no event handler, no remote resource, no style
+	 *  sheet, links without `javascript:`. Shown in a sandboxed frame under a CSP that allows no
+	 *  script and no remote load, so a message that slips past the sanitiser still runs nothing.
+	 */
+	body_html_safe: string,
+	sender: string,
+	direction: ActivityDirection,
+	status: EmailStatus,
+	message_id: string,
+	in_reply_to: string,
+	references_ids: string,
+	conversation_index: string,
+	tracking_token: string,
+	correlation_method: CorrelationMethod,
+	correlated_activity_id?: ActivityId | null,
+	correlated_subject: string,
+	parent_activity_id?: ActivityId | null,
+	regarding?: RecordRef | null,
+	regarding_name: string,
+	receiving_mailbox_id?: MailboxId | null,
+	accepting?: RecordRef | null,
+	accepting_name: string,
+	accepting_filter?: FilteringMethod | null,
+	owner_user_id?: UserId | null,
+	owner_name: string,
+	size_bytes: number,
+	notifications: EmailNotification,
+	internet_headers?: string | null,
+	sent_on?: string | null,
+	received_on: string,
+	created_on: string,
+	parties: PartyView_Deserialize[],
+	attachments: Attachment_Deserialize[],
+	receipts: Receipt[],
+	/**  Queues the email is a queue item of. */
+	queue_ids: QueueId[],
+};
+
+/**  An email activity as the detail view shows it. */
+export type EmailActivityDetail_Serialize = {
+	id: ActivityId,
+	subject: string,
+	body_text: string,
+	/**
+	 *  The HTML body, sanitised: no script, no event handler, no remote resource, no style
+	 *  sheet, links without `javascript:`. Shown in a sandboxed frame under a CSP that allows no
+	 *  script and no remote load, so a message that slips past the sanitiser still runs nothing.
+	 */
+	body_html_safe: string,
+	sender: string,
+	direction: ActivityDirection,
+	status: EmailStatus,
+	message_id: string,
+	in_reply_to: string,
+	references_ids: string,
+	conversation_index: string,
+	tracking_token: string,
+	correlation_method: CorrelationMethod,
+	correlated_activity_id: ActivityId | null,
+	correlated_subject: string,
+	parent_activity_id: ActivityId | null,
+	regarding: RecordRef | null,
+	regarding_name: string,
+	receiving_mailbox_id: MailboxId | null,
+	accepting: RecordRef | null,
+	accepting_name: string,
+	accepting_filter: FilteringMethod | null,
+	owner_user_id: UserId | null,
+	owner_name: string,
+	size_bytes: number,
+	notifications: EmailNotification,
+	internet_headers: string | null,
+	sent_on: string | null,
+	received_on: string,
+	created_on: string,
+	parties: PartyView_Serialize[],
+	attachments: Attachment_Serialize[],
+	receipts: Receipt[],
+	/**  Queues the email is a queue item of. */
+	queue_ids: QueueId[],
+};
+
+/**  What the Email Activities grid filters on. */
+export type EmailActivityFilter = EmailActivityFilter_Serialize | EmailActivityFilter_Deserialize;
+
+/**  What the Email Activities grid filters on. */
+export type EmailActivityFilter_Deserialize = {
+	/**  Emails that arrived in this mailbox (as first or later receiver). */
+	mailbox_id?: MailboxId | null,
+	direction?: ActivityDirection | null,
+	correlation_method?: CorrelationMethod | null,
+	/**  Text in the subject or the sender's address. */
+	search?: string | null,
+	received_from?: string | null,
+	received_to?: string | null,
+};
+
+/**  What the Email Activities grid filters on. */
+export type EmailActivityFilter_Serialize = {
+	/**  Emails that arrived in this mailbox (as first or later receiver). */
+	mailbox_id: MailboxId | null,
+	direction: ActivityDirection | null,
+	correlation_method: CorrelationMethod | null,
+	/**  Text in the subject or the sender's address. */
+	search: string | null,
+	received_from: string | null,
+	received_to: string | null,
+};
+
+/**  A page of the grid. */
+export type EmailActivityPage = EmailActivityPage_Serialize | EmailActivityPage_Deserialize;
+
+/**  A page of the grid. */
+export type EmailActivityPage_Deserialize = {
+	rows: EmailActivityRow_Deserialize[],
+	/**  Rows matching the filter in all. */
+	total: number,
+};
+
+/**  A page of the grid. */
+export type EmailActivityPage_Serialize = {
+	rows: EmailActivityRow_Serialize[],
+	/**  Rows matching the filter in all. */
+	total: number,
+};
+
+/**  One row of the Email Activities grid. */
+export type EmailActivityRow = EmailActivityRow_Serialize | EmailActivityRow_Deserialize;
+
+/**  One row of the Email Activities grid. */
+export type EmailActivityRow_Deserialize = {
+	id: ActivityId,
+	subject: string,
+	sender: string,
+	/**  The To addresses, joined by "; ". */
+	to: string,
+	regarding?: RecordRef | null,
+	regarding_name: string,
+	received_on: string,
+	receiving_mailbox_id?: MailboxId | null,
+	receiving_mailbox_name: string,
+	correlation_method: CorrelationMethod,
+	attachment_count: number,
+};
+
+/**  One row of the Email Activities grid. */
+export type EmailActivityRow_Serialize = {
+	id: ActivityId,
+	subject: string,
+	sender: string,
+	/**  The To addresses, joined by "; ". */
+	to: string,
+	regarding: RecordRef | null,
+	regarding_name: string,
+	received_on: string,
+	receiving_mailbox_id: MailboxId | null,
+	receiving_mailbox_name: string,
+	correlation_method: CorrelationMethod,
+	attachment_count: number,
+};
+
 /**  Email Address Status (`emailrouteraccessapproval`). */
 export type EmailAddressStatus = "empty" | "approved" | "pending_approval" | "rejected";
+
+/**
+ *  A kind of email-enabled record: what an address can resolve to. The value is the
+ *  Dataverse object type code; the order is the sender-resolution precedence of spec
+ *  §3.10 (users, contacts, accounts, leads, then the other email-enabled tables).
+ */
+export type EmailEntity = "user" | "contact" | "account" | "lead" | "queue";
+
+/**  What the email record says about content it could not keep (`notifications`). */
+export type EmailNotification = "none" | 
+/**  "The message was saved … but not all the attachments could be saved with it." */
+"attachments_not_saved" | 
+/**  "Truncated body." */
+"truncated_body";
+
+/**  An email activity's status reason (`statuscode`). */
+export type EmailStatus = "draft" | "completed" | "sent" | "received" | "canceled" | "pending_send" | "sending" | "failed";
 
 /**  An error as the UI and `--json` receive it. */
 export type ErrorDto = ErrorDto_Serialize | ErrorDto_Deserialize;
@@ -281,8 +683,70 @@ export type FormCatalog = {
 	settings_bounds: FieldBounds[],
 };
 
+/**  What an import did. */
+export type ImportSummary = {
+	imported: number,
+};
+
 /**  Incoming Email synchronization method of a mailbox. */
 export type IncomingMethod = "none" | "outlook" | "server_side_sync" | "forward_mailbox";
+
+/**  What became of a message that was not tracked. */
+export type ItemOutcome = 
+/**  The rules did not accept it (it stays in the Inbox). */
+"skipped" | 
+/**  Its activity could not be created. */
+"failed";
+
+/**  One message of a cycle, and why it went the way it did. */
+export type ItemReport = ItemReport_Serialize | ItemReport_Deserialize;
+
+/**  One message of a cycle, and why it went the way it did. */
+export type ItemReport_Deserialize = {
+	/**  `imap:UIDVALIDITY:UID` or `pop3:UIDL`. */
+	server_ref: string,
+	message_id: string,
+	subject: string,
+	from: string,
+	result: ItemResult,
+	/**  For skipped and failed messages: why, as a message code with its parameters. */
+	code: string,
+	params: { [key in string]: string },
+	activity_id?: ActivityId | null,
+	/**  The user or queue whose filter accepted it, and that filter. */
+	accepting?: RecordRef | null,
+	accepting_filter?: FilteringMethod | null,
+	/**  The correlation method that matched, and the tracked email it matched. */
+	correlation: CorrelationMethod,
+	correlated_with?: ActivityId | null,
+	/**  The records the parties resolved to. */
+	parties: Party_Deserialize[],
+};
+
+/**  One message of a cycle, and why it went the way it did. */
+export type ItemReport_Serialize = {
+	/**  `imap:UIDVALIDITY:UID` or `pop3:UIDL`. */
+	server_ref: string,
+	message_id: string,
+	subject: string,
+	from: string,
+	result: ItemResult,
+	/**  For skipped and failed messages: why, as a message code with its parameters. */
+	code: string,
+	params: { [key in string]: string },
+	activity_id: ActivityId | null,
+	/**  The user or queue whose filter accepted it, and that filter. */
+	accepting: RecordRef | null,
+	accepting_filter: FilteringMethod | null,
+	/**  The correlation method that matched, and the tracked email it matched. */
+	correlation: CorrelationMethod,
+	correlated_with: ActivityId | null,
+	/**  The records the parties resolved to. */
+	parties: Party_Serialize[],
+};
+
+/**  What became of one message of a cycle. */
+export type ItemResult = "tracked" | "already_tracked" | "skipped" | "failed" | "passed_over";
 
 /**  A background job. */
 export type Job = Job_Serialize | Job_Deserialize;
@@ -360,6 +824,76 @@ export type Job_Serialize = {
 	completed_on: string | null,
 };
 
+/**  A lead (`lead`): a prospect not yet qualified. */
+export type Lead = Lead_Serialize | Lead_Deserialize;
+
+/**  What a lead form or an import row may set. */
+export type LeadChanges = LeadChanges_Serialize | LeadChanges_Deserialize;
+
+/**  What a lead form or an import row may set. */
+export type LeadChanges_Deserialize = {
+	first_name?: string,
+	last_name?: string,
+	company_name?: string,
+	email_address_1?: string,
+	email_address_2?: string,
+	email_address_3?: string,
+	owner_user_id?: UserId | null,
+};
+
+/**  What a lead form or an import row may set. */
+export type LeadChanges_Serialize = {
+	owner_user_id?: UserId,
+};
+
+/**  A lead. */
+export type LeadId = number & { readonly __brand: "LeadId" };
+
+/**  A lead (`lead`): a prospect not yet qualified. */
+export type Lead_Deserialize = {
+	id: LeadId,
+	first_name: string,
+	/**  Required. */
+	last_name: string,
+	company_name: string,
+	email_address_1: string,
+	email_address_2: string,
+	email_address_3: string,
+	owner_user_id?: UserId | null,
+	state: RecordState,
+	created_on: string,
+	modified_on: string,
+};
+
+/**  A lead (`lead`): a prospect not yet qualified. */
+export type Lead_Serialize = {
+	id: LeadId,
+	first_name: string,
+	/**  Required. */
+	last_name: string,
+	company_name: string,
+	email_address_1: string,
+	email_address_2: string,
+	email_address_3: string,
+	owner_user_id: UserId | null,
+	state: RecordState,
+	created_on: string,
+	modified_on: string,
+};
+
+/**  A message that was not tracked, as item-level monitoring lists it. */
+export type MailItemOutcome = {
+	mailbox_id: MailboxId,
+	server_ref: string,
+	outcome: ItemOutcome,
+	code: string,
+	params: { [key in string]: string },
+	message_id: string,
+	subject: string,
+	moved_to_undeliverable: boolean,
+	occurred_on: string,
+};
+
 /**  A mailbox. The password is never here: only `is_password_set`. */
 export type Mailbox = Mailbox_Serialize | Mailbox_Deserialize;
 
@@ -422,6 +956,25 @@ export type MailboxQuery_Serialize = {
 	/**  Case-insensitive text found in the name or the email address. */
 	search: string | null,
 	profile_id: ProfileId | null,
+};
+
+/**  One mailbox's cycle: its report, or why it could not run. */
+export type MailboxSync = MailboxSync_Serialize | MailboxSync_Deserialize;
+
+/**  One mailbox's cycle: its report, or why it could not run. */
+export type MailboxSync_Deserialize = {
+	mailbox_id: MailboxId,
+	mailbox_name: string,
+	report?: CycleReport_Deserialize | null,
+	error?: ErrorDto_Deserialize | null,
+};
+
+/**  One mailbox's cycle: its report, or why it could not run. */
+export type MailboxSync_Serialize = {
+	mailbox_id: MailboxId,
+	mailbox_name: string,
+	report: CycleReport_Serialize | null,
+	error: ErrorDto_Serialize | null,
 };
 
 /**  The mailbox grid's views. */
@@ -556,6 +1109,8 @@ export type OrgSettings_Deserialize = {
 	unresolve_if_multiple_matches: boolean,
 	resolve_similar_unresolved_addresses: boolean,
 	max_attachment_size_kb: number,
+	/**  File extensions (without the dot, separated by semicolons) whose attachments are not saved. */
+	blocked_attachments: string,
 	alerts_for_errors: boolean,
 	alerts_for_warnings: boolean,
 	alerts_for_information: boolean,
@@ -563,6 +1118,8 @@ export type OrgSettings_Deserialize = {
 	sync_appointment_attachments: boolean,
 	sync_contact_mailing_address_only: boolean,
 	sync_assigned_tasks: boolean,
+	/**  Tracking-token prefixes used before the current one (read-only). */
+	previous_tracking_prefixes: string,
 	modified_on: string,
 };
 
@@ -601,6 +1158,8 @@ export type OrgSettings_Serialize = {
 	unresolve_if_multiple_matches: boolean,
 	resolve_similar_unresolved_addresses: boolean,
 	max_attachment_size_kb: number,
+	/**  File extensions (without the dot, separated by semicolons) whose attachments are not saved. */
+	blocked_attachments: string,
 	alerts_for_errors: boolean,
 	alerts_for_warnings: boolean,
 	alerts_for_information: boolean,
@@ -608,11 +1167,54 @@ export type OrgSettings_Serialize = {
 	sync_appointment_attachments: boolean,
 	sync_contact_mailing_address_only: boolean,
 	sync_assigned_tasks: boolean,
+	/**  Tracking-token prefixes used before the current one (read-only). */
+	previous_tracking_prefixes: string,
 	modified_on: string,
 };
 
 /**  Outgoing Email synchronization method of a mailbox. */
 export type OutgoingMethod = "none" | "outlook" | "server_side_sync";
+
+/**  One party of an email: an address and the record it resolved to (None: unresolved). */
+export type Party = Party_Serialize | Party_Deserialize;
+
+/**  A party's place on an email (`participationtypemask`). */
+export type PartyRole = "from" | "to" | "cc" | "bcc";
+
+/**  A party with the name of the record it resolved to. */
+export type PartyView = PartyView_Serialize | PartyView_Deserialize;
+
+/**  A party with the name of the record it resolved to. */
+export type PartyView_Deserialize = {
+	/**  The record's name ("" when unresolved). */
+	record_name: string,
+} & Party_Deserialize;
+
+/**  A party with the name of the record it resolved to. */
+export type PartyView_Serialize = {
+	/**  The record's name ("" when unresolved). */
+	record_name: string,
+} & Party_Serialize;
+
+/**  One party of an email: an address and the record it resolved to (None: unresolved). */
+export type Party_Deserialize = {
+	role: PartyRole,
+	/**  The address's place in its header. */
+	position: number,
+	address: string,
+	display_name: string,
+	record?: RecordRef | null,
+};
+
+/**  One party of an email: an address and the record it resolved to (None: unresolved). */
+export type Party_Serialize = {
+	role: PartyRole,
+	/**  The address's place in its header. */
+	position: number,
+	address: string,
+	display_name: string,
+	record: RecordRef | null,
+};
 
 /**  Active / Inactive / All, for users and queues. */
 export type PrincipalView = "active" | "inactive" | "all";
@@ -863,11 +1465,27 @@ export type Queue_Serialize = {
 	mailbox_id: MailboxId | null,
 };
 
+/**  A mailbox that received an email. */
+export type Receipt = {
+	mailbox_id: MailboxId,
+	mailbox_name: string,
+	received_on: string,
+};
+
+/**  A record of an email-enabled table: a party, a regarding, the accepting user or queue. */
+export type RecordRef = {
+	entity: EmailEntity,
+	id: number,
+};
+
 /**  Active / Inactive (statecode). */
 export type RecordState = "active" | "inactive";
 
 /**  What an alert is about. */
 export type Regarding = { type: "profile"; id: ProfileId } | { type: "mailbox"; id: MailboxId };
+
+/**  Why a cycle read the whole Inbox again. */
+export type Rescan = "first" | "uid_validity_changed" | "start_date_moved_back";
 
 /**  The Microsoft Entra authority a profile signs in against. */
 export type ServerAuthority = "public" | "us_government" | "china" | "automatic";
@@ -920,6 +1538,7 @@ export type SettingsChanges_Deserialize = {
 	unresolve_if_multiple_matches?: boolean,
 	resolve_similar_unresolved_addresses?: boolean,
 	max_attachment_size_kb?: number,
+	blocked_attachments?: string,
 	alerts_for_errors?: boolean,
 	alerts_for_warnings?: boolean,
 	alerts_for_information?: boolean,
@@ -972,6 +1591,63 @@ export type StepKind =
 
 /**  How a step ended. */
 export type StepOutcome = "success" | "failure";
+
+/**  How to synchronise. */
+export type SyncRequest = SyncRequest_Serialize | SyncRequest_Deserialize;
+
+/**  How to synchronise. */
+export type SyncRequest_Deserialize = {
+	/**  Plan and decide only: nothing is written, nothing changes on the server. */
+	preview?: boolean,
+	/**  At most this many messages per mailbox (the rest waits for the next cycle). */
+	max_messages?: number | null,
+};
+
+/**  How to synchronise. */
+export type SyncRequest_Serialize = {
+	/**  Plan and decide only: nothing is written, nothing changes on the server. */
+	preview: boolean,
+	/**  At most this many messages per mailbox (the rest waits for the next cycle). */
+	max_messages: number | null,
+};
+
+/**  What to synchronise. */
+export type SyncScope = 
+/**  These mailboxes. */
+{ scope: "mailboxes"; ids: MailboxId[] } | 
+/**  Every active mailbox enabled for incoming email. */
+{ scope: "all" };
+
+/**  Where a mailbox's incoming sync stands, and its last-sync counters. */
+export type SyncState = SyncState_Serialize | SyncState_Deserialize;
+
+/**  Where a mailbox's incoming sync stands, and its last-sync counters. */
+export type SyncState_Deserialize = {
+	uid_validity?: number | null,
+	last_uid: number,
+	highest_modseq?: number | null,
+	uid_next?: number | null,
+	process_from?: string | null,
+	last_sync_started_on?: string | null,
+	last_sync_completed_on?: string | null,
+	items_processed_last_sync: number,
+	items_failed_last_sync: number,
+	no_email_count: number,
+};
+
+/**  Where a mailbox's incoming sync stands, and its last-sync counters. */
+export type SyncState_Serialize = {
+	uid_validity: number | null,
+	last_uid: number,
+	highest_modseq: number | null,
+	uid_next: number | null,
+	process_from: string | null,
+	last_sync_started_on: string | null,
+	last_sync_completed_on: string | null,
+	items_processed_last_sync: number,
+	items_failed_last_sync: number,
+	no_email_count: number,
+};
 
 /**  What to test and enable. */
 export type TestAndEnableScope = 

@@ -69,6 +69,8 @@ const NAMESPACES: Record<string, string[]> = {
   protocol: ["auth_protocol"],
   workload: ["workload"],
   allowed: ["credential_mode", "auth_protocol", "server_type"],
+  entity: ["entity"],
+  filters: ["filtering_method"],
 };
 
 /** A parameter of an engine message as shown: field and option codes become their labels. */
@@ -84,7 +86,14 @@ function localizeParam(name: string, value: string): string {
 /** The words for an engine code (error, alert) with its parameters. */
 export function msg(c: string, params?: Record<string, string>): string {
   const template = code(c);
-  return template === undefined ? c : fill(template, params, localizeParam);
+  if (template === undefined) return c;
+  const text = fill(template, params, localizeParam);
+  // A refusal about one line of an imported file says which line, whatever the refusal.
+  const atLine = code("import.at_line");
+  if (params?.line !== undefined && !template.includes("{line}") && atLine !== undefined) {
+    return atLine.replace("{line}", params.line).replace("{message}", text);
+  }
+  return text;
 }
 
 /** The label of a field (`label.field.<name>` in the engine catalog). */
@@ -104,6 +113,6 @@ export function formatDate(iso: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? iso : new Intl.DateTimeFormat(lang(), { dateStyle: "medium", timeStyle: "short" }).format(d);
 }
 
-export function formatNumber(n: number): string {
-  return new Intl.NumberFormat(lang()).format(n);
+export function formatNumber(n: number, options?: Intl.NumberFormatOptions): string {
+  return new Intl.NumberFormat(lang(), options).format(n);
 }

@@ -34,6 +34,23 @@ pub const SETTINGS_BOUNDS: [Bounds; 8] = [
     Bounds::new("hash_min_address_count", 0, 1000),
 ];
 
+/// Keeps a replaced tracking-token prefix among the earlier ones, so replies that carry it are
+/// still correlated (spec §3.9); a prefix used again leaves the list.
+pub fn remember_tracking_prefix(s: &mut OrgSettings, before: &str) {
+    let (before, now) = (before.trim(), s.tracking_prefix.trim().to_owned());
+    let mut earlier: Vec<String> = s
+        .previous_tracking_prefixes
+        .split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && *p != now && *p != before)
+        .map(str::to_owned)
+        .collect();
+    if !before.is_empty() && before != now {
+        earlier.push(before.to_owned());
+    }
+    s.previous_tracking_prefixes = earlier.join(";");
+}
+
 /// Validates the organisation's settings (ranges, and defaults that new mailboxes could use).
 pub fn validate_settings(s: &OrgSettings, default_profile: Option<&Profile>) -> Result<()> {
     if s.process_email_using != ProcessEmailUsing::ServerSideSync {
@@ -55,6 +72,18 @@ pub fn validate_settings(s: &OrgSettings, default_profile: Option<&Profile>) -> 
     hash_delta.check(s.hash_delta_subject_count)?;
     hash_min.check(s.hash_min_address_count)?;
     max_len("hash_filter_keywords", &s.hash_filter_keywords, 1000)?;
+    if regex::Regex::new(&s.hash_filter_keywords).is_err() {
+        return Err(Error::validation("settings.hash_filter_keywords.invalid").param("value", &s.hash_filter_keywords));
+    }
+    max_len("blocked_attachments", &s.blocked_attachments, 2000)?;
+    if let Some(bad) = s
+        .blocked_attachments
+        .split(';')
+        .map(|e| e.trim().trim_start_matches('.'))
+        .find(|e| !e.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+    {
+        return Err(Error::validation("settings.blocked_attachments.invalid").param("value", bad));
+    }
     if let Some(p) = default_profile {
         if p.state != RecordState::Active {
             return Err(Error::validation("settings.default_profile.inactive").param("profile", &p.name));

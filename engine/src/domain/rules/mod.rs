@@ -6,19 +6,22 @@
 //! - [`profile`]: the server-type matrix, visible fields, normalisation, validation, secrets;
 //! - [`mailbox`]: mailbox validation, workloads, "may this mailbox be processed now";
 //! - [`approval`]: approving and rejecting an address;
-//! - [`defaults`]: Apply Default Email Settings and the organisation's settings.
+//! - [`defaults`]: Apply Default Email Settings and the organisation's settings;
+//! - [`records`]: contacts, accounts and leads.
 
 pub mod approval;
 pub mod defaults;
 pub mod fields;
 pub mod mailbox;
 pub mod profile;
+pub mod records;
 
 pub use approval::*;
 pub use defaults::*;
 pub use fields::{Bounds, is_guid, is_valid_email, is_valid_host, is_valid_http_url};
 pub use mailbox::*;
 pub use profile::*;
+pub use records::*;
 
 #[cfg(test)]
 mod tests;

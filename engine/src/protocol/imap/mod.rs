@@ -17,6 +17,7 @@ use crate::{Error, Result};
 use async_imap::{Client, Session};
 use futures_util::StreamExt;
 use reply::{Capabilities, Meaning, Status};
+use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -32,7 +33,7 @@ const TAP_KEEP: usize = 16 * 1024;
 /// What a connection read lately, and how much it read in all.
 #[derive(Clone, Default)]
 pub struct Tap {
-    recent: Arc<Mutex<Vec<u8>>>,
+    recent: Arc<Mutex<VecDeque<u8>>>,
     bytes: ByteCounter,
 }
 
@@ -47,11 +48,11 @@ impl Tap {
         self.bytes.add(data.len());
         let data = &data[data.len().saturating_sub(TAP_KEEP)..];
         let mut r = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        r.extend_from_slice(data);
-        if r.len() > TAP_KEEP {
-            let cut = r.len() - TAP_KEEP;
-            r.drain(..cut);
-        }
+        // A ring: dropping the oldest bytes moves nothing, however much a large FETCH reads.
+        let held = r.len();
+        let overflow = (held + data.len()).saturating_sub(TAP_KEEP).min(held);
+        r.drain(..overflow);
+        r.extend(data);
     }
 
     /// Forgets what was read so far: what follows is the answer to the next command.
@@ -60,7 +61,7 @@ impl Tap {
     }
 
     fn recent(&self) -> Vec<u8> {
-        self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().copied().collect()
     }
 }
 
@@ -299,8 +300,15 @@ pub struct FetchedMessage {
     pub uid: u32,
     pub flags: Vec<String>,
     pub size: Option<u32>,
+    /// When the server received it (INTERNALDATE).
+    pub internal_date: Option<crate::domain::Timestamp>,
     /// The whole message (RFC 822), when it was asked for.
     pub body: Option<Vec<u8>>,
+}
+
+/// A folder name as an IMAP quoted string.
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// A flag as IMAP writes it (`\\Seen`, `$Junk`).
@@ -375,6 +383,41 @@ impl ImapSession {
         r.map_err(|e| self.err(e))
     }
 
+    /// Turns on an extension the server offers (RFC 5161 ENABLE), e.g. `CONDSTORE` so that
+    /// SELECT reports HIGHESTMODSEQ.
+    pub async fn enable(&mut self, capability: &str) -> Result<()> {
+        let command = format!("ENABLE {capability}");
+        self.command(move |s| Box::pin(async move { s.run_command_and_check_ok(command).await })).await
+    }
+
+    /// Whether a folder exists (LIST).
+    pub async fn folder_exists(&mut self, folder: &str) -> Result<bool> {
+        let pattern = quote(folder);
+        let names: Vec<String> = self
+            .command(move |s| {
+                Box::pin(async move {
+                    let stream = s.list(Some(""), Some(&pattern)).await?;
+                    let mut stream = std::pin::pin!(stream);
+                    let mut out = Vec::new();
+                    while let Some(n) = stream.next().await {
+                        out.push(n?.name().to_owned());
+                    }
+                    Ok(out)
+                })
+            })
+            .await?;
+        Ok(names.iter().any(|n| n.eq_ignore_ascii_case(folder) || n == folder))
+    }
+
+    /// Creates a folder unless it exists.
+    pub async fn ensure_folder(&mut self, folder: &str) -> Result<()> {
+        if self.folder_exists(folder).await? {
+            return Ok(());
+        }
+        let f = folder.to_owned();
+        self.command(move |s| Box::pin(async move { s.create(f).await })).await
+    }
+
     /// Opens a folder read-write.
     pub async fn select(&mut self, folder: &str) -> Result<FolderState> {
         let f = folder.to_owned();
@@ -412,7 +455,11 @@ impl ImapSession {
         bodies: bool,
         mut on_message: impl FnMut(FetchedMessage) -> Result<()> + Send,
     ) -> Result<()> {
-        let items = if bodies { "(UID FLAGS RFC822.SIZE BODY.PEEK[])" } else { "(UID FLAGS RFC822.SIZE)" };
+        let items = if bodies {
+            "(UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[])"
+        } else {
+            "(UID FLAGS RFC822.SIZE INTERNALDATE)"
+        };
         self.tap.mark();
         let (ep, tap) = (self.ep.clone(), self.tap.clone());
         let counter = tap.bytes.clone();
@@ -426,6 +473,7 @@ impl ImapSession {
                     uid,
                     flags: f.flags().map(flag_name).collect(),
                     size: f.size,
+                    internal_date: f.internal_date().map(|d| d.with_timezone(&chrono::Utc)),
                     body: f.body().map(<[u8]>::to_vec),
                 })?;
             }

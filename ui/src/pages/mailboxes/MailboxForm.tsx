@@ -1,11 +1,16 @@
 // The mailbox form: General, Credentials, Synchronization Method, Configuration Test Results,
-// and the mailbox's Alerts.
+// Incoming Email Synchronization (the last sync and the latest messages not tracked), and the
+// mailbox's Alerts.
 import { For, Show, createEffect, createResource, createSignal, on } from "solid-js";
 import { api, call, type MailboxChanges_Deserialize, type MailboxDto_Serialize, type MailboxId } from "../../api";
 import { useCatalog } from "../../api/catalog";
 import { BoolField, ErrorBanner, SecretField, Section, SelectField, TextField } from "../../components/form";
 import { currentJob, followJob } from "../../components/JobPanel";
-import { fieldLabel, formatDate, msg, t } from "../../i18n";
+import { fieldLabel, formatDate, formatNumber, msg, t } from "../../i18n";
+import { resultLabel } from "../activities/labels";
+
+/** How many of the latest messages not tracked the form lists. */
+export const OUTCOMES_SHOWN = 20;
 
 export function MailboxForm(props: { id: MailboxId; onClose: () => void }) {
   const [mailbox, { mutate, refetch }] = createResource(() => props.id, (id) => call(api.getMailbox(id)));
@@ -13,6 +18,8 @@ export function MailboxForm(props: { id: MailboxId; onClose: () => void }) {
   const catalog = useCatalog();
   const [alerts, { refetch: refetchAlerts }] = createResource(() => props.id, (id) =>
     call(api.listAlerts({ level: null, profile_id: null, mailbox_id: id })));
+  const [syncState, { refetch: refetchSyncState }] = createResource(() => props.id, (id) => call(api.getSyncState(id)));
+  const [outcomes, { refetch: refetchOutcomes }] = createResource(() => props.id, (id) => call(api.listItemOutcomes(id, OUTCOMES_SHOWN)));
   const [draft, setDraft] = createSignal<MailboxChanges_Deserialize>({});
   const [error, setError] = createSignal<unknown>(null);
   const [notice, setNotice] = createSignal("");
@@ -70,7 +77,7 @@ export function MailboxForm(props: { id: MailboxId; onClose: () => void }) {
                 <button type="button" data-testid="mailbox-save" onClick={save}>{t("cmd.save")}</button>
                 <button type="button" onClick={async () => { try { await call(api.approveMailboxes([m().id], null)); refetch(); } catch (e) { setError(e); } }}>{t("cmd.approveEmail")}</button>
                 <button type="button" onClick={async () => { try { followJob(await call(api.startTestAndEnable({ scope: "mailboxes", id: [m().id] }))); } catch (e) { setError(e); } }}>{t("cmd.testEnableMailboxes")}</button>
-                <button type="button" onClick={() => { refetch(); refetchAlerts(); }}>{t("cmd.refresh")}</button>
+                <button type="button" data-testid="mailbox-refresh" onClick={() => { refetch(); refetchAlerts(); refetchSyncState(); refetchOutcomes(); }}>{t("cmd.refresh")}</button>
                 <button type="button" onClick={props.onClose}>{t("cmd.close")}</button>
               </div>
             </header>
@@ -119,6 +126,29 @@ export function MailboxForm(props: { id: MailboxId; onClose: () => void }) {
                 <dt>{t("mailbox.emailAddressStatus")}</dt><dd>{t(`approval.${m().email_address_status}`)}</dd>
                 <dt>{fieldLabel("process_email_received_after")}</dt><dd>{formatDate(m().process_email_received_after)}</dd>
               </dl>
+            </Section>
+            <Section title={t("mailbox.section.syncState")} id="sync-state">
+              <dl class="readonly" data-testid="mailbox-sync-state">
+                <dt>{t("mailbox.lastSyncCompletedOn")}</dt>
+                <dd data-testid="sync-last-completed">{syncState()?.last_sync_completed_on ? formatDate(syncState()!.last_sync_completed_on) : t("common.none")}</dd>
+                <dt>{t("mailbox.itemsProcessedLastSync")}</dt>
+                <dd data-testid="sync-items-processed" data-count={syncState()?.items_processed_last_sync ?? ""}>{syncState() ? formatNumber(syncState()!.items_processed_last_sync) : ""}</dd>
+                <dt>{t("mailbox.itemsFailedLastSync")}</dt>
+                <dd data-testid="sync-items-failed" data-count={syncState()?.items_failed_last_sync ?? ""}>{syncState() ? formatNumber(syncState()!.items_failed_last_sync) : ""}</dd>
+              </dl>
+              <div class="outcomes">
+                <h4>{t("mailbox.latestNotTracked")}</h4>
+                <ul class="plain" data-testid="mailbox-outcomes">
+                  <For each={outcomes() ?? []} fallback={<li class="muted">{t("common.empty")}</li>}>
+                    {(o) => (
+                      <li data-testid="outcome-item" data-outcome={o.outcome} data-code={o.code}>
+                        <span class="muted">{formatDate(o.occurred_on)}</span> — <strong>{o.subject || t("activity.noSubject")}</strong> — {resultLabel(o.outcome)}: {msg(o.code, o.params)}
+                        <Show when={o.moved_to_undeliverable}> <span class="tag">{t("mailbox.movedToUndeliverable")}</span></Show>
+                      </li>
+                    )}
+                  </For>
+                </ul>
+              </div>
             </Section>
             <Section title={t("mailbox.section.alerts")} id="alerts">
               <ul class="alerts">

@@ -1,7 +1,7 @@
 // Mailboxes: Active / My Active / Inactive views in a virtualised grid, with the grid's
 // commands. Commands act on the selected rows; Test & Enable runs as a background job.
 import { Show, createEffect, createMemo, createResource, createSignal, on } from "solid-js";
-import { api, call, idFrom, type MailboxDto_Serialize, type MailboxId, type ProfileId, type UserId, type MailboxQuery_Deserialize, type MailboxChanges_Deserialize } from "../../api";
+import { api, call, idFrom, type MailboxDto_Serialize, type MailboxId, type MailboxSync_Serialize, type ProfileId, type RecordRef, type UserId, type MailboxQuery_Deserialize, type MailboxChanges_Deserialize } from "../../api";
 import { useCatalog } from "../../api/catalog";
 import { ErrorBanner, SelectField } from "../../components/form";
 import { currentJob, followJob } from "../../components/JobPanel";
@@ -9,6 +9,10 @@ import { fieldLabel, lang, t } from "../../i18n";
 import { MailboxForm } from "./MailboxForm";
 import { MailboxGrid, type Column } from "./MailboxGrid";
 import { clickSelect, prune, sortRows, toggleAll, type SortDir } from "./selection";
+import { SyncResults } from "./SyncResults";
+
+/** How many messages per mailbox a Preview reads at most. */
+export const PREVIEW_MAX_MESSAGES = 200;
 
 type ViewName = "active" | "my_active" | "inactive";
 
@@ -97,6 +101,30 @@ export function MailboxesPage() {
 
   // Bulk edit state: undefined = keep.
   const [bulk, setBulk] = createSignal<MailboxChanges_Deserialize>({});
+
+  // Synchronize now / Preview: one incoming cycle of each selected mailbox, then its report.
+  const [syncing, setSyncing] = createSignal<"sync" | "preview" | null>(null);
+  const [syncResults, setSyncResults] = createSignal<{ preview: boolean; results: MailboxSync_Serialize[] } | null>(null);
+  // Queue names, for who accepted each message; read while the cycle runs.
+  const [queues] = createResource(() => syncing() !== null || syncResults() !== null, () => call(api.listQueues("all")));
+  const nameOf = (r: RecordRef) =>
+    r.entity === "user" ? users()?.find((u) => u.id === r.id)?.full_name : r.entity === "queue" ? queues()?.find((q) => q.id === r.id)?.name : undefined;
+  async function synchronize(preview: boolean) {
+    const list = ids();
+    if (!list.length || syncing()) return;
+    setError(null);
+    setSyncResults(null);
+    setSyncing(preview ? "preview" : "sync");
+    try {
+      const results = await call(api.syncMailboxes({ scope: "mailboxes", ids: list }, { preview, max_messages: preview ? PREVIEW_MAX_MESSAGES : null }));
+      setSyncResults({ preview, results });
+    } catch (e) {
+      setError(e);
+    } finally {
+      setSyncing(null);
+      refetch();
+    }
+  }
   const [testAfterDefaults, setTestAfterDefaults] = createSignal(true);
 
   return (
@@ -128,6 +156,8 @@ export function MailboxesPage() {
           <button type="button" disabled={!ids().length} data-testid="cmd-reject" onClick={() => run(() => call(api.rejectMailboxes(ids(), null)))}>{t("cmd.rejectEmail")}</button>
           <button type="button" disabled={!ids().length} data-testid="cmd-test-enable" onClick={() => startTest(ids())}>{t("cmd.testEnableMailboxes")}</button>
           <button type="button" disabled={!ids().length} data-testid="cmd-edit" onClick={() => { setBulk({}); setDialog("edit"); }}>{t("cmd.edit")}</button>
+          <button type="button" disabled={!ids().length || syncing() !== null} data-testid="cmd-sync-now" onClick={() => synchronize(false)}>{t("cmd.syncNow")}</button>
+          <button type="button" disabled={!ids().length || syncing() !== null} data-testid="cmd-preview" onClick={() => synchronize(true)}>{t("cmd.preview")}</button>
           <Show when={view() !== "inactive"} fallback={
             <button type="button" disabled={!ids().length} onClick={() => run(() => call(api.setMailboxState(ids(), "active")))}>{t("cmd.activate")}</button>
           }>
@@ -135,6 +165,16 @@ export function MailboxesPage() {
           </Show>
         </div>
         <ErrorBanner error={error()} />
+        <Show when={syncing()}>
+          {(mode) => (
+            <div class="banner busy" role="status" aria-live="polite" data-testid="sync-busy" data-mode={mode()}>
+              <span class="spinner" aria-hidden="true" /> {mode() === "preview" ? t("sync.previewing") : t("sync.running")}
+            </div>
+          )}
+        </Show>
+        <Show when={syncResults()}>
+          {(r) => <SyncResults preview={r().preview} results={r().results} nameOf={nameOf} onClose={() => setSyncResults(null)} />}
+        </Show>
 
         <Show when={dialog() === "approve"}>
           <div class="dialog" data-testid="dialog-approve">

@@ -1,0 +1,505 @@
+//! From a raw message to what the incoming pipeline reads: decoded subject and bodies, the
+//! addresses, the identifiers used by duplicate detection and correlation, the attachments.
+//! mail-parser decodes every charset real mail arrives in (ISO-2022-JP, Shift_JIS, windows-1258,
+//! RFC 2047 and RFC 2231 parameters…) and never panics; a message with no header at all is the
+//! only one refused. CPU-bound: callers run it off the async executor.
+
+use crate::domain::Timestamp;
+use crate::{Error, ErrorKind, Result};
+use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders, PartType};
+use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// The longest body an email record keeps, in characters (Dynamics' `description`: 1,048,576);
+/// a longer body is truncated and the email says so (`notifications` = Truncated body).
+pub const MAX_BODY_CHARS: usize = 1_048_576;
+
+/// A mailbox address of a header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailAddress {
+    /// As written (the local part keeps its case); compared case-insensitively.
+    pub address: String,
+    pub name: String,
+}
+
+/// An attachment part of the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentPart {
+    /// The part's index in the parsed message (to read its content back from the raw message).
+    pub part_index: u32,
+    pub file_name: String,
+    pub mime_type: String,
+    pub content_id: String,
+    /// Decoded size in bytes.
+    pub size: u64,
+}
+
+#[cfg(test)]
+mod words {
+    use super::decode_words;
+
+    #[test]
+    fn encoded_words_are_decoded_like_mail_clients_do() {
+        let rows = [
+            ("plain text", "plain text"),
+            ("=?UTF-8?Q?R=C3=A9union?=", "Réunion"),
+            ("=?utf-8?q?caf=C3=A9_au_lait?=", "café au lait"),
+            ("=?UTF-8?B?SOG7kyBzxqE=?=", "Hồ sơ"),
+            // "ễ" (E1 BB 85) split across two words: joined before decoding.
+            ("Nguy=?UTF-8?Q?=E1=BB?= =?UTF-8?Q?=85n?=", "Nguyễn"),
+            ("=?ISO-8859-1?Q?a?= =?ISO-8859-1?Q?b?=", "ab"),
+            ("=?ISO-8859-1?Q?a?= x =?ISO-8859-1?Q?b?=", "a x b"),
+            ("Re: =?ISO-8859-1?Q?=E9t=E9?= report", "Re: été report"),
+        ];
+        for (raw, want) in rows {
+            assert_eq!(decode_words(raw), want, "{raw}");
+        }
+    }
+}
+
+/// What the pipeline needs of a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedEmail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// Whether a body was longer than [`MAX_BODY_CHARS`] and was cut.
+    pub truncated: bool,
+    pub from: Option<MailAddress>,
+    pub to: Vec<MailAddress>,
+    pub cc: Vec<MailAddress>,
+    pub bcc: Vec<MailAddress>,
+    /// The Message-ID without its angle brackets.
+    pub message_id: Option<String>,
+    /// Message-IDs of In-Reply-To, without brackets.
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    /// The Thread-Index header as carried (base64) and decoded, when it is a valid conversation
+    /// index (22 bytes, then 5 per reply).
+    pub thread_index: Option<(String, Vec<u8>)>,
+    pub date: Option<Timestamp>,
+    pub attachments: Vec<AttachmentPart>,
+    /// The headers as JSON, for mail that carries `Auto-Submitted` or `Reply-To`.
+    pub internet_headers: Option<String>,
+    pub size: u64,
+    /// SHA-256 of the raw message, hex: computed only for a message without a Message-ID (what
+    /// its duplicates are recognised by).
+    pub digest: Option<String>,
+}
+
+impl ParsedEmail {
+    /// What duplicate detection compares: the Message-ID, or the digest of a message without one.
+    pub fn dedupe_key(&self) -> String {
+        match &self.message_id {
+            Some(id) => id.clone(),
+            None => format!("sha256:{}", self.digest.as_deref().unwrap_or_default()),
+        }
+    }
+
+    /// The Message-ID as headers write it (`<id>`), or "".
+    pub fn message_id_header(&self) -> String {
+        self.message_id.as_ref().map(|id| format!("<{id}>")).unwrap_or_default()
+    }
+}
+
+fn addresses(value: Option<&Address<'_>>) -> Vec<MailAddress> {
+    let Some(a) = value else { return Vec::new() };
+    a.iter()
+        .filter_map(|addr| {
+            let address = addr.address().map(str::trim).filter(|s| !s.is_empty())?;
+            Some(MailAddress { address: address.to_owned(), name: addr.name().unwrap_or_default().trim().to_owned() })
+        })
+        .collect()
+}
+
+fn ids(value: &HeaderValue<'_>) -> Vec<String> {
+    let clean = |s: &str| s.trim().trim_start_matches('<').trim_end_matches('>').trim().to_owned();
+    match value {
+        HeaderValue::Text(t) => vec![clean(t)],
+        HeaderValue::TextList(list) => list.iter().map(|t| clean(t)).collect(),
+        _ => Vec::new(),
+    }
+    .into_iter()
+    .filter(|s| !s.is_empty())
+    .collect()
+}
+
+/// Cuts `s` to at most `max` characters; true when it did.
+fn cap(s: &mut String, max: usize) -> bool {
+    if s.len() <= max {
+        return false; // never more characters than bytes
+    }
+    match s.char_indices().nth(max) {
+        Some((at, _)) => {
+            s.truncate(at);
+            true
+        }
+        None => false,
+    }
+}
+
+/// A header value with its folding undone.
+fn unfold(raw: &str) -> String {
+    raw.split(['\r', '\n']).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// The end of the top-level header block (after its blank line), or the end of the message.
+fn header_end(raw: &[u8]) -> usize {
+    // No header at all: the blank line comes first.
+    if raw.starts_with(b"\r\n") {
+        return 2;
+    }
+    if raw.starts_with(b"\n") {
+        return 1;
+    }
+    let mut at = 0;
+    while let Some(i) = raw[at..].iter().position(|&b| b == b'\n') {
+        let next = at + i + 1;
+        match raw.get(next) {
+            Some(b'\n') => return next + 1,
+            Some(b'\r') if raw.get(next + 1) == Some(&b'\n') => return next + 2,
+            None => return raw.len(),
+            _ => at = next,
+        }
+    }
+    raw.len()
+}
+
+/// The top-level header block with 8-bit bytes that are not UTF-8 read as windows-1252, as mail
+/// clients read raw Latin-1 headers; UTF-8 and 7-bit headers are left as they are.
+fn legacy_header_bytes(raw: &[u8]) -> Cow<'_, [u8]> {
+    let end = header_end(raw);
+    let header = &raw[..end];
+    if std::str::from_utf8(header).is_ok() {
+        return Cow::Borrowed(raw);
+    }
+    let cp1252 = mail_parser::decoders::charsets::map::charset_decoder(b"windows-1252");
+    let mut out = Vec::with_capacity(raw.len() + 64);
+    let mut rest = header;
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                out.extend_from_slice(s.as_bytes());
+                break;
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                out.extend_from_slice(good);
+                let n = e.error_len().unwrap_or(bad.len()).max(1);
+                let decoded = match cp1252 {
+                    Some(f) => f(&bad[..n]),
+                    None => String::from_utf8_lossy(&bad[..n]).into_owned(),
+                };
+                out.extend_from_slice(decoded.as_bytes());
+                rest = &bad[n..];
+            }
+        }
+    }
+    out.extend_from_slice(&raw[end..]);
+    Cow::Owned(out)
+}
+
+/// Decodes an unstructured header value (RFC 2047) the way mail clients do: adjacent
+/// encoded-words in the same charset are joined before their bytes are decoded, so a character
+/// split across two words (as some mailers write them) comes out whole.
+pub fn decode_words(value: &str) -> String {
+    use base64::Engine as _;
+    let mut out = String::new();
+    // (charset, bytes) of encoded-words waiting to be decoded together.
+    let mut pending: Option<(String, Vec<u8>)> = None;
+    let flush = |pending: &mut Option<(String, Vec<u8>)>, out: &mut String| {
+        if let Some((charset, bytes)) = pending.take() {
+            let decoded = mail_parser::decoders::charsets::map::charset_decoder(charset.as_bytes())
+                .map(|f| f(&bytes))
+                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+            out.push_str(&decoded);
+        }
+    };
+    let mut rest = value;
+    let mut gap = String::new();
+    while !rest.is_empty() {
+        let word = rest.find("=?").and_then(|start| {
+            let inner = &rest[start + 2..];
+            let q1 = inner.find('?')?;
+            let enc = inner.get(q1 + 1..q1 + 2)?;
+            if inner.get(q1 + 2..q1 + 3)? != "?" {
+                return None;
+            }
+            let text_start = q1 + 3;
+            let end = inner[text_start..].find("?=")? + text_start;
+            Some((start, &inner[..q1], enc.to_ascii_uppercase(), &inner[text_start..end], start + 2 + end + 2))
+        });
+        let Some((start, charset, enc, text, next)) = word else {
+            flush(&mut pending, &mut out);
+            out.push_str(&gap);
+            out.push_str(rest);
+            break;
+        };
+        let before = &rest[..start];
+        // Only white space between two encoded-words disappears.
+        if !before.trim().is_empty() || pending.is_none() {
+            flush(&mut pending, &mut out);
+            out.push_str(&gap);
+            out.push_str(before);
+        }
+        gap.clear();
+        let charset = charset.split('*').next().unwrap_or(charset).to_ascii_lowercase();
+        let bytes = if enc == "B" {
+            base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(text.trim_end_matches('=').as_bytes())
+                .unwrap_or_else(|_| text.as_bytes().to_vec())
+        } else {
+            let mut b = Vec::with_capacity(text.len());
+            let t = text.as_bytes();
+            let mut i = 0;
+            while i < t.len() {
+                match t[i] {
+                    b'_' => b.push(b' '),
+                    b'=' if i + 2 < t.len() => {
+                        match u8::from_str_radix(std::str::from_utf8(&t[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                            Ok(v) => {
+                                b.push(v);
+                                i += 2;
+                            }
+                            Err(_) => b.push(b'='),
+                        }
+                    }
+                    c => b.push(c),
+                }
+                i += 1;
+            }
+            b
+        };
+        match &mut pending {
+            Some((c, buf)) if *c == charset => buf.extend_from_slice(&bytes),
+            _ => {
+                flush(&mut pending, &mut out);
+                pending = Some((charset, bytes));
+            }
+        }
+        rest = &rest[next..];
+        // White space up to the next encoded-word is kept aside: dropped if one follows.
+        let ws = rest.len() - rest.trim_start().len();
+        gap = rest[..ws].to_owned();
+        rest = &rest[ws..];
+    }
+    flush(&mut pending, &mut out);
+    out
+}
+
+/// Parses a raw message. Refuses only what is not a message at all (`mail.parse_failed`).
+pub fn parse(raw: &[u8]) -> Result<ParsedEmail> {
+    let size = raw.len() as u64;
+    let original = raw;
+    let fixed = legacy_header_bytes(raw);
+    let raw: &[u8] = &fixed;
+    // Whatever mail-parser makes of it, a message has at least one of the fields every mail
+    // system writes; bytes without any (a client appended garbage) are not an email.
+    let msg = MessageParser::new()
+        .parse(raw)
+        .filter(|m| {
+            ["From", "Sender", "To", "Subject", "Date", "Message-ID", "Received", "Return-Path"]
+                .iter()
+                .any(|h| m.header_raw(*h).is_some())
+        })
+        .ok_or_else(|| Error::new(ErrorKind::Validation, "mail.parse_failed").param("size", raw.len()))?;
+    let mut subject = msg.subject().map(unfold).unwrap_or_default();
+    if subject.contains('\u{FFFD}')
+        && let Some(value) = msg.header_raw("Subject")
+    {
+        let again = decode_words(&unfold(value));
+        if !again.contains('\u{FFFD}') {
+            subject = again;
+        }
+    }
+    let mut text = msg
+        .text_body
+        .iter()
+        .enumerate()
+        .filter_map(|(i, _)| msg.body_text(i))
+        .map(|t| t.into_owned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut html = msg
+        .html_body
+        .iter()
+        .filter_map(|id| msg.parts.get(*id as usize))
+        .filter(|p| matches!(p.body, PartType::Html(_)))
+        .filter_map(|p| p.text_contents())
+        .collect::<Vec<_>>()
+        .join("\n");
+    // A multipart message without a boundary has no parts to find: its body is read as text,
+    // as mail clients show it.
+    let broken_multipart = msg.root_part().content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("multipart") && ct.attribute("boundary").is_none_or(|b| b.trim().is_empty())
+    });
+    if broken_multipart && text.trim().is_empty() && html.is_empty() {
+        let body = raw.get(header_end(raw)..).unwrap_or_default();
+        let charset = msg.root_part().content_type().and_then(|ct| ct.attribute("charset")).unwrap_or("utf-8");
+        text = mail_parser::decoders::charsets::map::charset_decoder(charset.as_bytes())
+            .map(|f| f(body))
+            .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+    }
+    // A body part that is neither text nor HTML (a lone image) leaves the text empty.
+    let truncated = cap(&mut text, MAX_BODY_CHARS) | cap(&mut html, MAX_BODY_CHARS);
+    let attachments = if broken_multipart { &[][..] } else { &msg.attachments[..] };
+    let attachments = attachments
+        .iter()
+        .filter_map(|id| msg.parts.get(*id as usize).map(|p| (*id, p)))
+        .map(|(id, p)| {
+            let mime_type = p
+                .content_type()
+                .map(|ct| match ct.subtype() {
+                    Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                    None => ct.ctype().to_owned(),
+                })
+                .unwrap_or_else(|| {
+                    if p.is_message() { "message/rfc822" } else { "application/octet-stream" }.to_owned()
+                })
+                .to_ascii_lowercase();
+            let name = p
+                .attachment_name()
+                .map(str::to_owned)
+                .or_else(|| p.message().and_then(|m| m.subject()).map(|s| format!("{s}.eml")))
+                .unwrap_or_default();
+            let size = match &p.body {
+                PartType::Message(_) => u64::from(p.offset_end.saturating_sub(p.offset_body)),
+                _ => p.contents().len() as u64,
+            };
+            AttachmentPart {
+                part_index: id,
+                file_name: name.trim().to_owned(),
+                mime_type,
+                content_id: p.content_id().unwrap_or_default().to_owned(),
+                size,
+            }
+        })
+        .collect();
+    let thread_index = msg.header_raw("Thread-Index").map(unfold).and_then(|b64| {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
+        (bytes.len() >= 22 && (bytes.len() - 22) % 5 == 0).then_some((b64, bytes))
+    });
+    let date = msg
+        .date()
+        .filter(|d| d.is_valid())
+        .and_then(|d| chrono::DateTime::<chrono::Utc>::from_timestamp(d.to_timestamp(), 0));
+    let notable = msg.header_raw("Auto-Submitted").is_some() || msg.header_raw("Reply-To").is_some();
+    let internet_headers = notable.then(|| {
+        let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (name, value) in msg.headers_raw() {
+            map.entry(name.to_owned()).or_default().push(unfold(value));
+        }
+        serde_json::to_string(&map).unwrap_or_default()
+    });
+    let message_id = msg.message_id().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let digest = message_id.is_none().then(|| hex::encode(Sha256::digest(original)));
+    Ok(ParsedEmail {
+        subject,
+        text,
+        html,
+        truncated,
+        from: addresses(msg.from()).into_iter().next(),
+        to: addresses(msg.to()),
+        cc: addresses(msg.cc()),
+        bcc: addresses(msg.bcc()),
+        message_id,
+        in_reply_to: ids(msg.in_reply_to()),
+        references: ids(msg.references()),
+        thread_index,
+        date,
+        attachments,
+        internet_headers,
+        size,
+        digest,
+    })
+}
+
+/// The content of attachment part `part_index` of a raw message (for downloads), or None.
+pub fn attachment_content(raw: &[u8], part_index: u32) -> Option<Vec<u8>> {
+    let fixed = legacy_header_bytes(raw);
+    let raw: &[u8] = &fixed;
+    let msg = MessageParser::new().parse(raw)?;
+    let p = msg.parts.get(part_index as usize)?;
+    match &p.body {
+        PartType::Message(_) => raw.get(p.offset_body as usize..p.offset_end as usize).map(<[u8]>::to_vec),
+        _ => Some(p.contents().to_vec()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_simple_message_gives_its_fields() -> Result<()> {
+        let raw = b"From: Nancy <nancy@contoso.com>\r\nTo: a@x.com, \"B\" <b@x.com>\r\nCc: c@x.com\r\n\
+Subject: =?UTF-8?Q?R=C3=A9union?=\r\nMessage-ID: <abc@contoso.com>\r\nIn-Reply-To: <p1@x> <p2@x>\r\n\
+Date: Tue, 1 Dec 2026 10:00:00 +0100\r\n\r\nBonjour\r\n";
+        let p = parse(raw)?;
+        assert_eq!(p.subject, "Réunion");
+        assert_eq!(p.text.trim(), "Bonjour");
+        assert_eq!(p.from.as_ref().map(|a| a.address.as_str()), Some("nancy@contoso.com"));
+        assert_eq!(p.to.iter().map(|a| a.address.as_str()).collect::<Vec<_>>(), vec!["a@x.com", "b@x.com"]);
+        assert_eq!(p.cc.len(), 1);
+        assert_eq!(p.message_id.as_deref(), Some("abc@contoso.com"));
+        assert_eq!(p.dedupe_key(), "abc@contoso.com");
+        assert_eq!(p.in_reply_to, vec!["p1@x", "p2@x"]);
+        assert_eq!(p.date.map(|d| d.to_rfc3339()), Some("2026-12-01T09:00:00+00:00".to_owned()));
+        assert!(p.internet_headers.is_none(), "only auto-submitted or Reply-To mail keeps its headers");
+        Ok(())
+    }
+
+    #[test]
+    fn a_message_without_message_id_is_deduplicated_by_its_digest() -> Result<()> {
+        let p = parse(b"Subject: x\r\n\r\nbody\r\n")?;
+        assert!(p.dedupe_key().starts_with("sha256:"), "{}", p.dedupe_key());
+        assert_ne!(p.dedupe_key(), parse(b"Subject: x\r\n\r\nother body\r\n")?.dedupe_key());
+        Ok(())
+    }
+
+    #[test]
+    fn nothing_that_looks_like_a_message_is_refused_with_a_code() {
+        for raw in [&b""[..], b"this is not a message", b"\r\n\r\nbody only", b"X-Thing: 1\r\n\r\nbody"] {
+            let code = parse(raw).err().map(|e| e.code().to_owned());
+            assert_eq!(code.as_deref(), Some("mail.parse_failed"), "{}", String::from_utf8_lossy(raw));
+        }
+    }
+
+    #[test]
+    fn the_header_block_ends_at_the_first_blank_line() {
+        assert_eq!(header_end(b"A: 1\r\nB: 2\r\n\r\nbody\r\n\r\nmore"), 14);
+        assert_eq!(header_end(b"A: 1\nB: 2\n\nbody\n\nmore"), 11);
+        assert_eq!(header_end(b"A: 1\r\nB: 2\r\n"), 12, "no blank line: all header");
+        assert_eq!(header_end(b"\r\nbody"), 2);
+    }
+
+    #[test]
+    fn a_long_body_is_truncated_and_says_so() -> Result<()> {
+        let body = "é".repeat(MAX_BODY_CHARS + 10);
+        let raw = format!("Subject: long\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}");
+        let p = parse(raw.as_bytes())?;
+        assert!(p.truncated);
+        assert_eq!(p.text.chars().count(), MAX_BODY_CHARS);
+        Ok(())
+    }
+
+    #[test]
+    fn auto_replies_keep_their_headers_and_thread_index_is_decoded() -> Result<()> {
+        use base64::Engine as _;
+        // 22 bytes: a valid root conversation index; 23 bytes is not one.
+        let b64 = |n: usize| base64::engine::general_purpose::STANDARD.encode(vec![7u8; n]);
+        let raw = format!(
+            "Subject: Out of office\r\nAuto-Submitted: auto-replied\r\nReply-To: r@x.com\r\nThread-Index: {}\r\n\r\naway\r\n",
+            b64(22)
+        );
+        let p = parse(raw.as_bytes())?;
+        let headers = p.internet_headers.unwrap_or_default();
+        assert!(headers.contains("auto-replied") && headers.contains("Reply-To"), "{headers}");
+        assert_eq!(p.thread_index.map(|(_, b)| b.len()), Some(22));
+        let odd = format!("Subject: x\r\nThread-Index: {}\r\n\r\nx\r\n", b64(23));
+        assert_eq!(parse(odd.as_bytes())?.thread_index, None, "not 22 + 5n bytes: not a conversation index");
+        Ok(())
+    }
+}

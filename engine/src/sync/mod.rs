@@ -1,0 +1,14 @@
+//! Synchronisation: incoming email today (the continuous scheduler, outgoing email and items
+//! come next).
+//!
+//! * [`plan`] — what a cycle does, from the stored cursor and the server's listing (pure);
+//! * [`inbound`] — one message: parse it, then decide (acceptance, correlation, resolution;
+//!   pure over facts looked up in the store);
+//! * [`incoming`] — one cycle of one mailbox, IMAP or POP3: plan, fetch, decide, commit, and only
+//!   then acknowledge on the server; or a preview that changes nothing.
+
+pub mod inbound;
+pub mod incoming;
+pub mod plan;
+
+pub use incoming::{CycleReport, ItemReport, ItemResult, Mode, Options, Progress, run_cycle};

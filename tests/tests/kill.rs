@@ -1,0 +1,267 @@
+//! Nothing lost, nothing tracked twice: `serversync mailbox sync` is killed (SIGKILL) at random
+//! points of an import of 2,000 messages, at least 20 times, and started again each time. At the
+//! end there are exactly 2,000 activities. For POP3 with Delete Emails after Processing, no
+//! message ever leaves the server before its activity is committed.
+
+use serversync_tests::mail::{MailServers, deliver_many, wait_for_subject};
+use serversync_tests::{cli_json, serversync_bin};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const MESSAGES: usize = 2000;
+const KILLS: usize = 20;
+
+/// A small deterministic generator (the seed is printed, so a failure can be replayed).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, bound: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) % bound.max(1)
+    }
+}
+
+fn message(i: usize, to: &str) -> Vec<u8> {
+    format!(
+        "From: sender{}@example.org\r\nTo: {to}\r\nSubject: Kill test {i:04}\r\nMessage-ID: <kill-{i:04}@example.org>\r\n\
+Date: Thu, 03 Dec 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nMessage {i} of the import.\r\n{}\r\n",
+        i % 17,
+        "Lorem ipsum dolor sit amet. ".repeat(i % 40)
+    )
+    .into_bytes()
+}
+
+/// The Message-IDs of the activities in the database (read beside the running process).
+fn tracked_ids(db: &Path) -> Vec<String> {
+    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .unwrap_or_else(|e| panic!("{e}"));
+    c.busy_timeout(Duration::from_secs(10)).unwrap_or_else(|e| panic!("{e}"));
+    let mut stmt = c.prepare("SELECT message_id FROM email_activity").unwrap_or_else(|e| panic!("{e}"));
+    stmt.query_map([], |r| r.get(0)).unwrap_or_else(|e| panic!("{e}")).filter_map(|r| r.ok()).collect()
+}
+
+/// The Message-IDs of the messages still in a user's Maildir (what the server holds).
+fn on_server(servers: &MailServers, user: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for sub in ["new", "cur"] {
+        let dir = servers.dir().join(format!("mail/{user}/Maildir/{sub}"));
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let text = std::fs::read(entry.path()).unwrap_or_default();
+            let text = String::from_utf8_lossy(&text);
+            if let Some(line) = text.lines().find(|l| l.to_ascii_lowercase().starts_with("message-id:")) {
+                out.insert(line["message-id:".len()..].trim().to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// Sets up a data directory with one mailbox (a user's on IMAP, or a queue's on POP3 with Delete
+/// Emails after Processing), tested and enabled; returns the mailbox id.
+fn setup(data: &Path, servers: &MailServers, pop3: bool, user: &str, pass: &str) -> String {
+    let ca = format!("ca_file={}", servers.ca_file());
+    let (kind, port, tls) = if pop3 {
+        ("pop3-smtp", format!("incoming_port={}", servers.port("POP3S_PORT")), "incoming_tls_mode=implicit")
+    } else {
+        ("imap-smtp", format!("incoming_port={}", servers.port("IMAPS_PORT")), "incoming_tls_mode=implicit")
+    };
+    let smtp = format!("outgoing_port={}", servers.port("SMTP_PORT"));
+    cli_json(
+        data,
+        &[
+            "profile",
+            "create",
+            "--type",
+            kind,
+            "--name",
+            "Loopback",
+            "--default",
+            "--set",
+            "incoming_location=localhost",
+            "--set",
+            "outgoing_location=localhost",
+            "--set",
+            &port,
+            "--set",
+            tls,
+            "--set",
+            &smtp,
+            "--set",
+            "outgoing_tls_mode=starttls",
+            "--set",
+            &ca,
+        ],
+        None,
+    );
+    let id = if pop3 {
+        let q = cli_json(data, &["queue", "create", "--name", user, "--email", &format!("{user}@localhost")], None);
+        let id = q["mailbox_id"].to_string();
+        cli_json(data, &["mailbox", "update", &id, "--set", "delete_after_processing=true"], None);
+        id
+    } else {
+        let u = cli_json(data, &["user", "create", "--name", user, "--email", &format!("{user}@localhost")], None);
+        cli_json(data, &["user", "update", &u["id"].to_string(), "--set", "incoming_filtering_method=all_email"], None);
+        u["mailbox_id"].to_string()
+    };
+    cli_json(data, &["mailbox", "set-credentials", &id, "--user-name", user, "--password-stdin"], Some(pass));
+    cli_json(data, &["mailbox", "approve", &id], None);
+    cli_json(data, &["mailbox", "test-enable", &id], None);
+    id
+}
+
+/// Runs `serversync mailbox sync MAILBOX ARGS…` again and again, killing it at a random moment
+/// the first [`KILLS`] times; then lets it run to its end until `done` says the import is over.
+fn kill_and_restart(
+    data: &Path,
+    mailbox: &str,
+    args: &[&str],
+    seed: u64,
+    mut between: impl FnMut(),
+    done: impl Fn() -> bool,
+) -> usize {
+    let mut rng = Lcg(seed);
+    let mut kills = 0;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        assert!(Instant::now() < deadline, "the import did not finish after {kills} kills");
+        let mut child = Command::new(serversync_bin())
+            .arg("--data-dir")
+            .arg(data)
+            .args(["mailbox", "sync", mailbox])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        if kills < KILLS {
+            // Anywhere from start-up to well into the import; later kills wait a little longer.
+            let wait = 50 + rng.next(300 + 40 * kills as u64);
+            let started = Instant::now();
+            loop {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                if started.elapsed() >= Duration::from_millis(wait) {
+                    child.kill().unwrap_or_else(|e| panic!("kill: {e}"));
+                    let _ = child.wait();
+                    kills += 1;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            between();
+            continue;
+        }
+        let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+        assert!(status.success(), "an uninterrupted sync failed: {status}");
+        between();
+        if done() {
+            return kills;
+        }
+    }
+}
+
+fn seed() -> u64 {
+    let seed = std::env::var("KILL_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7)
+    });
+    eprintln!("KILL_TEST_SEED={seed}");
+    seed
+}
+
+#[test]
+fn imap_import_killed_20_times_ends_with_every_message_once() {
+    let servers = MailServers::start(&[("kill", "kill-pass")]);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path();
+    let mailbox = setup(data, &servers, false, "kill", "kill-pass");
+    let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    assert!(rt.block_on(wait_for_subject(
+        &servers,
+        "kill",
+        "kill-pass",
+        "Your mailbox is now connected to ServerSync"
+    )));
+    let messages: Vec<Vec<u8>> = (0..MESSAGES).map(|i| message(i, "kill@localhost")).collect();
+    deliver_many(&servers, "sender@example.org", &["kill@localhost"], messages.iter().map(Vec::as_slice));
+    let db = data.join(serversync::DATABASE_FILE);
+    let mut partial = BTreeSet::new();
+    // Cycles of at most 200 messages (as a scheduler caps them): each commits several batches'
+    // worth of cursor, so kills land before, during and after commits of many cycles.
+    let kills = kill_and_restart(
+        data,
+        &mailbox,
+        &["--limit", "200"],
+        seed(),
+        || {
+            let n = tracked_ids(&db).iter().filter(|i| i.starts_with("<kill-")).count();
+            if n > 0 && n < MESSAGES {
+                partial.insert(n);
+            }
+        },
+        || tracked_ids(&db).iter().filter(|i| i.starts_with("<kill-")).count() >= MESSAGES,
+    );
+    assert!(kills >= KILLS);
+    // The kills fell in the middle of the import, not only before or after it.
+    assert!(partial.len() >= 3, "too few kills interrupted the import: {partial:?}");
+    let ids = tracked_ids(&db);
+    let imported: Vec<&String> = ids.iter().filter(|i| i.starts_with("<kill-")).collect();
+    let distinct: BTreeSet<&String> = imported.iter().copied().collect();
+    assert_eq!(distinct.len(), MESSAGES, "lost messages");
+    assert_eq!(imported.len(), MESSAGES, "duplicated messages");
+}
+
+#[test]
+fn pop3_import_killed_20_times_deletes_nothing_before_it_is_committed() {
+    let servers = MailServers::start(&[("killq", "killq-pass")]);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path();
+    let mailbox = setup(data, &servers, true, "killq", "killq-pass");
+    let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    assert!(rt.block_on(wait_for_subject(
+        &servers,
+        "killq",
+        "killq-pass",
+        "Your mailbox is now connected to ServerSync"
+    )));
+    let messages: Vec<Vec<u8>> = (0..MESSAGES).map(|i| message(i, "killq@localhost")).collect();
+    deliver_many(&servers, "sender@example.org", &["killq@localhost"], messages.iter().map(Vec::as_slice));
+    let all: BTreeSet<String> = (0..MESSAGES).map(|i| format!("<kill-{i:04}@example.org>")).collect();
+    let db = data.join(serversync::DATABASE_FILE);
+    let mut checks = 0;
+    let mut partial = BTreeSet::new();
+    // Cycles of 150 messages: each one commits, deletes and quits, so kills land before, during
+    // and after the deletions of many cycles (POP3 deletes only when QUIT completes).
+    let kills = kill_and_restart(
+        data,
+        &mailbox,
+        &["--limit", "150"],
+        seed(),
+        || {
+            let still_there = on_server(&servers, "killq").len();
+            if still_there > 0 && still_there < MESSAGES {
+                partial.insert(still_there);
+            }
+            // After every kill: whatever left the server has its activity.
+            let tracked: BTreeSet<String> = tracked_ids(&db).into_iter().collect();
+            let still = on_server(&servers, "killq");
+            let gone: Vec<&String> = all.difference(&still).collect();
+            let lost: Vec<&&String> = gone.iter().filter(|id| !tracked.contains(**id)).collect();
+            assert!(lost.is_empty(), "deleted from the server before their activity was committed: {lost:?}");
+            checks += 1;
+        },
+        || on_server(&servers, "killq").iter().all(|id| !id.starts_with("<kill-")),
+    );
+    assert!(kills >= KILLS && checks > KILLS);
+    assert!(partial.len() >= 3, "too few kills interrupted the import: {partial:?}");
+    let ids = tracked_ids(&db);
+    let imported: Vec<&String> = ids.iter().filter(|i| i.starts_with("<kill-")).collect();
+    let distinct: BTreeSet<&String> = imported.iter().copied().collect();
+    assert_eq!((distinct.len(), imported.len()), (MESSAGES, MESSAGES), "lost or duplicated messages");
+    assert!(
+        on_server(&servers, "killq").iter().all(|id| !id.starts_with("<kill-")),
+        "every tracked message was deleted"
+    );
+}

@@ -1,0 +1,87 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { cleanup, fireEvent, render, screen, waitFor } from "@solidjs/testing-library";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { App } from "./App";
+import { setLang } from "./i18n";
+import { DETAIL } from "./pages/activities/fixtures";
+import "./test/viewport";
+
+const record = (id: number, fields: Record<string, string>) => ({
+  id, first_name: "", last_name: "", email_address_1: "", email_address_2: "", email_address_3: "", owner_user_id: null, state: "active",
+  created_on: "", modified_on: "", ...fields,
+});
+
+beforeEach(() => {
+  setLang("en");
+  mockIPC((cmd) => {
+    if (cmd === "list_profiles") return [];
+    if (cmd === "get_settings") return { default_profile_id: null };
+    if (cmd === "list_mailboxes") return [];
+    if (cmd === "list_users" || cmd === "list_queues") return [];
+    if (cmd === "list_email_activities") return { total: 1, rows: [{
+      id: 11, subject: DETAIL.subject, sender: DETAIL.sender, to: "sales@contoso.com", regarding: null, regarding_name: "",
+      received_on: DETAIL.received_on, receiving_mailbox_id: 5, receiving_mailbox_name: "Sales queue", correlation_method: "in_reply_to", attachment_count: 2,
+    }] };
+    if (cmd === "get_email_activity") return DETAIL;
+    if (cmd === "list_contacts") return [record(1, { first_name: "Zoe", last_name: "Adams" }), record(2, { first_name: "Ann", last_name: "Baker" })];
+    if (cmd === "list_leads") return [record(9, { first_name: "Bob", last_name: "Carter", company_name: "Fabrikam" })];
+    if (cmd === "list_accounts") return [{ ...record(3, {}), name: "Fabrikam" }];
+    throw new Error(`unexpected command ${cmd}`);
+  });
+});
+
+afterEach(() => {
+  cleanup();
+  clearMocks();
+});
+
+async function openTheEmail() {
+  render(() => <App />);
+  fireEvent.click(screen.getByTestId("nav-activities"));
+  await waitFor(() => expect(document.querySelector('[data-testid="activity-row"]')).not.toBeNull());
+  fireEvent.click(document.querySelector('[data-testid="activity-row"]')!);
+  await waitFor(() => expect(document.querySelector('[data-testid="party-link"]')).not.toBeNull());
+}
+
+describe("navigation", () => {
+  it("offers the email pages in the sidebar, in the user's language", () => {
+    setLang("fr");
+    render(() => <App />);
+    expect(screen.getByTestId("nav-activities").textContent).toBe("Activités courrier électronique");
+    expect(screen.getByTestId("nav-contacts").textContent).toBe("Contacts");
+    expect(screen.getByTestId("nav-accounts").textContent).toBe("Comptes");
+    expect(screen.getByTestId("nav-leads").textContent).toBe("Prospects");
+  });
+
+  it("goes from an email's party to that contact, with the contact opened", async () => {
+    await openTheEmail();
+    fireEvent.click(screen.getByTestId("parties-from").querySelector('[data-testid="party-link"]')!);
+    await waitFor(() => expect(screen.getByTestId("record-form").getAttribute("data-id")).toBe("2"));
+    expect(screen.getByTestId("record-form").getAttribute("data-entity")).toBe("contact");
+    expect(screen.getByTestId("record-title").textContent).toBe("Ann Baker");
+    expect(screen.getByTestId("nav-contacts").classList.contains("active")).toBe(true);
+    // Closing the record shows the Contacts grid.
+    fireEvent.click(screen.getByTestId("record-close"));
+    await waitFor(() => expect(document.querySelectorAll('[data-testid="contact-row"]').length).toBe(2));
+  });
+
+  it("goes from a Cc party to that lead, and from the regarding to that account", async () => {
+    await openTheEmail();
+    fireEvent.click(screen.getByTestId("parties-cc").querySelector('[data-testid="party-link"]')!);
+    await waitFor(() => expect(screen.getByTestId("record-form").getAttribute("data-entity")).toBe("lead"));
+    expect(screen.getByTestId("record-title").textContent).toBe("Bob Carter");
+
+    fireEvent.click(screen.getByTestId("nav-activities"));
+    await waitFor(() => expect(document.querySelector('[data-testid="activity-row"]')).not.toBeNull());
+    fireEvent.click(document.querySelector('[data-testid="activity-row"]')!);
+    fireEvent.click(await screen.findByTestId("regarding-link"));
+    await waitFor(() => expect(screen.getByTestId("record-form").getAttribute("data-entity")).toBe("account"));
+    expect(screen.getByTestId("record-title").textContent).toBe("Fabrikam");
+  });
+
+  it("shows a queue party on the Users & Queues page", async () => {
+    await openTheEmail();
+    fireEvent.click(screen.getByTestId("parties-to").querySelector('[data-testid="party-link"]')!);
+    await waitFor(() => expect(screen.getByTestId("principals-page")).toBeTruthy());
+  });
+});

@@ -1,0 +1,137 @@
+// A virtualised grid for any record (the MailboxGrid approach, made generic): only the rows in
+// view are in the DOM, so tens of thousands of rows scroll smoothly. Rows may arrive lazily: a
+// row not loaded yet shows as a placeholder, and `onRange` says which rows are in view so the
+// page can load them.
+import { createVirtualizer } from "@tanstack/solid-virtual";
+import { For, Show, createEffect, type JSX } from "solid-js";
+import { t } from "../i18n";
+import type { SortDir } from "../pages/mailboxes/selection";
+
+export type GridColumn<T> = {
+  key: string;
+  title: string;
+  width: number;
+  render: (row: T) => JSX.Element;
+  /** Whether the header sorts by this column (the page does the sorting). */
+  sortable?: boolean;
+};
+
+export const GRID_ROW_HEIGHT = 32;
+
+export function VirtualGrid<T, Id extends number>(props: {
+  /** data-testid of the grid; its rows are `rowTestid`. */
+  testid: string;
+  rowTestid: string;
+  label: string;
+  count: number;
+  row: (index: number) => T | undefined;
+  rowId: (row: T) => Id;
+  rowName?: (row: T) => string;
+  columns: GridColumn<T>[];
+  selectable?: boolean;
+  selected?: ReadonlySet<Id>;
+  allSelected?: boolean;
+  onToggleAll?: () => void;
+  sort?: { key: string; dir: SortDir } | null;
+  onSort?: (key: string) => void;
+  onRowClick?: (id: Id, e: MouseEvent) => void;
+  onRowOpen?: (id: Id) => void;
+  onRange?: (first: number, last: number) => void;
+  empty?: string;
+}) {
+  let scroller!: HTMLDivElement;
+  const virtualizer = createVirtualizer({
+    get count() {
+      return props.count;
+    },
+    getScrollElement: () => scroller,
+    estimateSize: () => GRID_ROW_HEIGHT,
+    overscan: 12,
+  });
+  const template = () => `${props.selectable ? "36px " : ""}${props.columns.map((c) => `${c.width}px`).join(" ")}`;
+  const isSelected = (r: T) => props.selected?.has(props.rowId(r)) ?? false;
+
+  createEffect(() => {
+    const items = virtualizer.getVirtualItems();
+    if (items.length && props.onRange) props.onRange(items[0].index, items[items.length - 1].index);
+  });
+
+  return (
+    <div class="vgrid" data-testid={props.testid} role="grid" aria-label={props.label} aria-rowcount={props.count + 1}
+      aria-multiselectable={props.selectable ? true : undefined}>
+      <div class="vgrid-header" style={{ "grid-template-columns": template() }} role="row" aria-rowindex={1}>
+        <Show when={props.selectable}>
+          <span role="columnheader">
+            <input type="checkbox" aria-label={t("grid.selectAll")} data-testid={`${props.testid}-select-all`}
+              checked={!!props.allSelected} onChange={() => props.onToggleAll?.()} />
+          </span>
+        </Show>
+        <For each={props.columns}>
+          {(c) => (
+            <Show when={c.sortable && props.onSort} fallback={<span class="th" role="columnheader">{c.title}</span>}>
+              <span role="columnheader" class="sortable"
+                aria-sort={props.sort?.key === c.key ? (props.sort.dir === "asc" ? "ascending" : "descending") : undefined}>
+                <button type="button" class="th" data-testid={`sort-${c.key}`} onClick={() => props.onSort?.(c.key)}>
+                  {c.title}
+                  <Show when={props.sort?.key === c.key}>{props.sort!.dir === "asc" ? " ▲" : " ▼"}</Show>
+                </button>
+              </span>
+            </Show>
+          )}
+        </For>
+      </div>
+      <div class="vgrid-body" ref={scroller} data-testid={`${props.testid}-body`}>
+        <Show when={props.count > 0} fallback={<div class="muted pad">{props.empty ?? t("common.empty")}</div>}>
+          <div style={{ height: `${virtualizer.getTotalSize()}px`, position: "relative" }}>
+            <For each={virtualizer.getVirtualItems()}>
+              {(v) => {
+                const row = () => props.row(v.index);
+                const style = () => ({ transform: `translateY(${v.start}px)`, height: `${GRID_ROW_HEIGHT}px`, "grid-template-columns": template() });
+                return (
+                  <Show when={row()} fallback={
+                    <div class="vgrid-row placeholder" role="row" aria-rowindex={v.index + 2} aria-busy="true"
+                      data-testid={`${props.rowTestid}-loading`} style={style()}>
+                      <span class="muted">{t("common.loading")}</span>
+                    </div>
+                  }>
+                    {(r) => (
+                      <div
+                        class="vgrid-row"
+                        role="row"
+                        tabIndex={0}
+                        aria-rowindex={v.index + 2}
+                        aria-selected={props.selectable ? isSelected(r()) : undefined}
+                        classList={{ selected: isSelected(r()) }}
+                        data-testid={props.rowTestid}
+                        data-id={props.rowId(r())}
+                        data-name={props.rowName?.(r())}
+                        style={style()}
+                        onClick={(e) => props.onRowClick?.(props.rowId(r()), e)}
+                        onDblClick={() => props.onRowOpen?.(props.rowId(r()))}
+                        onKeyDown={(e) => {
+                          if (e.key === "Enter") props.onRowOpen?.(props.rowId(r()));
+                          else if (e.key === " " && props.selectable) {
+                            e.preventDefault();
+                            props.onRowClick?.(props.rowId(r()), new MouseEvent("click", { ctrlKey: true }));
+                          }
+                        }}
+                      >
+                        <Show when={props.selectable}>
+                          <span role="gridcell">
+                            <input type="checkbox" tabIndex={-1} aria-label={t("grid.selectRow")} checked={isSelected(r())}
+                              onClick={(e) => { e.stopPropagation(); props.onRowClick?.(props.rowId(r()), new MouseEvent("click", { ctrlKey: true })); }} />
+                          </span>
+                        </Show>
+                        <For each={props.columns}>{(c) => <span class="td" role="gridcell" data-col={c.key}>{c.render(r())}</span>}</For>
+                      </div>
+                    )}
+                  </Show>
+                );
+              }}
+            </For>
+          </div>
+        </Show>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,185 @@
+// Email Activities: the tracked emails, newest first, in a virtualised grid that reads pages of
+// 200 rows as the user scrolls (the first page says how many there are). Filters: text, receiving
+// mailbox, correlation method, received from / to. Opening a row shows the email.
+import { For, Show, createEffect, createMemo, createResource, createSignal, on, onCleanup } from "solid-js";
+import {
+  api, call, idFrom,
+  type ActivityId, type CorrelationMethod, type EmailActivityFilter_Deserialize, type EmailActivityRow_Serialize, type MailboxId, type RecordRef,
+} from "../../api";
+import { ErrorBanner } from "../../components/form";
+import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
+import { formatDate, formatNumber, optionLabel, t } from "../../i18n";
+import { EmailDetail } from "./EmailDetail";
+import { CORRELATION_METHODS, correlationLabel, localDayStart } from "./labels";
+
+export const PAGE_SIZE = 200;
+const SEARCH_DELAY_MS = 250;
+
+export function ActivitiesPage(props: { onOpenRecord?: (r: RecordRef) => void }) {
+  const [searchText, setSearchText] = createSignal("");
+  const [search, setSearch] = createSignal("");
+  const [mailbox, setMailbox] = createSignal<MailboxId | null>(null);
+  const [method, setMethod] = createSignal<CorrelationMethod | null>(null);
+  const [from, setFrom] = createSignal("");
+  const [to, setTo] = createSignal("");
+  const [error, setError] = createSignal<unknown>(null);
+  // The emails opened, the last one shown (Back returns to the one before).
+  const [opened, setOpened] = createSignal<ActivityId[]>([]);
+  const current = () => opened()[opened().length - 1] ?? null;
+
+  const [mailboxes] = createResource(() => call(api.listMailboxes({ view: { view: "all" }, search: null, profile_id: null })));
+
+  const filter = createMemo<EmailActivityFilter_Deserialize>(() => ({
+    mailbox_id: mailbox(),
+    direction: null,
+    correlation_method: method(),
+    search: search().trim() || null,
+    received_from: from() ? localDayStart(from()) : null,
+    received_to: to() ? localDayStart(to(), 1) : null,
+  }));
+
+  // The rows read so far, by index; pages asked for (or read) are in `asked`. A refresh or a new
+  // filter starts a new generation, and answers for an older one are dropped.
+  let rows: (EmailActivityRow_Serialize | undefined)[] = [];
+  const asked = new Set<number>();
+  let generation = 0;
+  const [version, setVersion] = createSignal(0);
+  const [total, setTotal] = createSignal<number | null>(null);
+  const [inFlight, setInFlight] = createSignal(0);
+
+  async function loadPage(page: number) {
+    if (asked.has(page) || page < 0) return;
+    const t0 = total();
+    if (t0 !== null && page * PAGE_SIZE >= t0) return;
+    asked.add(page);
+    const gen = generation;
+    const f = filter();
+    setInFlight((n) => n + 1);
+    try {
+      const answer = await call(api.listEmailActivities(f, page * PAGE_SIZE, PAGE_SIZE));
+      if (gen !== generation) return;
+      answer.rows.forEach((r, i) => (rows[page * PAGE_SIZE + i] = r));
+      setTotal(answer.total);
+      setVersion((v) => v + 1);
+    } catch (e) {
+      if (gen !== generation) return;
+      asked.delete(page);
+      setError(e);
+    } finally {
+      setInFlight((n) => n - 1);
+    }
+  }
+
+  function reload() {
+    generation++;
+    rows = [];
+    asked.clear();
+    setError(null);
+    setTotal(null);
+    setVersion((v) => v + 1);
+    void loadPage(0);
+  }
+  createEffect(on(filter, reload));
+
+  let searchTimer: ReturnType<typeof setTimeout> | undefined;
+  const typeSearch = (v: string) => {
+    setSearchText(v);
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => setSearch(v), SEARCH_DELAY_MS);
+  };
+  onCleanup(() => clearTimeout(searchTimer));
+
+  const row = (i: number) => {
+    version();
+    return rows[i];
+  };
+  const open = (id: ActivityId) => {
+    if (current() !== id) setOpened([...opened(), id]);
+  };
+
+  const columns = (): GridColumn<EmailActivityRow_Serialize>[] => [
+    {
+      key: "subject", title: t("activity.subject"), width: 280,
+      render: (r) => <span class="subject" title={r.subject}>{r.subject || t("activity.noSubject")}</span>,
+    },
+    { key: "sender", title: t("activity.from"), width: 220, render: (r) => r.sender },
+    { key: "to", title: t("activity.to"), width: 220, render: (r) => r.to },
+    {
+      key: "regarding", title: t("activity.regarding"), width: 180,
+      render: (r) => (r.regarding ? `${r.regarding_name} (${optionLabel("entity", r.regarding.entity)})` : ""),
+    },
+    { key: "received_on", title: t("activity.receivedOn"), width: 170, render: (r) => formatDate(r.received_on) },
+    { key: "receiving_mailbox", title: t("activity.receivingMailbox"), width: 180, render: (r) => r.receiving_mailbox_name },
+    { key: "correlation_method", title: t("activity.correlationMethod"), width: 170, render: (r) => correlationLabel(r.correlation_method) },
+  ];
+
+  return (
+    <section class="page" data-testid="activities-page">
+      <Show when={current() !== null}>
+        <EmailDetail
+          id={current()!}
+          onClose={() => setOpened([])}
+          onBack={opened().length > 1 ? () => setOpened(opened().slice(0, -1)) : undefined}
+          onOpenActivity={open}
+          onOpenRecord={props.onOpenRecord}
+          onChanged={reload}
+        />
+      </Show>
+      <div classList={{ hidden: current() !== null }}>
+        <header class="page-header">
+          <h2 class="page-title">{t("nav.activities")}</h2>
+          <label class="inline">
+            <span class="sr-only">{t("activity.search")}</span>
+            <input type="search" data-testid="activity-search" placeholder={t("activity.search")} value={searchText()}
+              onInput={(e) => typeSearch(e.currentTarget.value)}
+              onKeyDown={(e) => { if (e.key === "Enter") { clearTimeout(searchTimer); setSearch(e.currentTarget.value); } }} />
+          </label>
+          <label class="inline">
+            {t("activity.receivingMailbox")}
+            <select data-testid="activity-mailbox" onChange={(e) => setMailbox(e.currentTarget.value ? idFrom<MailboxId>(e.currentTarget.value) : null)}>
+              <option value="">{t("activity.anyMailbox")}</option>
+              <For each={mailboxes() ?? []}>{(m) => <option value={m.id} selected={m.id === mailbox()}>{m.name}</option>}</For>
+            </select>
+          </label>
+          <label class="inline">
+            {t("activity.correlationMethod")}
+            <select data-testid="activity-correlation" onChange={(e) => setMethod((e.currentTarget.value || null) as CorrelationMethod | null)}>
+              <option value="">{t("activity.anyMethod")}</option>
+              <For each={CORRELATION_METHODS}>{(m) => <option value={m} selected={m === method()}>{correlationLabel(m)}</option>}</For>
+            </select>
+          </label>
+          <label class="inline">
+            {t("activity.receivedFrom")}
+            <input type="date" data-testid="activity-from" value={from()} onChange={(e) => setFrom(e.currentTarget.value)} />
+          </label>
+          <label class="inline">
+            {t("activity.receivedTo")}
+            <input type="date" data-testid="activity-to" value={to()} onChange={(e) => setTo(e.currentTarget.value)} />
+          </label>
+          <button type="button" data-testid="activity-refresh" onClick={reload}>{t("cmd.refresh")}</button>
+          <span class="muted" data-testid="activity-count" data-total={total() ?? ""} aria-live="polite">
+            {total() === null ? t("common.loading") : t("activity.count", { count: formatNumber(total()!) })}
+            <Show when={inFlight() > 0 && total() !== null}> · {t("common.loading")}</Show>
+          </span>
+        </header>
+        <ErrorBanner error={error()} />
+        <VirtualGrid<EmailActivityRow_Serialize, ActivityId>
+          testid="activity-grid"
+          rowTestid="activity-row"
+          label={t("nav.activities")}
+          count={total() ?? 0}
+          row={row}
+          rowId={(r) => r.id}
+          rowName={(r) => r.subject}
+          columns={columns()}
+          onRowClick={(id) => open(id)}
+          onRowOpen={(id) => open(id)}
+          onRange={(first, last) => {
+            for (let p = Math.floor(first / PAGE_SIZE); p <= Math.floor(last / PAGE_SIZE); p++) void loadPage(p);
+          }}
+          empty={total() === null ? t("common.loading") : t("common.empty")}
+        />
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,169 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { cleanup, fireEvent, render, screen, waitFor } from "@solidjs/testing-library";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { RecordsPage } from "./RecordsPage";
+import { setLang } from "../../i18n";
+import "../../test/viewport";
+
+const contact = (id: number, first: string, last: string, email = "", state = "active") => ({
+  id, first_name: first, last_name: last, email_address_1: email, email_address_2: "", email_address_3: "",
+  owner_user_id: null, state, created_on: "2026-11-01T10:00:00Z", modified_on: "2026-11-02T10:00:00Z",
+});
+const user = (id: number, full_name: string, state = "active") => ({
+  id, full_name, primary_email: `${full_name.toLowerCase()}@contoso.com`, can_approve_email: false, incoming_filtering_method: "all_email",
+  state, created_on: "", modified_on: "", mailbox_id: null,
+});
+
+let calls: { cmd: string; args: Record<string, unknown> }[] = [];
+let contacts: ReturnType<typeof contact>[] = [];
+let createAnswer: (changes: Record<string, unknown>) => unknown;
+let importAnswer: (csv: string) => unknown;
+
+beforeEach(() => {
+  setLang("en");
+  calls = [];
+  contacts = [contact(1, "Zoe", "Adams", "zoe@fabrikam.com"), contact(2, "Ann", "Baker", "ann@fabrikam.com"), contact(3, "Bob", "Carter")];
+  createAnswer = (changes) => ({ ...contact(50, "", ""), ...changes });
+  importAnswer = () => ({ imported: 2 });
+  mockIPC((cmd, args) => {
+    const a = args as Record<string, unknown>;
+    calls.push({ cmd, args: a });
+    if (cmd === "list_contacts") return a.view === "inactive" ? contacts.filter((c) => c.state === "inactive") : a.view === "all" ? contacts : contacts.filter((c) => c.state === "active");
+    if (cmd === "list_users") return [user(7, "Dana"), user(8, "Eli"), user(9, "Old", "inactive")];
+    if (cmd === "create_contact") return createAnswer(a.changes as Record<string, unknown>);
+    if (cmd === "update_contact") return { ...contacts.find((c) => c.id === a.id), ...(a.changes as object) };
+    if (cmd === "set_contact_state") return [];
+    if (cmd === "import_contacts") return importAnswer(a.csv as string);
+    throw new Error(`unexpected command ${cmd}`);
+  });
+});
+
+afterEach(() => {
+  cleanup();
+  clearMocks();
+});
+
+const input = (field: string) => document.querySelector(`[data-testid="record-form"] [data-field="${field}"] input, [data-testid="record-form"] [data-field="${field}"] select`) as HTMLInputElement;
+const rowNames = () => [...document.querySelectorAll('[data-testid="contact-row"]')].map((r) => r.getAttribute("data-name"));
+
+describe("the Contacts page", () => {
+  it("lists the active contacts sorted by name, in a virtualised grid", async () => {
+    render(() => <RecordsPage entity="contact" />);
+    await waitFor(() => expect(rowNames()).toEqual(["Ann Baker", "Bob Carter", "Zoe Adams"]));
+    expect(calls.find((c) => c.cmd === "list_contacts")!.args.view).toBe("active");
+    expect(screen.getByTestId("contact-grid").getAttribute("role")).toBe("grid");
+    expect(document.querySelector('[data-testid="contact-row"]')!.getAttribute("role")).toBe("row");
+    expect(screen.getByTestId("record-count").textContent).toContain("3 records");
+    // Sorting by the email column puts the contact without email last.
+    fireEvent.click(screen.getByTestId("sort-email_address_1"));
+    await waitFor(() => expect(rowNames()).toEqual(["Ann Baker", "Zoe Adams", "Bob Carter"]));
+  });
+
+  it("renders only the rows in view when there are thousands", async () => {
+    contacts = Array.from({ length: 5000 }, (_, i) => contact(i + 1, "Person", String(i).padStart(5, "0")));
+    render(() => <RecordsPage entity="contact" />);
+    await waitFor(() => expect(rowNames().length).toBeGreaterThan(0));
+    expect(rowNames().length).toBeLessThan(100);
+    expect(screen.getByTestId("record-count").textContent).toContain("5,000 records");
+  });
+
+  it("creates a contact, sending the fields filled in and the owner", async () => {
+    render(() => <RecordsPage entity="contact" />);
+    await waitFor(() => expect(rowNames().length).toBe(3));
+    fireEvent.click(screen.getByTestId("record-new"));
+    await waitFor(() => expect(screen.getByTestId("record-form")).toBeTruthy());
+    // The owner choices are the active users.
+    const owners = [...input("owner_user_id").querySelectorAll("option")].map((o) => o.textContent);
+    expect(owners).toEqual(["—", "Dana", "Eli"]);
+    fireEvent.input(input("first_name"), { target: { value: "Nina" } });
+    fireEvent.input(input("last_name"), { target: { value: "Lopez" } });
+    fireEvent.input(input("email_address_1"), { target: { value: "nina@fabrikam.com" } });
+    fireEvent.change(input("owner_user_id"), { target: { value: "8" } });
+    fireEvent.click(screen.getByTestId("record-save"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "create_contact")).toBe(true));
+    expect(calls.find((c) => c.cmd === "create_contact")!.args.changes).toEqual({
+      first_name: "Nina", last_name: "Lopez", email_address_1: "nina@fabrikam.com", owner_user_id: 8,
+    });
+    await waitFor(() => expect(screen.getByTestId("record-title").textContent).toBe("Nina Lopez"));
+    expect(screen.getByTestId("record-form").getAttribute("data-id")).toBe("50");
+  });
+
+  it("saves only what changed on an existing contact", async () => {
+    render(() => <RecordsPage entity="contact" />);
+    await waitFor(() => expect(rowNames().length).toBe(3));
+    fireEvent.click(document.querySelector('[data-testid="contact-row"][data-name="Ann Baker"] [data-testid="record-open"]')!);
+    await waitFor(() => expect(input("last_name").value).toBe("Baker"));
+    fireEvent.input(input("email_address_2"), { target: { value: "ann@contoso.com" } });
+    fireEvent.click(screen.getByTestId("record-save"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "update_contact")).toBe(true));
+    const call = calls.find((c) => c.cmd === "update_contact")!;
+    expect(call.args.id).toBe(2);
+    expect(call.args.changes).toEqual({ email_address_2: "ann@contoso.com" });
+  });
+
+  it("shows the engine's refusal next to its field", async () => {
+    createAnswer = () => {
+      throw { kind: "validation", code: "field.not_an_email", params: { field: "email_address_1", value: "nina@" }, message: "" };
+    };
+    render(() => <RecordsPage entity="contact" />);
+    fireEvent.click(await screen.findByTestId("record-new"));
+    fireEvent.input(input("last_name"), { target: { value: "Lopez" } });
+    fireEvent.input(input("email_address_1"), { target: { value: "nina@" } });
+    fireEvent.click(screen.getByTestId("record-save"));
+    await waitFor(() => expect(document.querySelector('[data-field="email_address_1"] .field-error')).not.toBeNull());
+    expect(document.querySelector('[data-field="email_address_1"] .field-error')!.textContent).toBe('"nina@" is not a valid email address.');
+    expect(screen.queryByTestId("error-banner")).toBeNull();
+  });
+
+  it("imports a CSV file and says how many records it imported", async () => {
+    render(() => <RecordsPage entity="contact" />);
+    await waitFor(() => expect(rowNames().length).toBe(3));
+    const before = calls.filter((c) => c.cmd === "list_contacts").length;
+    const file = new File(["last_name,email_address_1\nLee,lee@x.com\nKim,kim@x.com\n"], "contacts.csv", { type: "text/csv" });
+    const picker = screen.getByTestId("record-import-file") as HTMLInputElement;
+    Object.defineProperty(picker, "files", { value: [file], configurable: true });
+    fireEvent.change(picker);
+    await waitFor(() => expect(screen.getByTestId("record-import-result").textContent).toBe("2 records imported."));
+    expect(calls.find((c) => c.cmd === "import_contacts")!.args.csv).toBe("last_name,email_address_1\nLee,lee@x.com\nKim,kim@x.com\n");
+    // The grid is read again.
+    expect(calls.filter((c) => c.cmd === "list_contacts").length).toBeGreaterThan(before);
+  });
+
+  it("shows an import refusal naming the refused line, and nothing as imported", async () => {
+    importAnswer = () => {
+      throw { kind: "validation", code: "field.not_an_email", params: { field: "email_address_1", value: "nope", line: "3" }, message: "" };
+    };
+    setLang("fr");
+    render(() => <RecordsPage entity="contact" />);
+    await waitFor(() => expect(rowNames().length).toBe(3));
+    const picker = screen.getByTestId("record-import-file") as HTMLInputElement;
+    Object.defineProperty(picker, "files", { value: [new File(["last_name,email_address_1\nLee,lee@x.com\nKim,nope\n"], "c.csv")], configurable: true });
+    fireEvent.change(picker);
+    const banner = await screen.findByTestId("record-import-error");
+    expect(banner.getAttribute("data-line")).toBe("3");
+    expect(banner.textContent).toMatch(/^Ligne 3 : /);
+    expect(banner.textContent).toContain("nope");
+    expect(screen.queryByTestId("record-import-result")).toBeNull();
+  });
+
+  it("deactivates the selected rows", async () => {
+    render(() => <RecordsPage entity="contact" />);
+    await waitFor(() => expect(rowNames().length).toBe(3));
+    expect((screen.getByTestId("record-deactivate") as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.click(document.querySelector('[data-testid="contact-row"][data-name="Zoe Adams"]')!);
+    fireEvent.click(document.querySelector('[data-testid="contact-row"][data-name="Bob Carter"]')!, { ctrlKey: true });
+    fireEvent.click(screen.getByTestId("record-deactivate"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "set_contact_state")).toBe(true));
+    const call = calls.find((c) => c.cmd === "set_contact_state")!;
+    expect((call.args.ids as number[]).sort()).toEqual([1, 3]);
+    expect(call.args.state).toBe("inactive");
+  });
+
+  it("opens the record it is asked to open, even an inactive one", async () => {
+    contacts.push(contact(4, "Ivy", "Stone", "ivy@x.com", "inactive"));
+    render(() => <RecordsPage entity="contact" open={{ id: 4 }} />);
+    await waitFor(() => expect(screen.getByTestId("record-form").getAttribute("data-id")).toBe("4"));
+    expect(input("first_name").value).toBe("Ivy");
+    expect(screen.getByTestId("record-title").textContent).toBe("Ivy Stone");
+  });
+});
