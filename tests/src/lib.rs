@@ -164,3 +164,27 @@ pub fn capture_logs() -> CapturedLogs {
     }
     logs
 }
+
+/// `serversync profile create` of the default profile reaching `servers` on localhost: `kind`
+/// (`imap-smtp`, `pop3-smtp`) in on the port named `incoming_port` over implicit TLS, SMTP
+/// submission with STARTTLS out, the servers' CA trusted; `extra` are more `--set` pairs.
+pub fn cli_profile(
+    data: &Path,
+    servers: &mail::MailServers,
+    kind: &str,
+    incoming_port: &str,
+    extra: &[&str],
+) -> serde_json::Value {
+    let port = format!("incoming_port={}", servers.port(incoming_port));
+    let smtp = format!("outgoing_port={}", servers.port("SMTP_PORT"));
+    let ca = format!("ca_file={}", servers.ca_file());
+    let mut args = vec!["profile", "create", "--type", kind, "--name", "Loopback", "--default"];
+    for set in ["incoming_location=localhost", "outgoing_location=localhost", &port, "incoming_tls_mode=implicit"]
+        .into_iter()
+        .chain([smtp.as_str(), "outgoing_tls_mode=starttls", &ca])
+        .chain(extra.iter().copied())
+    {
+        args.extend(["--set", set]);
+    }
+    cli_json(data, &args, None)
+}

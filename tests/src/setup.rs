@@ -107,6 +107,15 @@ pub async fn mailbox(e: &Engine, profile: ProfileId, user: &str, password: &str,
     id
 }
 
+/// Sets the incoming filtering method of the user whose mailbox `id` is; returns the user.
+pub async fn user_filter(e: &Engine, id: MailboxId, method: api::FilteringMethod) -> api::UserId {
+    let user =
+        ok(api::get_mailbox(e, id).await).mailbox.user_id.unwrap_or_else(|| panic!("{id} is not a user's mailbox"));
+    ok(api::update_user(e, user, api::UserChanges { incoming_filtering_method: Some(method), ..Default::default() })
+        .await);
+    user
+}
+
 /// Runs Test & Enable and waits for it, within a bound that a hang would break.
 pub async fn test_and_enable(e: &Engine, ids: Vec<MailboxId>) -> api::JobDto {
     let job = ok(api::start_test_and_enable(e, api::TestAndEnableScope::Mailboxes(ids)).await);

@@ -449,32 +449,7 @@ fn a_dry_run_lists_what_would_be_tracked_and_why_and_writes_nothing() {
     let servers = MailServers::start(&[("dry", "dry-pass")]);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let data = dir.path();
-    let imaps = format!("incoming_port={}", servers.port("IMAPS_PORT"));
-    let smtp = format!("outgoing_port={}", servers.port("SMTP_PORT"));
-    let ca = format!("ca_file={}", servers.ca_file());
-    cli_json(
-        data,
-        &[
-            "profile",
-            "create",
-            "--type",
-            "imap-smtp",
-            "--name",
-            "Loopback",
-            "--default",
-            "--set",
-            "incoming_location=localhost",
-            "--set",
-            "outgoing_location=localhost",
-            "--set",
-            &imaps,
-            "--set",
-            &smtp,
-            "--set",
-            &ca,
-        ],
-        None,
-    );
+    serversync_tests::cli_profile(data, &servers, "imap-smtp", "IMAPS_PORT", &[]);
     let u = cli_json(data, &["user", "create", "--name", "Dry", "--email", "dry@localhost"], None);
     let id = u["mailbox_id"].to_string();
     cli_json(data, &["user", "update", &u["id"].to_string(), "--set", "incoming_filtering_method=all_email"], None);

@@ -3,14 +3,12 @@
 //! real Dovecot with no panic and the same subjects and bodies in the activities.
 
 use serde_json::Value;
-use serversync::api::{
-    self, EmailActivityFilter, FilteringMethod, ProfileChanges, SyncRequest, SyncScope, UserChanges,
-};
+use serversync::api::{self, EmailActivityFilter, FilteringMethod, ProfileChanges, SyncRequest, SyncScope};
 use serversync::sync::inbound::parse;
 use serversync::{Lang, Result};
 use serversync_tests::mail::{MailServers, append};
 use serversync_tests::memory_engine;
-use serversync_tests::setup::{Sides, mailbox, ok, profile, test_and_enable};
+use serversync_tests::setup::{Sides, mailbox, ok, profile, test_and_enable, user_filter};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -140,13 +138,7 @@ async fn the_corpus_goes_through_an_imap_import_with_its_subjects_and_bodies() -
         profile(&e, "Dovecot", &Sides::imaps_and_submission(&servers), &servers.ca_file(), ProfileChanges::default())
             .await;
     let m = mailbox(&e, p, "corpus", "corpus-pass", true).await;
-    let user = ok(api::get_mailbox(&e, m).await).mailbox.user_id.unwrap_or_else(|| panic!("no user"));
-    ok(api::update_user(
-        &e,
-        user,
-        UserChanges { incoming_filtering_method: Some(FilteringMethod::AllEmail), ..Default::default() },
-    )
-    .await);
+    user_filter(&e, m, FilteringMethod::AllEmail).await;
     // The largest attachment the organisation accepts, so the 40 MiB one is kept.
     ok(api::update_settings(&e, api::SettingsChanges { max_attachment_size_kb: Some(131_072), ..Default::default() })
         .await);

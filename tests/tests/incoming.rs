@@ -5,13 +5,13 @@
 use serversync::Engine;
 use serversync::api::{
     self, ContactChanges, CorrelationMethod, CreateQueue, EmailActivityFilter, EmailEntity, FilteringMethod,
-    ItemResult, MailboxId, ProfileChanges, ProfileId, RecordRef, SyncRequest, SyncScope, UserChanges,
+    ItemResult, MailboxId, ProfileChanges, ProfileId, RecordRef, SyncRequest, SyncScope,
 };
 use serversync::secrets::Secret;
 use serversync::{Lang, Result};
 use serversync_tests::mail::{MailServers, append, deliver, folder_count, wait_for_subject};
 use serversync_tests::memory_engine;
-use serversync_tests::setup::{Sides, mailbox, ok, profile, sync_methods, test_and_enable};
+use serversync_tests::setup::{Sides, mailbox, ok, profile, sync_methods, test_and_enable, user_filter};
 use std::sync::Arc;
 
 const USERS: &[(&str, &str)] =
@@ -83,23 +83,8 @@ async fn imap_mail_becomes_the_activities_the_rules_say() -> Result<()> {
     let carol = mailbox(&e, p, "carol", "carol-pass", true).await;
     let support = queue(&e, p, "support", "support-pass", FilteringMethod::AllEmail).await;
     let sales = queue(&e, p, "sales", "sales-pass", FilteringMethod::ResponsesToCrmEmail).await;
-    let nancy_user = ok(api::get_mailbox(&e, nancy).await).mailbox.user_id.unwrap_or_else(|| panic!("no user"));
-    let carol_user = ok(api::get_mailbox(&e, carol).await).mailbox.user_id.unwrap_or_else(|| panic!("no user"));
-    ok(api::update_user(
-        &e,
-        nancy_user,
-        UserChanges { incoming_filtering_method: Some(FilteringMethod::ResponsesToCrmEmail), ..Default::default() },
-    )
-    .await);
-    ok(api::update_user(
-        &e,
-        carol_user,
-        UserChanges {
-            incoming_filtering_method: Some(FilteringMethod::FromLeadsContactsAccounts),
-            ..Default::default()
-        },
-    )
-    .await);
+    let nancy_user = user_filter(&e, nancy, FilteringMethod::ResponsesToCrmEmail).await;
+    let carol_user = user_filter(&e, carol, FilteringMethod::FromLeadsContactsAccounts).await;
     let yui = ok(api::create_contact(
         &e,
         ContactChanges {
@@ -256,13 +241,7 @@ async fn a_preview_writes_nothing_and_changes_nothing_on_the_server() -> Result<
         profile(&e, "Dovecot", &Sides::imaps_and_submission(&servers), &servers.ca_file(), ProfileChanges::default())
             .await;
     let carol = mailbox(&e, p, "carol", "carol-pass", true).await;
-    let carol_user = ok(api::get_mailbox(&e, carol).await).mailbox.user_id.unwrap_or_else(|| panic!("no user"));
-    ok(api::update_user(
-        &e,
-        carol_user,
-        UserChanges { incoming_filtering_method: Some(FilteringMethod::AllEmail), ..Default::default() },
-    )
-    .await);
+    user_filter(&e, carol, FilteringMethod::AllEmail).await;
     for i in 0..3 {
         let m =
             msg("a@example.org", "carol@localhost", "", &format!("Preview {i}"), &format!("p{i}@example.org"), "", "x");
@@ -316,13 +295,7 @@ async fn a_changed_uidvalidity_rescans_without_duplicates_and_a_failed_message_g
     let changes = ProfileChanges { move_failed_to_undeliverable: Some(true), ..Default::default() };
     let p = profile(&e, "Dovecot", &Sides::imaps_and_submission(&servers), &servers.ca_file(), changes).await;
     let carol = mailbox(&e, p, "carol", "carol-pass", true).await;
-    let carol_user = ok(api::get_mailbox(&e, carol).await).mailbox.user_id.unwrap_or_else(|| panic!("no user"));
-    ok(api::update_user(
-        &e,
-        carol_user,
-        UserChanges { incoming_filtering_method: Some(FilteringMethod::AllEmail), ..Default::default() },
-    )
-    .await);
+    user_filter(&e, carol, FilteringMethod::AllEmail).await;
     test_and_enable(&e, vec![carol]).await;
     assert!(wait_for_subject(&servers, "carol", "carol-pass", "Your mailbox is now connected to ServerSync").await);
     for i in 0..5 {
@@ -369,13 +342,7 @@ async fn pop3_deletes_only_tracked_messages_of_queue_mailboxes_after_they_are_co
     let support = queue(&e, p, "support", "support-pass", FilteringMethod::AllEmail).await;
     let sales = queue(&e, p, "sales", "sales-pass", FilteringMethod::ResponsesToCrmEmail).await;
     let carol = mailbox(&e, p, "carol", "carol-pass", true).await;
-    let carol_user = ok(api::get_mailbox(&e, carol).await).mailbox.user_id.unwrap_or_else(|| panic!("no user"));
-    ok(api::update_user(
-        &e,
-        carol_user,
-        UserChanges { incoming_filtering_method: Some(FilteringMethod::AllEmail), ..Default::default() },
-    )
-    .await);
+    user_filter(&e, carol, FilteringMethod::AllEmail).await;
     let delete = api::MailboxChanges { delete_after_processing: Some(true), ..Default::default() };
     for m in [support, sales] {
         ok(api::update_mailbox(&e, m, delete.clone()).await);
@@ -423,13 +390,7 @@ async fn a_cycle_capped_at_n_messages_leaves_the_rest_for_the_next_one() -> Resu
         profile(&e, "Dovecot", &Sides::imaps_and_submission(&servers), &servers.ca_file(), ProfileChanges::default())
             .await;
     let carol = mailbox(&e, p, "carol", "carol-pass", true).await;
-    let carol_user = ok(api::get_mailbox(&e, carol).await).mailbox.user_id.unwrap_or_else(|| panic!("no user"));
-    ok(api::update_user(
-        &e,
-        carol_user,
-        UserChanges { incoming_filtering_method: Some(FilteringMethod::AllEmail), ..Default::default() },
-    )
-    .await);
+    user_filter(&e, carol, FilteringMethod::AllEmail).await;
     test_and_enable(&e, vec![carol]).await;
     assert!(wait_for_subject(&servers, "carol", "carol-pass", "Your mailbox is now connected to ServerSync").await);
     for i in 0..4 {

@@ -4,7 +4,7 @@
 //! message ever leaves the server before its activity is committed.
 
 use serversync_tests::mail::{MailServers, deliver_many, wait_for_subject};
-use serversync_tests::{cli_json, serversync_bin};
+use serversync_tests::{cli_json, cli_profile, serversync_bin};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -61,40 +61,11 @@ fn on_server(servers: &MailServers, user: &str) -> BTreeSet<String> {
 /// Sets up a data directory with one mailbox (a user's on IMAP, or a queue's on POP3 with Delete
 /// Emails after Processing), tested and enabled; returns the mailbox id.
 fn setup(data: &Path, servers: &MailServers, pop3: bool, user: &str, pass: &str) -> String {
-    let ca = format!("ca_file={}", servers.ca_file());
-    let (kind, port, tls) = if pop3 {
-        ("pop3-smtp", format!("incoming_port={}", servers.port("POP3S_PORT")), "incoming_tls_mode=implicit")
+    if pop3 {
+        cli_profile(data, servers, "pop3-smtp", "POP3S_PORT", &[]);
     } else {
-        ("imap-smtp", format!("incoming_port={}", servers.port("IMAPS_PORT")), "incoming_tls_mode=implicit")
-    };
-    let smtp = format!("outgoing_port={}", servers.port("SMTP_PORT"));
-    cli_json(
-        data,
-        &[
-            "profile",
-            "create",
-            "--type",
-            kind,
-            "--name",
-            "Loopback",
-            "--default",
-            "--set",
-            "incoming_location=localhost",
-            "--set",
-            "outgoing_location=localhost",
-            "--set",
-            &port,
-            "--set",
-            tls,
-            "--set",
-            &smtp,
-            "--set",
-            "outgoing_tls_mode=starttls",
-            "--set",
-            &ca,
-        ],
-        None,
-    );
+        cli_profile(data, servers, "imap-smtp", "IMAPS_PORT", &[]);
+    }
     let id = if pop3 {
         let q = cli_json(data, &["queue", "create", "--name", user, "--email", &format!("{user}@localhost")], None);
         let id = q["mailbox_id"].to_string();
