@@ -166,6 +166,52 @@ enum EmailCmd {
         #[arg(long)]
         clear: bool,
     },
+    /// Send an email from a user's or a queue's mailbox: it goes to the outbox (Pending Send) and
+    /// leaves with the mailbox's next outgoing cycle (`serversync mailbox send ID`). A recipient
+    /// is an address or a record (`contact:3`, `account:1`, `lead:2`, `user:4`, `queue:1`).
+    Send {
+        /// The mailbox it is sent from.
+        #[arg(long)]
+        from: MailboxId,
+        #[arg(long)]
+        to: Vec<String>,
+        #[arg(long)]
+        cc: Vec<String>,
+        #[arg(long)]
+        bcc: Vec<String>,
+        #[arg(long)]
+        subject: String,
+        /// The body as text (or HTML with `--html`).
+        #[arg(long, conflicts_with = "body_file")]
+        body: Option<String>,
+        /// A file whose content is the body.
+        #[arg(long, value_name = "FILE")]
+        body_file: Option<PathBuf>,
+        /// The body is HTML.
+        #[arg(long)]
+        html: bool,
+        /// Files to attach.
+        #[arg(long, value_name = "FILE")]
+        attach: Vec<PathBuf>,
+        /// What the email is regarding (`contact:3`, `account:1`, `lead:2`).
+        #[arg(long)]
+        regarding: Option<String>,
+        /// Send Later: not before this time (`2026-12-24` or RFC 3339).
+        #[arg(long)]
+        send_after: Option<String>,
+        /// The tracked email this one answers.
+        #[arg(long)]
+        reply_to: Option<ActivityId>,
+    },
+    /// The outbox: emails waiting (Pending Send), being sent, or failed, with the reason.
+    Outbox {
+        #[arg(long, value_parser = engine_value::<api::EmailStatus>)]
+        status: Option<api::EmailStatus>,
+        #[arg(long, default_value_t = 200)]
+        limit: u32,
+    },
+    /// Retry: put a failed email back to Pending Send.
+    Retry { id: ActivityId },
     /// Messages that were not tracked (skipped by the rules, or failed), most recent first.
     Outcomes {
         #[arg(long)]
@@ -428,6 +474,12 @@ enum MailboxCmd {
     },
     /// Where a mailbox's incoming sync stands (cursor, last sync, counters).
     SyncState { id: MailboxId },
+    /// Send now: one outgoing cycle of each mailbox (its due emails from the outbox). Exits with 6
+    /// when a mailbox's server refused or could not be reached.
+    Send {
+        #[arg(required = true)]
+        ids: Vec<MailboxId>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -849,6 +901,27 @@ async fn mailbox(e: &Engine, cmd: MailboxCmd, lang: Lang) -> Result<Output, Erro
         MailboxCmd::TestEnable { ids } => test_enable(e, api::TestAndEnableScope::Mailboxes(ids), lang).await,
         MailboxCmd::Sync { ids, how } => sync(e, api::SyncScope::Mailboxes(ids), how, lang).await,
         MailboxCmd::SyncState { id } => output(&api::get_sync_state(e, id).await?, &[]),
+        MailboxCmd::Send { ids } => {
+            let results = api::send_pending(e, ids, lang).await?;
+            let mut exit = 0;
+            for r in &results {
+                match &r.error {
+                    Some(err) => {
+                        eprintln!("mailbox {}: {} [{}]", r.mailbox_id, err.message, err.code);
+                        if exit == 0 {
+                            exit = exit_code(err.kind);
+                        }
+                    }
+                    None => eprintln!(
+                        "mailbox {}: {} sent, {} failed, {} to try again",
+                        r.mailbox_id, r.sent, r.failed, r.retried_later
+                    ),
+                }
+            }
+            let mut o = output(&results, SEND_COLUMNS)?;
+            o.exit = exit;
+            Ok(o)
+        }
     }
 }
 
@@ -1065,6 +1138,34 @@ where
     Ok(Output { value, columns: &[], exit: 0 })
 }
 
+const SEND_COLUMNS: &[&str] = &["mailbox_id", "sent", "found_sent", "failed", "retried_later", "possible_duplicates"];
+const OUTBOX_COLUMNS: &[&str] =
+    &["id", "status", "delivery_attempts", "sender_mailbox_name", "to", "subject", "last_error_code"];
+
+/// A record reference written `entity:id` (`contact:3`).
+fn record_ref(s: &str) -> Result<api::RecordRef, Error> {
+    let bad = || Error::validation("cli.invalid_input").param("detail", format!("{s:?} is not ENTITY:ID (contact:3)"));
+    let (entity, id) = s.split_once(':').ok_or_else(bad)?;
+    Ok(api::RecordRef { entity: entity.parse()?, id: id.trim().parse().map_err(|_| bad())? })
+}
+
+/// A recipient: `entity:id` for a record, an address otherwise.
+fn recipient(s: &str) -> Result<api::Recipient, Error> {
+    let is_record = s
+        .split_once(':')
+        .is_some_and(|(e, id)| e.parse::<api::EmailEntity>().is_ok() && id.trim().parse::<i64>().is_ok());
+    Ok(if is_record {
+        api::Recipient { record: Some(record_ref(s)?), address: None }
+    } else {
+        api::Recipient { record: None, address: Some(s.trim().to_owned()) }
+    })
+}
+
+fn file_bytes(path: &PathBuf) -> Result<Vec<u8>, Error> {
+    std::fs::read(path)
+        .map_err(|err| Error::validation("import.unreadable").param("file", path.display()).with_detail(err))
+}
+
 const EMAIL_COLUMNS: &[&str] =
     &["id", "received_on", "sender", "subject", "receiving_mailbox_name", "correlation_method"];
 const OUTCOME_COLUMNS: &[&str] = &["occurred_on", "mailbox_id", "outcome", "code", "subject", "moved_to_undeliverable"];
@@ -1101,6 +1202,59 @@ async fn email(e: &Engine, cmd: EmailCmd) -> Result<Output, Error> {
             };
             output(&api::set_email_regarding(e, id, regarding).await?, &[])
         }
+        EmailCmd::Send {
+            from,
+            to,
+            cc,
+            bcc,
+            subject,
+            body,
+            body_file,
+            html,
+            attach,
+            regarding,
+            send_after,
+            reply_to,
+        } => {
+            use base64::Engine as _;
+            let body = match (body, body_file) {
+                (Some(b), _) => b,
+                (None, Some(f)) => String::from_utf8_lossy(&file_bytes(&f)?).into_owned(),
+                (None, None) => String::new(),
+            };
+            let mut attachments = Vec::new();
+            for path in &attach {
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                attachments.push(api::OutgoingAttachment {
+                    file_name: name,
+                    mime_type: String::new(),
+                    content_base64: base64::engine::general_purpose::STANDARD.encode(file_bytes(path)?),
+                });
+            }
+            let list = |v: &[String]| v.iter().map(|s| recipient(s)).collect::<Result<Vec<_>, Error>>();
+            let send_after = match send_after {
+                Some(s) => Some(serde_json::from_value(parse_value(&s)).map_err(|e| {
+                    Error::validation("cli.invalid_input").param("detail", format!("--send-after: {e}"))
+                })?),
+                None => None,
+            };
+            let req = api::SendEmail {
+                from_mailbox_id: from,
+                to: list(&to)?,
+                cc: list(&cc)?,
+                bcc: list(&bcc)?,
+                subject,
+                body_text: if html { String::new() } else { body.clone() },
+                body_html: if html { body } else { String::new() },
+                attachments,
+                regarding: regarding.as_deref().map(record_ref).transpose()?,
+                send_after,
+                in_reply_to: reply_to,
+            };
+            output(&api::send_email(e, req).await?, &[])
+        }
+        EmailCmd::Outbox { status, limit } => output(&api::list_outbox(e, status, limit).await?, OUTBOX_COLUMNS),
+        EmailCmd::Retry { id } => output(&api::retry_email(e, id).await?, &[]),
         EmailCmd::Outcomes { mailbox, limit } => {
             output(&api::list_item_outcomes(e, mailbox, limit).await?, OUTCOME_COLUMNS)
         }

@@ -77,6 +77,10 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             activities::sync_mailboxes,
             activities::get_sync_state,
             activities::list_item_outcomes,
+            activities::send_email,
+            activities::list_outbox,
+            activities::retry_email,
+            activities::send_pending,
         ])
         .events(collect_events![events::JobChanged])
         .dangerously_cast_bigints_to_number()

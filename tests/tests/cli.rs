@@ -474,3 +474,95 @@ fn a_dry_run_lists_what_would_be_tracked_and_why_and_writes_nothing() {
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Test & Enable"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn an_email_written_with_the_command_is_sent_with_its_attachment() {
+    use serversync_tests::mail::{MailServers, inbox_subjects};
+    let servers = MailServers::start(&[("alice", "alice-pass"), ("ext", "ext-pass")]);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path().join("data");
+    serversync_tests::cli_profile(&data, &servers, "imap-smtp", "IMAPS_PORT", &[]);
+    let u = cli_json(&data, &["user", "create", "--name", "Alice", "--email", "alice@localhost"], None);
+    let mailbox = u["mailbox_id"].to_string();
+    cli_json(
+        &data,
+        &["mailbox", "set-credentials", &mailbox, "--user-name", "alice", "--password-stdin"],
+        Some("alice-pass"),
+    );
+    cli_json(&data, &["mailbox", "approve", &mailbox], None);
+    cli_json(&data, &["mailbox", "test-enable", &mailbox], None);
+    let contact = cli_json(
+        &data,
+        &["contact", "create", "--set", "last_name=Ext", "--set", "email_address_1=ext@localhost"],
+        None,
+    );
+    let body = dir.path().join("body.html");
+    std::fs::write(&body, "<p>Bonjour, voici le <b>devis</b>.</p>").unwrap_or_else(|e| panic!("{e}"));
+    let pdf = dir.path().join("devis.pdf");
+    std::fs::write(&pdf, b"%PDF-1.4 test").unwrap_or_else(|e| panic!("{e}"));
+    let contact_ref = format!("contact:{}", contact["id"]);
+    let sent = cli_json(
+        &data,
+        &[
+            "email",
+            "send",
+            "--from",
+            &mailbox,
+            "--to",
+            &contact_ref,
+            "--subject",
+            "Devis",
+            "--body-file",
+            &body.to_string_lossy(),
+            "--html",
+            "--attach",
+            &pdf.to_string_lossy(),
+            "--regarding",
+            &contact_ref,
+        ],
+        None,
+    );
+    assert_eq!(sent["status"], "pending_send");
+    assert_eq!(sent["attachments"][0]["file_name"], "devis.pdf");
+    let subject = sent["subject"].as_str().unwrap_or_default().to_owned();
+    let outbox = cli_json(&data, &["email", "outbox"], None);
+    assert_eq!(outbox.as_array().map(Vec::len), Some(1));
+    let out = run_cli(&data, &["mailbox", "send", &mailbox], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 sent"), "{}", String::from_utf8_lossy(&out.stderr));
+    let outbox = cli_json(&data, &["email", "outbox"], None);
+    assert_eq!(outbox.as_array().map(Vec::len), Some(0), "nothing left in the outbox");
+    let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    let mut got = Vec::new();
+    for _ in 0..100 {
+        got = rt.block_on(inbox_subjects(&servers, "ext", "ext-pass"));
+        if got.contains(&subject) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(got.contains(&subject), "{got:?}");
+    // Nonsense: an unknown record, a blocked attachment.
+    let out = run_cli(&data, &["email", "send", "--from", &mailbox, "--to", "contact:999", "--subject", "x"], None);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let exe = dir.path().join("setup.exe");
+    std::fs::write(&exe, b"MZ").unwrap_or_else(|e| panic!("{e}"));
+    let out = run_cli(
+        &data,
+        &[
+            "email",
+            "send",
+            "--from",
+            &mailbox,
+            "--to",
+            &contact_ref,
+            "--subject",
+            "x",
+            "--attach",
+            &exe.to_string_lossy(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("setup.exe"), "{}", String::from_utf8_lossy(&out.stderr));
+}

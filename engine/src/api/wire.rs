@@ -561,6 +561,8 @@ record! {
         pub track_categorized_items: bool,
         pub auto_track_sent_items: bool,
         pub track_internal_email_as_two_activities: bool,
+        /// A sent email is also saved in the Sent folder of the mail server.
+        pub save_sent_to_server: bool,
         // Email form options
         pub render_secure_frames: bool,
         pub allow_unresolved_recipients_on_send: bool,

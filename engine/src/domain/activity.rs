@@ -61,9 +61,67 @@ pub struct EmailActivity {
     pub internet_headers: Option<String>,
     /// The Date header.
     pub sent_on: Option<Timestamp>,
-    /// When the mail server received it (IMAP INTERNALDATE; POP3: when it was retrieved).
+    /// When the mail server received it (IMAP INTERNALDATE; POP3: when it was retrieved); for an
+    /// outgoing email, when it was written.
     pub received_on: Timestamp,
     pub created_on: Timestamp,
+    /// Outgoing: the mailbox it is sent through.
+    pub sender_mailbox_id: Option<MailboxId>,
+    /// Outgoing: how many times sending was tried.
+    pub delivery_attempts: u32,
+    /// Outgoing: Send Later, not before this time.
+    pub send_after: Option<Timestamp>,
+    /// Outgoing: when it was last marked Sending.
+    pub sending_since: Option<Timestamp>,
+    /// Outgoing: why it waits or failed (a message code and its parameters), or "".
+    pub last_error_code: String,
+    pub last_error_params: std::collections::BTreeMap<String, String>,
+    /// Outgoing: sent again after a crash with no way to know whether the first try had left.
+    pub possible_duplicate: bool,
+}
+
+impl EmailActivity {
+    /// An email with every optional part empty: the caller fills what it knows.
+    pub fn blank(direction: ActivityDirection, status: EmailStatus, now: Timestamp) -> EmailActivity {
+        EmailActivity {
+            id: ActivityId(0),
+            subject: String::new(),
+            body_text: String::new(),
+            body_html: String::new(),
+            sender: String::new(),
+            direction,
+            status,
+            message_id: String::new(),
+            dedupe_key: String::new(),
+            in_reply_to: String::new(),
+            references_ids: String::new(),
+            conversation_index: String::new(),
+            conversation_root: String::new(),
+            tracking_token: String::new(),
+            subject_key: String::new(),
+            correlation_method: CorrelationMethod::None,
+            correlated_activity_id: None,
+            parent_activity_id: None,
+            regarding: None,
+            receiving_mailbox_id: None,
+            accepting: None,
+            accepting_filter: None,
+            owner_user_id: None,
+            size_bytes: 0,
+            notifications: EmailNotification::None,
+            internet_headers: None,
+            sent_on: None,
+            received_on: now,
+            created_on: now,
+            sender_mailbox_id: None,
+            delivery_attempts: 0,
+            send_after: None,
+            sending_since: None,
+            last_error_code: String::new(),
+            last_error_params: std::collections::BTreeMap::new(),
+            possible_duplicate: false,
+        }
+    }
 }
 
 /// One party of an email: an address and, when it resolved, the record it resolved to. An

@@ -38,6 +38,8 @@ pub struct OrgSettings {
     pub track_categorized_items: bool,
     pub auto_track_sent_items: bool,
     pub track_internal_email_as_two_activities: bool,
+    /// A sent email is also saved in the Sent folder of the mail server.
+    pub save_sent_to_server: bool,
     // Email form options
     pub render_secure_frames: bool,
     pub allow_unresolved_recipients_on_send: bool,
@@ -96,6 +98,7 @@ macro_rules! settings_changes {
                 track_categorized_items: bool,
                 auto_track_sent_items: bool,
                 track_internal_email_as_two_activities: bool,
+                save_sent_to_server: bool,
                 render_secure_frames: bool,
                 allow_unresolved_recipients_on_send: bool,
                 unresolve_if_multiple_matches: bool,
@@ -176,6 +179,7 @@ impl OrgSettings {
             track_categorized_items: false,
             auto_track_sent_items: false,
             track_internal_email_as_two_activities: true,
+            save_sent_to_server: true,
             render_secure_frames: false,
             allow_unresolved_recipients_on_send: false,
             unresolve_if_multiple_matches: false,

@@ -280,6 +280,23 @@ impl SmtpSession {
         }
     }
 
+    /// Sends a message already built (its bytes as stored, headers included) from `from` to
+    /// `to`, which need not appear in its headers (Bcc). Bounded like [`Self::send`].
+    pub async fn send_raw(&mut self, from: &str, to: &[String], bytes: &[u8]) -> Result<String> {
+        let bad = |a: &str| Error::validation("field.not_an_email").param("field", "email_address").param("value", a);
+        let from: Address = from.trim().parse().map_err(|_| bad(from))?;
+        let to: Vec<Address> = to.iter().map(|a| a.trim().parse().map_err(|_| bad(a))).collect::<Result<_>>()?;
+        let envelope =
+            lettre::address::Envelope::new(Some(from), to).map_err(|e| failure::protocol(&self.ep.host, e))?;
+        let bound = self.ep.timeouts.transfer(bytes.len() as u64);
+        let (ep, secured) = (&self.ep, self.secured);
+        match tokio::time::timeout(bound, self.conn.send(&envelope, bytes)).await {
+            Ok(Ok(r)) => Ok(r.message().collect::<Vec<_>>().join(" ")),
+            Ok(Err(e)) => Err(smtp_error(ep, &e, false, secured)),
+            Err(_) => Err(failure::timeout(&ep.host, bound.as_secs())),
+        }
+    }
+
     /// Whether the connection can send another message (it closes itself after a failure).
     pub fn is_usable(&self) -> bool {
         !self.conn.has_broken()

@@ -14,7 +14,8 @@ const COLUMNS: &str = "id, subject, body_text, body_html, sender, direction, sta
     in_reply_to, references_ids, conversation_index, conversation_root, tracking_token, subject_key, \
     correlation_method, correlated_activity_id, parent_activity_id, regarding_entity, regarding_id, \
     receiving_mailbox_id, accepting_entity, accepting_id, accepting_filter, owner_user_id, size_bytes, \
-    notifications, internet_headers, sent_on, received_on, created_on";
+    notifications, internet_headers, sent_on, received_on, created_on, sender_mailbox_id, delivery_attempts, \
+    send_after, sending_since, last_error_code, last_error_params, possible_duplicate";
 
 fn record_ref(entity: Option<EmailEntity>, id: Option<i64>) -> Option<RecordRef> {
     Some(RecordRef::new(entity?, id?))
@@ -51,6 +52,13 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<EmailActivity> {
         sent_on: r.get(28)?,
         received_on: r.get(29)?,
         created_on: r.get(30)?,
+        sender_mailbox_id: r.get(31)?,
+        delivery_attempts: r.get(32)?,
+        send_after: r.get(33)?,
+        sending_since: r.get(34)?,
+        last_error_code: r.get(35)?,
+        last_error_params: serde_json::from_str(&r.get::<_, String>(36)?).unwrap_or_default(),
+        possible_duplicate: r.get(37)?,
     })
 }
 
@@ -73,9 +81,10 @@ pub fn insert(tx: &Transaction<'_>, e: NewEmail<'_>) -> Result<ActivityId> {
             in_reply_to, references_ids, conversation_index, conversation_root, tracking_token, subject_key,
             correlation_method, correlated_activity_id, parent_activity_id, regarding_entity, regarding_id,
             receiving_mailbox_id, accepting_entity, accepting_id, accepting_filter, owner_user_id, size_bytes,
-            notifications, internet_headers, sent_on, received_on, created_on)
+            notifications, internet_headers, sent_on, received_on, created_on, sender_mailbox_id, delivery_attempts,
+            send_after, sending_since, last_error_code, last_error_params, possible_duplicate)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
-            ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
+            ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37)",
     )?
     .execute(params![
         a.subject,
@@ -108,6 +117,13 @@ pub fn insert(tx: &Transaction<'_>, e: NewEmail<'_>) -> Result<ActivityId> {
         a.sent_on,
         a.received_on,
         a.created_on,
+        a.sender_mailbox_id,
+        a.delivery_attempts,
+        a.send_after,
+        a.sending_since,
+        a.last_error_code,
+        serde_json::to_string(&a.last_error_params).map_err(Error::internal)?,
+        a.possible_duplicate,
     ])?;
     let id = ActivityId(tx.last_insert_rowid());
     let mut party = tx.prepare_cached(

@@ -27,6 +27,7 @@ pub mod alerts;
 pub mod jobs;
 pub mod mailboxes;
 pub mod messages;
+pub mod outbox;
 pub mod principals;
 pub mod profiles;
 pub mod records;

@@ -480,7 +480,7 @@ fn evaluate(
                 internet_headers: p.internet_headers.clone(),
                 sent_on: p.date,
                 received_on,
-                created_on: now,
+                ..EmailActivity::blank(ActivityDirection::Incoming, EmailStatus::Received, now)
             });
         }
         Decision::AlreadyTracked(id) => {

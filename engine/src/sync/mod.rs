@@ -5,10 +5,13 @@
 //! * [`inbound`] — one message: parse it, then decide (acceptance, correlation, resolution;
 //!   pure over facts looked up in the store);
 //! * [`incoming`] — one cycle of one mailbox, IMAP or POP3: plan, fetch, decide, commit, and only
-//!   then acknowledge on the server; or a preview that changes nothing.
+//!   then acknowledge on the server; or a preview that changes nothing;
+//! * [`outbound`] — composing an email written in ServerSync, and one outgoing cycle of a mailbox:
+//!   each email committed Sending before it leaves, then Sent, Pending Send or Failed.
 
 pub mod inbound;
 pub mod incoming;
+pub mod outbound;
 pub mod plan;
 
 pub use incoming::{CycleReport, ItemReport, ItemResult, Mode, Options, Progress, run_cycle};

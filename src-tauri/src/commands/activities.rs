@@ -1,7 +1,8 @@
-//! Email Activities, Synchronize now and Preview.
+//! Email Activities, Synchronize now and Preview, and sending email (the Outbox).
 
 use super::{CmdResult, dto};
 use serversync::api::{self, ActivityId, EmailActivityDetail, EmailActivityFilter, EmailActivityPage, RecordRef};
+use serversync::api::{EmailStatus, MailboxSend, OutboxRow, SendEmail};
 use serversync::api::{MailItemOutcome, MailboxId, MailboxSync, SyncRequest, SyncScope, SyncState};
 use serversync::{Engine, Lang};
 use tauri::State;
@@ -72,4 +73,34 @@ pub async fn list_item_outcomes(
     limit: u32,
 ) -> CmdResult<Vec<MailItemOutcome>> {
     api::list_item_outcomes(&engine, mailbox, limit).await.map_err(dto)
+}
+
+/// Send: the email goes to the outbox (Pending Send) and leaves with its mailbox's next cycle.
+#[tauri::command]
+#[specta::specta]
+pub async fn send_email(engine: State<'_, Engine>, request: SendEmail) -> CmdResult<EmailActivityDetail> {
+    api::send_email(&engine, request).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_outbox(
+    engine: State<'_, Engine>,
+    status: Option<EmailStatus>,
+    limit: u32,
+) -> CmdResult<Vec<OutboxRow>> {
+    api::list_outbox(&engine, status, limit).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn retry_email(engine: State<'_, Engine>, id: ActivityId) -> CmdResult<EmailActivityDetail> {
+    api::retry_email(&engine, id).await.map_err(dto)
+}
+
+/// Send now: one outgoing cycle of each mailbox.
+#[tauri::command]
+#[specta::specta]
+pub async fn send_pending(engine: State<'_, Engine>, ids: Vec<MailboxId>) -> CmdResult<Vec<MailboxSend>> {
+    api::send_pending(&engine, ids, Lang::En).await.map_err(dto)
 }

@@ -78,6 +78,12 @@ export const commands = {
 	syncMailboxes: (scope: SyncScope, request: SyncRequest_Deserialize) => typedError<MailboxSync_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("sync_mailboxes", { scope, request })),
 	getSyncState: (id: MailboxId) => typedError<SyncState_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("get_sync_state", { id })),
 	listItemOutcomes: (mailbox: MailboxId | null, limit: number) => typedError<MailItemOutcome[], ErrorDto_Serialize>(__TAURI_INVOKE("list_item_outcomes", { mailbox, limit })),
+	/**  Send: the email goes to the outbox (Pending Send) and leaves with its mailbox's next cycle. */
+	sendEmail: (request: SendEmail_Deserialize) => typedError<EmailActivityDetail_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("send_email", { request })),
+	listOutbox: (status: EmailStatus | null, limit: number) => typedError<OutboxRow_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("list_outbox", { status, limit })),
+	retryEmail: (id: ActivityId) => typedError<EmailActivityDetail_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("retry_email", { id })),
+	/**  Send now: one outgoing cycle of each mailbox. */
+	sendPending: (ids: MailboxId[]) => typedError<MailboxSend_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("send_pending", { ids })),
 };
 
 /** Events */
@@ -958,6 +964,33 @@ export type MailboxQuery_Serialize = {
 	profile_id: ProfileId | null,
 };
 
+/**  What an outgoing cycle of a mailbox did, or why it could not run. */
+export type MailboxSend = MailboxSend_Serialize | MailboxSend_Deserialize;
+
+/**  What an outgoing cycle of a mailbox did, or why it could not run. */
+export type MailboxSend_Deserialize = {
+	mailbox_id: MailboxId,
+	sent: number,
+	found_sent: number,
+	failed: number,
+	retried_later: number,
+	possible_duplicates: number,
+	copied_to_sent: number,
+	error?: ErrorDto_Deserialize | null,
+};
+
+/**  What an outgoing cycle of a mailbox did, or why it could not run. */
+export type MailboxSend_Serialize = {
+	mailbox_id: MailboxId,
+	sent: number,
+	found_sent: number,
+	failed: number,
+	retried_later: number,
+	possible_duplicates: number,
+	copied_to_sent: number,
+	error: ErrorDto_Serialize | null,
+};
+
 /**  One mailbox's cycle: its report, or why it could not run. */
 export type MailboxSync = MailboxSync_Serialize | MailboxSync_Deserialize;
 
@@ -1104,6 +1137,8 @@ export type OrgSettings_Deserialize = {
 	track_categorized_items: boolean,
 	auto_track_sent_items: boolean,
 	track_internal_email_as_two_activities: boolean,
+	/**  A sent email is also saved in the Sent folder of the mail server. */
+	save_sent_to_server: boolean,
 	render_secure_frames: boolean,
 	allow_unresolved_recipients_on_send: boolean,
 	unresolve_if_multiple_matches: boolean,
@@ -1153,6 +1188,8 @@ export type OrgSettings_Serialize = {
 	track_categorized_items: boolean,
 	auto_track_sent_items: boolean,
 	track_internal_email_as_two_activities: boolean,
+	/**  A sent email is also saved in the Sent folder of the mail server. */
+	save_sent_to_server: boolean,
 	render_secure_frames: boolean,
 	allow_unresolved_recipients_on_send: boolean,
 	unresolve_if_multiple_matches: boolean,
@@ -1170,6 +1207,62 @@ export type OrgSettings_Serialize = {
 	/**  Tracking-token prefixes used before the current one (read-only). */
 	previous_tracking_prefixes: string,
 	modified_on: string,
+};
+
+/**  One row of the Outbox. */
+export type OutboxRow = OutboxRow_Serialize | OutboxRow_Deserialize;
+
+/**  One row of the Outbox. */
+export type OutboxRow_Deserialize = {
+	id: ActivityId,
+	subject: string,
+	sender_mailbox_id?: MailboxId | null,
+	sender_mailbox_name: string,
+	to: string,
+	status: EmailStatus,
+	delivery_attempts: number,
+	send_after?: string | null,
+	created_on: string,
+	/**  Why it waits or failed: a message code and its parameters. */
+	last_error_code: string,
+	last_error_params: { [key in string]: string },
+	possible_duplicate: boolean,
+};
+
+/**  One row of the Outbox. */
+export type OutboxRow_Serialize = {
+	id: ActivityId,
+	subject: string,
+	sender_mailbox_id: MailboxId | null,
+	sender_mailbox_name: string,
+	to: string,
+	status: EmailStatus,
+	delivery_attempts: number,
+	send_after: string | null,
+	created_on: string,
+	/**  Why it waits or failed: a message code and its parameters. */
+	last_error_code: string,
+	last_error_params: { [key in string]: string },
+	possible_duplicate: boolean,
+};
+
+/**  A file attached to an email being written. */
+export type OutgoingAttachment = OutgoingAttachment_Serialize | OutgoingAttachment_Deserialize;
+
+/**  A file attached to an email being written. */
+export type OutgoingAttachment_Deserialize = {
+	file_name: string,
+	mime_type?: string,
+	/**  The file's bytes, base64. */
+	content_base64: string,
+};
+
+/**  A file attached to an email being written. */
+export type OutgoingAttachment_Serialize = {
+	file_name: string,
+	mime_type: string,
+	/**  The file's bytes, base64. */
+	content_base64: string,
 };
 
 /**  Outgoing Email synchronization method of a mailbox. */
@@ -1472,6 +1565,30 @@ export type Receipt = {
 	received_on: string,
 };
 
+/**
+ *  A recipient of an email being written: a record (its address is the record's), or an
+ *  address (resolved to the records that have it, as incoming email is).
+ */
+export type Recipient = Recipient_Serialize | Recipient_Deserialize;
+
+/**
+ *  A recipient of an email being written: a record (its address is the record's), or an
+ *  address (resolved to the records that have it, as incoming email is).
+ */
+export type Recipient_Deserialize = {
+	record?: RecordRef | null,
+	address?: string | null,
+};
+
+/**
+ *  A recipient of an email being written: a record (its address is the record's), or an
+ *  address (resolved to the records that have it, as incoming email is).
+ */
+export type Recipient_Serialize = {
+	record: RecordRef | null,
+	address: string | null,
+};
+
 /**  A record of an email-enabled table: a party, a regarding, the accepting user or queue. */
 export type RecordRef = {
 	entity: EmailEntity,
@@ -1486,6 +1603,45 @@ export type Regarding = { type: "profile"; id: ProfileId } | { type: "mailbox"; 
 
 /**  Why a cycle read the whole Inbox again. */
 export type Rescan = "first" | "uid_validity_changed" | "start_date_moved_back";
+
+/**  An email to send. */
+export type SendEmail = SendEmail_Serialize | SendEmail_Deserialize;
+
+/**  An email to send. */
+export type SendEmail_Deserialize = {
+	/**  The mailbox (a user's or a queue's) it is sent from. */
+	from_mailbox_id: MailboxId,
+	to?: Recipient_Deserialize[],
+	cc?: Recipient_Deserialize[],
+	bcc?: Recipient_Deserialize[],
+	subject: string,
+	body_text?: string,
+	body_html?: string,
+	attachments?: OutgoingAttachment_Deserialize[],
+	regarding?: RecordRef | null,
+	/**  Send Later: not before this time. */
+	send_after?: string | null,
+	/**  The tracked email this one answers (threading headers, correlation, regarding). */
+	in_reply_to?: ActivityId | null,
+};
+
+/**  An email to send. */
+export type SendEmail_Serialize = {
+	/**  The mailbox (a user's or a queue's) it is sent from. */
+	from_mailbox_id: MailboxId,
+	to: Recipient_Serialize[],
+	cc: Recipient_Serialize[],
+	bcc: Recipient_Serialize[],
+	subject: string,
+	body_text: string,
+	body_html: string,
+	attachments: OutgoingAttachment_Serialize[],
+	regarding: RecordRef | null,
+	/**  Send Later: not before this time. */
+	send_after: string | null,
+	/**  The tracked email this one answers (threading headers, correlation, regarding). */
+	in_reply_to: ActivityId | null,
+};
 
 /**  The Microsoft Entra authority a profile signs in against. */
 export type ServerAuthority = "public" | "us_government" | "china" | "automatic";
@@ -1533,6 +1689,7 @@ export type SettingsChanges_Deserialize = {
 	track_categorized_items?: boolean,
 	auto_track_sent_items?: boolean,
 	track_internal_email_as_two_activities?: boolean,
+	save_sent_to_server?: boolean,
 	render_secure_frames?: boolean,
 	allow_unresolved_recipients_on_send?: boolean,
 	unresolve_if_multiple_matches?: boolean,

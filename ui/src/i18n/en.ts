@@ -185,6 +185,8 @@ export const en = {
   "settings.unresolve_if_multiple_matches": "Set To, cc, bcc fields as unresolved values if multiple matches are found in Incoming Emails",
   "settings.resolve_similar_unresolved_addresses": "Apply same email address to all unresolved matches when you manually resolve it for one",
   "settings.max_attachment_size_kb": "Maximum file size (in Kilobytes)",
+  "settings.save_sent_to_server": "Save sent email in the mail server's Sent folder",
+  "settings.blocked_attachments": "Set blocked file extensions for attachments",
   "settings.alerts_for_errors": "Error",
   "settings.alerts_for_warnings": "Warning",
   "settings.alerts_for_information": "Information",

@@ -175,6 +175,8 @@ export const fr: Dict = {
   "settings.unresolve_if_multiple_matches": "Définir les champs À, Cc et Cci comme non résolus si plusieurs correspondances sont trouvées dans les e-mails entrants",
   "settings.resolve_similar_unresolved_addresses": "Appliquer la même adresse e-mail à toutes les correspondances non résolues lorsque vous en résolvez une manuellement",
   "settings.max_attachment_size_kb": "Taille maximale de fichier (en kilo-octets)",
+  "settings.save_sent_to_server": "Enregistrer les courriers envoyés dans le dossier Éléments envoyés du serveur de messagerie",
+  "settings.blocked_attachments": "Définir les extensions de fichiers bloquées pour les pièces jointes",
   "settings.alerts_for_errors": "Erreur",
   "settings.alerts_for_warnings": "Avertissement",
   "settings.alerts_for_information": "Informations",

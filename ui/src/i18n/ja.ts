@@ -175,6 +175,8 @@ export const ja: Dict = {
   "settings.unresolve_if_multiple_matches": "受信電子メールで複数の一致が見つかった場合、宛先、CC、BCC を未解決の値に設定する",
   "settings.resolve_similar_unresolved_addresses": "1 つを手動で解決したときに、未解決のすべての一致に同じ電子メール アドレスを適用する",
   "settings.max_attachment_size_kb": "最大ファイル サイズ (KB)",
+  "settings.save_sent_to_server": "送信済みの電子メールをメール サーバーの送信済みアイテム フォルダーに保存する",
+  "settings.blocked_attachments": "添付ファイルのブロックするファイル拡張子の設定",
   "settings.alerts_for_errors": "エラー",
   "settings.alerts_for_warnings": "警告",
   "settings.alerts_for_information": "情報",

@@ -175,6 +175,8 @@ export const vi: Dict = {
   "settings.unresolve_if_multiple_matches": "Đặt trường Đến, Cc, Bcc là chưa giải quyết nếu tìm thấy nhiều kết quả khớp trong email đến",
   "settings.resolve_similar_unresolved_addresses": "Áp dụng cùng địa chỉ email cho mọi kết quả chưa giải quyết khi bạn giải quyết thủ công một kết quả",
   "settings.max_attachment_size_kb": "Kích thước tệp tối đa (tính bằng kilobyte)",
+  "settings.save_sent_to_server": "Lưu email đã gửi vào thư mục Đã gửi của máy chủ email",
+  "settings.blocked_attachments": "Đặt phần mở rộng tệp bị chặn cho tệp đính kèm",
   "settings.alerts_for_errors": "Lỗi",
   "settings.alerts_for_warnings": "Cảnh báo",
   "settings.alerts_for_information": "Thông tin",

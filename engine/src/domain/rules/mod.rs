@@ -7,12 +7,14 @@
 //! - [`mailbox`]: mailbox validation, workloads, "may this mailbox be processed now";
 //! - [`approval`]: approving and rejecting an address;
 //! - [`defaults`]: Apply Default Email Settings and the organisation's settings;
-//! - [`records`]: contacts, accounts and leads.
+//! - [`records`]: contacts, accounts and leads;
+//! - [`outgoing`]: tracking tokens on send, and what a try to send leaves.
 
 pub mod approval;
 pub mod defaults;
 pub mod fields;
 pub mod mailbox;
+pub mod outgoing;
 pub mod profile;
 pub mod records;
 

@@ -409,6 +409,39 @@ impl ImapSession {
         Ok(names.iter().any(|n| n.eq_ignore_ascii_case(folder) || n == folder))
     }
 
+    /// The folder the server marks as Sent (RFC 6154 SPECIAL-USE), else the first of the usual
+    /// names that exists, else None.
+    pub async fn sent_folder(&mut self) -> Result<Option<String>> {
+        let names: Vec<(String, bool)> = self
+            .command(move |s| {
+                Box::pin(async move {
+                    let stream = s.list(Some(""), Some("*")).await?;
+                    let mut stream = std::pin::pin!(stream);
+                    let mut out = Vec::new();
+                    while let Some(n) = stream.next().await {
+                        let n = n?;
+                        let sent = n.attributes().iter().any(|a| matches!(a, async_imap::types::NameAttribute::Sent));
+                        out.push((n.name().to_owned(), sent));
+                    }
+                    Ok(out)
+                })
+            })
+            .await?;
+        if let Some((name, _)) = names.iter().find(|(_, sent)| *sent) {
+            return Ok(Some(name.clone()));
+        }
+        Ok(["Sent", "Sent Items", "Sent Messages", "INBOX.Sent"]
+            .iter()
+            .find_map(|usual| names.iter().find(|(n, _)| n.eq_ignore_ascii_case(usual)).map(|(n, _)| n.clone())))
+    }
+
+    /// Whether a message with this Message-ID (with its angle brackets) is in `folder`.
+    pub async fn has_message_id(&mut self, folder: &str, message_id: &str) -> Result<bool> {
+        self.examine(folder).await?;
+        let id = message_id.replace(['"', '\\', '\r', '\n'], "");
+        Ok(!self.uid_search(&format!("HEADER Message-ID \"{id}\"")).await?.is_empty())
+    }
+
     /// Creates a folder unless it exists.
     pub async fn ensure_folder(&mut self, folder: &str) -> Result<()> {
         if self.folder_exists(folder).await? {

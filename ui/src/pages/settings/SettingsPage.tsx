@@ -69,6 +69,7 @@ const SECTIONS: { title: Key; fields: Spec[] }[] = [
       { f: "track_categorized_items", kind: "bool" },
       { f: "auto_track_sent_items", kind: "bool" },
       { f: "track_internal_email_as_two_activities", kind: "bool" },
+      { f: "save_sent_to_server", kind: "bool" },
     ],
   },
   {
@@ -80,7 +81,13 @@ const SECTIONS: { title: Key; fields: Spec[] }[] = [
       { f: "resolve_similar_unresolved_addresses", kind: "bool" },
     ],
   },
-  { title: "settings.section.attachments", fields: [{ f: "max_attachment_size_kb", kind: "number" }] },
+  {
+    title: "settings.section.attachments",
+    fields: [
+      { f: "max_attachment_size_kb", kind: "number" },
+      { f: "blocked_attachments", kind: "text" },
+    ],
+  },
   {
     title: "settings.section.alerts",
     fields: [

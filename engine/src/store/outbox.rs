@@ -1,0 +1,190 @@
+//! The outbox: outgoing emails as they move from Pending Send through Sending to Sent or Failed
+//! (columns of `email_activity`), and the tracking numbers given out (`tracking_counter`).
+
+use crate::domain::{ActivityId, EmailActivity, EmailStatus, MailboxId, Timestamp};
+use crate::{Error, Result};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use std::collections::BTreeMap;
+
+/// The next message counter of a user number (starting at 1), counted once given out.
+pub fn next_tracking_counter(tx: &Transaction<'_>, user_number: u64) -> Result<u64> {
+    let n = i64::try_from(user_number).unwrap_or(i64::MAX);
+    tx.prepare_cached(
+        "INSERT INTO tracking_counter (user_number, next) VALUES (?1, 1) ON CONFLICT (user_number) DO NOTHING",
+    )?
+    .execute([n])?;
+    let next: i64 = tx
+        .prepare_cached("UPDATE tracking_counter SET next = next + 1 WHERE user_number = ?1 RETURNING next - 1")?
+        .query_row([n], |r| r.get(0))?;
+    Ok(next.max(0) as u64)
+}
+
+fn ids(c: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Vec<ActivityId>> {
+    let mut stmt = c.prepare_cached(sql)?;
+    let rows = stmt.query_map(p, |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// A mailbox's emails due to be sent now (Pending Send, Send Later passed), oldest first.
+pub fn due(c: &Connection, mailbox: MailboxId, now: Timestamp, limit: u32) -> Result<Vec<EmailActivity>> {
+    let ids = ids(
+        c,
+        "SELECT id FROM email_activity WHERE sender_mailbox_id = ?1 AND status = 'pending_send'
+            AND (send_after IS NULL OR send_after <= ?2) ORDER BY created_on, id LIMIT ?3",
+        params![mailbox, now, limit],
+    )?;
+    ids.into_iter().map(|id| super::activities::get(c, id)).collect()
+}
+
+/// A mailbox's emails left Sending since before `before`: a try whose end was never recorded.
+pub fn stale_sending(c: &Connection, mailbox: MailboxId, before: Timestamp) -> Result<Vec<EmailActivity>> {
+    let ids = ids(
+        c,
+        "SELECT id FROM email_activity WHERE sender_mailbox_id = ?1 AND status = 'sending'
+            AND (sending_since IS NULL OR sending_since < ?2) ORDER BY created_on, id",
+        params![mailbox, before],
+    )?;
+    ids.into_iter().map(|id| super::activities::get(c, id)).collect()
+}
+
+/// Marks an email Sending before its message leaves (one more attempt); returns the attempts, or
+/// None when it is no longer Pending Send or Sending (another run took it, or it was cancelled).
+pub fn mark_sending(tx: &Transaction<'_>, id: ActivityId, now: Timestamp) -> Result<Option<u32>> {
+    Ok(tx
+        .prepare_cached(
+            "UPDATE email_activity SET status = 'sending', sending_since = ?2, delivery_attempts = delivery_attempts + 1
+             WHERE id = ?1 AND status IN ('pending_send', 'sending') RETURNING delivery_attempts",
+        )?
+        .query_row(params![id, now], |r| r.get(0))
+        .optional()?)
+}
+
+/// Records the end of a try: `status` with the reason (none for Sent), and the time it left.
+pub fn finish(
+    tx: &Transaction<'_>,
+    id: ActivityId,
+    status: EmailStatus,
+    reason: Option<(&str, &BTreeMap<String, String>)>,
+    now: Timestamp,
+) -> Result<()> {
+    let (code, params_json) = match reason {
+        Some((code, p)) => (code.to_owned(), serde_json::to_string(p).map_err(Error::internal)?),
+        None => (String::new(), "{}".to_owned()),
+    };
+    let sent_on = (status == EmailStatus::Sent).then_some(now);
+    tx.prepare_cached(
+        "UPDATE email_activity SET status = ?2, sending_since = NULL, last_error_code = ?3, last_error_params = ?4,
+            sent_on = coalesce(?5, sent_on) WHERE id = ?1",
+    )?
+    .execute(params![id, status, code, params_json, sent_on])?;
+    Ok(())
+}
+
+/// Says why a mailbox's Pending Send emails wait (its workload cannot run), or clears it.
+pub fn set_waiting_reason(
+    tx: &Transaction<'_>,
+    mailbox: MailboxId,
+    reason: Option<(&str, &BTreeMap<String, String>)>,
+) -> Result<usize> {
+    let (code, params_json) = match reason {
+        Some((code, p)) => (code.to_owned(), serde_json::to_string(p).map_err(Error::internal)?),
+        None => (String::new(), "{}".to_owned()),
+    };
+    Ok(tx
+        .prepare_cached(
+            "UPDATE email_activity SET last_error_code = ?2, last_error_params = ?3
+             WHERE sender_mailbox_id = ?1 AND status = 'pending_send'",
+        )?
+        .execute(params![mailbox, code, params_json])?)
+}
+
+/// Marks an email that may have arrived twice (sent again after a crash, unverifiable).
+pub fn mark_possible_duplicate(tx: &Transaction<'_>, id: ActivityId) -> Result<()> {
+    tx.prepare_cached("UPDATE email_activity SET possible_duplicate = 1 WHERE id = ?1")?.execute([id])?;
+    Ok(())
+}
+
+/// Puts a Failed email back to Pending Send ("Retry"); false when it was not Failed.
+pub fn retry(tx: &Transaction<'_>, id: ActivityId) -> Result<bool> {
+    Ok(tx.execute(
+        "UPDATE email_activity SET status = 'pending_send', delivery_attempts = 0, last_error_code = '',
+            last_error_params = '{}' WHERE id = ?1 AND status = 'failed'",
+        [id],
+    )? == 1)
+}
+
+/// The addresses an email goes to (To, Cc and Bcc), each once, in order.
+pub fn envelope_recipients(c: &Connection, id: ActivityId) -> Result<Vec<String>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT address FROM activity_party WHERE activity_id = ?1 AND role IN ('to', 'cc', 'bcc')
+         ORDER BY CASE role WHEN 'to' THEN 0 WHEN 'cc' THEN 1 ELSE 2 END, position",
+    )?;
+    let rows = stmt.query_map([id], |r| r.get::<_, String>(0))?;
+    let mut out: Vec<String> = Vec::new();
+    for a in rows {
+        let a = a?;
+        if !out.iter().any(|x| x.eq_ignore_ascii_case(&a)) {
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
+
+/// One row of the Outbox view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: ActivityId,
+    pub subject: String,
+    pub sender_mailbox_id: Option<MailboxId>,
+    pub sender_mailbox_name: String,
+    pub to: String,
+    pub status: EmailStatus,
+    pub delivery_attempts: u32,
+    pub send_after: Option<Timestamp>,
+    pub created_on: Timestamp,
+    pub last_error_code: String,
+    pub last_error_params: BTreeMap<String, String>,
+    pub possible_duplicate: bool,
+}
+
+/// The emails waiting, being sent, or failed (newest first), optionally of one status.
+pub fn list(c: &Connection, status: Option<EmailStatus>, limit: u32) -> Result<Vec<OutboxRow>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT e.id, e.subject, e.sender_mailbox_id, coalesce(m.name, ''),
+            (SELECT group_concat(address, '; ') FROM (SELECT DISTINCT position, address FROM activity_party
+                WHERE activity_id = e.id AND role = 'to' ORDER BY position)),
+            e.status, e.delivery_attempts, e.send_after, e.created_on, e.last_error_code, e.last_error_params,
+            e.possible_duplicate
+         FROM email_activity e LEFT JOIN mailbox m ON m.id = e.sender_mailbox_id
+         WHERE e.direction = 'outgoing' AND e.status IN ('pending_send', 'sending', 'failed')
+            AND (?1 IS NULL OR e.status = ?1)
+         ORDER BY e.created_on DESC, e.id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![status, limit.clamp(1, 10_000)], |r| {
+        Ok(OutboxRow {
+            id: r.get(0)?,
+            subject: r.get(1)?,
+            sender_mailbox_id: r.get(2)?,
+            sender_mailbox_name: r.get(3)?,
+            to: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+            status: r.get(5)?,
+            delivery_attempts: r.get(6)?,
+            send_after: r.get(7)?,
+            created_on: r.get(8)?,
+            last_error_code: r.get(9)?,
+            last_error_params: serde_json::from_str(&r.get::<_, String>(10)?).unwrap_or_default(),
+            possible_duplicate: r.get(11)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// How many emails are in each outbox state and how many may have arrived twice.
+pub fn counts(c: &Connection) -> Result<BTreeMap<String, u64>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT status, count(*) FROM email_activity WHERE direction = 'outgoing' GROUP BY status
+         UNION ALL SELECT 'possible_duplicate', count(*) FROM email_activity WHERE possible_duplicate = 1",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
+    Ok(rows.collect::<rusqlite::Result<BTreeMap<_, _>>>()?)
+}

@@ -1,0 +1,392 @@
+//! Outgoing email (spec §3.12): composing the message of an email written in ServerSync, and one
+//! outgoing cycle of a mailbox.
+//!
+//! The message is built once, at Send: its Message-ID and tracking token are fixed then and its
+//! bytes kept with the email, so every try sends the same message and the Sent folder can be asked
+//! whether a try left. A cycle sends the mailbox's due emails over one SMTP connection, each one:
+//! 1. marked Sending, one more attempt, committed durably **before** the message leaves;
+//! 2. sent; 3. marked Sent, or Pending Send / Failed with its reason (`domain::rules::outgoing`).
+//!
+//! An email found Sending at the start of a cycle was left by a run that died mid-try: the Sent
+//! folder (IMAP) is searched for its Message-ID before it is sent again; where the server cannot be
+//! asked (POP3), it is sent again and marked as a possible duplicate, counted in the Outbox.
+//! Copies go to the Sent folder after the sends, when the organisation saves them there.
+
+use crate::domain::rules::outgoing::{SendResult, after_try};
+use crate::domain::rules::{Workload, check_processable};
+use crate::domain::{ActivityId, EmailActivity, EmailStatus, Mailbox, MailboxId, OrgSettings, Profile, ServerType};
+use crate::protocol::{self, Direction, Unobserved, failure};
+use crate::remote::connect::{endpoint, login, refused};
+use crate::store::{self, Durability};
+use crate::{Engine, Error, Result};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox as Addressee, MultiPart, SinglePart};
+use std::collections::BTreeMap;
+use tracing::Instrument;
+
+/// At most this many emails per cycle of a mailbox.
+pub const MAX_PER_CYCLE: u32 = 500;
+
+/// A Sending email older than this at the start of a cycle belongs to a run that died.
+pub const STALE_SENDING: chrono::Duration = chrono::Duration::minutes(2);
+
+/// An attachment of an email being written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAttachment {
+    pub file_name: String,
+    pub mime_type: String,
+    pub content: Vec<u8>,
+}
+
+/// What the message of an email being sent says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Composed {
+    pub from_name: String,
+    pub from_address: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    /// The message's own Message-ID, with its brackets.
+    pub message_id: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    /// The Message-ID this one answers, with its brackets, and the thread's references.
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    pub attachments: Vec<NewAttachment>,
+}
+
+fn addressee(name: &str, address: &str) -> Result<Addressee> {
+    let addr = address
+        .trim()
+        .parse()
+        .map_err(|_| Error::validation("field.not_an_email").param("field", "email_address").param("value", address))?;
+    Ok(Addressee::new((!name.trim().is_empty()).then(|| name.trim().to_owned()), addr))
+}
+
+/// The message's bytes (no Bcc header: Bcc recipients are only in the envelope).
+pub fn compose(c: &Composed) -> Result<Vec<u8>> {
+    let mut b = lettre::Message::builder()
+        .message_id(Some(c.message_id.clone()))
+        .from(addressee(&c.from_name, &c.from_address)?)
+        .subject(c.subject.clone())
+        .date_now();
+    for to in &c.to {
+        b = b.to(addressee("", to)?);
+    }
+    for cc in &c.cc {
+        b = b.cc(addressee("", cc)?);
+    }
+    if let Some(parent) = &c.in_reply_to {
+        b = b.in_reply_to(parent.clone());
+    }
+    if !c.references.is_empty() {
+        b = b.references(c.references.join(" "));
+    }
+    let text = if c.body_text.is_empty() && !c.body_html.is_empty() {
+        mail_parser::decoders::html::html_to_text(&c.body_html)
+    } else {
+        c.body_text.clone()
+    };
+    let body = if c.body_html.is_empty() {
+        MultiPart::mixed().singlepart(SinglePart::plain(text))
+    } else {
+        MultiPart::mixed().multipart(MultiPart::alternative_plain_html(text, c.body_html.clone()))
+    };
+    let mut body = body;
+    for a in &c.attachments {
+        let ct = ContentType::parse(&a.mime_type)
+            .unwrap_or(ContentType::parse("application/octet-stream").map_err(Error::internal)?);
+        body = body.singlepart(Attachment::new(a.file_name.clone()).body(a.content.clone(), ct));
+    }
+    let message = b.multipart(body).map_err(|e| Error::validation("email.compose_failed").with_detail(e))?;
+    Ok(message.formatted())
+}
+
+/// What an outgoing cycle did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutgoingReport {
+    pub mailbox_id: Option<MailboxId>,
+    pub sent: u32,
+    /// Found in the Sent folder after a crash: already sent, not sent again.
+    pub found_sent: u32,
+    pub failed: u32,
+    /// Left Pending Send for a later cycle (a passing failure).
+    pub retried_later: u32,
+    /// Sent again after a crash without a way to know whether the first try had left.
+    pub possible_duplicates: u32,
+    pub copied_to_sent: u32,
+}
+
+/// The result of a try as the rules see it, from the error of a send over a connection that is up.
+fn classify(e: &Error) -> SendResult {
+    match e.code() {
+        failure::code::SERVER_REFUSED | "field.not_an_email" => SendResult::RefusedForThisEmail,
+        c if failure::is_auth_failure(e) || failure::is_server_level(c) => SendResult::MailboxLevel,
+        _ => SendResult::Transient,
+    }
+}
+
+struct Ctx {
+    mailbox: Mailbox,
+    profile: Profile,
+    settings: OrgSettings,
+}
+
+/// Why a mailbox cannot send now, checked before anything is read from its outbox.
+fn gate(m: &Mailbox, p: Option<&Profile>, s: &OrgSettings) -> Result<()> {
+    check_processable(m, p, s, Workload::Outgoing)?;
+    if !m.enabled_for_outgoing {
+        return Err(Error::validation("mailbox.outgoing.not_enabled").param("mailbox", &m.name));
+    }
+    Ok(())
+}
+
+/// One outgoing cycle of a mailbox: its due emails sent over one connection, each committed
+/// Sending before it leaves. A mailbox that may not send leaves its emails Pending Send with the
+/// reason, and the cycle fails with it.
+pub async fn run_outgoing(engine: &Engine, id: MailboxId, max: u32) -> Result<OutgoingReport> {
+    let span = tracing::info_span!("mailbox", mailbox = %id, cycle = "outgoing");
+    async {
+        let loaded = engine
+            .read(move |c, _| {
+                let mailbox = store::mailboxes::get(c, id)?;
+                let profile = mailbox.profile_id.map(|p| store::profiles::get(c, p)).transpose()?;
+                Ok((mailbox, profile, store::settings::get(c)?))
+            })
+            .await?;
+        let (mailbox, profile, settings) = loaded;
+        if let Err(e) = gate(&mailbox, profile.as_ref(), &settings) {
+            let (code, params) = (e.code(), e.params().clone());
+            engine.write(move |tx, _| store::outbox::set_waiting_reason(tx, id, Some((code, &params)))).await?;
+            return Err(e);
+        }
+        let profile = profile.ok_or_else(|| Error::validation("mailbox.profile.missing_or_inactive"))?;
+        let ctx = Ctx { mailbox, profile, settings };
+        let now = engine.inner.now();
+        let (stale, due) = engine
+            .read(move |c, _| {
+                Ok((store::outbox::stale_sending(c, id, now - STALE_SENDING)?, store::outbox::due(c, id, now, max)?))
+            })
+            .await?;
+        let mut report = OutgoingReport { mailbox_id: Some(id), ..Default::default() };
+        if stale.is_empty() && due.is_empty() {
+            engine.write(move |tx, _| store::outbox::set_waiting_reason(tx, id, None)).await?;
+            return Ok(report);
+        }
+        let _permit = engine.connection_permit(ctx.profile.id).await?;
+        // Emails left Sending by a run that died: already in the Sent folder, or to send again.
+        let mut to_send: Vec<EmailActivity> = Vec::new();
+        if !stale.is_empty() {
+            let found = find_in_sent(engine, &ctx, &stale).await;
+            for e in stale {
+                match &found {
+                    Ok(ids) if ids.contains(&e.id) => {
+                        let eid = e.id;
+                        engine
+                            .write_with(Durability::Full, move |tx, ctx| {
+                                store::outbox::finish(tx, eid, EmailStatus::Sent, None, ctx.now())
+                            })
+                            .await?;
+                        report.found_sent += 1;
+                    }
+                    Ok(_) => to_send.push(e),
+                    Err(_) => {
+                        let eid = e.id;
+                        engine.write(move |tx, _| store::outbox::mark_possible_duplicate(tx, eid)).await?;
+                        report.possible_duplicates += 1;
+                        to_send.push(e);
+                    }
+                }
+            }
+        }
+        to_send.extend(due);
+        send_all(engine, &ctx, to_send, &mut report).await?;
+        engine.write(move |tx, _| store::outbox::set_waiting_reason(tx, id, None)).await?;
+        tracing::info!(
+            sent = report.sent,
+            failed = report.failed,
+            later = report.retried_later,
+            "outgoing cycle ended"
+        );
+        Ok(report)
+    }
+    .instrument(span)
+    .await
+}
+
+/// Which of `emails` the mailbox's Sent folder holds (by Message-ID). An error when the server
+/// cannot be asked (POP3, no Sent folder, a connection failure).
+async fn find_in_sent(engine: &Engine, ctx: &Ctx, emails: &[EmailActivity]) -> Result<Vec<ActivityId>> {
+    if ctx.profile.server_type != ServerType::ImapSmtp {
+        return Err(Error::validation("email.sent_folder.unavailable"));
+    }
+    let ep = endpoint(&ctx.profile, Direction::Incoming)?;
+    let (login, _) = login(engine, &ctx.profile, Some(&ctx.mailbox), Direction::Incoming).await?;
+    let mut session = protocol::imap::sign_in(&ep, &login, &mut Unobserved).await?;
+    let folder = session.sent_folder().await?.ok_or_else(|| Error::validation("email.sent_folder.unavailable"))?;
+    let mut found = Vec::new();
+    for e in emails {
+        if !e.message_id.is_empty() && session.has_message_id(&folder, &e.message_id).await? {
+            found.push(e.id);
+        }
+    }
+    let _ = session.logout().await;
+    Ok(found)
+}
+
+/// Sends `emails` in order over one SMTP connection (a new one after a failure closed it).
+async fn send_all(engine: &Engine, ctx: &Ctx, emails: Vec<EmailActivity>, report: &mut OutgoingReport) -> Result<()> {
+    let ep = endpoint(&ctx.profile, Direction::Outgoing)?;
+    let (login, source) = login(engine, &ctx.profile, Some(&ctx.mailbox), Direction::Outgoing).await?;
+    let connect = || async {
+        protocol::smtp::connect(&ep, &login, &mut Unobserved)
+            .await
+            .map_err(|e| refused(e, &login, source, &ctx.profile))
+    };
+    let mut session: Option<protocol::smtp::SmtpSession> = None;
+    let mut copies: Vec<Vec<u8>> = Vec::new();
+    let dir = engine.inner.store.messages_dir();
+    for email in emails {
+        let id = email.id;
+        let (raw, to) = {
+            let dir = dir.clone();
+            engine
+                .read(move |c, _| {
+                    let slice = store::activities::raw_slice(c, id)?;
+                    Ok((store::messages::read(&dir, &slice)?, store::outbox::envelope_recipients(c, id)?))
+                })
+                .await?
+        };
+        if session.as_ref().is_none_or(|s| !s.is_usable()) {
+            match connect().await {
+                Ok(s) => session = Some(s),
+                Err(e) => {
+                    // The mailbox cannot send at all: this email and the rest wait, with the reason.
+                    let (code, params) = (e.code(), e.params().clone());
+                    let mid = ctx.mailbox.id;
+                    engine
+                        .write(move |tx, _| store::outbox::set_waiting_reason(tx, mid, Some((code, &params))))
+                        .await?;
+                    return Err(e);
+                }
+            }
+        }
+        // Committed Sending before the message leaves: a crash from here on is found again.
+        let Some(attempts) =
+            engine.write_with(Durability::Full, move |tx, c| store::outbox::mark_sending(tx, id, c.now())).await?
+        else {
+            continue; // taken by another run, or no longer to send
+        };
+        let Some(s) = session.as_mut() else { continue };
+        let result = s.send_raw(&ctx.mailbox.email_address, &to, &raw).await;
+        let outcome = match &result {
+            Ok(_) => SendResult::Sent,
+            Err(e) => classify(e),
+        };
+        let status = after_try(outcome, attempts);
+        let reason: Option<(&'static str, BTreeMap<String, String>)> = match &result {
+            Ok(_) => None,
+            Err(_) if status == EmailStatus::Failed && outcome == SendResult::Transient => Some((
+                "email.delivery_attempts_exhausted",
+                BTreeMap::from([("attempts".to_owned(), attempts.to_string())]),
+            )),
+            Err(e) => Some((e.code(), e.params().clone())),
+        };
+        if status == EmailStatus::Sent
+            && ctx.settings.save_sent_to_server
+            && ctx.profile.server_type == ServerType::ImapSmtp
+        {
+            copies.push(raw);
+        }
+        engine
+            .write_with(Durability::Full, move |tx, c| {
+                store::outbox::finish(tx, id, status, reason.as_ref().map(|(code, p)| (*code, p)), c.now())
+            })
+            .await?;
+        match status {
+            EmailStatus::Sent => report.sent += 1,
+            EmailStatus::Failed => report.failed += 1,
+            _ => report.retried_later += 1,
+        }
+        // The mailbox itself cannot send (credentials, TLS): the rest wait for it to be fixed.
+        if let (SendResult::MailboxLevel, Err(e)) = (outcome, result) {
+            return Err(refused(e, &login, source, &ctx.profile));
+        }
+    }
+    if let Some(s) = session {
+        let _ = s.quit().await;
+    }
+    if !copies.is_empty() {
+        match copy_to_sent(engine, ctx, &copies).await {
+            Ok(n) => report.copied_to_sent = n,
+            Err(e) => tracing::warn!(code = e.code(), "sent email could not be saved in the Sent folder"),
+        }
+    }
+    Ok(())
+}
+
+/// Appends sent messages to the mailbox's Sent folder, marked read.
+async fn copy_to_sent(engine: &Engine, ctx: &Ctx, copies: &[Vec<u8>]) -> Result<u32> {
+    let ep = endpoint(&ctx.profile, Direction::Incoming)?;
+    let (login, _) = login(engine, &ctx.profile, Some(&ctx.mailbox), Direction::Incoming).await?;
+    let mut session = protocol::imap::sign_in(&ep, &login, &mut Unobserved).await?;
+    let Some(folder) = session.sent_folder().await? else {
+        let _ = session.logout().await;
+        return Err(Error::validation("email.sent_folder.unavailable"));
+    };
+    let mut n = 0;
+    for raw in copies {
+        session.append(&folder, Some("(\\Seen)"), raw).await?;
+        n += 1;
+    }
+    let _ = session.logout().await;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_composed_message_carries_its_id_threading_and_no_bcc() -> Result<()> {
+        let c = Composed {
+            from_name: "Nancy Anderson".into(),
+            from_address: "nancy@contoso.com".into(),
+            to: vec!["yui@fabrikam.com".into()],
+            cc: vec!["sales@contoso.com".into()],
+            message_id: "<abc@contoso.com>".into(),
+            subject: "Réunion CRM:0001002".into(),
+            body_text: "Bonjour".into(),
+            body_html: String::new(),
+            in_reply_to: Some("<parent@fabrikam.com>".into()),
+            references: vec!["<root@fabrikam.com>".into(), "<parent@fabrikam.com>".into()],
+            attachments: vec![NewAttachment {
+                file_name: "devis.pdf".into(),
+                mime_type: "application/pdf".into(),
+                content: b"%PDF-1.4".to_vec(),
+            }],
+        };
+        let raw = compose(&c)?;
+        let p = crate::sync::inbound::parse::parse(&raw)?;
+        assert_eq!(p.subject, "Réunion CRM:0001002");
+        assert_eq!(p.message_id.as_deref(), Some("abc@contoso.com"));
+        assert_eq!(p.in_reply_to, vec!["parent@fabrikam.com"]);
+        assert_eq!(p.to.len() + p.cc.len(), 2);
+        assert!(p.bcc.is_empty());
+        assert_eq!(p.attachments.iter().map(|a| a.file_name.as_str()).collect::<Vec<_>>(), vec!["devis.pdf"]);
+        assert_eq!(p.text.trim(), "Bonjour");
+        Ok(())
+    }
+
+    #[test]
+    fn send_failures_are_classified_for_the_email_the_mailbox_or_later() {
+        let e = |code: &'static str| Error::new(crate::ErrorKind::Server, code);
+        assert_eq!(classify(&e(failure::code::SERVER_REFUSED)), SendResult::RefusedForThisEmail);
+        assert_eq!(classify(&e(failure::code::AUTH_FAILED_MAILBOX)), SendResult::MailboxLevel);
+        assert_eq!(classify(&e(failure::code::TLS_UNTRUSTED)), SendResult::MailboxLevel);
+        assert_eq!(classify(&e(failure::code::TIMEOUT)), SendResult::Transient);
+        assert_eq!(classify(&e(failure::code::SERVER_BUSY)), SendResult::Transient);
+        assert_eq!(classify(&e(failure::code::CONNECTION_LOST)), SendResult::Transient);
+    }
+}
