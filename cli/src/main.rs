@@ -80,6 +80,10 @@ enum Command {
     /// Email activities: tracked email.
     #[command(subcommand)]
     Email(EmailCmd),
+    /// Runs the scheduler until SIGTERM or SIGINT: each enabled mailbox's incoming and outgoing
+    /// email on its schedule. Several `serve` processes (and the desktop app) may share one
+    /// database: each workload is run by one of them at a time.
+    Serve(ServeArgs),
     /// One incoming cycle of every active mailbox enabled for incoming email (`--all`).
     Sync {
         /// Every active mailbox enabled for incoming email.
@@ -100,6 +104,19 @@ struct SyncArgs {
     /// At most this many messages per mailbox (the rest waits for the next cycle).
     #[arg(long, value_name = "N")]
     limit: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Cycles running at once (each also within its profile's Maximum Concurrent Connections).
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    parallel: usize,
+    /// Messages per incoming cycle; a mailbox with more runs again at once.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    incoming_per_cycle: u32,
+    /// Run what is due now once, print what each cycle did, and exit.
+    #[arg(long)]
+    once: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -513,7 +530,12 @@ fn main() -> ExitCode {
     let lang = cli.lang.as_deref().and_then(Lang::from_locale).unwrap_or_else(Lang::from_env);
     let json = cli.json;
     JSON.store(json, std::sync::atomic::Ordering::Relaxed);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
+    // One worker does for a command; `serve` runs many mailboxes and uses every core.
+    let workers = match cli.command {
+        Command::Serve(_) => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        _ => 1,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("serversync: {e}");
@@ -742,7 +764,40 @@ async fn dispatch(e: &Engine, command: Command, lang: Lang) -> Result<Output, Er
         Command::Lead(cmd) => records::<LeadId>(e, cmd).await,
         Command::Email(cmd) => email(e, cmd).await,
         Command::Sync { all: _, how } => sync(e, api::SyncScope::All, how, lang).await,
+        Command::Serve(args) => serve(e, args).await,
     }
+}
+
+const CYCLE_COLUMNS: &[&str] =
+    &["mailbox_id", "workload", "outcome", "items", "failed_items", "error_code", "disabled", "next_run_on"];
+
+/// `serve`: the scheduler until a signal (then the engine closes: running cycles stop at a safe
+/// point, what is committed stays, leases are let go); or one pass with `--once`.
+async fn serve(e: &Engine, args: ServeArgs) -> Result<Output, Error> {
+    let options = api::SchedulerOptions {
+        parallel: args.parallel.max(1),
+        incoming_per_cycle: args.incoming_per_cycle.max(1),
+        ..Default::default()
+    };
+    if args.once {
+        return output(&api::run_due_workloads(e, options).await?, CYCLE_COLUMNS);
+    }
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).map_err(Error::internal)?;
+    api::start_scheduler(e, options).await?;
+    tracing::info!(pid = std::process::id(), data_dir = %e.data_dir().display(), "serving");
+    eprintln!(
+        "serversync: serving {} (pid {}); stop with Ctrl+C or SIGTERM",
+        e.data_dir().display(),
+        std::process::id()
+    );
+    let signal = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+    };
+    tracing::info!(signal, "stopping: running cycles stop at a safe point");
+    let status = api::scheduler_status(e).await?;
+    output(&status, &[])
 }
 
 /// Active / Inactive / All: the profile views and the user and queue views share their names,

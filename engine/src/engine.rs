@@ -92,10 +92,16 @@ pub(crate) struct Inner {
     connection_limits: ConnectionLimits<ProfileId>,
     /// Tells whoever listens (the desktop shell) that a job of this engine changed.
     job_changes: tokio::sync::broadcast::Sender<JobChange>,
+    /// Tells whoever listens that a sync cycle of this engine ended.
+    sync_changes: tokio::sync::broadcast::Sender<SyncChange>,
     /// Cancelled when the engine closes: every background task watches it.
     shutdown: CancellationToken,
     /// Every background task of this engine, joined on close.
     tasks: TaskTracker,
+    /// Wakes the scheduler: something became due (an email was written, a mailbox enabled).
+    pub(crate) scheduler_wake: tokio::sync::Notify,
+    /// The scheduler this engine runs, if it runs one.
+    pub(crate) scheduler: tokio::sync::Mutex<Option<crate::sync::scheduler::SchedulerHandle>>,
 }
 
 impl Inner {
@@ -113,6 +119,12 @@ impl Inner {
 pub struct JobChange {
     pub job: JobId,
     pub mailbox: Option<MailboxId>,
+}
+
+/// A sync cycle of a mailbox ended (its schedule, history and activities may have changed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncChange {
+    pub mailbox: MailboxId,
 }
 
 /// An open engine.
@@ -171,8 +183,11 @@ impl Engine {
                 _runner_lock: runner_lock,
                 connection_limits: ConnectionLimits::default(),
                 job_changes: tokio::sync::broadcast::channel(256).0,
+                sync_changes: tokio::sync::broadcast::channel(256).0,
                 shutdown: CancellationToken::new(),
                 tasks: TaskTracker::new(),
+                scheduler_wake: tokio::sync::Notify::new(),
+                scheduler: tokio::sync::Mutex::new(None),
             }),
         })
     }
@@ -182,6 +197,17 @@ impl Engine {
     /// notifications (it gets `Lagged`) and should read the job again.
     pub fn subscribe_job_changes(&self) -> tokio::sync::broadcast::Receiver<JobChange> {
         self.inner.job_changes.subscribe()
+    }
+
+    /// Sync cycles as they end, for a UI that refreshes its figures when something happened. A
+    /// slow receiver misses some (it gets `Lagged`) and should read again.
+    pub fn subscribe_sync_changes(&self) -> tokio::sync::broadcast::Receiver<SyncChange> {
+        self.inner.sync_changes.subscribe()
+    }
+
+    /// Announces that a cycle of `mailbox` ended.
+    pub(crate) fn sync_changed(&self, mailbox: MailboxId) {
+        let _ = self.inner.sync_changes.send(SyncChange { mailbox });
     }
 
     /// Announces that job `id` changed as a whole (it started, ended or was cancelled).
@@ -207,6 +233,17 @@ impl Engine {
         self.inner.connection_limits.acquire(profile, max.max(1), version).await
     }
 
+    /// One of a profile's connections for a connection that stays open (IMAP IDLE), only when
+    /// one more stays free for the cycles; None when the limit is reached.
+    pub(crate) async fn idle_connection_permit(&self, profile: ProfileId) -> Result<Option<ConnectionPermit>> {
+        let (max, modified_on) = self
+            .read(move |c, _| store::profiles::max_concurrent_connections(c, profile))
+            .await?
+            .ok_or_else(|| Error::not_found(ProfileId::ENTITY, profile))?;
+        let version = modified_on.timestamp_micros();
+        Ok(self.inner.connection_limits.try_acquire_leaving(profile, max.max(1), version, 1))
+    }
+
     /// Runs `task` in the background as this engine's own: it is joined when the engine closes,
     /// and it should watch [`Engine::shutdown_token`] to stop early.
     pub(crate) fn spawn<F>(&self, task: F)
@@ -214,6 +251,11 @@ impl Engine {
         F: Future<Output = ()> + Send + 'static,
     {
         self.inner.tasks.spawn(task);
+    }
+
+    /// Tells the scheduler, if one runs, to look at the schedule now.
+    pub(crate) fn wake_scheduler(&self) {
+        self.inner.scheduler_wake.notify_one();
     }
 
     /// Cancelled when the engine closes.

@@ -140,7 +140,15 @@ pub fn render(lang: Lang, code: &str, params: &BTreeMap<String, String>) -> Stri
     {
         return prefix.replace("{line}", line).replace("{message}", &fill(lang, template, params));
     }
-    fill(lang, template, params)
+    let text = fill(lang, template, params);
+    // A sync failure's alert says what follows (spec §3.13): the workload disabled, or a retry
+    // (once: a transient error's own words may already say it).
+    match params.get("consequence").and_then(|c| lookup(lang, &format!("sync.consequence.{c}"))) {
+        Some(then) if !text.contains(then.trim_end_matches(['.', '。'])) => {
+            format!("{text} {}", fill(lang, then, params))
+        }
+        _ => text,
+    }
 }
 
 /// `template` with its `{name}` placeholders filled from `params`.
@@ -214,6 +222,25 @@ mod tests {
         let text = render(Lang::En, "field.too_long", &p);
         assert!(text.contains("Name") && text.contains("100"), "field codes become labels: {text}");
         assert_eq!(render(Lang::Fr, "no.such.code", &p), "no.such.code");
+    }
+
+    #[test]
+    fn a_sync_alert_says_what_follows() {
+        let mut p = BTreeMap::new();
+        p.insert("mailbox".to_owned(), "Sales".to_owned());
+        p.insert("workload".to_owned(), "incoming".to_owned());
+        p.insert("consequence".to_owned(), "disabled".to_owned());
+        let text = render(Lang::En, "mailbox.not_approved", &p);
+        assert!(
+            text.ends_with(
+                "The mailbox Sales has been disabled for incoming: fix the cause, then run Test & Enable Mailboxes."
+            ),
+            "{text}"
+        );
+        p.insert("consequence".to_owned(), "retry".to_owned());
+        assert!(render(Lang::Fr, "storage.busy", &p).ends_with("Le système réessaiera plus tard."));
+        let timeout = render(Lang::Fr, "mail.timeout", &p);
+        assert_eq!(timeout.matches("Le système réessaiera plus tard").count(), 1, "said once: {timeout}");
     }
 
     #[test]

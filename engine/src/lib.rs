@@ -17,8 +17,9 @@
 //!                           │
 //!        domain (pure rules)   store (all SQL)   secrets (OS keychain)   limits   protocol/
 //!                           │
-//!                         sync/         one incoming cycle of a mailbox: plan (pure), fetch,
-//!                                       decide (pure), commit, then acknowledge
+//!                         sync/         the scheduler (leases, schedule rules, IDLE push) over
+//!                                       incoming cycles (plan (pure), fetch, decide (pure),
+//!                                       commit, then acknowledge) and outgoing cycles
 //! ```
 //!
 //! Imports point down only: `domain` imports none of `api`, `store`, `protocol` or `sync`; `store`
@@ -93,8 +94,18 @@
 //! resolution, owner, regarding) over facts looked up in the store; per-item results are
 //! recorded, one bad message never aborts a run. A message is acknowledged on the server (POP3
 //! DELE, IMAP MOVE to Undeliverable) only after its activity and the new cursor are committed
-//! together, durably. A preview runs the same plan and decisions and writes nothing. The
-//! continuous scheduler and the outbox come next (issue 10).
+//! together, durably. A preview runs the same plan and decisions and writes nothing.
+//!
+//! [`sync::outbound::run_outgoing`] sends a mailbox's due emails from the outbox: each is
+//! committed Sending before its message leaves, then Sent, Pending Send or Failed; one left
+//! Sending by a crash is looked up in the Sent folder by Message-ID before it is sent again.
+//!
+//! The scheduler ([`sync::scheduler`], ADR 0012) runs each enabled mailbox's incoming and
+//! outgoing workloads when they are due, each under a lease in the database so that the desktop
+//! app and any number of `serversync serve` processes share one database without running a
+//! workload twice at once; pure rules ([`sync::schedule`]) turn the end of a cycle into the next
+//! run, the failure count, a disabled workload and alerts. Mailboxes on IMAP servers that offer
+//! IDLE keep one connection open and are pushed new mail ([`sync::push`]).
 //!
 //! ## Invariants
 //!
@@ -117,6 +128,8 @@ pub mod secrets;
 pub mod store;
 pub mod sync;
 
-pub use engine::{APP_ID, DATABASE_FILE, Engine, EngineConfig, Flavor, JobChange, SecretBackend, default_data_dir};
+pub use engine::{
+    APP_ID, DATABASE_FILE, Engine, EngineConfig, Flavor, JobChange, SecretBackend, SyncChange, default_data_dir,
+};
 pub use error::{Error, ErrorDto, ErrorKind, Result};
 pub use i18n::Lang;

@@ -109,6 +109,23 @@ impl<K: Eq + Hash + Copy> ConnectionLimits<K> {
         Ok(ConnectionPermit { permit: Some(permit), limit: limit_state })
     }
 
+    /// A place under `key`'s limit now, only if `keep_free` places stay free after it (a
+    /// connection that stays open, such as IMAP IDLE, never takes the last places that cycles
+    /// need); None otherwise.
+    pub fn try_acquire_leaving(&self, key: K, limit: u32, version: i64, keep_free: usize) -> Option<ConnectionPermit> {
+        let limit_state = {
+            let mut limits = self.limits.lock().unwrap_or_else(PoisonError::into_inner);
+            let entry = limits.entry(key).or_insert_with(|| Arc::new(Limit::new(limit))).clone();
+            entry.set(limit, version);
+            entry
+        };
+        if limit_state.semaphore.available_permits() <= keep_free {
+            return None;
+        }
+        let permit = limit_state.semaphore.clone().try_acquire_owned().ok()?;
+        Some(ConnectionPermit { permit: Some(permit), limit: limit_state })
+    }
+
     /// Sets `key`'s limit without waiting for a place.
     pub fn set_limit(&self, key: K, limit: u32, version: i64) {
         let mut limits = self.limits.lock().unwrap_or_else(PoisonError::into_inner);

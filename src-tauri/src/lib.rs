@@ -81,8 +81,14 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             activities::list_outbox,
             activities::retry_email,
             activities::send_pending,
+            scheduler::scheduler_status,
+            scheduler::run_due_workloads,
+            scheduler::get_mailbox_schedule,
+            scheduler::list_sync_runs,
+            scheduler::export_mailbox_details,
+            scheduler::monitoring_summary,
         ])
-        .events(collect_events![events::JobChanged])
+        .events(collect_events![events::JobChanged, events::SyncChanged])
         .dangerously_cast_bigints_to_number()
 }
 
@@ -134,6 +140,11 @@ pub fn run() {
             tracing::info!(data_dir = %dir.display(), "ServerSync desktop app starting");
             let engine = tauri::async_runtime::block_on(Engine::open(EngineConfig::new(dir)))?;
             events::forward_job_changes(app.handle().clone(), &engine);
+            events::forward_sync_changes(app.handle().clone(), &engine);
+            // The scheduler runs while the window is open, unless the organisation turned it off.
+            if let Err(e) = tauri::async_runtime::block_on(serversync::api::follow_desktop_setting(&engine)) {
+                tracing::error!(error = %e, "the scheduler could not start");
+            }
             app.manage(engine);
             Ok(())
         })

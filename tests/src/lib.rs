@@ -188,3 +188,64 @@ pub fn cli_profile(
     }
     cli_json(data, &args, None)
 }
+
+/// A `serversync serve` process on a data directory, logging JSON lines (`-v`) to a file; killed
+/// if still running when dropped.
+#[derive(Debug)]
+pub struct Serve {
+    child: std::process::Child,
+    pub log: PathBuf,
+}
+
+impl Serve {
+    /// Starts `serversync --data-dir DATA --log-format json -v serve EXTRA…`, its log in `log`.
+    pub fn start(data: &Path, log: &Path, extra: &[&str]) -> Serve {
+        let file = std::fs::File::create(log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+        let child = Command::new(serversync_bin())
+            .arg("--data-dir")
+            .arg(data)
+            .args(["--log-format", "json", "-v", "serve"])
+            .args(extra)
+            .env("LANG", "C.UTF-8")
+            .env_remove("LC_ALL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start serversync serve: {e}"));
+        Serve { child, log: log.to_path_buf() }
+    }
+
+    /// Whether it still runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends SIGTERM and waits up to `within` for it to exit; returns its exit code.
+    pub fn terminate(mut self, within: std::time::Duration) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < within {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("serversync serve did not stop within {within:?} of SIGTERM");
+    }
+
+    /// The log as text.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

@@ -251,7 +251,7 @@ pub async fn email_attachment(engine: &Engine, id: wire::ActivityId, position: u
 }
 
 /// A file name safe on every system, from an email's subject or an attachment's name.
-fn safe_file_name(name: &str, fallback: &str) -> String {
+pub(crate) fn safe_file_name(name: &str, fallback: &str) -> String {
     let cleaned: String = name
         .chars()
         .map(|c| if c.is_control() || "/\\:*?\"<>|".contains(c) { '_' } else { c })
@@ -265,12 +265,12 @@ fn safe_file_name(name: &str, fallback: &str) -> String {
 }
 
 /// Where an export goes: the user's Downloads folder, else the data directory's `exports/`.
-fn export_dir(engine: &Engine) -> std::path::PathBuf {
+pub(crate) fn export_dir(engine: &Engine) -> std::path::PathBuf {
     dirs::download_dir().filter(|d| d.is_dir()).unwrap_or_else(|| engine.data_dir().join("exports"))
 }
 
 /// Writes `bytes` to a new file named like `name` in `dir` (never overwriting one), returns its path.
-fn write_new_file(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<std::path::PathBuf> {
+pub(crate) fn write_new_file(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<std::path::PathBuf> {
     use std::io::Write;
     std::fs::create_dir_all(dir).map_err(|e| Error::new(crate::ErrorKind::Storage, "export.failed").with_detail(e))?;
     let (stem, ext) = match name.rsplit_once('.') {

@@ -387,17 +387,21 @@ async fn test_and_enable_one(engine: &Engine, id: MailboxId) -> Result<()> {
         results.push((w, Some(outcome)));
     }
     // The results are committed whatever they say; the mailbox's own outcome is returned after.
-    engine
+    let outcome = engine
         .write(move |tx, ctx| {
             let now = ctx.now();
             let mut m = store::mailboxes::get(tx, id)?;
             let plan =
                 apply_test_results(&mut m, &results, |e| crate::protocol::failure::is_server_level(e.code()), now);
             store::mailboxes::update(tx, &m)?;
+            // Tested again: each enabled workload runs at once, its failures forgotten.
+            store::schedule::reset(tx, id)?;
             for alert in &plan.alerts {
                 raise_alert(tx, alert, now)?;
             }
             Ok(plan.outcome)
         })
-        .await?
+        .await?;
+    engine.wake_scheduler();
+    outcome
 }

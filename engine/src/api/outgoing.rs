@@ -4,6 +4,7 @@
 
 use super::EmailActivityDetail;
 use super::wire::{self, Wire};
+use crate::domain::rules::Workload;
 use crate::domain::rules::outgoing::{subject_with_token, tracking_token};
 use crate::domain::{
     self, ActivityDirection, ActivityId, Attachment, CorrelationMethod, EmailActivity, EmailEntity, EmailStatus,
@@ -312,9 +313,13 @@ pub async fn send_email(engine: &Engine, req: SendEmail) -> Result<EmailActivity
                 },
             )?;
             store::activities::set_raw(tx, id, &slice)?;
+            // The sender's outgoing workload runs as soon as the email may leave.
+            let leaves = req.send_after.map_or(now, |t| t.max(now));
+            store::schedule::run_soon(tx, mailbox.id, Workload::Outgoing, leaves)?;
             Ok(id)
         })
         .await?;
+    engine.wake_scheduler();
     super::get_email_activity(engine, id.into()).await
 }
 
@@ -363,10 +368,19 @@ pub async fn list_outbox(engine: &Engine, status: Option<wire::EmailStatus>, lim
 /// Retry: a failed email goes back to Pending Send, its attempts counted anew.
 pub async fn retry_email(engine: &Engine, id: wire::ActivityId) -> Result<EmailActivityDetail> {
     let aid = ActivityId::from(id);
-    let retried = engine.write(move |tx, _| store::outbox::retry(tx, aid)).await?;
+    let retried = engine
+        .write(move |tx, ctx| {
+            let retried = store::outbox::retry(tx, aid)?;
+            if retried && let Some(m) = store::activities::get(tx, aid)?.sender_mailbox_id {
+                store::schedule::run_soon(tx, m, Workload::Outgoing, ctx.now())?;
+            }
+            Ok(retried)
+        })
+        .await?;
     if !retried {
         return Err(Error::validation("email.retry.not_failed"));
     }
+    engine.wake_scheduler();
     super::get_email_activity(engine, id).await
 }
 
@@ -389,7 +403,9 @@ pub async fn send_pending(engine: &Engine, ids: Vec<wire::MailboxId>, lang: Lang
     super::non_empty(&ids)?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        let r = outbound::run_outgoing(engine, MailboxId::from(id), outbound::MAX_PER_CYCLE).await;
+        let mailbox = MailboxId::from(id);
+        let cycle = outbound::run_outgoing(engine, mailbox, outbound::MAX_PER_CYCLE);
+        let r = crate::sync::scheduler::with_lease(engine, mailbox, Workload::Outgoing, cycle).await;
         let (report, error) = match r {
             Ok(rep) => (rep, None),
             Err(e) => (Default::default(), Some(e.to_dto(lang))),

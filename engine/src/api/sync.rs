@@ -3,6 +3,7 @@
 
 use super::alerts::raise_alert;
 use super::wire::{self, Wire};
+use crate::domain::rules::Workload;
 use crate::domain::{self, AlertLevel, MailboxId, NewAlert, Regarding};
 use crate::store;
 use crate::sync::{self, Mode, Options};
@@ -117,7 +118,14 @@ pub async fn sync_mailboxes(
             let Some((i, (id, name))) = queue.next() else { break };
             let (engine, progress) = (engine.clone(), progress.clone());
             tasks.spawn(async move {
-                let r = sync::run_cycle(&engine, id, options, &*progress).await;
+                let r = match options.mode {
+                    // Never beside the scheduler of any engine on this database.
+                    Mode::Apply => {
+                        let cycle = sync::run_cycle(&engine, id, options, &*progress);
+                        sync::scheduler::with_lease(&engine, id, Workload::Incoming, cycle).await
+                    }
+                    Mode::Preview => sync::run_cycle(&engine, id, options, &*progress).await,
+                };
                 if let Err(e) = &r
                     && options.mode == Mode::Apply
                     && let Err(rec) = record_failure(&engine, id, e).await

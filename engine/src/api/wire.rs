@@ -563,6 +563,8 @@ record! {
         pub track_internal_email_as_two_activities: bool,
         /// A sent email is also saved in the Sent folder of the mail server.
         pub save_sent_to_server: bool,
+        /// The desktop app runs the scheduler while its window is open.
+        pub sync_in_desktop_app: bool,
         // Email form options
         pub render_secure_frames: bool,
         pub allow_unresolved_recipients_on_send: bool,
@@ -810,4 +812,165 @@ record! {
         pub correlation_method: CorrelationMethod,
         pub attachment_count: u32,
     }
+}
+
+wire_enum! {
+    /// A workload of a mailbox.
+    Workload from domain::rules::Workload { Incoming, Outgoing, Act }
+}
+
+wire_enum! {
+    /// How a cycle ended.
+    RunOutcome from domain::RunOutcome { Success, Transient, Permanent }
+}
+
+record! {
+    /// When a workload of a mailbox runs next, how its last cycle went, and who runs it now.
+    WorkloadSchedule from domain::WorkloadSchedule {
+        pub mailbox_id: MailboxId,
+        pub workload: Workload,
+        pub next_run_on: Option<Timestamp>,
+        pub last_started_on: Option<Timestamp>,
+        pub last_completed_on: Option<Timestamp>,
+        pub last_success_on: Option<Timestamp>,
+        pub transient_failures: u32,
+        pub idle_cycles: u32,
+        pub items_processed: u32,
+        pub items_failed: u32,
+        pub last_error_code: String,
+        pub last_error_params: BTreeMap<String, String>,
+        pub last_error_on: Option<Timestamp>,
+        pub lease_holder: Option<String>,
+        pub lease_expires_on: Option<Timestamp>,
+        /// Incoming only: an engine keeps an IMAP IDLE connection, so new mail is pushed.
+        pub idle_connected: bool,
+    }
+}
+
+record! {
+    /// One cycle of a workload, as the history keeps it.
+    SyncRun from domain::SyncRun {
+        pub mailbox_id: MailboxId,
+        pub workload: Workload,
+        pub started_on: Timestamp,
+        pub completed_on: Timestamp,
+        pub outcome: RunOutcome,
+        pub items: u32,
+        pub failed_items: u32,
+        pub error_code: String,
+        pub runner: String,
+    }
+}
+
+record! {
+    /// What this engine's scheduler is doing.
+    SchedulerStatus from crate::sync::scheduler::SchedulerStatus {
+        pub running: bool,
+        pub started_on: Option<Timestamp>,
+        pub active: u32,
+        pub cycles: u64,
+        pub failures: u64,
+        pub last_cycle_on: Option<Timestamp>,
+        pub next_due_on: Option<Timestamp>,
+    }
+}
+
+/// What one cycle of one workload came to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CycleEnd {
+    pub mailbox_id: MailboxId,
+    pub workload: Workload,
+    pub outcome: RunOutcome,
+    pub items: u32,
+    pub failed_items: u32,
+    pub error_code: Option<String>,
+    /// This cycle disabled the workload (a permanent failure, or the tenth transient one).
+    pub disabled: bool,
+    /// None when disabled.
+    pub next_run_on: Option<Timestamp>,
+}
+
+impl Wire<CycleEnd> for crate::sync::scheduler::CycleEnd {
+    fn wire(self) -> CycleEnd {
+        use crate::sync::schedule::Outcome;
+        CycleEnd {
+            mailbox_id: self.mailbox_id.wire(),
+            workload: self.workload.wire(),
+            outcome: match self.outcome {
+                Outcome::Success { .. } => RunOutcome::Success,
+                Outcome::Transient { .. } => RunOutcome::Transient,
+                Outcome::Permanent => RunOutcome::Permanent,
+            },
+            items: self.items,
+            failed_items: self.failed_items,
+            error_code: self.error_code,
+            disabled: self.disabled,
+            next_run_on: self.next_run_on,
+        }
+    }
+}
+
+record! {
+    /// Messages tracked (incoming) and sent (outgoing) in one hour.
+    HourCount from crate::store::monitoring::HourCount {
+        /// The hour's start, `YYYY-MM-DDTHH:00:00Z`.
+        pub hour: String,
+        pub incoming: u32,
+        pub outgoing: u32,
+    }
+}
+
+same_on_the_wire!(f64);
+
+record! {
+    /// From delivery to the committed activity, over one hour.
+    LatencyPoint from crate::store::monitoring::LatencyPoint {
+        pub hour: String,
+        pub count: u32,
+        pub p50_seconds: f64,
+        pub p95_seconds: f64,
+    }
+}
+
+record! {
+    /// Failures of one code: `cycle` (a sync cycle), `message` (an incoming message), `email`
+    /// (an email to send).
+    CodeCount from crate::store::monitoring::CodeCount {
+        pub source: String,
+        pub code: String,
+        pub count: u32,
+    }
+}
+
+record! {
+    /// Mailboxes in one state: `enabled`, `disabled`, `not_enabled`, `not_synchronized`, `inactive`.
+    StateCount from crate::store::monitoring::StateCount {
+        pub state: String,
+        pub count: u32,
+    }
+}
+
+record! {
+    /// Work waiting.
+    Backlog from crate::store::monitoring::Backlog {
+        pub pending_send: u32,
+        pub sending: u32,
+        pub failed_emails: u32,
+        pub possible_duplicates: u32,
+        pub overdue_workloads: u32,
+    }
+}
+
+/// The Monitoring dashboard's figures over the last hours.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MonitoringSummary {
+    pub generated_on: Timestamp,
+    pub since: Timestamp,
+    pub per_hour: Vec<HourCount>,
+    pub latency: Vec<LatencyPoint>,
+    pub failures: Vec<CodeCount>,
+    pub mailboxes: Vec<StateCount>,
+    pub backlog: Backlog,
 }

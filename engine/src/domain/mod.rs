@@ -10,6 +10,7 @@ pub mod options;
 pub mod principal;
 pub mod profile;
 pub mod rules;
+pub mod schedule;
 pub mod settings;
 pub mod test_enable;
 
@@ -22,6 +23,7 @@ pub use mailbox::{Mailbox, MailboxChanges, MailboxKind};
 pub use options::*;
 pub use principal::{Queue, QueueChanges, User, UserChanges};
 pub use profile::{Profile, ProfileChanges, ProfileField};
+pub use schedule::{RunOutcome, SyncRun, WorkloadSchedule};
 pub use settings::{OrgSettings, SettingsChanges};
 
 /// A point in time, always UTC.

@@ -40,6 +40,8 @@ pub struct OrgSettings {
     pub track_internal_email_as_two_activities: bool,
     /// A sent email is also saved in the Sent folder of the mail server.
     pub save_sent_to_server: bool,
+    /// The desktop app runs the scheduler while its window is open.
+    pub sync_in_desktop_app: bool,
     // Email form options
     pub render_secure_frames: bool,
     pub allow_unresolved_recipients_on_send: bool,
@@ -99,6 +101,7 @@ macro_rules! settings_changes {
                 auto_track_sent_items: bool,
                 track_internal_email_as_two_activities: bool,
                 save_sent_to_server: bool,
+                sync_in_desktop_app: bool,
                 render_secure_frames: bool,
                 allow_unresolved_recipients_on_send: bool,
                 unresolve_if_multiple_matches: bool,
@@ -180,6 +183,7 @@ impl OrgSettings {
             auto_track_sent_items: false,
             track_internal_email_as_two_activities: true,
             save_sent_to_server: true,
+            sync_in_desktop_app: true,
             render_secure_frames: false,
             allow_unresolved_recipients_on_send: false,
             unresolve_if_multiple_matches: false,

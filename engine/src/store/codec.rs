@@ -45,3 +45,27 @@ macro_rules! sql_code {
 
 id_types!(sql_id);
 options::option_sets!(sql_code);
+
+/// A small enum with `ALL` and `code()` is stored as its code.
+macro_rules! sql_by_code {
+    ($($name:ty),*) => {$(
+        impl ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.code()))
+            }
+        }
+
+        impl FromSql for $name {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                let text = value.as_str()?;
+                <$name>::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.code() == text)
+                    .ok_or_else(|| FromSqlError::Other(format!("unknown {} value {text:?}", stringify!($name)).into()))
+            }
+        }
+    )*};
+}
+
+sql_by_code!(rules::Workload, RunOutcome);

@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_records_and_address_index.sql"),
     include_str!("../../migrations/0005_email_activities.sql"),
     include_str!("../../migrations/0006_outgoing_email.sql"),
+    include_str!("../../migrations/0007_scheduler.sql"),
 ];
 
 /// The schema version this build writes.

@@ -27,10 +27,12 @@ pub mod alerts;
 pub mod jobs;
 pub mod mailboxes;
 pub mod messages;
+pub mod monitoring;
 pub mod outbox;
 pub mod principals;
 pub mod profiles;
 pub mod records;
+pub mod schedule;
 pub mod settings;
 pub mod sync_state;
 

@@ -12,7 +12,7 @@ table_record!(OrgSettings, "organization_settings", id: i64 {
     folder_level_tracking_enabled, max_folder_tracking_mappings, email_correlation_enabled, use_tracking_tokens,
     tracking_prefix, tracking_token_base, tracking_user_digits, tracking_counter_digits,
     smart_matching_enabled, hash_filter_keywords, hash_max_count, hash_delta_subject_count, hash_min_address_count,
-    track_categorized_items, auto_track_sent_items, track_internal_email_as_two_activities, save_sent_to_server,
+    track_categorized_items, auto_track_sent_items, track_internal_email_as_two_activities, save_sent_to_server, sync_in_desktop_app,
     render_secure_frames, allow_unresolved_recipients_on_send, unresolve_if_multiple_matches,
     resolve_similar_unresolved_addresses, max_attachment_size_kb, blocked_attachments,
     alerts_for_errors, alerts_for_warnings, alerts_for_information, notify_mailbox_owner,

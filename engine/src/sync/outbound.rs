@@ -122,6 +122,7 @@ pub struct OutgoingReport {
 fn classify(e: &Error) -> SendResult {
     match e.code() {
         failure::code::SERVER_REFUSED | "field.not_an_email" => SendResult::RefusedForThisEmail,
+        failure::code::AUTH_FAILED_MAILBOX | failure::code::AUTH_FAILED_PROFILE => SendResult::MailboxLevel,
         c if failure::is_auth_failure(e) || failure::is_server_level(c) => SendResult::MailboxLevel,
         _ => SendResult::Transient,
     }

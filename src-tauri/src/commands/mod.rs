@@ -8,6 +8,7 @@ pub mod mailboxes;
 pub mod principals;
 pub mod profiles;
 pub mod records;
+pub mod scheduler;
 pub mod settings;
 
 use serversync::{Error, ErrorDto, Lang};

@@ -15,7 +15,10 @@ pub async fn get_settings(engine: State<'_, Engine>) -> CmdResult<OrgSettings> {
 #[tauri::command]
 #[specta::specta]
 pub async fn update_settings(engine: State<'_, Engine>, changes: SettingsChanges) -> CmdResult<OrgSettings> {
-    api::update_settings(&engine, changes).await.map_err(dto)
+    let settings = api::update_settings(&engine, changes).await.map_err(dto)?;
+    // The window's scheduler follows "Synchronize while the desktop app is open".
+    api::follow_desktop_setting(&engine).await.map_err(dto)?;
+    Ok(settings)
 }
 
 /// The choices and numeric bounds the forms offer, from the engine's own lists.

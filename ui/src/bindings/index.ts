@@ -84,11 +84,22 @@ export const commands = {
 	retryEmail: (id: ActivityId) => typedError<EmailActivityDetail_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("retry_email", { id })),
 	/**  Send now: one outgoing cycle of each mailbox. */
 	sendPending: (ids: MailboxId[]) => typedError<MailboxSend_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("send_pending", { ids })),
+	/**  What the scheduler of this window is doing (the status indicator). */
+	schedulerStatus: () => typedError<SchedulerStatus_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("scheduler_status")),
+	/**  Runs every workload that is due now, once. */
+	runDueWorkloads: () => typedError<CycleEnd_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("run_due_workloads")),
+	getMailboxSchedule: (id: MailboxId) => typedError<WorkloadSchedule_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("get_mailbox_schedule", { id })),
+	listSyncRuns: (id: MailboxId, limit: number) => typedError<SyncRun[], ErrorDto_Serialize>(__TAURI_INVOKE("list_sync_runs", { id, limit })),
+	/**  Download Mailbox Details: the CSV goes to the Downloads folder; returns its path. */
+	exportMailboxDetails: (id: MailboxId, lang: string) => typedError<string, ErrorDto_Serialize>(__TAURI_INVOKE("export_mailbox_details", { id, lang })),
+	/**  The Monitoring dashboard's figures over the last `hours`. */
+	monitoringSummary: (hours: number) => typedError<MonitoringSummary, ErrorDto_Serialize>(__TAURI_INVOKE("monitoring_summary", { hours })),
 };
 
 /** Events */
 export const events = {
 	jobChanged: makeEvent<JobChanged, JobChanged>("job-changed"),
+	syncChanged: makeEvent<SyncChanged, SyncChanged>("sync-changed"),
 };
 
 /* Types */
@@ -224,6 +235,25 @@ export type Attachment_Serialize = {
 
 /**  Incoming/Outgoing Authentication Protocol. */
 export type AuthProtocol = "auto_detect" | "negotiate" | "ntlm" | "basic" | "oauth";
+
+/**  Work waiting. */
+export type Backlog = {
+	pending_send: number,
+	sending: number,
+	failed_emails: number,
+	possible_duplicates: number,
+	overdue_workloads: number,
+};
+
+/**
+ *  Failures of one code: `cycle` (a sync cycle), `message` (an incoming message), `email`
+ *  (an email to send).
+ */
+export type CodeCount = {
+	source: string,
+	code: string,
+	count: number,
+};
 
 /**  The result of Test Connection on a profile. */
 export type ConnectionTest = ConnectionTest_Serialize | ConnectionTest_Deserialize;
@@ -382,6 +412,37 @@ export type CreateUser_Serialize = {
 export type CredentialMode = "user_or_queue" | "profile" | "server_to_server" | "windows_integrated" | "anonymous" | 
 /**  Gmail OAuth in Dynamics; in ServerSync any XOAUTH2 sign-in by the mailbox's user. */
 "user_oauth" | "exchange_hma" | "oauth_entra_id";
+
+/**  What one cycle of one workload came to. */
+export type CycleEnd = CycleEnd_Serialize | CycleEnd_Deserialize;
+
+/**  What one cycle of one workload came to. */
+export type CycleEnd_Deserialize = {
+	mailbox_id: MailboxId,
+	workload: Workload,
+	outcome: RunOutcome,
+	items: number,
+	failed_items: number,
+	error_code?: string | null,
+	/**  This cycle disabled the workload (a permanent failure, or the tenth transient one). */
+	disabled: boolean,
+	/**  None when disabled. */
+	next_run_on?: string | null,
+};
+
+/**  What one cycle of one workload came to. */
+export type CycleEnd_Serialize = {
+	mailbox_id: MailboxId,
+	workload: Workload,
+	outcome: RunOutcome,
+	items: number,
+	failed_items: number,
+	error_code: string | null,
+	/**  This cycle disabled the workload (a permanent failure, or the tenth transient one). */
+	disabled: boolean,
+	/**  None when disabled. */
+	next_run_on: string | null,
+};
 
 /**  What an incoming cycle did (or, in a preview, would do). */
 export type CycleReport = CycleReport_Serialize | CycleReport_Deserialize;
@@ -689,6 +750,14 @@ export type FormCatalog = {
 	settings_bounds: FieldBounds[],
 };
 
+/**  Messages tracked (incoming) and sent (outgoing) in one hour. */
+export type HourCount = {
+	/**  The hour's start, `YYYY-MM-DDTHH:00:00Z`. */
+	hour: string,
+	incoming: number,
+	outgoing: number,
+};
+
 /**  What an import did. */
 export type ImportSummary = {
 	imported: number,
@@ -828,6 +897,14 @@ export type Job_Serialize = {
 	created_on: string,
 	started_on: string | null,
 	completed_on: string | null,
+};
+
+/**  From delivery to the committed activity, over one hour. */
+export type LatencyPoint = {
+	hour: string,
+	count: number,
+	p50_seconds: number | null,
+	p95_seconds: number | null,
 };
 
 /**  A lead (`lead`): a prospect not yet qualified. */
@@ -1101,6 +1178,17 @@ export type Mailbox_Serialize = {
 	modified_on: string,
 };
 
+/**  The Monitoring dashboard's figures over the last hours. */
+export type MonitoringSummary = {
+	generated_on: string,
+	since: string,
+	per_hour: HourCount[],
+	latency: LatencyPoint[],
+	failures: CodeCount[],
+	mailboxes: StateCount[],
+	backlog: Backlog,
+};
+
 /**  Which credential an Exchange Online (Graph) app registration signs in with. */
 export type OauthCredentialKind = "client_secret" | "certificate";
 
@@ -1139,6 +1227,8 @@ export type OrgSettings_Deserialize = {
 	track_internal_email_as_two_activities: boolean,
 	/**  A sent email is also saved in the Sent folder of the mail server. */
 	save_sent_to_server: boolean,
+	/**  The desktop app runs the scheduler while its window is open. */
+	sync_in_desktop_app: boolean,
 	render_secure_frames: boolean,
 	allow_unresolved_recipients_on_send: boolean,
 	unresolve_if_multiple_matches: boolean,
@@ -1190,6 +1280,8 @@ export type OrgSettings_Serialize = {
 	track_internal_email_as_two_activities: boolean,
 	/**  A sent email is also saved in the Sent folder of the mail server. */
 	save_sent_to_server: boolean,
+	/**  The desktop app runs the scheduler while its window is open. */
+	sync_in_desktop_app: boolean,
 	render_secure_frames: boolean,
 	allow_unresolved_recipients_on_send: boolean,
 	unresolve_if_multiple_matches: boolean,
@@ -1604,6 +1696,34 @@ export type Regarding = { type: "profile"; id: ProfileId } | { type: "mailbox"; 
 /**  Why a cycle read the whole Inbox again. */
 export type Rescan = "first" | "uid_validity_changed" | "start_date_moved_back";
 
+/**  How a cycle ended. */
+export type RunOutcome = "success" | "transient" | "permanent";
+
+/**  What this engine's scheduler is doing. */
+export type SchedulerStatus = SchedulerStatus_Serialize | SchedulerStatus_Deserialize;
+
+/**  What this engine's scheduler is doing. */
+export type SchedulerStatus_Deserialize = {
+	running: boolean,
+	started_on?: string | null,
+	active: number,
+	cycles: number,
+	failures: number,
+	last_cycle_on?: string | null,
+	next_due_on?: string | null,
+};
+
+/**  What this engine's scheduler is doing. */
+export type SchedulerStatus_Serialize = {
+	running: boolean,
+	started_on: string | null,
+	active: number,
+	cycles: number,
+	failures: number,
+	last_cycle_on: string | null,
+	next_due_on: string | null,
+};
+
 /**  An email to send. */
 export type SendEmail = SendEmail_Serialize | SendEmail_Deserialize;
 
@@ -1690,6 +1810,7 @@ export type SettingsChanges_Deserialize = {
 	auto_track_sent_items?: boolean,
 	track_internal_email_as_two_activities?: boolean,
 	save_sent_to_server?: boolean,
+	sync_in_desktop_app?: boolean,
 	render_secure_frames?: boolean,
 	allow_unresolved_recipients_on_send?: boolean,
 	unresolve_if_multiple_matches?: boolean,
@@ -1708,6 +1829,12 @@ export type SettingsChanges_Deserialize = {
 /**  What the Email Configuration Settings page may change. */
 export type SettingsChanges_Serialize = {
 	default_profile_id?: ProfileId,
+};
+
+/**  Mailboxes in one state: `enabled`, `disabled`, `not_enabled`, `not_synchronized`, `inactive`. */
+export type StateCount = {
+	state: string,
+	count: number,
 };
 
 /**  A step's record: what, how it ended, how long it took, and why it failed. */
@@ -1749,6 +1876,11 @@ export type StepKind =
 /**  How a step ended. */
 export type StepOutcome = "success" | "failure";
 
+/**  A sync cycle of a mailbox ended. */
+export type SyncChanged = {
+	mailbox_id: MailboxId,
+};
+
 /**  How to synchronise. */
 export type SyncRequest = SyncRequest_Serialize | SyncRequest_Deserialize;
 
@@ -1766,6 +1898,19 @@ export type SyncRequest_Serialize = {
 	preview: boolean,
 	/**  At most this many messages per mailbox (the rest waits for the next cycle). */
 	max_messages: number | null,
+};
+
+/**  One cycle of a workload, as the history keeps it. */
+export type SyncRun = {
+	mailbox_id: MailboxId,
+	workload: Workload,
+	started_on: string,
+	completed_on: string,
+	outcome: RunOutcome,
+	items: number,
+	failed_items: number,
+	error_code: string,
+	runner: string,
 };
 
 /**  What to synchronise. */
@@ -1876,6 +2021,54 @@ export type User_Serialize = {
 	modified_on: string,
 	/**  The user's mailbox (read-only; filled when read). */
 	mailbox_id: MailboxId | null,
+};
+
+/**  A workload of a mailbox. */
+export type Workload = "incoming" | "outgoing" | "act";
+
+/**  When a workload of a mailbox runs next, how its last cycle went, and who runs it now. */
+export type WorkloadSchedule = WorkloadSchedule_Serialize | WorkloadSchedule_Deserialize;
+
+/**  When a workload of a mailbox runs next, how its last cycle went, and who runs it now. */
+export type WorkloadSchedule_Deserialize = {
+	mailbox_id: MailboxId,
+	workload: Workload,
+	next_run_on?: string | null,
+	last_started_on?: string | null,
+	last_completed_on?: string | null,
+	last_success_on?: string | null,
+	transient_failures: number,
+	idle_cycles: number,
+	items_processed: number,
+	items_failed: number,
+	last_error_code: string,
+	last_error_params: { [key in string]: string },
+	last_error_on?: string | null,
+	lease_holder?: string | null,
+	lease_expires_on?: string | null,
+	/**  Incoming only: an engine keeps an IMAP IDLE connection, so new mail is pushed. */
+	idle_connected: boolean,
+};
+
+/**  When a workload of a mailbox runs next, how its last cycle went, and who runs it now. */
+export type WorkloadSchedule_Serialize = {
+	mailbox_id: MailboxId,
+	workload: Workload,
+	next_run_on: string | null,
+	last_started_on: string | null,
+	last_completed_on: string | null,
+	last_success_on: string | null,
+	transient_failures: number,
+	idle_cycles: number,
+	items_processed: number,
+	items_failed: number,
+	last_error_code: string,
+	last_error_params: { [key in string]: string },
+	last_error_on: string | null,
+	lease_holder: string | null,
+	lease_expires_on: string | null,
+	/**  Incoming only: an engine keeps an IMAP IDLE connection, so new mail is pushed. */
+	idle_connected: boolean,
 };
 
 /* Tauri Specta runtime */

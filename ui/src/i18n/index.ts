@@ -93,7 +93,10 @@ export function msg(c: string, params?: Record<string, string>): string {
   if (params?.line !== undefined && !template.includes("{line}") && atLine !== undefined) {
     return atLine.replace("{line}", params.line).replace("{message}", text);
   }
-  return text;
+  // A sync failure's alert says what follows: the workload disabled, or a retry later (once: a
+  // transient error's own words may already say it).
+  const then = params?.consequence !== undefined ? code(`sync.consequence.${params.consequence}`) : undefined;
+  return then === undefined || text.includes(then.replace(/[.。]$/, "")) ? text : `${text} ${fill(then, params, localizeParam)}`;
 }
 
 /** The label of a field (`label.field.<name>` in the engine catalog). */

@@ -82,7 +82,7 @@ pub const BULK_EDIT_OUTGOING: [OutgoingMethod; 2] = [OutgoingMethod::None, Outgo
 pub const BULK_EDIT_ACT: [ActMethod; 2] = [ActMethod::None, ActMethod::ServerSideSync];
 
 /// A workload of a mailbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Workload {
     Incoming,
     Outgoing,

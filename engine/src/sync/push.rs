@@ -1,0 +1,134 @@
+//! Push with IMAP IDLE (RFC 2177): a mailbox on a server that offers IDLE keeps one connection
+//! open on its Inbox, and when the server reports a change the mailbox's incoming workload is
+//! made due at once, so new mail is tracked within seconds instead of at the next poll.
+//!
+//! The connection counts against the profile's Maximum Concurrent Connections, and never takes
+//! the last free one (the cycles need it): when the limit is reached, or the server does not
+//! offer IDLE, the mailbox is polled as before. The IDLE command is renewed before the server's
+//! inactivity timeout (RFC 2177 asks for 29 minutes at most). One engine at a time keeps a
+//! mailbox's IDLE connection, under the `push` lease; the mailbox form shows it as connected.
+
+use super::scheduler::renewing;
+use crate::domain::rules::Workload;
+use crate::domain::{MailboxId, ProfileId};
+use crate::protocol::imap::{self, IdleEnd};
+use crate::protocol::{Direction, Unobserved};
+use crate::remote::connect::{endpoint, login, refused};
+use crate::store::{self, schedule::PUSH};
+use crate::{Engine, Result};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+/// How a mailbox's IDLE watch ended, and so when to try again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushEnd {
+    /// Stopped on purpose (the engine closes, the mailbox is no longer eligible).
+    Stopped,
+    /// The server does not offer IDLE: poll.
+    NotOffered,
+    /// Every connection the profile allows but one is in use: poll, and try later.
+    LimitReached,
+    /// Another engine keeps this mailbox's IDLE connection.
+    HeldElsewhere,
+    /// The connection failed or was lost: try again after a pause.
+    Failed,
+}
+
+impl PushEnd {
+    /// How long to wait before watching this mailbox again.
+    pub fn retry_after(self) -> Duration {
+        match self {
+            PushEnd::Stopped | PushEnd::HeldElsewhere => Duration::from_secs(5),
+            PushEnd::LimitReached | PushEnd::Failed => Duration::from_secs(60),
+            PushEnd::NotOffered => Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Watches one mailbox's Inbox in IDLE until `stop` fires or the connection ends.
+pub async fn watch(
+    engine: Engine,
+    mailbox: MailboxId,
+    profile: ProfileId,
+    lease: Duration,
+    stop: CancellationToken,
+) -> PushEnd {
+    let span = tracing::info_span!("push", mailbox = %mailbox);
+    match watch_inner(&engine, mailbox, profile, lease, &stop).instrument(span).await {
+        Ok(end) => end,
+        Err(e) => {
+            tracing::info!(mailbox = %mailbox, code = e.code(), "IDLE connection ended; the mailbox is polled meanwhile");
+            PushEnd::Failed
+        }
+    }
+}
+
+async fn watch_inner(
+    engine: &Engine,
+    mailbox: MailboxId,
+    profile: ProfileId,
+    lease: Duration,
+    stop: &CancellationToken,
+) -> Result<PushEnd> {
+    let Some(_permit) = engine.idle_connection_permit(profile).await? else {
+        return Ok(PushEnd::LimitReached);
+    };
+    let holder = engine.inner.runner_id.clone();
+    let until = chrono::Duration::from_std(lease).map_err(crate::Error::internal)?;
+    let h = holder.clone();
+    let acquired = engine
+        .write(move |tx, ctx| {
+            let now = ctx.now();
+            store::schedule::acquire_lease(tx, mailbox, PUSH, &h, now, now + until)
+        })
+        .await?;
+    if !acquired {
+        return Ok(PushEnd::HeldElsewhere);
+    }
+    let result = renewing(engine, mailbox, PUSH, holder.clone(), lease, idle_loop(engine, mailbox, stop)).await;
+    let released = engine.write(move |tx, _| store::schedule::release_lease(tx, mailbox, PUSH, &holder)).await;
+    if let Err(e) = released {
+        tracing::warn!(error = %e, "the IDLE lease could not be let go (it expires by itself)");
+    }
+    engine.sync_changed(mailbox);
+    result
+}
+
+async fn idle_loop(engine: &Engine, mailbox: MailboxId, stop: &CancellationToken) -> Result<PushEnd> {
+    let (m, p) = engine
+        .read(move |c, _| {
+            let m = store::mailboxes::get(c, mailbox)?;
+            let p = m.profile_id.map(|id| store::profiles::get(c, id)).transpose()?;
+            Ok((m, p))
+        })
+        .await?;
+    let Some(p) = p else { return Ok(PushEnd::Stopped) };
+    let ep = endpoint(&p, Direction::Incoming)?;
+    let (creds, source) = login(engine, &p, Some(&m), Direction::Incoming).await?;
+    let mut session = imap::sign_in(&ep, &creds, &mut Unobserved).await.map_err(|e| refused(e, &creds, source, &p))?;
+    if !session.capabilities().has("IDLE") {
+        let _ = session.logout().await;
+        return Ok(PushEnd::NotOffered);
+    }
+    session.select("INBOX").await?;
+    engine.sync_changed(mailbox);
+    tracing::debug!(mailbox = %mailbox, "IDLE connected");
+    loop {
+        let (s, end) = session.idle(stop).await?;
+        session = s;
+        match end {
+            IdleEnd::Changed => {
+                engine
+                    .write(move |tx, ctx| store::schedule::run_soon(tx, mailbox, Workload::Incoming, ctx.now()))
+                    .await?;
+                engine.wake_scheduler();
+            }
+            IdleEnd::Renew => {}
+            IdleEnd::Cancelled => {
+                let _ = session.logout().await;
+                return Ok(PushEnd::Stopped);
+            }
+        }
+    }
+}

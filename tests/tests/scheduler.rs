@@ -1,0 +1,328 @@
+//! The scheduler against the real Dovecot and Postfix, on a fixed clock: a pass runs what is due
+//! and schedules the next run (§3.6); an email written is sent at once; a wrong password disables
+//! that mailbox's workloads with the alert that says so while the others go on; transient
+//! failures count, success resets them, the tenth in a row disables (§3.11); the profile gets its
+//! alert when more than half of its mailboxes fail.
+
+use chrono::Duration;
+use serversync::api::{
+    self, AlertFilter, AlertLevel, FilteringMethod, MailboxId, ProfileChanges, Recipient, RunOutcome, SendEmail,
+    TestStatus, Workload,
+};
+use serversync::clock::{Clock, FixedClock, SystemClock};
+use serversync::secrets::{MemoryStore, Secret, SecretStore};
+use serversync::{Engine, EngineConfig, Result, SecretBackend};
+use serversync_tests::mail::{MailServers, deliver, silent_server};
+use serversync_tests::setup::{Sides, mailbox, ok, profile, test_and_enable, user_filter};
+use std::sync::Arc;
+
+async fn fixed_engine() -> (Engine, Arc<FixedClock>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let clock = Arc::new(FixedClock::new(SystemClock.now()));
+    let config = EngineConfig {
+        data_dir: dir.path().join("data"),
+        secrets: SecretBackend::Custom(Arc::new(MemoryStore::new()) as Arc<dyn SecretStore>),
+        clock: clock.clone(),
+    };
+    (Engine::open(config).await.unwrap_or_else(|e| panic!("engine: {e}")), clock, dir)
+}
+
+fn message(n: u32) -> Vec<u8> {
+    format!(
+        "From: Ext <ext@localhost>\r\nTo: alice@localhost\r\nSubject: Order {n}\r\nMessage-ID: <order-{n}@ext.test>\r\nDate: {}\r\n\r\nHello {n}\r\n",
+        chrono::Utc::now().to_rfc2822()
+    )
+    .into_bytes()
+}
+
+/// Runs one pass; returns (mailbox, workload) → the cycle's end.
+async fn pass(e: &Engine) -> Vec<api::CycleEnd> {
+    ok(api::run_due_workloads(e, Default::default()).await)
+}
+
+fn of(ends: &[api::CycleEnd], m: MailboxId, w: Workload) -> Option<&api::CycleEnd> {
+    ends.iter().find(|e| e.mailbox_id == m && e.workload == w)
+}
+
+async fn schedule(e: &Engine, m: MailboxId, w: Workload) -> api::WorkloadSchedule {
+    ok(api::get_mailbox_schedule(e, m).await)
+        .into_iter()
+        .find(|s| s.workload == w)
+        .unwrap_or_else(|| panic!("no {w:?} schedule"))
+}
+
+use Workload as W;
+
+#[tokio::test]
+async fn a_pass_runs_what_is_due_schedules_the_next_run_and_sends_a_new_email_at_once() -> Result<()> {
+    let servers = MailServers::start(&[("alice", "alice-pass"), ("bob", "bob-pass")]);
+    let (e, clock, _d) = fixed_engine().await;
+    let p =
+        profile(&e, "Dovecot", &Sides::imaps_and_submission(&servers), &servers.ca_file(), ProfileChanges::default())
+            .await;
+    let alice = mailbox(&e, p, "alice", "alice-pass", true).await;
+    let bob = mailbox(&e, p, "bob", "bob-pass", true).await;
+    user_filter(&e, alice, FilteringMethod::AllEmail).await;
+    test_and_enable(&e, vec![alice, bob]).await;
+    for n in 0..3 {
+        deliver(&servers, "ext@localhost", &["alice@localhost"], &message(n));
+    }
+    let t0 = clock.now();
+
+    let ends = pass(&e).await;
+    assert_eq!(ends.len(), 4, "both workloads of both mailboxes were due: {ends:?}");
+    let a_in = of(&ends, alice, W::Incoming).unwrap_or_else(|| panic!("alice incoming ran"));
+    assert_eq!((a_in.items, a_in.disabled), (4, false), "the three messages and Test & Enable's own were tracked");
+    assert_eq!(a_in.next_run_on, Some(t0 + Duration::minutes(5)), "incoming is postponed 5 minutes");
+    let b_in = of(&ends, bob, W::Incoming).unwrap_or_else(|| panic!("bob incoming ran"));
+    assert_eq!(b_in.items, 0);
+    assert_eq!(schedule(&e, bob, Workload::Incoming).await.idle_cycles, 1, "an empty cycle counts as idle");
+    assert_eq!(schedule(&e, alice, Workload::Incoming).await.items_processed, 4);
+    assert!(pass(&e).await.is_empty(), "nothing is due again at the same time");
+
+    clock.set(t0 + Duration::minutes(1));
+    let sent = ok(api::send_email(
+        &e,
+        SendEmail {
+            from_mailbox_id: alice,
+            to: vec![Recipient { record: None, address: Some("bob@localhost".into()) }],
+            cc: vec![],
+            bcc: vec![],
+            subject: "Scheduled".into(),
+            body_text: "sent by the scheduler".into(),
+            body_html: String::new(),
+            attachments: vec![],
+            regarding: None,
+            send_after: None,
+            in_reply_to: None,
+        },
+    )
+    .await);
+    let ends = pass(&e).await;
+    assert_eq!(ends.len(), 1, "only alice's outgoing was made due by the new email: {ends:?}");
+    let a_out = of(&ends, alice, W::Outgoing).unwrap_or_else(|| panic!("alice outgoing ran"));
+    assert_eq!(a_out.items, 1, "the email was sent");
+    assert_eq!(ok(api::get_email_activity(&e, sent.id).await).status, api::EmailStatus::Sent);
+
+    clock.set(t0 + Duration::minutes(5));
+    let ends = pass(&e).await;
+    assert_eq!(
+        ends.iter().filter(|c| c.workload == W::Incoming).count(),
+        2,
+        "five minutes on, both incoming workloads are due again: {ends:?}"
+    );
+    let runs = ok(api::list_sync_runs(&e, alice, 100).await);
+    assert!(runs.len() >= 4 && runs.iter().all(|r| r.outcome == RunOutcome::Success), "the history: {runs:?}");
+
+    let m = ok(api::monitoring_summary(&e, 24).await);
+    let incoming: u32 = m.per_hour.iter().map(|h| h.incoming).sum();
+    let outgoing: u32 = m.per_hour.iter().map(|h| h.outgoing).sum();
+    // Alice's four, and bob's copy of the email alice sent him (mail between users is tracked
+    // as two activities by default).
+    assert_eq!((incoming, outgoing), (5, 1), "the dashboard counts what was tracked and sent: {m:?}");
+    assert_eq!(m.latency.iter().map(|l| l.count).sum::<u32>(), 5);
+    assert!(m.failures.is_empty(), "nothing failed: {:?}", m.failures);
+    let enabled = m.mailboxes.iter().find(|s| s.state == "enabled").map(|s| s.count);
+    assert_eq!(enabled, Some(2), "{:?}", m.mailboxes);
+    assert_eq!((m.backlog.pending_send, m.backlog.overdue_workloads), (0, 0), "{:?}", m.backlog);
+    let csv = ok(api::mailbox_details_csv(&e, alice, serversync::Lang::Fr).await);
+    assert!(csv.starts_with("kind,workload,started_on"), "{csv}");
+    assert_eq!(csv.lines().filter(|l| l.starts_with("cycle,")).count(), runs.len(), "every cycle is a line: {csv}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_wrong_password_disables_that_mailbox_with_its_alert_and_the_others_go_on() -> Result<()> {
+    let servers = MailServers::start(&[("alice", "alice-pass"), ("bob", "bob-pass")]);
+    let (e, clock, _d) = fixed_engine().await;
+    let p =
+        profile(&e, "Dovecot", &Sides::imaps_and_submission(&servers), &servers.ca_file(), ProfileChanges::default())
+            .await;
+    let alice = mailbox(&e, p, "alice", "alice-pass", true).await;
+    let bob = mailbox(&e, p, "bob", "bob-pass", true).await;
+    user_filter(&e, alice, FilteringMethod::AllEmail).await;
+    user_filter(&e, bob, FilteringMethod::AllEmail).await;
+    test_and_enable(&e, vec![alice, bob]).await;
+    ok(api::set_mailbox_credentials(&e, alice, "alice".into(), Secret::new("not-the-password")).await);
+    deliver(&servers, "ext@localhost", &["alice@localhost", "bob@localhost"], &message(7));
+
+    let ends = pass(&e).await;
+    let a_in = of(&ends, alice, W::Incoming).unwrap_or_else(|| panic!("alice incoming ran"));
+    assert!(a_in.disabled, "a wrong password is permanent: {a_in:?}");
+    assert_eq!(a_in.next_run_on, None);
+    assert_eq!(a_in.error_code.as_deref(), Some("mail.auth.failed_mailbox"));
+    let b_in = of(&ends, bob, W::Incoming).unwrap_or_else(|| panic!("bob incoming ran"));
+    assert_eq!((b_in.items, b_in.disabled), (2, false), "bob's mail (and Test & Enable's) is tracked all the same");
+    let m = ok(api::get_mailbox(&e, alice).await).mailbox;
+    assert!(!m.enabled_for_incoming, "alice is disabled for incoming");
+    assert_eq!(m.incoming_status, TestStatus::Failure);
+    let alerts = ok(api::list_alerts(&e, AlertFilter { mailbox_id: Some(alice), ..Default::default() }).await);
+    let alert = alerts
+        .iter()
+        .find(|a| a.code == "mail.auth.failed_mailbox" && a.level == AlertLevel::Error)
+        .unwrap_or_else(|| panic!("the error alert was raised: {alerts:?}"));
+    let text = serversync::i18n::render(serversync::Lang::En, &alert.code, &alert.params);
+    assert!(text.contains("has been disabled for incoming"), "the alert says the mailbox was disabled: {text}");
+    let failures = ok(api::monitoring_summary(&e, 1).await).failures;
+    assert!(
+        failures.iter().any(|f| f.source == "cycle" && f.code == "mail.auth.failed_mailbox"),
+        "the dashboard shows the failure by its code: {failures:?}"
+    );
+    let csv = ok(api::mailbox_details_csv(&e, alice, serversync::Lang::En).await);
+    assert!(csv.contains("cycle,incoming,") && csv.contains("mail.auth.failed_mailbox"), "{csv}");
+    let profile_alerts = ok(api::list_alerts(&e, AlertFilter { profile_id: Some(p), ..Default::default() }).await);
+    assert!(
+        !profile_alerts.iter().any(|a| a.code == "profile.many_mailboxes_failing"),
+        "one mailbox of two is not more than half: {profile_alerts:?}"
+    );
+
+    clock.set(clock.now() + Duration::minutes(30));
+    let ends = pass(&e).await;
+    assert!(of(&ends, alice, W::Incoming).is_none(), "a disabled workload is not run again: {ends:?}");
+    assert!(of(&ends, bob, W::Incoming).is_some(), "bob goes on");
+
+    // Test & Enable with the right password brings it back, at once.
+    ok(api::set_mailbox_credentials(&e, alice, "alice".into(), Secret::new("alice-pass")).await);
+    test_and_enable(&e, vec![alice]).await;
+    let ends = pass(&e).await;
+    let a_in = of(&ends, alice, W::Incoming).unwrap_or_else(|| panic!("alice runs again after Test & Enable"));
+    assert_eq!(
+        (a_in.items, a_in.disabled),
+        (3, false),
+        "the message that waited is tracked (with the two Test & Enable messages)"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn transient_failures_count_success_resets_them_and_the_tenth_disables() -> Result<()> {
+    let servers = MailServers::start(&[("alice", "alice-pass")]);
+    let (e, clock, _d) = fixed_engine().await;
+    let p =
+        profile(&e, "Dovecot", &Sides::imaps_and_submission(&servers), &servers.ca_file(), ProfileChanges::default())
+            .await;
+    let alice = mailbox(&e, p, "alice", "alice-pass", true).await;
+    test_and_enable(&e, vec![alice]).await;
+    let good_port = servers.port("IMAPS_PORT");
+    let hung = silent_server().await;
+    let point_at =
+        |port: u16| ProfileChanges { incoming_port: Some(Some(port)), timeout_seconds: Some(1), ..Default::default() };
+    ok(api::update_profile(&e, p, point_at(hung)).await);
+
+    let mut now = clock.now();
+    for n in 1..=3u32 {
+        let ends = pass(&e).await;
+        let end = of(&ends, alice, W::Incoming).unwrap_or_else(|| panic!("cycle {n} ran"));
+        assert_eq!(end.error_code.as_deref(), Some("mail.timeout"), "a server that hangs times out");
+        assert_eq!(end.next_run_on, Some(now + Duration::minutes(5)), "retried after the 5-minute back-off");
+        assert_eq!(schedule(&e, alice, Workload::Incoming).await.transient_failures, n);
+        now += Duration::minutes(5);
+        clock.set(now);
+    }
+    let warnings = ok(api::list_alerts(&e, AlertFilter { mailbox_id: Some(alice), ..Default::default() }).await);
+    assert!(
+        warnings.iter().any(|a| a.code == "mail.timeout" && a.level == AlertLevel::Warning && a.count == 3),
+        "each transient failure is a warning (one row, counted): {warnings:?}"
+    );
+    let profile_alerts = ok(api::list_alerts(&e, AlertFilter { profile_id: Some(p), ..Default::default() }).await);
+    assert!(
+        profile_alerts.iter().any(|a| a.code == "profile.many_mailboxes_failing"),
+        "its only mailbox failing is more than half of the profile's: {profile_alerts:?}"
+    );
+
+    ok(api::update_profile(&e, p, point_at(good_port)).await);
+    let ends = pass(&e).await;
+    assert!(of(&ends, alice, W::Incoming).is_some_and(|c| c.error_code.is_none()), "{ends:?}");
+    assert_eq!(schedule(&e, alice, Workload::Incoming).await.transient_failures, 0, "success resets the count");
+
+    ok(api::update_profile(&e, p, point_at(hung)).await);
+    now += Duration::minutes(5);
+    clock.set(now);
+    for n in 1..=10u32 {
+        let ends = pass(&e).await;
+        let end = of(&ends, alice, W::Incoming).unwrap_or_else(|| panic!("cycle {n} ran"));
+        assert_eq!(end.disabled, n == 10, "only the tenth failure in a row disables (cycle {n})");
+        now += Duration::minutes(5);
+        clock.set(now);
+    }
+    let m = ok(api::get_mailbox(&e, alice).await).mailbox;
+    assert!(!m.enabled_for_incoming && m.enabled_for_outgoing, "incoming only is disabled");
+    let alerts = ok(api::list_alerts(&e, AlertFilter { mailbox_id: Some(alice), ..Default::default() }).await);
+    assert!(
+        alerts.iter().any(|a| a.code == "mail.timeout" && a.level == AlertLevel::Error),
+        "the tenth is an error: {alerts:?}"
+    );
+    Ok(())
+}
+
+/// How many tracked emails have `subject` in their subject.
+async fn tracked(e: &Engine, subject: &str) -> u64 {
+    let filter = api::EmailActivityFilter { search: Some(subject.into()), ..Default::default() };
+    ok(api::list_email_activities(e, filter, 0, 10).await).total
+}
+
+/// Waits up to `secs` for `check`, polling every 50 ms; returns how long it took.
+async fn within<F, Fut>(secs: u64, mut check: F) -> Option<std::time::Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < std::time::Duration::from_secs(secs) {
+        if check().await {
+            return Some(t0.elapsed());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    None
+}
+
+#[tokio::test]
+async fn the_running_scheduler_is_pushed_new_mail_through_idle_and_polls_when_the_limit_is_reached() -> Result<()> {
+    let servers = MailServers::start(&[("alice", "alice-pass"), ("bob", "bob-pass")]);
+    let (e, _, _d) = serversync_tests::memory_engine().await;
+    let p =
+        profile(&e, "Dovecot", &Sides::imaps_and_submission(&servers), &servers.ca_file(), ProfileChanges::default())
+            .await;
+    let alice = mailbox(&e, p, "alice", "alice-pass", true).await;
+    user_filter(&e, alice, FilteringMethod::AllEmail).await;
+    test_and_enable(&e, vec![alice]).await;
+    ok(api::start_scheduler(&e, Default::default()).await);
+
+    let connected = within(20, || async { schedule(&e, alice, Workload::Incoming).await.idle_connected }).await;
+    assert!(connected.is_some(), "alice's Inbox is watched with IDLE");
+    let first = schedule(&e, alice, Workload::Incoming).await;
+    assert!(first.last_completed_on.is_some(), "the first cycle ran at once");
+    deliver(&servers, "ext@localhost", &["alice@localhost"], &message(42));
+    let took = within(20, || async { tracked(&e, "Order 42").await == 1 }).await;
+    let took = took.unwrap_or_else(|| panic!("the pushed message was not tracked within 20 s (the poll is 5 minutes)"));
+    assert!(took < std::time::Duration::from_secs(10), "pushed, not polled: {took:?}");
+    let status = ok(api::scheduler_status(&e).await);
+    assert!(status.running && status.cycles >= 2, "{status:?}");
+
+    // A profile whose limit leaves no connection to spare is polled, not pushed to.
+    let tight = profile(
+        &e,
+        "One connection",
+        &Sides::imaps_and_submission(&servers),
+        &servers.ca_file(),
+        ProfileChanges { max_concurrent_connections: Some(1), ..Default::default() },
+    )
+    .await;
+    let bob = mailbox(&e, tight, "bob", "bob-pass", true).await;
+    user_filter(&e, bob, FilteringMethod::AllEmail).await;
+    test_and_enable(&e, vec![bob]).await;
+    let ran = within(20, || async { schedule(&e, bob, Workload::Incoming).await.last_completed_on.is_some() }).await;
+    assert!(ran.is_some(), "bob's first cycle ran");
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    assert!(!schedule(&e, bob, Workload::Incoming).await.idle_connected, "no IDLE on the last free connection");
+    assert!(schedule(&e, alice, Workload::Incoming).await.idle_connected, "alice is still pushed to");
+
+    ok(api::stop_scheduler(&e).await);
+    assert!(!ok(api::scheduler_status(&e).await).running);
+    assert!(
+        !schedule(&e, alice, Workload::Incoming).await.idle_connected,
+        "a stopped scheduler lets its IDLE connections go"
+    );
+    Ok(())
+}
