@@ -109,6 +109,13 @@ impl Inner {
         self.clock.now()
     }
 
+    /// Whether the engine that holds a lease (`runner` or `runner:suffix`) still runs on this
+    /// data directory: its own runner always does; another is alive while its lock file is held.
+    pub(crate) fn holder_is_alive(&self, holder: &str) -> bool {
+        let runner = holder.split(':').next().unwrap_or_default();
+        runner == self.runner_id || runner_is_alive(&self.data_dir.join("runners"), runner)
+    }
+
     pub(crate) fn secret_key(&self, path: String) -> SecretKey {
         SecretKey::new(&self.installation_id, path)
     }

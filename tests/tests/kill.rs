@@ -1,9 +1,11 @@
 //! Nothing lost, nothing tracked twice: `serversync mailbox sync` is killed (SIGKILL) at random
 //! points of an import of 2,000 messages, at least 20 times, and started again each time. At the
 //! end there are exactly 2,000 activities. For POP3 with Delete Emails after Processing, no
-//! message ever leaves the server before its activity is committed.
+//! message ever leaves the server before its activity is committed. `serversync mailbox send` is
+//! killed at least 20 times while it sends 1,000 emails: none is lost, and every email that
+//! reaches its recipient twice is one the engine counted as a possible duplicate.
 
-use serversync_tests::mail::{MailServers, deliver_many, wait_for_subject};
+use serversync_tests::mail::{MailServers, deliver_many, inbox_subjects, wait_for_subject};
 use serversync_tests::{cli_json, cli_profile, serversync_bin};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -82,12 +84,11 @@ fn setup(data: &Path, servers: &MailServers, pop3: bool, user: &str, pass: &str)
     id
 }
 
-/// Runs `serversync mailbox sync MAILBOX ARGS…` again and again, killing it at a random moment
-/// the first [`KILLS`] times; then lets it run to its end until `done` says the import is over.
+/// Runs `serversync COMMAND…` again and again, killing it at a random moment the first
+/// [`KILLS`] times; then lets it run to its end until `done` says the work is over.
 fn kill_and_restart(
     data: &Path,
-    mailbox: &str,
-    args: &[&str],
+    command: &[&str],
     seed: u64,
     mut between: impl FnMut(),
     done: impl Fn() -> bool,
@@ -100,8 +101,7 @@ fn kill_and_restart(
         let mut child = Command::new(serversync_bin())
             .arg("--data-dir")
             .arg(data)
-            .args(["mailbox", "sync", mailbox])
-            .args(args)
+            .args(command)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -126,7 +126,7 @@ fn kill_and_restart(
             continue;
         }
         let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
-        assert!(status.success(), "an uninterrupted sync failed: {status}");
+        assert!(status.success(), "an uninterrupted run failed: {status}");
         between();
         if done() {
             return kills;
@@ -163,8 +163,7 @@ fn imap_import_killed_20_times_ends_with_every_message_once() {
     // worth of cursor, so kills land before, during and after commits of many cycles.
     let kills = kill_and_restart(
         data,
-        &mailbox,
-        &["--limit", "200"],
+        &["mailbox", "sync", &mailbox, "--limit", "200"],
         seed(),
         || {
             let n = tracked_ids(&db).iter().filter(|i| i.starts_with("<kill-")).count();
@@ -207,8 +206,7 @@ fn pop3_import_killed_20_times_deletes_nothing_before_it_is_committed() {
     // and after the deletions of many cycles (POP3 deletes only when QUIT completes).
     let kills = kill_and_restart(
         data,
-        &mailbox,
-        &["--limit", "150"],
+        &["mailbox", "sync", &mailbox, "--limit", "150"],
         seed(),
         || {
             let still_there = on_server(&servers, "killq").len();
@@ -235,4 +233,116 @@ fn pop3_import_killed_20_times_deletes_nothing_before_it_is_committed() {
         on_server(&servers, "killq").iter().all(|id| !id.starts_with("<kill-")),
         "every tracked message was deleted"
     );
+}
+
+/// How many of the emails whose subject starts with `prefix` are in each state, and which of
+/// them carry the possible-duplicate mark (by their subject's first 14 characters).
+fn outgoing_states(db: &Path) -> (usize, BTreeSet<String>) {
+    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .unwrap_or_else(|e| panic!("{e}"));
+    c.busy_timeout(Duration::from_secs(10)).unwrap_or_else(|e| panic!("{e}"));
+    let sent: i64 = c
+        .query_row(
+            "SELECT count(*) FROM email_activity WHERE subject LIKE 'Send kill %' AND status = 'sent'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut stmt = c
+        .prepare("SELECT substr(subject, 1, 14) FROM email_activity WHERE subject LIKE 'Send kill %' AND possible_duplicate = 1")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let flagged = stmt.query_map([], |r| r.get(0)).unwrap_or_else(|e| panic!("{e}")).filter_map(|r| r.ok()).collect();
+    (sent as usize, flagged)
+}
+
+#[test]
+fn sending_1000_emails_killed_20_times_loses_none_and_counts_every_duplicate() {
+    const EMAILS: usize = 1000;
+    let servers = MailServers::start(&[("send1", "send-pass"), ("send2", "send-pass"), ("ext", "ext-pass")]);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path();
+    let first = setup(data, &servers, false, "send1", "send-pass");
+    let u = cli_json(data, &["user", "create", "--name", "send2", "--email", "send2@localhost"], None);
+    let second = u["mailbox_id"].to_string();
+    cli_json(
+        data,
+        &["mailbox", "set-credentials", &second, "--user-name", "send2", "--password-stdin"],
+        Some("send-pass"),
+    );
+    cli_json(data, &["mailbox", "approve", &second], None);
+    cli_json(data, &["mailbox", "test-enable", &second], None);
+    cli_json(data, &["contact", "create", "--set", "last_name=Ext", "--set", "email_address_1=ext@localhost"], None);
+    let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    let senders = [first.clone(), second.clone()];
+    rt.block_on(async {
+        let e = serversync::Engine::open(serversync::EngineConfig::new(data)).await.unwrap_or_else(|e| panic!("{e}"));
+        for i in 0..EMAILS {
+            let from: i64 = senders[i % 2].parse().unwrap_or_default();
+            let email = serversync::api::SendEmail {
+                from_mailbox_id: serversync::api::MailboxId(from),
+                to: vec![serversync::api::Recipient { record: None, address: Some("ext@localhost".into()) }],
+                cc: vec![],
+                bcc: vec![],
+                subject: format!("Send kill {i:04}"),
+                body_text: format!("Email {i} of the run.\n{}", "Lorem ipsum dolor sit amet. ".repeat(i % 40)),
+                body_html: String::new(),
+                attachments: vec![],
+                regarding: None,
+                send_after: None,
+                in_reply_to: None,
+            };
+            serversync::api::send_email(&e, email).await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        e.close().await.unwrap_or_else(|e| panic!("{e}"));
+    });
+    let db = data.join(serversync::DATABASE_FILE);
+    let mut partial = BTreeSet::new();
+    let kills = kill_and_restart(
+        data,
+        &["mailbox", "send", &first, &second],
+        seed(),
+        || {
+            let (sent, _) = outgoing_states(&db);
+            if sent > 0 && sent < EMAILS {
+                partial.insert(sent);
+            }
+        },
+        || outgoing_states(&db).0 >= EMAILS,
+    );
+    assert!(kills >= KILLS);
+    assert!(partial.len() >= 3, "too few kills interrupted the sending: {partial:?}");
+    let want: BTreeSet<String> = (0..EMAILS).map(|i| format!("Send kill {i:04}")).collect();
+    // Postfix delivers on its own time: wait until every email has arrived, then once more for
+    // any late copy.
+    let received = |rt: &tokio::runtime::Runtime| -> Vec<String> {
+        rt.block_on(inbox_subjects(&servers, "ext", "ext-pass"))
+            .into_iter()
+            .filter(|s| s.starts_with("Send kill "))
+            .map(|s| s.chars().take(14).collect())
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut got = received(&rt);
+    while got.iter().collect::<BTreeSet<_>>().len() < EMAILS && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+        got = received(&rt);
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    got = received(&rt);
+    let present: BTreeSet<String> = got.iter().cloned().collect();
+    let lost: Vec<&String> = want.difference(&present).collect();
+    assert!(lost.is_empty(), "emails that never reached their recipient: {lost:?}");
+    let mut counts: std::collections::BTreeMap<&String, usize> = std::collections::BTreeMap::new();
+    for s in &got {
+        *counts.entry(s).or_default() += 1;
+    }
+    let twice: Vec<&String> = counts.iter().filter(|(_, n)| **n > 1).map(|(s, _)| *s).collect();
+    let (_, flagged) = outgoing_states(&db);
+    let uncounted: Vec<&&String> = twice.iter().filter(|s| !flagged.contains(**s)).collect();
+    eprintln!(
+        "sending under kill -9: {kills} kills, {EMAILS} emails, 0 lost, {} received twice, {} counted as possible duplicates",
+        twice.len(),
+        flagged.len()
+    );
+    assert!(uncounted.is_empty(), "received twice but not counted as possible duplicates: {uncounted:?}");
 }

@@ -127,14 +127,21 @@ In-Reply-To: {}\r\nReferences: {}\r\n\r\nMerci, c'est parfait.\r\n",
     assert_eq!(tracked.correlated_activity_id, Some(first.id));
     assert_eq!(tracked.regarding, Some(RecordRef { entity: EmailEntity::Contact, id: ext.id.0 }));
 
-    // A crash after "Sending" was committed: the email is in the Sent folder, so it is not sent
-    // again; one that never left is sent.
+    // A crash after "Sending" was committed: the email is in the Sent folder (its copy is saved
+    // as soon as the server accepts it), so it is not sent again; one that is not there is sent
+    // again, and counted as a possible duplicate since it may have left just before the crash.
     left_sending(&db, first.id);
     let unsent = ok(api::send_email(&e, email(alice, to("ext@localhost"), "Never left")).await);
     left_sending(&db, unsent.id);
     let before = inbox_subjects(&servers, "ext", "ext-pass").await.len();
     let r = send_now(&e, alice).await;
-    assert_eq!((r.found_sent, r.sent, r.possible_duplicates), (1, 1, 0), "{r:?}");
+    assert_eq!((r.found_sent, r.sent, r.possible_duplicates), (1, 1, 1), "{r:?}");
+    let flagged: i64 = rusqlite::Connection::open(&db)
+        .and_then(|c| {
+            c.query_row("SELECT possible_duplicate FROM email_activity WHERE id = ?1", [unsent.id.0], |r| r.get(0))
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(flagged, 1, "the email carries the mark");
     assert!(
         wait_for_subject(&servers, "ext", "ext-pass", &ok(api::get_email_activity(&e, unsent.id).await).subject).await
     );

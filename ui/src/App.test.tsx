@@ -5,17 +5,38 @@ import { App } from "./App";
 import { setLang } from "./i18n";
 import { DETAIL } from "./pages/activities/fixtures";
 import "./test/viewport";
+import catalog from "./bindings/catalog.json";
 
 const record = (id: number, fields: Record<string, string>) => ({
   id, first_name: "", last_name: "", email_address_1: "", email_address_2: "", email_address_3: "", owner_user_id: null, state: "active",
   created_on: "", modified_on: "", ...fields,
 });
 
+let calls: { cmd: string; args: Record<string, unknown> }[] = [];
+let settings: Record<string, unknown> = {};
+let schedulerRunning = true;
+
 beforeEach(() => {
   setLang("en");
-  mockIPC((cmd) => {
+  calls = [];
+  settings = { default_profile_id: null, sync_in_desktop_app: true, process_email_using: "server_side_sync" };
+  schedulerRunning = true;
+  mockIPC((cmd, args) => {
+    calls.push({ cmd, args: args as Record<string, unknown> });
+    if (cmd === "scheduler_status") return { running: schedulerRunning, started_on: null, active: 0, cycles: 0, failures: 0, last_cycle_on: null, next_due_on: null };
+    if (cmd === "get_settings") return settings;
+    if (cmd === "update_settings") {
+      settings = { ...settings, ...(args as { changes: Record<string, unknown> }).changes };
+      schedulerRunning = settings.sync_in_desktop_app === true;
+      return settings;
+    }
+    if (cmd === "form_catalog") return catalog;
+    if (cmd === "list_outbox") return [];
+    if (cmd === "monitoring_summary") return {
+      generated_on: "2026-12-04T09:30:00Z", since: "2026-12-03T09:30:00Z", per_hour: [], latency: [], failures: [], mailboxes: [],
+      backlog: { pending_send: 0, sending: 0, failed_emails: 0, possible_duplicates: 0, overdue_workloads: 0 },
+    };
     if (cmd === "list_profiles") return [];
-    if (cmd === "get_settings") return { default_profile_id: null };
     if (cmd === "list_mailboxes") return [];
     if (cmd === "list_users" || cmd === "list_queues") return [];
     if (cmd === "list_email_activities") return { total: 1, rows: [{
@@ -51,6 +72,40 @@ describe("navigation", () => {
     expect(screen.getByTestId("nav-contacts").textContent).toBe("Contacts");
     expect(screen.getByTestId("nav-accounts").textContent).toBe("Comptes");
     expect(screen.getByTestId("nav-leads").textContent).toBe("Prospects");
+  });
+
+  it("offers the Outbox and Monitoring, and shows the synchronization indicator", async () => {
+    render(() => <App />);
+    await waitFor(() => expect(screen.getByTestId("scheduler-status").getAttribute("data-running")).toBe("true"));
+    fireEvent.click(screen.getByTestId("nav-outbox"));
+    await screen.findByTestId("outbox-empty");
+    expect(screen.getByTestId("nav-outbox").textContent).toBe("Outbox");
+    fireEvent.click(screen.getByTestId("nav-monitoring"));
+    await waitFor(() => expect(screen.getByTestId("chart-per-hour").getAttribute("data-incoming-total")).toBe("0"));
+    expect(screen.getByTestId("nav-monitoring").classList.contains("active")).toBe(true);
+  });
+
+  it("turns the synchronization in this app off from the settings page, and the indicator says so", async () => {
+    render(() => <App />);
+    await waitFor(() => expect(screen.getByTestId("scheduler-status").getAttribute("data-running")).toBe("true"));
+    fireEvent.click(screen.getByTestId("nav-settings"));
+    const box = (await screen.findByText("Synchronize mailboxes in this app while its window is open")).closest("label")!;
+    expect(box.closest("[data-section]")!.querySelector("legend")!.textContent).toBe("Synchronization in this app");
+    const check = box.querySelector("input") as HTMLInputElement;
+    expect(check.checked).toBe(true);
+    fireEvent.change(check, { target: { checked: false } });
+    fireEvent.click(screen.getByTestId("settings-save"));
+    await waitFor(() => expect(screen.getByTestId("scheduler-status").getAttribute("data-running")).toBe("false"));
+    expect((calls.find((c) => c.cmd === "update_settings")!.args.changes as Record<string, unknown>).sync_in_desktop_app).toBe(false);
+  });
+
+  it("opens New Email from the Email Activities page", async () => {
+    render(() => <App />);
+    fireEvent.click(screen.getByTestId("nav-activities"));
+    fireEvent.click(await screen.findByTestId("activity-new-email"));
+    await screen.findByTestId("compose");
+    fireEvent.click(screen.getByTestId("compose-close"));
+    await waitFor(() => expect(screen.queryByTestId("compose")).toBeNull());
   });
 
   it("goes from an email's party to that contact, with the contact opened", async () => {

@@ -1,33 +1,43 @@
-// The shell: Settings › Email Configuration navigation, the tracked records (Email Activities,
-// Contacts, Accounts, Leads), the language switch, and the page.
-import { For, Match, Switch, createSignal } from "solid-js";
+// The shell: Settings › Email Configuration navigation (with Monitoring), the tracked records
+// (Email Activities, the Outbox, Contacts, Accounts, Leads), the synchronization indicator, the
+// language switch, and the page.
+import { For, Match, Switch, createSignal, lazy } from "solid-js";
 import type { MailboxId, RecordRef } from "./api";
 import { JobPanel } from "./components/JobPanel";
+import { SchedulerIndicator } from "./components/SchedulerStatus";
 import { LANGS, lang, setLang, t, type Lang } from "./i18n";
 import type { Key } from "./i18n/en";
 import { ActivitiesPage } from "./pages/activities/ActivitiesPage";
 import { AlertsPage } from "./pages/alerts/AlertsPage";
 import { MailboxesPage } from "./pages/mailboxes/MailboxesPage";
 import { MailboxForm } from "./pages/mailboxes/MailboxForm";
+import { OutboxPage } from "./pages/outbox/OutboxPage";
 import { PrincipalsPage } from "./pages/principals/PrincipalsPage";
 import { ProfilesPage } from "./pages/profiles/ProfilesPage";
 import { RecordsPage, type OpenRequest } from "./pages/records/RecordsPage";
 import { SettingsPage } from "./pages/settings/SettingsPage";
 
-export type Page = "profiles" | "mailboxes" | "settings" | "principals" | "alerts" | "activities" | "contacts" | "accounts" | "leads";
+export type Page =
+  | "profiles" | "mailboxes" | "settings" | "principals" | "alerts" | "monitoring"
+  | "activities" | "outbox" | "contacts" | "accounts" | "leads";
 const PAGES: { id: Page; label: Key }[] = [
   { id: "profiles", label: "nav.profiles" },
   { id: "mailboxes", label: "nav.mailboxes" },
   { id: "settings", label: "nav.emailSettings" },
   { id: "principals", label: "nav.usersQueues" },
   { id: "alerts", label: "nav.alerts" },
+  { id: "monitoring", label: "nav.monitoring" },
 ];
 const RECORD_PAGES: { id: Page; label: Key }[] = [
   { id: "activities", label: "nav.activities" },
+  { id: "outbox", label: "nav.outbox" },
   { id: "contacts", label: "nav.contacts" },
   { id: "accounts", label: "nav.accounts" },
   { id: "leads", label: "nav.leads" },
 ];
+
+// The dashboard and its charting library load when the page is first opened, not at start-up.
+const MonitoringPage = lazy(() => import("./pages/monitoring/MonitoringPage").then((m) => ({ default: m.MonitoringPage })));
 
 /** The page that shows records of an entity. */
 const PAGE_OF: Record<RecordRef["entity"], Page> = { contact: "contacts", account: "accounts", lead: "leads", user: "principals", queue: "principals" };
@@ -62,6 +72,7 @@ export function App() {
         <For each={PAGES}>{navButton}</For>
         <div class="crumb group">{t("nav.sales")}</div>
         <For each={RECORD_PAGES}>{navButton}</For>
+        <SchedulerIndicator />
         <label class="lang">
           {t("nav.language")}
           <select data-testid="lang" value={lang()} onChange={(e) => setLang(e.currentTarget.value as Lang)}>
@@ -79,6 +90,8 @@ export function App() {
           <Match when={page() === "settings"}><SettingsPage /></Match>
           <Match when={page() === "principals"}><PrincipalsPage onOpenMailbox={setMailbox} /></Match>
           <Match when={page() === "alerts"}><AlertsPage /></Match>
+          <Match when={page() === "monitoring"}><MonitoringPage /></Match>
+          <Match when={page() === "outbox"}><OutboxPage /></Match>
           <Match when={page() === "activities"}><ActivitiesPage onOpenRecord={showRecord} /></Match>
           <Match when={page() === "contacts"}><RecordsPage entity="contact" open={openRecord()} /></Match>
           <Match when={page() === "accounts"}><RecordsPage entity="account" open={openRecord()} /></Match>

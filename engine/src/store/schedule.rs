@@ -213,6 +213,30 @@ pub fn acquire_lease(
     Ok(n == 1)
 }
 
+/// Who holds the lease `kind` of a mailbox (live or expired), if anyone.
+pub fn lease_holder(c: &Connection, mailbox: MailboxId, kind: &str) -> Result<Option<String>> {
+    Ok(c.prepare_cached("SELECT holder FROM mailbox_lease WHERE mailbox_id = ?1 AND workload = ?2")?
+        .query_row(params![mailbox, kind], |r| r.get(0))
+        .optional()?)
+}
+
+/// Takes the lease `kind` of a mailbox from `from` (an engine known to be gone) for `holder`.
+pub fn take_over_lease(
+    tx: &Transaction<'_>,
+    mailbox: MailboxId,
+    kind: &str,
+    from: &str,
+    holder: &str,
+    until: Timestamp,
+) -> Result<bool> {
+    let n = tx
+        .prepare_cached(
+            "UPDATE mailbox_lease SET holder = ?4, expires_on = ?5 WHERE mailbox_id = ?1 AND workload = ?2 AND holder = ?3",
+        )?
+        .execute(params![mailbox, kind, from, holder, until])?;
+    Ok(n == 1)
+}
+
 /// Extends `holder`'s lease to `until`. False when it is no longer `holder`'s (it expired and
 /// another engine took it).
 pub fn renew_lease(

@@ -27,9 +27,6 @@ use tracing::Instrument;
 /// At most this many emails per cycle of a mailbox.
 pub const MAX_PER_CYCLE: u32 = 500;
 
-/// A Sending email older than this at the start of a cycle belongs to a run that died.
-pub const STALE_SENDING: chrono::Duration = chrono::Duration::minutes(2);
-
 /// An attachment of an email being written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAttachment {
@@ -167,7 +164,9 @@ pub async fn run_outgoing(engine: &Engine, id: MailboxId, max: u32) -> Result<Ou
         let now = engine.inner.now();
         let (stale, due) = engine
             .read(move |c, _| {
-                Ok((store::outbox::stale_sending(c, id, now - STALE_SENDING)?, store::outbox::due(c, id, now, max)?))
+                // A cycle runs under the mailbox's outgoing lease: no other run sends from it now,
+                // so an email still Sending belongs to a run that died.
+                Ok((store::outbox::stale_sending(c, id, now)?, store::outbox::due(c, id, now, max)?))
             })
             .await?;
         let mut report = OutgoingReport { mailbox_id: Some(id), ..Default::default() };
@@ -191,8 +190,10 @@ pub async fn run_outgoing(engine: &Engine, id: MailboxId, max: u32) -> Result<Ou
                             .await?;
                         report.found_sent += 1;
                     }
-                    Ok(_) => to_send.push(e),
-                    Err(_) => {
+                    // Not in the Sent folder, or the folder cannot be asked: the message may
+                    // have left before the crash (the copy is saved right after the server
+                    // accepts it). It is sent again and counted as a possible duplicate.
+                    Ok(_) | Err(_) => {
                         let eid = e.id;
                         engine.write(move |tx, _| store::outbox::mark_possible_duplicate(tx, eid)).await?;
                         report.possible_duplicates += 1;
@@ -216,10 +217,15 @@ pub async fn run_outgoing(engine: &Engine, id: MailboxId, max: u32) -> Result<Ou
     .await
 }
 
+/// Whether a copy of each sent email goes to the mailbox's Sent folder (IMAP only).
+fn saves_copies(ctx: &Ctx) -> bool {
+    ctx.settings.save_sent_to_server && ctx.profile.server_type == ServerType::ImapSmtp
+}
+
 /// Which of `emails` the mailbox's Sent folder holds (by Message-ID). An error when the server
-/// cannot be asked (POP3, no Sent folder, a connection failure).
+/// cannot be asked (POP3, no copies saved, no Sent folder, a connection failure).
 async fn find_in_sent(engine: &Engine, ctx: &Ctx, emails: &[EmailActivity]) -> Result<Vec<ActivityId>> {
-    if ctx.profile.server_type != ServerType::ImapSmtp {
+    if !saves_copies(ctx) {
         return Err(Error::validation("email.sent_folder.unavailable"));
     }
     let ep = endpoint(&ctx.profile, Direction::Incoming)?;
@@ -246,7 +252,9 @@ async fn send_all(engine: &Engine, ctx: &Ctx, emails: Vec<EmailActivity>, report
             .map_err(|e| refused(e, &login, source, &ctx.profile))
     };
     let mut session: Option<protocol::smtp::SmtpSession> = None;
-    let mut copies: Vec<Vec<u8>> = Vec::new();
+    // The Sent folder, opened at the first email sent: each copy is saved right after the server
+    // accepts the message and before it is recorded Sent, so a crash in between is found again.
+    let mut sent = SentCopies::new(saves_copies(ctx));
     let dir = engine.inner.store.messages_dir();
     for email in emails {
         let id = email.id;
@@ -294,11 +302,17 @@ async fn send_all(engine: &Engine, ctx: &Ctx, emails: Vec<EmailActivity>, report
             )),
             Err(e) => Some((e.code(), e.params().clone())),
         };
-        if status == EmailStatus::Sent
-            && ctx.settings.save_sent_to_server
-            && ctx.profile.server_type == ServerType::ImapSmtp
+        if status == EmailStatus::Sent && sent.save(engine, ctx, &raw).await {
+            report.copied_to_sent += 1;
+        }
+        // The connection ended while the message was on its way: the server may have taken it
+        // before the reply was lost. Sending it again may duplicate it; that is counted.
+        if let Err(e) = &result
+            && matches!(e.code(), failure::code::CONNECTION_LOST | failure::code::TIMEOUT)
+            && status != EmailStatus::Failed
         {
-            copies.push(raw);
+            engine.write(move |tx, _| store::outbox::mark_possible_duplicate(tx, id)).await?;
+            report.possible_duplicates += 1;
         }
         engine
             .write_with(Durability::Full, move |tx, c| {
@@ -318,31 +332,66 @@ async fn send_all(engine: &Engine, ctx: &Ctx, emails: Vec<EmailActivity>, report
     if let Some(s) = session {
         let _ = s.quit().await;
     }
-    if !copies.is_empty() {
-        match copy_to_sent(engine, ctx, &copies).await {
-            Ok(n) => report.copied_to_sent = n,
-            Err(e) => tracing::warn!(code = e.code(), "sent email could not be saved in the Sent folder"),
-        }
-    }
+    sent.close().await;
     Ok(())
 }
 
-/// Appends sent messages to the mailbox's Sent folder, marked read.
-async fn copy_to_sent(engine: &Engine, ctx: &Ctx, copies: &[Vec<u8>]) -> Result<u32> {
+/// The mailbox's Sent folder over IMAP, for the copies of the emails sent in one cycle.
+enum SentCopies {
+    Off,
+    NotOpened,
+    Open(Box<protocol::imap::ImapSession>, String),
+}
+
+impl SentCopies {
+    fn new(on: bool) -> SentCopies {
+        if on { SentCopies::NotOpened } else { SentCopies::Off }
+    }
+
+    /// Appends one sent message, marked read; false when it could not be saved (logged: the
+    /// email is sent all the same; the folder is not tried again this cycle).
+    async fn save(&mut self, engine: &Engine, ctx: &Ctx, raw: &[u8]) -> bool {
+        if matches!(self, SentCopies::NotOpened) {
+            *self = match open_sent(engine, ctx).await {
+                Ok((s, folder)) => SentCopies::Open(Box::new(s), folder),
+                Err(e) => {
+                    tracing::warn!(
+                        code = e.code(),
+                        "the Sent folder could not be opened: sent email is not saved there"
+                    );
+                    SentCopies::Off
+                }
+            };
+        }
+        let SentCopies::Open(session, folder) = self else { return false };
+        match session.append(folder, Some("(\\Seen)"), raw).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(code = e.code(), "a sent email could not be saved in the Sent folder");
+                *self = SentCopies::Off;
+                false
+            }
+        }
+    }
+
+    async fn close(self) {
+        if let SentCopies::Open(session, _) = self {
+            let _ = session.logout().await;
+        }
+    }
+}
+
+async fn open_sent(engine: &Engine, ctx: &Ctx) -> Result<(protocol::imap::ImapSession, String)> {
     let ep = endpoint(&ctx.profile, Direction::Incoming)?;
     let (login, _) = login(engine, &ctx.profile, Some(&ctx.mailbox), Direction::Incoming).await?;
     let mut session = protocol::imap::sign_in(&ep, &login, &mut Unobserved).await?;
-    let Some(folder) = session.sent_folder().await? else {
-        let _ = session.logout().await;
-        return Err(Error::validation("email.sent_folder.unavailable"));
-    };
-    let mut n = 0;
-    for raw in copies {
-        session.append(&folder, Some("(\\Seen)"), raw).await?;
-        n += 1;
+    match session.sent_folder().await? {
+        Some(folder) => Ok((session, folder)),
+        None => {
+            let _ = session.logout().await;
+            Err(Error::validation("email.sent_folder.unavailable"))
+        }
     }
-    let _ = session.logout().await;
-    Ok(n)
 }
 
 #[cfg(test)]

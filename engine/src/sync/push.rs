@@ -78,10 +78,7 @@ async fn watch_inner(
     let until = chrono::Duration::from_std(lease).map_err(crate::Error::internal)?;
     let h = holder.clone();
     let acquired = engine
-        .write(move |tx, ctx| {
-            let now = ctx.now();
-            store::schedule::acquire_lease(tx, mailbox, PUSH, &h, now, now + until)
-        })
+        .write(move |tx, ctx| super::scheduler::take_lease(tx, ctx, mailbox, PUSH, &h, ctx.now() + until))
         .await?;
     if !acquired {
         return Ok(PushEnd::HeldElsewhere);

@@ -336,7 +336,7 @@ async fn run_due(engine: &Engine, d: Due, options: &SchedulerOptions) -> Result<
     let acquired = engine
         .write(move |tx, ctx| {
             let started = ctx.now();
-            let ok = store::schedule::acquire_lease(tx, d.mailbox_id, d.workload.code(), &h, started, started + lease)?;
+            let ok = take_lease(tx, ctx, d.mailbox_id, d.workload.code(), &h, started + lease)?;
             if !ok {
                 return Ok(None);
             }
@@ -361,6 +361,30 @@ async fn run_due(engine: &Engine, d: Due, options: &SchedulerOptions) -> Result<
     let end = finish(engine, d, started, result, holder).await?;
     engine.sync_changed(d.mailbox_id);
     Ok(Some(end))
+}
+
+/// Takes the lease `kind` of a mailbox for `holder` until `until`: when it is free or expired,
+/// or when the engine that holds it is gone (its runner lock on this data directory is free), so
+/// a killed process's mailboxes are taken over at once rather than when its leases expire.
+pub(crate) fn take_lease(
+    tx: &rusqlite::Transaction<'_>,
+    ctx: &crate::engine::Inner,
+    mailbox: MailboxId,
+    kind: &str,
+    holder: &str,
+    until: Timestamp,
+) -> Result<bool> {
+    let now = ctx.now();
+    if store::schedule::acquire_lease(tx, mailbox, kind, holder, now, until)? {
+        return Ok(true);
+    }
+    match store::schedule::lease_holder(tx, mailbox, kind)? {
+        Some(other) if !ctx.holder_is_alive(&other) => {
+            tracing::info!(mailbox = %mailbox, lease = kind, "taking over the lease of an engine that is gone");
+            store::schedule::take_over_lease(tx, mailbox, kind, &other, holder, until)
+        }
+        _ => Ok(false),
+    }
 }
 
 /// Runs `work` while renewing the lease `kind` (a workload's code, or the IDLE connection's).
@@ -396,8 +420,7 @@ pub(crate) async fn with_lease<T>(
     let h = holder.clone();
     let acquired = engine
         .write(move |tx, ctx| {
-            let now = ctx.now();
-            let ok = store::schedule::acquire_lease(tx, mailbox, workload.code(), &h, now, now + until)?;
+            let ok = take_lease(tx, ctx, mailbox, workload.code(), &h, ctx.now() + until)?;
             if ok { Ok(None) } else { Ok(Some(store::mailboxes::get(tx, mailbox)?.name)) }
         })
         .await?;

@@ -1,6 +1,7 @@
 // Email Activities: the tracked emails, newest first, in a virtualised grid that reads pages of
 // 200 rows as the user scrolls (the first page says how many there are). Filters: text, receiving
-// mailbox, correlation method, received from / to. Opening a row shows the email.
+// mailbox, correlation method, received from / to. Opening a row shows the email; New Email
+// writes one.
 import { For, Show, createEffect, createMemo, createResource, createSignal, on, onCleanup } from "solid-js";
 import {
   api, call, idFrom,
@@ -9,6 +10,7 @@ import {
 import { ErrorBanner } from "../../components/form";
 import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
 import { formatDate, formatNumber, optionLabel, t } from "../../i18n";
+import { ComposeForm } from "../outbox/ComposeForm";
 import { EmailDetail } from "./EmailDetail";
 import { CORRELATION_METHODS, correlationLabel, localDayStart } from "./labels";
 
@@ -26,6 +28,7 @@ export function ActivitiesPage(props: { onOpenRecord?: (r: RecordRef) => void })
   // The emails opened, the last one shown (Back returns to the one before).
   const [opened, setOpened] = createSignal<ActivityId[]>([]);
   const current = () => opened()[opened().length - 1] ?? null;
+  const [composing, setComposing] = createSignal(false);
 
   const [mailboxes] = createResource(() => call(api.listMailboxes({ view: { view: "all" }, search: null, profile_id: null })));
 
@@ -115,7 +118,10 @@ export function ActivitiesPage(props: { onOpenRecord?: (r: RecordRef) => void })
 
   return (
     <section class="page" data-testid="activities-page">
-      <Show when={current() !== null}>
+      <Show when={composing()}>
+        <ComposeForm onClose={() => { setComposing(false); reload(); }} />
+      </Show>
+      <Show when={current() !== null && !composing()}>
         <EmailDetail
           id={current()!}
           onClose={() => setOpened([])}
@@ -125,7 +131,7 @@ export function ActivitiesPage(props: { onOpenRecord?: (r: RecordRef) => void })
           onChanged={reload}
         />
       </Show>
-      <div classList={{ hidden: current() !== null }}>
+      <div classList={{ hidden: current() !== null || composing() }}>
         <header class="page-header">
           <h2 class="page-title">{t("nav.activities")}</h2>
           <label class="inline">
@@ -157,6 +163,7 @@ export function ActivitiesPage(props: { onOpenRecord?: (r: RecordRef) => void })
             <input type="date" data-testid="activity-to" value={to()} onChange={(e) => setTo(e.currentTarget.value)} />
           </label>
           <button type="button" data-testid="activity-refresh" onClick={reload}>{t("cmd.refresh")}</button>
+          <button type="button" data-testid="activity-new-email" onClick={() => setComposing(true)}>{t("outbox.newEmail")}</button>
           <span class="muted" data-testid="activity-count" data-total={total() ?? ""} aria-live="polite">
             {total() === null ? t("common.loading") : t("activity.count", { count: formatNumber(total()!) })}
             <Show when={inFlight() > 0 && total() !== null}> · {t("common.loading")}</Show>

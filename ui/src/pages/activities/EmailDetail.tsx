@@ -2,17 +2,16 @@
 // attachments (Save), why it was tracked, its regarding record, Download .eml, and the body. The
 // HTML body is the engine's sanitised copy, shown only in a sandboxed frame that runs no script
 // and loads nothing (a tracking pixel never fires).
-import { For, Show, createEffect, createMemo, createResource, createSignal, on } from "solid-js";
+import { For, Show, createEffect, createResource, createSignal, on } from "solid-js";
 import { api, call, type ActivityId, type EmailActivityDetail_Serialize, type PartyRole, type PartyView_Serialize, type RecordRef } from "../../api";
 import { ErrorBanner } from "../../components/form";
-import { formatDate, lang, optionLabel, t } from "../../i18n";
-import { KINDS, type AnyRecord, type RecordEntity } from "../records/kinds";
+import { formatDate, optionLabel, t } from "../../i18n";
+import type { RecordEntity } from "../records/kinds";
 import { correlationLabel, emailBodyDoc, formatSize } from "./labels";
+import { RecordPicker } from "./RecordPicker";
 
 const ROLES: PartyRole[] = ["from", "to", "cc", "bcc"];
 const REGARDING_ENTITIES: RecordEntity[] = ["contact", "account", "lead"];
-/** How many matching records the regarding picker lists at once. */
-const PICK_LIMIT = 100;
 
 export function EmailDetail(props: {
   id: ActivityId;
@@ -251,27 +250,9 @@ function RegardingSection(props: {
   /** Whether the email now has that regarding. */
   onSet: (ref: RecordRef | null) => Promise<boolean>;
 }) {
-  const [entity, setEntity] = createSignal<RecordEntity>("contact");
-  const [query, setQuery] = createSignal("");
-  const [choice, setChoice] = createSignal<number | null>(null);
+  const [choice, setChoice] = createSignal<RecordRef | null>(null);
   // The records are read only when the picker opens.
   const [picking, setPicking] = createSignal(false);
-  const [records] = createResource(() => (picking() ? entity() : false), (e) => KINDS[e].list("active"));
-  const matches = createMemo(() => {
-    const q = query().trim().toLocaleLowerCase(lang());
-    const kind = KINDS[entity()];
-    const out: AnyRecord[] = [];
-    for (const r of records() ?? []) {
-      if (!q || [kind.name(r), r.email_address_1, r.email_address_2, r.email_address_3].some((v) => v.toLocaleLowerCase(lang()).includes(q))) out.push(r);
-      if (out.length >= PICK_LIMIT) break;
-    }
-    return out;
-  });
-  createEffect(on(matches, (m) => setChoice(m.length ? m[0].id : null)));
-  const label = (r: AnyRecord) => {
-    const name = KINDS[entity()].name(r) || t("common.none");
-    return r.email_address_1 ? `${name} <${r.email_address_1}>` : name;
-  };
 
   return (
     <section class="section" aria-labelledby="email-regarding" data-testid="activity-regarding">
@@ -300,29 +281,13 @@ function RegardingSection(props: {
       </p>
       <Show when={picking()}>
       <div class="regarding-picker" data-testid="regarding-picker">
-        <label class="field">
-          <span class="label">{t("activity.regarding.lookFor")}</span>
-          <select data-testid="regarding-entity" value={entity()} onChange={(e) => setEntity(e.currentTarget.value as RecordEntity)}>
-            <For each={REGARDING_ENTITIES}>{(e) => <option value={e} selected={e === entity()}>{optionLabel("entity", e)}</option>}</For>
-          </select>
-        </label>
-        <label class="field">
-          <span class="label">{t("activity.regarding.search")}</span>
-          <input type="search" data-testid="regarding-search" value={query()} onInput={(e) => setQuery(e.currentTarget.value)} />
-        </label>
-        <label class="field">
-          <span class="label">{t("activity.regarding.record")}</span>
-          <select data-testid="regarding-record" onChange={(e) => setChoice(e.currentTarget.value ? Number(e.currentTarget.value) : null)}>
-            <For each={matches()} fallback={<option value="">{records.loading ? t("common.loading") : t("common.empty")}</option>}>
-              {(r) => <option value={r.id} selected={r.id === choice()}>{label(r)}</option>}
-            </For>
-          </select>
-        </label>
+        <RecordPicker entities={REGARDING_ENTITIES} prefix="regarding" onChoice={(r) => setChoice(r?.ref ?? null)} />
         <div class="commands">
           <button type="button" data-testid="regarding-set" disabled={props.busy || choice() === null}
             onClick={async () => {
-              if (choice() === null) return;
-              if (await props.onSet({ entity: entity(), id: choice()! })) setPicking(false);
+              const ref = choice();
+              if (ref === null) return;
+              if (await props.onSet(ref)) setPicking(false);
             }}>
             {t("activity.regarding.set")}
           </button>

@@ -1,13 +1,16 @@
 // The mailbox form: General, Credentials, Synchronization Method, Configuration Test Results,
+// Synchronization (each workload's schedule, the latest cycles, Download Mailbox Details),
 // Incoming Email Synchronization (the last sync and the latest messages not tracked), and the
-// mailbox's Alerts.
+// mailbox's Alerts. What the synchronization shows is read again when a cycle of the mailbox ends.
 import { For, Show, createEffect, createResource, createSignal, on } from "solid-js";
-import { api, call, type MailboxChanges_Deserialize, type MailboxDto_Serialize, type MailboxId } from "../../api";
+import { api, call, events, type MailboxChanges_Deserialize, type MailboxDto_Serialize, type MailboxId } from "../../api";
+import { coalesce, onEngineEvent } from "../../api/live";
 import { useCatalog } from "../../api/catalog";
 import { BoolField, ErrorBanner, SecretField, Section, SelectField, TextField } from "../../components/form";
 import { currentJob, followJob } from "../../components/JobPanel";
 import { fieldLabel, formatDate, formatNumber, msg, t } from "../../i18n";
 import { resultLabel } from "../activities/labels";
+import { RUNS_SHOWN, ScheduleSection } from "./ScheduleSection";
 
 /** How many of the latest messages not tracked the form lists. */
 export const OUTCOMES_SHOWN = 20;
@@ -20,6 +23,8 @@ export function MailboxForm(props: { id: MailboxId; onClose: () => void }) {
     call(api.listAlerts({ level: null, profile_id: null, mailbox_id: id })));
   const [syncState, { refetch: refetchSyncState }] = createResource(() => props.id, (id) => call(api.getSyncState(id)));
   const [outcomes, { refetch: refetchOutcomes }] = createResource(() => props.id, (id) => call(api.listItemOutcomes(id, OUTCOMES_SHOWN)));
+  const [schedule, { refetch: refetchSchedule }] = createResource(() => props.id, (id) => call(api.getMailboxSchedule(id)));
+  const [runs, { refetch: refetchRuns }] = createResource(() => props.id, (id) => call(api.listSyncRuns(id, RUNS_SHOWN)));
   const [draft, setDraft] = createSignal<MailboxChanges_Deserialize>({});
   const [error, setError] = createSignal<unknown>(null);
   const [notice, setNotice] = createSignal("");
@@ -36,6 +41,32 @@ export function MailboxForm(props: { id: MailboxId; onClose: () => void }) {
       },
     ),
   );
+
+  // A cycle of this mailbox ended: its schedule, history, counters and alerts changed (and a
+  // failure may have disabled a workload).
+  const syncEnded = coalesce(() => {
+    refetchMailboxFlags();
+    refetchSchedule();
+    refetchRuns();
+    refetchSyncState();
+    refetchOutcomes();
+    refetchAlerts();
+  }, 500);
+  onEngineEvent(events.syncChanged, (e) => {
+    if (e.mailbox_id === props.id) syncEnded();
+  });
+  // The enabled flags as a cycle left them, for the Synchronization section (the form's draft,
+  // being typed, is left alone).
+  const [flags, setFlags] = createSignal<MailboxDto_Serialize | null>(null);
+  createEffect(on(mailbox, () => setFlags(null)));
+  async function refetchMailboxFlags() {
+    try {
+      const m = await call(api.getMailbox(props.id));
+      if (m.id === props.id) setFlags(m);
+    } catch {
+      /* the Refresh command reads it again */
+    }
+  }
 
   function draftOf(m: MailboxDto_Serialize): MailboxChanges_Deserialize {
     return {
@@ -77,7 +108,7 @@ export function MailboxForm(props: { id: MailboxId; onClose: () => void }) {
                 <button type="button" data-testid="mailbox-save" onClick={save}>{t("cmd.save")}</button>
                 <button type="button" onClick={async () => { try { await call(api.approveMailboxes([m().id], null)); refetch(); } catch (e) { setError(e); } }}>{t("cmd.approveEmail")}</button>
                 <button type="button" onClick={async () => { try { followJob(await call(api.startTestAndEnable({ scope: "mailboxes", id: [m().id] }))); } catch (e) { setError(e); } }}>{t("cmd.testEnableMailboxes")}</button>
-                <button type="button" data-testid="mailbox-refresh" onClick={() => { refetch(); refetchAlerts(); refetchSyncState(); refetchOutcomes(); }}>{t("cmd.refresh")}</button>
+                <button type="button" data-testid="mailbox-refresh" onClick={() => { refetch(); refetchAlerts(); refetchSyncState(); refetchOutcomes(); refetchSchedule(); refetchRuns(); }}>{t("cmd.refresh")}</button>
                 <button type="button" onClick={props.onClose}>{t("cmd.close")}</button>
               </div>
             </header>
@@ -127,6 +158,7 @@ export function MailboxForm(props: { id: MailboxId; onClose: () => void }) {
                 <dt>{fieldLabel("process_email_received_after")}</dt><dd>{formatDate(m().process_email_received_after)}</dd>
               </dl>
             </Section>
+            <ScheduleSection mailbox={flags() ?? m()} schedule={schedule.error ? undefined : schedule()} runs={runs.error ? undefined : runs()} />
             <Section title={t("mailbox.section.syncState")} id="sync-state">
               <dl class="readonly" data-testid="mailbox-sync-state">
                 <dt>{t("mailbox.lastSyncCompletedOn")}</dt>

@@ -3,6 +3,7 @@ import { For, Show, createEffect, createResource, createSignal, on } from "solid
 import { api, call, type OrgSettings_Serialize, type SettingsChanges_Deserialize } from "../../api";
 import { boundsOf, useCatalog } from "../../api/catalog";
 import { CheckField, ErrorBanner, NumberField, Section, SelectField, TextField } from "../../components/form";
+import { refreshSchedulerStatus } from "../../components/SchedulerStatus";
 import { t, type Key } from "../../i18n";
 
 type Field = keyof SettingsChanges_Deserialize;
@@ -10,6 +11,8 @@ type Spec = { f: Field; kind: "bool" | "number" | "text" | "profile" | "incoming
 
 const SECTIONS: { title: Key; fields: Spec[] }[] = [
   { title: "settings.section.processing", fields: [{ f: "process_email_using", kind: "processUsing" }] },
+  // The window's own scheduler: it synchronizes the mailboxes while the app is open.
+  { title: "settings.section.desktop", fields: [{ f: "sync_in_desktop_app", kind: "bool" }] },
   {
     title: "settings.section.syncMethods",
     fields: [
@@ -127,6 +130,8 @@ export function SettingsPage() {
       const saved = await call(api.updateSettings(changes as SettingsChanges_Deserialize));
       mutate(saved);
       setNotice(t("settings.saved"));
+      // Saving starts or stops this window's scheduler when "Synchronize … in this app" changed.
+      void refreshSchedulerStatus();
     } catch (e) {
       setError(e);
     }
@@ -173,7 +178,7 @@ export function SettingsPage() {
       <ErrorBanner error={error()} />
       <Show when={notice()}><div class="banner ok">{notice()}</div></Show>
       <Show when={settings()}>
-        <For each={SECTIONS}>{(s) => <Section title={t(s.title)}><For each={s.fields}>{(f) => render(f)}</For></Section>}</For>
+        <For each={SECTIONS}>{(s) => <Section title={t(s.title)} id={s.title.slice("settings.section.".length)}><For each={s.fields}>{(f) => render(f)}</For></Section>}</For>
       </Show>
     </section>
   );
