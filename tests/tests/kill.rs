@@ -235,6 +235,29 @@ fn pop3_import_killed_20_times_deletes_nothing_before_it_is_committed() {
     );
 }
 
+/// The emails of the run that ended Failed, with their reason.
+fn failed_emails(db: &Path) -> Vec<(String, String)> {
+    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .unwrap_or_else(|e| panic!("{e}"));
+    c.busy_timeout(Duration::from_secs(10)).unwrap_or_else(|e| panic!("{e}"));
+    let mut stmt = c
+        .prepare("SELECT subject, * FROM email_activity WHERE subject LIKE 'Send kill %' AND status = 'failed'")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let columns: Vec<String> = stmt.column_names().iter().map(|s| (*s).to_owned()).collect();
+    stmt.query_map([], |r| {
+        let row: Vec<String> = (1..columns.len())
+            .filter(|i| {
+                columns[*i].contains("reason") || columns[*i].contains("attempt") || columns[*i].contains("error")
+            })
+            .map(|i| format!("{}={:?}", columns[i], r.get_ref(i).map(|v| format!("{v:?}")).unwrap_or_default()))
+            .collect();
+        Ok((r.get::<_, String>(0)?, row.join(" ")))
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+    .filter_map(|r| r.ok())
+    .collect()
+}
+
 /// How many of the emails whose subject starts with `prefix` are in each state, and which of
 /// them carry the possible-duplicate mark (by their subject's first 14 characters).
 fn outgoing_states(db: &Path) -> (usize, BTreeSet<String>) {
@@ -302,6 +325,9 @@ fn sending_1000_emails_killed_20_times_loses_none_and_counts_every_duplicate() {
         &["mailbox", "send", &first, &second],
         seed(),
         || {
+            // An email that ended Failed would never be sent: say which and why at once.
+            let failed = failed_emails(&db);
+            assert!(failed.is_empty(), "emails ended Failed under the kills: {failed:?}");
             let (sent, _) = outgoing_states(&db);
             if sent > 0 && sent < EMAILS {
                 partial.insert(sent);

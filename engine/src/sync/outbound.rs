@@ -256,6 +256,8 @@ async fn send_all(engine: &Engine, ctx: &Ctx, emails: Vec<EmailActivity>, report
     // accepts the message and before it is recorded Sent, so a crash in between is found again.
     let mut sent = SentCopies::new(saves_copies(ctx));
     let dir = engine.inner.store.messages_dir();
+    // The end of the email sent last, not yet committed.
+    let mut finished: Option<Finished> = None;
     for email in emails {
         let id = email.id;
         let (raw, to) = {
@@ -274,16 +276,30 @@ async fn send_all(engine: &Engine, ctx: &Ctx, emails: Vec<EmailActivity>, report
                     // The mailbox cannot send at all: this email and the rest wait, with the reason.
                     let (code, params) = (e.code(), e.params().clone());
                     let mid = ctx.mailbox.id;
+                    let done = finished.take();
                     engine
-                        .write(move |tx, _| store::outbox::set_waiting_reason(tx, mid, Some((code, &params))))
+                        .write_with(Durability::Full, move |tx, c| {
+                            if let Some(f) = &done {
+                                f.commit(tx, c.now())?;
+                            }
+                            store::outbox::set_waiting_reason(tx, mid, Some((code, &params)))
+                        })
                         .await?;
                     return Err(e);
                 }
             }
         }
-        // Committed Sending before the message leaves: a crash from here on is found again.
-        let Some(attempts) =
-            engine.write_with(Durability::Full, move |tx, c| store::outbox::mark_sending(tx, id, c.now())).await?
+        // Committed Sending before the message leaves: a crash from here on is found again. The
+        // previous email's end is committed in the same transaction (one flush per email).
+        let done = finished.take();
+        let Some(attempts) = engine
+            .write_with(Durability::Full, move |tx, c| {
+                if let Some(f) = &done {
+                    f.commit(tx, c.now())?;
+                }
+                store::outbox::mark_sending(tx, id, c.now())
+            })
+            .await?
         else {
             continue; // taken by another run, or no longer to send
         };
@@ -314,11 +330,7 @@ async fn send_all(engine: &Engine, ctx: &Ctx, emails: Vec<EmailActivity>, report
             engine.write(move |tx, _| store::outbox::mark_possible_duplicate(tx, id)).await?;
             report.possible_duplicates += 1;
         }
-        engine
-            .write_with(Durability::Full, move |tx, c| {
-                store::outbox::finish(tx, id, status, reason.as_ref().map(|(code, p)| (*code, p)), c.now())
-            })
-            .await?;
+        let end = Finished { id, status, reason };
         match status {
             EmailStatus::Sent => report.sent += 1,
             EmailStatus::Failed => report.failed += 1,
@@ -326,14 +338,32 @@ async fn send_all(engine: &Engine, ctx: &Ctx, emails: Vec<EmailActivity>, report
         }
         // The mailbox itself cannot send (credentials, TLS): the rest wait for it to be fixed.
         if let (SendResult::MailboxLevel, Err(e)) = (outcome, result) {
+            engine.write_with(Durability::Full, move |tx, c| end.commit(tx, c.now())).await?;
             return Err(refused(e, &login, source, &ctx.profile));
         }
+        finished = Some(end);
+    }
+    if let Some(end) = finished.take() {
+        engine.write_with(Durability::Full, move |tx, c| end.commit(tx, c.now())).await?;
     }
     if let Some(s) = session {
         let _ = s.quit().await;
     }
     sent.close().await;
     Ok(())
+}
+
+/// How an email's try ended: committed with the next email's Sending mark, or at the cycle's end.
+struct Finished {
+    id: ActivityId,
+    status: EmailStatus,
+    reason: Option<(&'static str, BTreeMap<String, String>)>,
+}
+
+impl Finished {
+    fn commit(&self, tx: &rusqlite::Transaction<'_>, now: crate::domain::Timestamp) -> Result<()> {
+        store::outbox::finish(tx, self.id, self.status, self.reason.as_ref().map(|(code, p)| (*code, p)), now)
+    }
 }
 
 /// The mailbox's Sent folder over IMAP, for the copies of the emails sent in one cycle.
