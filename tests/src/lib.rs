@@ -118,6 +118,7 @@ pub fn count_rows(db: &Path, table: &str) -> i64 {
     conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap_or_else(|e| panic!("{e}"))
 }
 pub mod mail;
+pub mod proxy;
 pub mod setup;
 
 /// Log lines captured in memory.
