@@ -1,7 +1,8 @@
 //! Faults between the engine and the real Dovecot and Postfix (issue 10, "Faults"): a TCP proxy
 //! cuts the IMAP connection mid-FETCH and the SMTP connection mid-DATA, stalls past the timeout,
 //! and answers with a busy greeting. Each ends as a transient failure with its code, a warning
-//! and a retry; nothing panics, nothing is lost, and no email is received twice unless it was
+//! and a retry (a cut mid-DATA: the email in flight waits for the next cycle, marked as a possible
+//! duplicate); nothing panics, nothing is lost, and no email is received twice unless it was
 //! counted as a possible duplicate.
 
 use chrono::Duration;
