@@ -96,14 +96,26 @@ fn kill_and_restart(
     let mut rng = Lcg(seed);
     let mut kills = 0;
     let deadline = Instant::now() + Duration::from_secs(600);
+    // Each run's standard error, kept beside the data directory: a run that stops making
+    // progress says why.
+    let log = data.join("test-runs.log");
+    let mut runs = 0usize;
     loop {
-        assert!(Instant::now() < deadline, "the import did not finish after {kills} kills");
+        if Instant::now() >= deadline {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect();
+            panic!("the work did not finish after {kills} kills and {runs} runs; the last runs said:\n{}", tail.join("\n"));
+        }
+        runs += 1;
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap_or_else(|e| panic!("{e}"));
+        std::io::Write::write_all(&mut file, format!("--- run {runs} (kills so far: {kills})\n").as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
         let mut child = Command::new(serversync_bin())
             .arg("--data-dir")
             .arg(data)
             .args(command)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::from(file))
             .spawn()
             .unwrap_or_else(|e| panic!("{e}"));
         if kills < KILLS {
@@ -126,7 +138,11 @@ fn kill_and_restart(
             continue;
         }
         let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
-        assert!(status.success(), "an uninterrupted run failed: {status}");
+        if !status.success() {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let last = text.rsplit("--- run ").next().unwrap_or_default().to_owned();
+            panic!("an uninterrupted run failed ({status}): {last}");
+        }
         between();
         if done() {
             return kills;

@@ -40,6 +40,8 @@ use tracing::Instrument;
 const BATCH_BYTES: u64 = 16 * 1024 * 1024;
 /// …or this many messages.
 const BATCH_MESSAGES: usize = 500;
+/// Batches parsed at once.
+const PARSERS: usize = 2;
 /// The folder failed messages are moved to when the profile asks for it (spec §3.14).
 pub const UNDELIVERABLE_FOLDER: &str = "Undeliverable";
 /// Items a report lists in full; the counts are always complete.
@@ -921,10 +923,13 @@ async fn consume(
     // k+2 fetched.
     let (ptx, mut prx) = tokio::sync::mpsc::channel::<Parsed>(1);
     let parser = async move {
-        while let Some(batch) = rx.recv().await {
-            // The originals of the messages not tracked yet go to disk here, ahead of the writer.
-            let parsed = parse_and_pack(engine, batch, mode).await?;
-            if ptx.send(parsed).await.is_err() {
+        use futures_util::StreamExt as _;
+        // Two batches are parsed at once (on blocking threads), handed on in order.
+        let batches = futures_util::stream::poll_fn(|cx| rx.poll_recv(cx));
+        // The originals of the messages not tracked yet go to disk here, ahead of the writer.
+        let mut parsed = batches.map(|batch| parse_and_pack(engine, batch, mode)).buffered(PARSERS);
+        while let Some(p) = parsed.next().await {
+            if ptx.send(p?).await.is_err() {
                 break;
             }
         }
