@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0005_email_activities.sql"),
     include_str!("../../migrations/0006_outgoing_email.sql"),
     include_str!("../../migrations/0007_scheduler.sql"),
+    include_str!("../../migrations/0008_outbox_waiting_reason.sql"),
 ];
 
 /// The schema version this build writes.

@@ -74,13 +74,14 @@ pub fn finish(
     let sent_on = (status == EmailStatus::Sent).then_some(now);
     tx.prepare_cached(
         "UPDATE email_activity SET status = ?2, sending_since = NULL, last_error_code = ?3, last_error_params = ?4,
-            sent_on = coalesce(?5, sent_on) WHERE id = ?1",
+            waiting_code = '', waiting_params = '{}', sent_on = coalesce(?5, sent_on) WHERE id = ?1",
     )?
     .execute(params![id, status, code, params_json, sent_on])?;
     Ok(())
 }
 
-/// Says why a mailbox's Pending Send emails wait (its workload cannot run), or clears it.
+/// Says why a mailbox's Pending Send emails wait (the mailbox cannot send), or clears that
+/// reason. The reason of each email's own last try is kept apart and left as it is.
 pub fn set_waiting_reason(
     tx: &Transaction<'_>,
     mailbox: MailboxId,
@@ -92,8 +93,9 @@ pub fn set_waiting_reason(
     };
     Ok(tx
         .prepare_cached(
-            "UPDATE email_activity SET last_error_code = ?2, last_error_params = ?3
-             WHERE sender_mailbox_id = ?1 AND status = 'pending_send'",
+            "UPDATE email_activity SET waiting_code = ?2, waiting_params = ?3
+             WHERE sender_mailbox_id = ?1 AND status = 'pending_send'
+                AND (waiting_code <> ?2 OR waiting_params <> ?3)",
         )?
         .execute(params![mailbox, code, params_json])?)
 }
@@ -142,6 +144,8 @@ pub struct OutboxRow {
     pub delivery_attempts: u32,
     pub send_after: Option<Timestamp>,
     pub created_on: Timestamp,
+    /// Why it waits or failed: the mailbox's reason while the mailbox cannot send, else the
+    /// reason of the email's own last try.
     pub last_error_code: String,
     pub last_error_params: BTreeMap<String, String>,
     pub possible_duplicate: bool,
@@ -153,7 +157,10 @@ pub fn list(c: &Connection, status: Option<EmailStatus>, limit: u32) -> Result<V
         "SELECT e.id, e.subject, e.sender_mailbox_id, coalesce(m.name, ''),
             (SELECT group_concat(address, '; ') FROM (SELECT DISTINCT position, address FROM activity_party
                 WHERE activity_id = e.id AND role = 'to' ORDER BY position)),
-            e.status, e.delivery_attempts, e.send_after, e.created_on, e.last_error_code, e.last_error_params,
+            e.status, e.delivery_attempts, e.send_after, e.created_on,
+            -- The mailbox's reason first: while it stands, no try of the email can happen.
+            CASE WHEN e.waiting_code <> '' THEN e.waiting_code ELSE e.last_error_code END,
+            CASE WHEN e.waiting_code <> '' THEN e.waiting_params ELSE e.last_error_params END,
             e.possible_duplicate
          FROM email_activity e LEFT JOIN mailbox m ON m.id = e.sender_mailbox_id
          WHERE e.direction = 'outgoing' AND e.status IN ('pending_send', 'sending', 'failed')
@@ -187,4 +194,59 @@ pub fn counts(c: &Connection) -> Result<BTreeMap<String, u64>> {
     )?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
     Ok(rows.collect::<rusqlite::Result<BTreeMap<_, _>>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ActivityDirection, Mailbox};
+    use crate::store::Store;
+
+    #[test]
+    fn a_mailbox_reason_stands_over_an_email_reason_and_goes_without_it() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(&dir.path().join("t.sqlite3"))?;
+        let now = chrono::Utc::now();
+        let mut m = Mailbox::new("m".into(), "m@x".into(), now);
+        m.is_forward_mailbox = true;
+        let mailbox = store.write(|tx| super::super::mailboxes::insert(tx, &m))?;
+        let email = |subject: &str| {
+            let mut a = EmailActivity::blank(ActivityDirection::Outgoing, EmailStatus::PendingSend, now);
+            a.subject = subject.into();
+            a.dedupe_key = format!("<{subject}@x>");
+            a.sender_mailbox_id = Some(mailbox);
+            a
+        };
+        let (busy, fine) = store.write(|tx| {
+            let new = |a: &EmailActivity| {
+                super::super::activities::insert(
+                    tx,
+                    super::super::activities::NewEmail {
+                        activity: a,
+                        parties: &[],
+                        attachments: &[],
+                        queue_items: &[],
+                    },
+                )
+            };
+            Ok((new(&email("busy"))?, new(&email("fine"))?))
+        })?;
+        let reasons = || -> Result<BTreeMap<ActivityId, String>> {
+            Ok(store.read(|c| list(c, None, 10))?.into_iter().map(|r| (r.id, r.last_error_code)).collect())
+        };
+        // The first email's try met a busy server: its own reason.
+        let p = BTreeMap::from([("host".to_owned(), "smtp.x".to_owned())]);
+        store.write(|tx| finish(tx, busy, EmailStatus::PendingSend, Some(("mail.server_busy", &p)), now))?;
+        // Then the mailbox could not send at all: both say so.
+        store.write(|tx| set_waiting_reason(tx, mailbox, Some(("mail.auth_failed", &BTreeMap::new()))))?;
+        assert_eq!(reasons()?, BTreeMap::from([(busy, "mail.auth_failed".into()), (fine, "mail.auth_failed".into())]));
+        // The mailbox can send again: the email's own reason is back, the other has none.
+        store.write(|tx| set_waiting_reason(tx, mailbox, None))?;
+        assert_eq!(reasons()?, BTreeMap::from([(busy, "mail.server_busy".into()), (fine, String::new())]));
+        // An email's next try ends its waiting.
+        store.write(|tx| set_waiting_reason(tx, mailbox, Some(("mail.auth_failed", &BTreeMap::new()))))?;
+        store.write(|tx| finish(tx, fine, EmailStatus::Sent, None, now))?;
+        assert_eq!(reasons()?, BTreeMap::from([(busy, "mail.auth_failed".into())]));
+        Ok(())
+    }
 }

@@ -336,10 +336,33 @@ async fn send_all(engine: &Engine, ctx: &Ctx, emails: Vec<EmailActivity>, report
             EmailStatus::Failed => report.failed += 1,
             _ => report.retried_later += 1,
         }
+        // A passing failure that took the connection with it (lost, timed out, the server busy
+        // and closing): the mailbox's cycle ends with it, as a transient failure retried with
+        // back-off, and the emails not tried yet wait for that retry with the reason.
+        if outcome == SendResult::Transient && session.as_ref().is_some_and(|s| !s.is_usable()) {
+            let e = result.err().unwrap_or_else(|| Error::internal("a failed try without its error"));
+            let (code, params) = (e.code(), e.params().clone());
+            let mid = ctx.mailbox.id;
+            engine
+                .write_with(Durability::Full, move |tx, c| {
+                    end.commit(tx, c.now())?;
+                    store::outbox::set_waiting_reason(tx, mid, Some((code, &params)))
+                })
+                .await?;
+            return Err(e);
+        }
         // The mailbox itself cannot send (credentials, TLS): the rest wait for it to be fixed.
         if let (SendResult::MailboxLevel, Err(e)) = (outcome, result) {
-            engine.write_with(Durability::Full, move |tx, c| end.commit(tx, c.now())).await?;
-            return Err(refused(e, &login, source, &ctx.profile));
+            let e = refused(e, &login, source, &ctx.profile);
+            let (code, params) = (e.code(), e.params().clone());
+            let mid = ctx.mailbox.id;
+            engine
+                .write_with(Durability::Full, move |tx, c| {
+                    end.commit(tx, c.now())?;
+                    store::outbox::set_waiting_reason(tx, mid, Some((code, &params)))
+                })
+                .await?;
+            return Err(e);
         }
         finished = Some(end);
     }

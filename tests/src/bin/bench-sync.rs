@@ -351,7 +351,16 @@ async fn main() {
     let sender = users[n + 1].clone();
     let mailboxes = &users[..n];
 
-    push_latency(&servers, &mailboxes[..20.min(n)], 200).await;
-    sending(&servers, &sender, emails).await;
-    idle_cycle(&servers, mailboxes).await;
+    // BENCH_PARTS=push,sending,idle (default: all) runs some of them.
+    let parts = std::env::var("BENCH_PARTS").unwrap_or_else(|_| "push,sending,idle".into());
+    let part = |p: &str| parts.split(',').any(|x| x.trim() == p);
+    if part("push") {
+        push_latency(&servers, &mailboxes[..20.min(n)], 200).await;
+    }
+    if part("sending") {
+        sending(&servers, &sender, emails).await;
+    }
+    if part("idle") {
+        idle_cycle(&servers, mailboxes).await;
+    }
 }
