@@ -278,6 +278,12 @@ service imap-login {
   service_count = 0
   process_min_avail = 1
 }
+# An IMAP process serves one connection at a time, then the next (every mailbox belongs to the
+# one system user that runs the tests), instead of a new process for each login.
+service imap {
+  service_count = 1000
+  process_min_avail = 2
+}
 service pop3-login {
   service_count = 0
   process_min_avail = 1

@@ -161,6 +161,7 @@ pub struct SyncState {
     /// The mailbox's Process Email From as the last cycle wrote it (its progress); a different
     /// value on the mailbox was set by the administrator.
     pub process_from: Option<Timestamp>,
+    /// When the last incoming cycle that completed started (written with its end).
     pub last_sync_started_on: Option<Timestamp>,
     pub last_sync_completed_on: Option<Timestamp>,
     pub items_processed_last_sync: u32,

@@ -27,11 +27,15 @@ fn ids(c: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Vec<Activi
 
 /// A mailbox's emails due to be sent now (Pending Send, Send Later passed), oldest first.
 pub fn due(c: &Connection, mailbox: MailboxId, now: Timestamp, limit: u32) -> Result<Vec<EmailActivity>> {
+    // The limit is written into the statement: a bound LIMIT makes SQLite prepare it again at
+    // each use.
     let ids = ids(
         c,
-        "SELECT id FROM email_activity WHERE sender_mailbox_id = ?1 AND status = 'pending_send'
-            AND (send_after IS NULL OR send_after <= ?2) ORDER BY created_on, id LIMIT ?3",
-        params![mailbox, now, limit],
+        &format!(
+            "SELECT id FROM email_activity WHERE sender_mailbox_id = ?1 AND status = 'pending_send'
+            AND (send_after IS NULL OR send_after <= ?2) ORDER BY created_on, id LIMIT {limit}"
+        ),
+        params![mailbox, now],
     )?;
     ids.into_iter().map(|id| super::activities::get(c, id)).collect()
 }
@@ -98,6 +102,15 @@ pub fn set_waiting_reason(
                 AND (waiting_code <> ?2 OR waiting_params <> ?3)",
         )?
         .execute(params![mailbox, code, params_json])?)
+}
+
+/// Whether some Pending Send email of the mailbox says the mailbox cannot send.
+pub fn has_waiting_reason(c: &Connection, mailbox: MailboxId) -> Result<bool> {
+    Ok(c.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM email_activity WHERE sender_mailbox_id = ?1 AND status = 'pending_send'
+            AND waiting_code <> '')",
+    )?
+    .query_row([mailbox], |r| r.get(0))?)
 }
 
 /// Marks an email that may have arrived twice (sent again after a crash, unverifiable).

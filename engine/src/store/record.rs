@@ -16,6 +16,41 @@ pub(crate) trait Record: Sized {
     fn from_row(row: &Row<'_>) -> rusqlite::Result<Self>;
     fn column_values(&self) -> Vec<&dyn ToSql>;
     fn id(&self) -> Self::Id;
+    /// The generic statements of the table, built once.
+    fn statements() -> &'static Statements;
+}
+
+/// The statements every record table shares, built from its columns once (a mailbox is read at
+/// every cycle: its SQL is not written anew each time).
+#[derive(Debug)]
+pub(crate) struct Statements {
+    /// `SELECT id, …columns…, (derived) AS name FROM table`.
+    select: String,
+    find: String,
+    insert: String,
+    update: String,
+}
+
+impl Statements {
+    pub(crate) fn of<R: Record>() -> Statements {
+        let mut cols: Vec<String> = vec!["id".to_owned()];
+        cols.extend(R::COLUMNS.iter().map(|c| (*c).to_owned()));
+        cols.extend(R::DERIVED.iter().map(|(name, expr)| format!("{expr} AS {name}")));
+        let select = format!("SELECT {} FROM {}", cols.join(", "), R::TABLE);
+        let placeholders: Vec<String> = (1..=R::COLUMNS.len()).map(|i| format!("?{i}")).collect();
+        let sets: Vec<String> = R::COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
+        Statements {
+            find: format!("{select} WHERE id = ?1"),
+            insert: format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                R::TABLE,
+                R::COLUMNS.join(", "),
+                placeholders.join(", ")
+            ),
+            update: format!("UPDATE {} SET {} WHERE id = ?{}", R::TABLE, sets.join(", "), R::COLUMNS.len() + 1),
+            select,
+        }
+    }
 }
 
 /// Declares how a record maps to its table: the column list (named after the fields, `id`
@@ -46,24 +81,24 @@ macro_rules! table_record {
             fn id(&self) -> $idty {
                 self.$id
             }
+
+            fn statements() -> &'static crate::store::record::Statements {
+                static STATEMENTS: std::sync::OnceLock<crate::store::record::Statements> = std::sync::OnceLock::new();
+                STATEMENTS.get_or_init(crate::store::record::Statements::of::<Self>)
+            }
         }
     };
 }
 pub(crate) use table_record;
 
 /// `SELECT id, …columns…, (derived) AS name FROM table`.
-pub(crate) fn select_sql<R: Record>() -> String {
-    let mut cols: Vec<String> = vec!["id".to_owned()];
-    cols.extend(R::COLUMNS.iter().map(|c| (*c).to_owned()));
-    cols.extend(R::DERIVED.iter().map(|(name, expr)| format!("{expr} AS {name}")));
-    format!("SELECT {} FROM {}", cols.join(", "), R::TABLE)
+pub(crate) fn select_sql<R: Record>() -> &'static str {
+    &R::statements().select
 }
 
 /// Inserts a record (its id is assigned by SQLite) and returns the new id.
 pub(crate) fn insert<R: Record>(tx: &Transaction<'_>, r: &R) -> Result<i64> {
-    let placeholders: Vec<String> = (1..=R::COLUMNS.len()).map(|i| format!("?{i}")).collect();
-    let sql = format!("INSERT INTO {} ({}) VALUES ({})", R::TABLE, R::COLUMNS.join(", "), placeholders.join(", "));
-    tx.prepare_cached(&sql)?.execute(r.column_values().as_slice())?;
+    tx.prepare_cached(&R::statements().insert)?.execute(r.column_values().as_slice())?;
     Ok(tx.last_insert_rowid())
 }
 
@@ -80,12 +115,10 @@ pub(crate) fn insert_with_id<R: Record>(tx: &Transaction<'_>, r: &R) -> Result<(
 
 /// Writes every column of an existing record.
 pub(crate) fn update<R: Record>(tx: &Transaction<'_>, r: &R) -> Result<()> {
-    let sets: Vec<String> = R::COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
-    let sql = format!("UPDATE {} SET {} WHERE id = ?{}", R::TABLE, sets.join(", "), R::COLUMNS.len() + 1);
     let id = r.id();
     let mut values = r.column_values();
     values.push(&id);
-    let changed = tx.prepare_cached(&sql)?.execute(values.as_slice())?;
+    let changed = tx.prepare_cached(&R::statements().update)?.execute(values.as_slice())?;
     if changed != 1 {
         return Err(Error::internal(format!("update of {} touched {changed} rows", R::TABLE)));
     }
@@ -100,8 +133,7 @@ pub(crate) fn delete<R: Record>(tx: &Transaction<'_>, id: R::Id) -> Result<bool>
 
 /// Reads one record by id.
 pub(crate) fn find<R: Record>(conn: &Connection, id: R::Id) -> Result<Option<R>> {
-    let sql = format!("{} WHERE id = ?1", select_sql::<R>());
-    Ok(conn.prepare_cached(&sql)?.query_row([id], R::from_row).optional()?)
+    Ok(conn.prepare_cached(&R::statements().find)?.query_row([id], R::from_row).optional()?)
 }
 
 /// Reads one record by id, or fails with `record.not_found` naming `entity`.

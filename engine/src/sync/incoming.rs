@@ -204,11 +204,18 @@ struct Ctx {
     receiving: Receiving,
     forward: bool,
     prefixes: Vec<String>,
-    keywords: Option<regex::Regex>,
+    /// The subject keywords' expression, compiled at the first message (an idle cycle has none).
+    keywords: std::sync::OnceLock<Option<regex::Regex>>,
     rules: Rules,
     dates: plan::Dates,
     /// Delete Emails after Processing applies (POP3, queue and forward mailboxes).
     delete_after: bool,
+}
+
+impl Ctx {
+    fn keywords(&self) -> Option<&regex::Regex> {
+        self.keywords.get_or_init(|| regex::Regex::new(&self.settings.hash_filter_keywords).ok()).as_ref()
+    }
 }
 
 fn principal_of(row: &store::principals::PrincipalRow, record: RecordRef, forward: bool) -> Principal {
@@ -245,7 +252,6 @@ fn load(c: &Connection, id: MailboxId, mode: Mode) -> Result<Ctx> {
     };
     let rows = store::principals::principal_rows(c, own)?;
     let principal = own.and_then(|r| rows.get(&r).map(|row| principal_of(row, r, false)));
-    let keywords = regex::Regex::new(&settings.hash_filter_keywords).ok();
     let rules = Rules {
         methods: Methods {
             correlation: settings.email_correlation_enabled,
@@ -261,7 +267,7 @@ fn load(c: &Connection, id: MailboxId, mode: Mode) -> Result<Ctx> {
         receiving: Receiving { mailbox_id: id, principal, owner_user_id: mailbox.owner_user_id },
         forward,
         prefixes: settings.tracking_prefixes().into_iter().map(str::to_owned).collect(),
-        keywords,
+        keywords: std::sync::OnceLock::new(),
         rules,
         dates,
         delete_after: mailbox.delete_after_processing && matches!(kind, MailboxKind::Queue | MailboxKind::Forward),
@@ -386,7 +392,7 @@ fn evaluate(
             found.conversation_index = store::activities::correlation_row_of(c, parent)?.map(tracked_of);
         }
     }
-    let subject_key = correlate::subject_key(&p.subject, ctx.keywords.as_ref(), token.as_deref());
+    let subject_key = correlate::subject_key(&p.subject, ctx.keywords(), token.as_deref());
     if ctx.rules.methods.smart_matching && !subject_key.is_empty() {
         let since = now - chrono::Duration::days(SMART_MATCHING_DAYS);
         let cands = store::activities::by_subject_key(c, &subject_key, since, ctx.settings.hash_max_count)?;
@@ -862,16 +868,9 @@ pub async fn run_cycle(
         let (login, source) = login(engine, &ctx.profile, Some(&ctx.mailbox), Direction::Incoming).await?;
         let fail = |e: Error| refused(e, &login, source, &ctx.profile);
         let mut report = CycleReport { mailbox_id: Some(id), preview: mode == Mode::Preview, ..Default::default() };
-        if mode == Mode::Apply {
-            let started = engine.inner.now();
-            engine
-                .write(move |tx, _| {
-                    let mut s = store::sync_state::get(tx, id)?;
-                    s.last_sync_started_on = Some(started);
-                    store::sync_state::put(tx, id, &s)
-                })
-                .await?;
-        }
+        // Recorded with the cycle's end, in the same write (a running cycle shows through its
+        // lease and its schedule's start time).
+        let started = engine.inner.now();
         match client {
             Some(IncomingProtocol::Imap) => {
                 imap_cycle(engine, &ctx, &ep, &login, options, progress, &mut report).await.map_err(fail)?
@@ -887,6 +886,7 @@ pub async fn run_cycle(
             engine
                 .write(move |tx, _| {
                     let mut s = store::sync_state::get(tx, id)?;
+                    s.last_sync_started_on = Some(started);
                     s.last_sync_completed_on = Some(completed);
                     s.items_processed_last_sync = processed;
                     s.items_failed_last_sync = failed;
@@ -1068,23 +1068,32 @@ async fn imap_cycle(
     if options.mode == Mode::Apply {
         // The Inbox's state once everything planned is committed: a later cycle that sees the
         // same HIGHESTMODSEQ or UIDNEXT lists nothing. Not written when the cycle stopped early
-        // or left messages for the next one.
+        // or left messages for the next one. Nothing on the server depends on it (a state lost
+        // with a power cut makes the next cycle list again, and dedupe keeps that harmless), so
+        // it is not synced to disk: an idle cycle costs no fsync.
         let whole = !report.interrupted && covers_all;
         let id = ctx.mailbox.id;
-        engine
-            .write_with(Durability::Full, move |tx, _| {
-                let mut s = store::sync_state::get(tx, id)?;
-                s.uid_validity = validity;
-                if start.rescan.is_some() && complete_uid.is_none() {
-                    s.last_uid = 0;
-                }
-                if whole {
-                    s.uid_next = inbox.uid_next;
-                    s.highest_modseq = inbox.highest_modseq;
-                }
-                store::sync_state::put(tx, id, &s)
-            })
-            .await?;
+        // Nothing planned and the Inbox as it was: the state stands as written (an idle cycle).
+        let unchanged = report.planned == 0
+            && start.rescan.is_none()
+            && ctx.state.uid_validity == validity
+            && (!whole || (ctx.state.uid_next == inbox.uid_next && ctx.state.highest_modseq == inbox.highest_modseq));
+        if !unchanged {
+            engine
+                .write(move |tx, _| {
+                    let mut s = store::sync_state::get(tx, id)?;
+                    s.uid_validity = validity;
+                    if start.rescan.is_some() && complete_uid.is_none() {
+                        s.last_uid = 0;
+                    }
+                    if whole {
+                        s.uid_next = inbox.uid_next;
+                        s.highest_modseq = inbox.highest_modseq;
+                    }
+                    store::sync_state::put(tx, id, &s)
+                })
+                .await?;
+        }
         if ctx.profile.move_failed_to_undeliverable {
             report.moved_to_undeliverable = move_failed(engine, ctx, &mut session, validity).await?;
         }

@@ -162,16 +162,22 @@ pub async fn run_outgoing(engine: &Engine, id: MailboxId, max: u32) -> Result<Ou
         let profile = profile.ok_or_else(|| Error::validation("mailbox.profile.missing_or_inactive"))?;
         let ctx = Ctx { mailbox, profile, settings };
         let now = engine.inner.now();
-        let (stale, due) = engine
+        let (stale, due, waiting) = engine
             .read(move |c, _| {
                 // A cycle runs under the mailbox's outgoing lease: no other run sends from it now,
                 // so an email still Sending belongs to a run that died.
-                Ok((store::outbox::stale_sending(c, id, now)?, store::outbox::due(c, id, now, max)?))
+                Ok((
+                    store::outbox::stale_sending(c, id, now)?,
+                    store::outbox::due(c, id, now, max)?,
+                    store::outbox::has_waiting_reason(c, id)?,
+                ))
             })
             .await?;
         let mut report = OutgoingReport { mailbox_id: Some(id), ..Default::default() };
         if stale.is_empty() && due.is_empty() {
-            engine.write(move |tx, _| store::outbox::set_waiting_reason(tx, id, None)).await?;
+            if waiting {
+                engine.write(move |tx, _| store::outbox::set_waiting_reason(tx, id, None)).await?;
+            }
             return Ok(report);
         }
         let _permit = engine.connection_permit(ctx.profile.id).await?;

@@ -107,6 +107,15 @@ async fn idle_cycle(servers: &MailServers, users: &[(String, String)]) {
         (after.1 - before.1) as f64 / n
     );
     assert_eq!(incoming, ids.len(), "every mailbox's incoming workload ran");
+    // The server's own cost of the same logins, in the same run: a raw client that only signs in,
+    // selects the Inbox and leaves, as many at once as the profile allows.
+    let raw =
+        raw_idle_pass(servers, users, serversync::domain::profile::DEFAULT_MAX_CONCURRENT_CONNECTIONS as usize).await;
+    println!(
+        "raw pass (TLS, LOGIN, SELECT INBOX, LOGOUT; {} at once): {raw:.2} s; the engine's pass is {:.2}x that",
+        serversync::domain::profile::DEFAULT_MAX_CONCURRENT_CONNECTIONS,
+        wall / raw
+    );
 
     // The same engine left running, as `serve` runs it: IDLE connections within the profile's
     // limit, nothing due for two hours.
@@ -257,6 +266,70 @@ async fn raw_smtp(servers: &MailServers, (user, pass): &(String, String), emails
         read_reply(&mut s).await;
     }
     command(&mut s, "QUIT\r\n").await;
+    t.elapsed().as_secs_f64()
+}
+
+fn client_config(servers: &MailServers) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    use rustls_pki_types::pem::PemObject;
+    for cert in rustls_pki_types::CertificateDer::pem_file_iter(servers.ca_file()).unwrap_or_else(|e| panic!("ca: {e}"))
+    {
+        roots.add(cert.unwrap_or_else(|e| panic!("ca: {e}"))).unwrap_or_else(|e| panic!("ca: {e}"));
+    }
+    Arc::new(rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth())
+}
+
+/// Reads IMAP lines until the tagged reply of `tag`, which must be OK.
+async fn imap_reply<R: AsyncRead + Unpin>(r: &mut BufReader<R>, tag: &str) {
+    loop {
+        let mut line = String::new();
+        let n = r.read_line(&mut line).await.unwrap_or_else(|e| panic!("imap read: {e}"));
+        assert!(n > 0, "the IMAP server closed the connection");
+        if let Some(rest) = line.strip_prefix(tag) {
+            assert!(rest.trim_start().starts_with("OK"), "IMAP: {line}");
+            return;
+        }
+    }
+}
+
+/// Seconds for a raw client to sign in to every mailbox over IMAPS, select its Inbox and log out,
+/// `at_once` connections at a time (one TLS configuration for all, as the engine keeps one).
+async fn raw_idle_pass(servers: &MailServers, users: &[(String, String)], at_once: usize) -> f64 {
+    let config = client_config(servers);
+    let port = servers.port("IMAPS_PORT");
+    let gate = Arc::new(tokio::sync::Semaphore::new(at_once));
+    let t = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (user, pass) in users {
+        let (user, pass, config, gate) = (user.clone(), pass.clone(), config.clone(), gate.clone());
+        tasks.spawn(async move {
+            let _permit = gate.acquire_owned().await.unwrap_or_else(|e| panic!("{e}"));
+            let tcp =
+                tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap_or_else(|e| panic!("connect: {e}"));
+            tcp.set_nodelay(true).unwrap_or_else(|e| panic!("nodelay: {e}"));
+            let name = rustls_pki_types::ServerName::try_from("localhost").unwrap_or_else(|e| panic!("{e}"));
+            let tls = tokio_rustls::TlsConnector::from(config)
+                .connect(name, tcp)
+                .await
+                .unwrap_or_else(|e| panic!("tls: {e}"));
+            let mut s = BufReader::new(tls);
+            let mut greeting = String::new();
+            s.read_line(&mut greeting).await.unwrap_or_else(|e| panic!("imap read: {e}"));
+            assert!(greeting.starts_with("* OK"), "IMAP greeting: {greeting}");
+            for (tag, cmd) in
+                [("a", format!("LOGIN {user} {pass}")), ("b", "SELECT INBOX".into()), ("c", "LOGOUT".into())]
+            {
+                s.get_mut()
+                    .write_all(format!("{tag} {cmd}\r\n").as_bytes())
+                    .await
+                    .unwrap_or_else(|e| panic!("imap write: {e}"));
+                imap_reply(&mut s, tag).await;
+            }
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap_or_else(|e| panic!("{e}"));
+    }
     t.elapsed().as_secs_f64()
 }
 
