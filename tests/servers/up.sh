@@ -386,6 +386,12 @@ service pop3-login {
 }
 EOF
 
+  # Two recipients every sender meets a refusal at: for good (5xx) and for now (4xx), at RCPT.
+  cat >"$S/postfix/etc/recipient_access" <<'ACCESS'
+/^refused@localhost$/   REJECT 5.1.1 refused for the tests
+/^deferred@localhost$/  DEFER 4.2.0 try again later
+ACCESS
+
   cat >"$S/postfix/etc/main.cf" <<EOF
 # Postfix for the tests: submission on 127.0.0.1:$SMTP_PORT (STARTTLS, then AUTH), SMTPS on
 # 127.0.0.1:$SMTPS_PORT (implicit TLS). AUTH goes to Dovecot; sending needs AUTH. Mail for
@@ -425,7 +431,7 @@ smtpd_sasl_path = $S/dovecot/auth-postfix
 smtpd_sasl_security_options = noanonymous
 smtpd_sasl_tls_security_options = noanonymous
 smtpd_relay_restrictions = permit_sasl_authenticated, reject
-smtpd_recipient_restrictions = permit_sasl_authenticated, reject
+smtpd_recipient_restrictions = check_recipient_access regexp:$S/postfix/etc/recipient_access, permit_sasl_authenticated, reject
 
 virtual_mailbox_domains = localhost
 virtual_mailbox_maps =
@@ -475,7 +481,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
   # Postfix waits until a configuration file is more than a second old (it could still be being
   # written); these are complete, so date them back.
-  touch -d '-10 seconds' "$S/postfix/etc/main.cf" "$S/postfix/etc/master.cf"
+  touch -d '-10 seconds' "$S/postfix/etc/main.cf" "$S/postfix/etc/master.cf" "$S/postfix/etc/recipient_access"
 }
 
 # ---------------------------------------------------------------- start and wait

@@ -194,3 +194,53 @@ async fn a_mailbox_that_may_not_send_leaves_its_email_pending_and_says_why() -> 
     assert_eq!(ok(api::list_outbox(&e, None, 10).await).len(), 1, "only the waiting email");
     Ok(())
 }
+
+/// Within one cycle, an email whose recipient the server refuses for now (4xx at RCPT) stays
+/// Pending Send with that reason, one refused for good (5xx) is Failed with its reason, and the
+/// others are sent over the same connection; the end of the cycle leaves each reason as it is.
+#[tokio::test]
+async fn each_email_keeps_its_own_refusal_and_the_others_are_sent() -> Result<()> {
+    let servers = MailServers::start(&[("alice", "alice-pass"), ("ext", "ext-pass")]);
+    let (e, _, _d) = memory_engine().await;
+    let p =
+        profile(&e, "Dovecot", &Sides::imaps_and_submission(&servers), &servers.ca_file(), ProfileChanges::default())
+            .await;
+    let alice = mailbox(&e, p, "alice", "alice-pass", true).await;
+    for (name, address) in [("Ext", "ext@localhost"), ("Later", "deferred@localhost"), ("Never", "refused@localhost")] {
+        ok(api::create_contact(
+            &e,
+            ContactChanges {
+                last_name: Some(name.into()),
+                email_address_1: Some(address.into()),
+                ..Default::default()
+            },
+        )
+        .await);
+    }
+    test_and_enable(&e, vec![alice]).await;
+    let first = ok(api::send_email(&e, email(alice, to("ext@localhost"), "Before")).await);
+    let later = ok(api::send_email(&e, email(alice, to("deferred@localhost"), "For later")).await);
+    let never = ok(api::send_email(&e, email(alice, to("refused@localhost"), "Never")).await);
+    let last = ok(api::send_email(&e, email(alice, to("ext@localhost"), "After")).await);
+    let r = send_now(&e, alice).await;
+    assert_eq!((r.sent, r.failed, r.retried_later), (2, 1, 1), "{r:?}");
+    for id in [first.id, last.id] {
+        assert_eq!(ok(api::get_email_activity(&e, id).await).status, EmailStatus::Sent);
+    }
+    let outbox = ok(api::list_outbox(&e, None, 10).await);
+    let row = |id| outbox.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("{id:?} not in the outbox: {outbox:?}"));
+    assert_eq!(
+        (row(later.id).status, row(later.id).last_error_code.as_str()),
+        (EmailStatus::PendingSend, "mail.server_busy")
+    );
+    assert_eq!(
+        (row(never.id).status, row(never.id).last_error_code.as_str()),
+        (EmailStatus::Failed, "mail.server_refused")
+    );
+    assert!(row(never.id).last_error_params.get("reply").is_some_and(|r| r.contains("5.1.1")), "{:?}", row(never.id));
+    for id in [first.id, last.id] {
+        let subject = ok(api::get_email_activity(&e, id).await).subject;
+        assert!(wait_for_subject(&servers, "ext", "ext-pass", &subject).await, "{subject} never arrived");
+    }
+    Ok(())
+}

@@ -12,7 +12,7 @@ use serversync::api::{
 use serversync::protocol::imap::IdleEnd;
 use serversync::protocol::{Direction, Security, Step, StepKind, StepOutcome, Unobserved, imap, pop3, smtp};
 use serversync::secrets::Secret;
-use serversync_tests::mail::{MailServers, endpoint, password, wait_for_subject};
+use serversync_tests::mail::{MailServers, endpoint, inbox_subjects, password, wait_for_subject};
 use serversync_tests::memory_engine;
 use serversync_tests::setup::{Sides, ok, profile};
 use std::time::Duration;
@@ -198,6 +198,52 @@ async fn an_smtp_session_sends_several_messages_on_one_connection() {
     let accepted = log.lines().filter(|l| l.contains("sasl_username=alice")).count();
     let connections = log.lines().filter(|l| l.contains("smtpd[") && l.contains(" connect from ")).count();
     assert_eq!((accepted, connections), (3, 1), "three messages on one connection:\n{log}");
+}
+
+fn raw_letter(subject: &str) -> Vec<u8> {
+    format!(
+        "From: alice@localhost\r\nTo: bob@localhost\r\nSubject: {subject}\r\nMessage-ID: {}\r\n\r\nCafé {subject}\r\n",
+        smtp::new_message_id("localhost")
+    )
+    .into_bytes()
+}
+
+/// MAIL, RCPT and DATA go together (PIPELINING); their replies still decide each message. A
+/// recipient refused for good fails the message, which reaches no one (the connection is closed
+/// inside DATA); one refused for now is a passing failure and the connection goes on; a message
+/// whose only recipient is refused ends with RSET and the connection goes on.
+#[tokio::test]
+async fn pipelined_transactions_keep_each_refusal_to_its_message() {
+    let servers = MailServers::start(USERS);
+    let ep = endpoint(&servers, "localhost", "SMTP_PORT", Security::StartTls);
+    let login = password("alice", "alice-pass");
+    let mut s = smtp::connect(&ep, &login, &mut Unobserved).await.unwrap_or_else(|e| panic!("{e}"));
+    let to = |list: &[&str]| list.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+
+    let deferred = s.send_raw("alice@localhost", &to(&["deferred@localhost"]), &raw_letter("Deferred")).await;
+    assert_eq!(deferred.err().map(|e| e.code()), Some("mail.server_busy"), "450 at RCPT is for now");
+    assert!(s.is_usable(), "a refusal at RCPT leaves the connection in step");
+    let alone = s.send_raw("alice@localhost", &to(&["refused@localhost"]), &raw_letter("Refused alone")).await;
+    assert_eq!(alone.err().map(|e| e.code()), Some("mail.server_refused"), "550 at RCPT is for good");
+    assert!(s.is_usable(), "RSET after a transaction no recipient was taken for");
+    ok(s.send_raw("alice@localhost", &to(&["bob@localhost"]), &raw_letter("Pipelined 1")).await);
+    let mixed = s.send_raw("alice@localhost", &to(&["bob@localhost", "refused@localhost"]), &raw_letter("Mixed")).await;
+    assert_eq!(mixed.err().map(|e| e.code()), Some("mail.server_refused"));
+    assert!(!s.is_usable(), "left inside DATA: the connection is given up, the message unsent");
+    drop(s);
+
+    let mut s = smtp::connect(&ep, &login, &mut Unobserved).await.unwrap_or_else(|e| panic!("{e}"));
+    ok(s.send_raw("alice@localhost", &to(&["bob@localhost"]), &raw_letter("Pipelined 2")).await);
+    ok(s.quit().await);
+    for subject in ["Pipelined 1", "Pipelined 2"] {
+        assert!(wait_for_subject(&servers, "bob", "bob-pass", subject).await, "{subject} never arrived");
+    }
+    // The message with a refused recipient reached no one.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let inbox = inbox_subjects(&servers, "bob", "bob-pass").await;
+    assert!(!inbox.iter().any(|s| s == "Mixed"), "the mixed message was not delivered: {inbox:?}");
+    let log = std::fs::read_to_string(servers.dir().join("logs/postfix.log")).unwrap_or_default();
+    assert!(!log.contains("improper command pipelining"), "{log}");
 }
 
 /// A profile whose incoming side is `host`/`port`/`ssl` (with the profile's own credentials

@@ -8,7 +8,9 @@ use super::{Login, Observer, StepKind, TEST_MESSAGE_SUBJECT, failure, step, step
 use crate::{Error, Result};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::transport::smtp::response::Response;
 use lettre::{Address, Message, message::Mailbox};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -18,6 +20,16 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 type SmtpError = lettre::transport::smtp::Error;
+type SmtpResult<T> = std::result::Result<T, SmtpError>;
+
+/// Command lines written as they are (several at once, pipelined).
+struct Lines(String);
+
+impl std::fmt::Display for Lines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// An RFC 3463 enhanced status code (`5.7.8`) at the start of a reply's text.
 fn enhanced(text: &str) -> Option<(u8, u16, u16)> {
@@ -178,6 +190,11 @@ pub struct SmtpSession {
     ep: Endpoint,
     /// Whether the connection is encrypted (by implicit TLS or STARTTLS).
     secured: bool,
+    /// The server takes MAIL, RCPT and DATA written together (PIPELINING, RFC 2920).
+    pipelining: bool,
+    /// The connection can no longer be trusted to be in step with the server (a network error or
+    /// a timeout mid-command, or a transaction that had to be left inside DATA).
+    poisoned: bool,
 }
 
 impl std::fmt::Debug for SmtpSession {
@@ -227,6 +244,13 @@ pub async fn connect(ep: &Endpoint, login: &Login, obs: &mut dyn Observer) -> Re
     }
     // lettre sees implicit TLS as a plain stream (the TLS is ours): ask the endpoint.
     let secured = ep.security == Security::Implicit || conn.is_encrypted();
+    // lettre keeps only the extensions it knows from EHLO; PIPELINING is read from a second EHLO
+    // (before AUTH, where a client may repeat it), one round trip per connection.
+    let pipelining = ep
+        .bounded(async { conn.command(Ehlo::new(hello.clone())).await.map_err(|e| smtp_error(ep, &e, false, secured)) })
+        .await?
+        .message()
+        .any(|line| line.trim().eq_ignore_ascii_case("PIPELINING"));
     let (creds, mechanisms) = match login {
         Login::Password { user, password } => (
             Some(Credentials::new(user.clone(), password.expose().to_owned())),
@@ -258,7 +282,7 @@ pub async fn connect(ep: &Endpoint, login: &Login, obs: &mut dyn Observer) -> Re
         )
         .await?;
     }
-    Ok(SmtpSession { conn, ep: ep.clone(), secured })
+    Ok(SmtpSession { conn, ep: ep.clone(), secured, pipelining, poisoned: false })
 }
 
 impl SmtpSession {
@@ -289,17 +313,88 @@ impl SmtpSession {
         let envelope =
             lettre::address::Envelope::new(Some(from), to).map_err(|e| failure::protocol(&self.ep.host, e))?;
         let bound = self.ep.timeouts.transfer(bytes.len() as u64);
+        let done = tokio::time::timeout(bound, self.transaction(&envelope, bytes)).await;
         let (ep, secured) = (&self.ep, self.secured);
-        match tokio::time::timeout(bound, self.conn.send(&envelope, bytes)).await {
+        match done {
             Ok(Ok(r)) => Ok(r.message().collect::<Vec<_>>().join(" ")),
             Ok(Err(e)) => Err(smtp_error(ep, &e, false, secured)),
-            Err(_) => Err(failure::timeout(&ep.host, bound.as_secs())),
+            Err(_) => {
+                // Stopped mid-command: where the server stands is unknown.
+                self.poisoned = true;
+                Err(failure::timeout(&ep.host, bound.as_secs()))
+            }
+        }
+    }
+
+    /// One mail transaction. With PIPELINING, MAIL, every RCPT and DATA go in one write and
+    /// their replies are read after it (one round trip instead of two plus one per recipient);
+    /// otherwise, and for what needs SMTPUTF8, lettre sends it command by command.
+    async fn transaction(&mut self, envelope: &lettre::address::Envelope, email: &[u8]) -> SmtpResult<Response> {
+        let ascii_addresses = envelope.from().is_none_or(|a| AsRef::<str>::as_ref(a).is_ascii())
+            && envelope.to().iter().all(|a| AsRef::<str>::as_ref(a).is_ascii());
+        let eight_bit = !email.is_ascii();
+        if !self.pipelining
+            || !ascii_addresses
+            || (eight_bit && !self.conn.server_info().supports_feature(Extension::EightBitMime))
+        {
+            return self.conn.send(envelope, email).await;
+        }
+        let parameters = if eight_bit { vec![MailParameter::Body(MailBodyParameter::EightBitMime)] } else { vec![] };
+        let mut lines = Mail::new(envelope.from().cloned(), parameters).to_string();
+        for to in envelope.to() {
+            lines.push_str(&Rcpt::new(to.clone(), vec![]).to_string());
+        }
+        lines.push_str(&Data.to_string());
+        // A reply that is a refusal keeps the connection in step; anything else does not.
+        let mut refused: Option<SmtpError> = None;
+        let mut note = |r: SmtpResult<Response>, poisoned: &mut bool| -> SmtpResult<()> {
+            match r {
+                Ok(_) => Ok(()),
+                Err(e) if e.status().is_some() => {
+                    refused.get_or_insert(e);
+                    Ok(())
+                }
+                Err(e) => {
+                    *poisoned = true;
+                    Err(e)
+                }
+            }
+        };
+        note(self.conn.command(Lines(lines)).await, &mut self.poisoned)?;
+        for _ in envelope.to() {
+            note(self.conn.read_response().await, &mut self.poisoned)?;
+        }
+        let data = self.conn.read_response().await;
+        if data.as_ref().is_err_and(|e| e.status().is_none()) {
+            self.poisoned = true;
+            return data;
+        }
+        match (data, refused) {
+            (Ok(_), None) => {
+                let end = self.conn.message(email).await;
+                if end.as_ref().is_err_and(|e| e.status().is_none()) {
+                    self.poisoned = true;
+                }
+                end
+            }
+            // The sender or a recipient was refused but DATA was taken: the message must not go
+            // to the others, and the only way out of DATA unsent is to close the connection.
+            (Ok(_), Some(e)) => {
+                self.poisoned = true;
+                Err(e)
+            }
+            (Err(data), refused) => {
+                if self.conn.command(Rset).await.is_err() {
+                    self.poisoned = true;
+                }
+                Err(refused.unwrap_or(data))
+            }
         }
     }
 
     /// Whether the connection can send another message (it closes itself after a failure).
     pub fn is_usable(&self) -> bool {
-        !self.conn.has_broken()
+        !self.conn.has_broken() && !self.poisoned
     }
 
     /// Says goodbye.
