@@ -264,17 +264,24 @@ async fn send_all(engine: &Engine, ctx: &Ctx, emails: Vec<EmailActivity>, report
     let dir = engine.inner.store.messages_dir();
     // The end of the email sent last, not yet committed.
     let mut finished: Option<Finished> = None;
-    for email in emails {
-        let id = email.id;
-        let (raw, to) = {
-            let dir = dir.clone();
+    // Each email's message and recipients are read while the one before it is being sent.
+    let read = |id: ActivityId| {
+        let (engine, dir) = (engine.clone(), dir.clone());
+        tokio::spawn(async move {
             engine
                 .read(move |c, _| {
                     let slice = store::activities::raw_slice(c, id)?;
                     Ok((store::messages::read(&dir, &slice)?, store::outbox::envelope_recipients(c, id)?))
                 })
-                .await?
-        };
+                .await
+        })
+    };
+    let mut next = emails.first().map(|e| read(e.id));
+    for (i, email) in emails.iter().enumerate() {
+        let id = email.id;
+        let Some(reading) = next.take() else { break };
+        let (raw, to) = reading.await??;
+        next = emails.get(i + 1).map(|e| read(e.id));
         if session.as_ref().is_none_or(|s| !s.is_usable()) {
             match connect().await {
                 Ok(s) => session = Some(s),
