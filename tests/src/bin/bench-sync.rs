@@ -354,6 +354,19 @@ async fn push_latency(servers: &MailServers, users: &[(String, String)], message
     // Give each mailbox time to open its IDLE connection.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let db = dir.path().join("data").join(serversync::DATABASE_FILE);
+    // A raw IDLE client on the first mailbox, beside the engine's: how long the server itself
+    // takes to say EXISTS after a delivery.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (ready, is_ready) = tokio::sync::oneshot::channel::<u32>();
+    let watcher = tokio::spawn(raw_idle_watch(
+        servers.port("IMAPS_PORT"),
+        client_config(servers),
+        users[0].clone(),
+        ready,
+        stopped,
+    ));
+    let first_count = is_ready.await.unwrap_or_else(|e| panic!("raw IDLE client: {e}"));
+    let mut to_first: Vec<f64> = Vec::new();
     let mut rng: u64 = 0x5eed;
     let mut delivered = Vec::with_capacity(messages);
     for i in 0..messages {
@@ -368,6 +381,9 @@ async fn push_latency(servers: &MailServers, users: &[(String, String)], message
         let to_addr = format!("{to}@localhost");
         tokio::task::block_in_place(|| deliver(servers_ref, "customer@example.org", &[&to_addr], raw.as_bytes()));
         let at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or_default();
+        if *to == users[0].0 {
+            to_first.push(at);
+        }
         delivered.push((mid, at));
         // Random intervals of 0-400 ms (200 messages: about 40 s).
         let pause = (rng >> 40) % 400;
@@ -394,6 +410,77 @@ async fn push_latency(servers: &MailServers, users: &[(String, String)], message
         percentile(&lat, 95.0),
         lat.last().copied().unwrap_or(f64::NAN)
     );
+    let _ = stop.send(());
+    let exists = watcher.await.unwrap_or_else(|e| panic!("raw IDLE client: {e}"));
+    // The k-th message delivered to the first mailbox is announced by the first EXISTS that
+    // counts it.
+    let mut raw: Vec<f64> = to_first
+        .iter()
+        .enumerate()
+        .filter_map(|(k, at)| {
+            let n = first_count + k as u32 + 1;
+            exists.iter().find(|(count, _)| *count >= n).map(|(_, t)| (t - at).max(0.0))
+        })
+        .collect();
+    raw.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "raw IDLE client on {} ({} messages): delivery to EXISTS p50 {:.3} s, p95 {:.3} s, max {:.3} s",
+        users[0].0,
+        raw.len(),
+        percentile(&raw, 50.0),
+        percentile(&raw, 95.0),
+        raw.last().copied().unwrap_or(f64::NAN)
+    );
+}
+
+/// Signs in to `user`'s Inbox over IMAPS (`port`) and IDLEs, telling `ready` the message count once IDLE
+/// is on; returns each EXISTS count with when it arrived (seconds since the epoch), until `stop`.
+async fn raw_idle_watch(
+    port: u16,
+    config: Arc<rustls::ClientConfig>,
+    (user, pass): (String, String),
+    ready: tokio::sync::oneshot::Sender<u32>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) -> Vec<(u32, f64)> {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap_or_else(|e| panic!("connect: {e}"));
+    tcp.set_nodelay(true).unwrap_or_else(|e| panic!("nodelay: {e}"));
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap_or_else(|e| panic!("{e}"));
+    let tls = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await.unwrap_or_else(|e| panic!("tls: {e}"));
+    let mut s = BufReader::new(tls);
+    let mut line = String::new();
+    s.read_line(&mut line).await.unwrap_or_else(|e| panic!("imap read: {e}"));
+    s.get_mut().write_all(format!("a LOGIN {user} {pass}\r\n").as_bytes()).await.unwrap_or_else(|e| panic!("{e}"));
+    imap_reply(&mut s, "a").await;
+    s.get_mut().write_all(b"b SELECT INBOX\r\ni IDLE\r\n").await.unwrap_or_else(|e| panic!("{e}"));
+    let exists = |l: &str| l.strip_prefix("* ")?.strip_suffix(" EXISTS")?.parse::<u32>().ok();
+    let mut count = 0;
+    loop {
+        line.clear();
+        s.read_line(&mut line).await.unwrap_or_else(|e| panic!("imap read: {e}"));
+        if let Some(n) = exists(line.trim_end()) {
+            count = n;
+        }
+        if line.starts_with('+') {
+            break;
+        }
+    }
+    let _ = ready.send(count);
+    let mut seen = Vec::new();
+    loop {
+        line.clear();
+        tokio::select! {
+            read = s.read_line(&mut line) => {
+                let n = read.unwrap_or_else(|e| panic!("imap read: {e}"));
+                assert!(n > 0, "the IMAP server closed the IDLE connection");
+                if let Some(count) = exists(line.trim_end()) {
+                    let at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or_default();
+                    seen.push((count, at));
+                }
+            }
+            _ = &mut stop => break,
+        }
+    }
+    seen
 }
 
 /// Message-ID → when its activity was committed (seconds since the epoch).
