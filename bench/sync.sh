@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Continuous-sync benchmark against the real local Dovecot and Postfix (tests/servers/), release
-# build: push latency through IMAP IDLE (20 mailboxes, 200 messages) beside a raw IDLE client, sending (emails/s beside a
-# raw pipelined SMTP injection in the same run, with and without the Sent copy), the wall time and
-# logins of one polling pass over N idle mailboxes, and the idle RSS of the running scheduler.
+# build: push latency through IMAP IDLE (20 mailboxes, 200 messages) beside a raw IDLE client,
+# sending (emails/s beside a raw pipelined SMTP injection in the same run, with and without the
+# Sent copy), the wall time and logins of one polling pass over N idle mailboxes beside a raw
+# client's pass, and the idle RSS of the running scheduler.
 # Usage: bench/sync.sh [MAILBOXES (1000)] [EMAILS (1000)]; BENCH_PARTS=push,sending,idle picks parts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
