@@ -214,6 +214,38 @@ mod tests {
         }
     }
 
+    /// Every field an error of the engine names (`.param("field", "…")`) has its label, so the
+    /// message shows the field's name and never its code.
+    #[test]
+    fn every_field_an_error_names_has_a_label() {
+        fn sources(dir: &std::path::Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    sources(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(std::fs::read_to_string(&path).unwrap_or_default());
+                }
+            }
+        }
+        let mut texts = Vec::new();
+        sources(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut texts);
+        let marker = "param(\"field\", \"";
+        let mut fields: Vec<&str> = texts
+            .iter()
+            .flat_map(|t| t.split(marker).skip(1))
+            .filter_map(|rest| rest.split_once('"').map(|(name, _)| name))
+            .filter(|name| {
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
+            })
+            .collect();
+        fields.sort_unstable();
+        fields.dedup();
+        assert!(fields.len() > 5, "the sources were not read: {fields:?}");
+        let missing: Vec<&&str> = fields.iter().filter(|f| !has(Lang::En, &format!("label.field.{f}"))).collect();
+        assert!(missing.is_empty(), "fields named by errors without a label: {missing:?}");
+    }
+
     #[test]
     fn render_fills_parameters_and_falls_back_to_the_code() {
         let mut p = BTreeMap::new();
