@@ -81,6 +81,25 @@ async fn a_pass_runs_what_is_due_schedules_the_next_run_and_sends_a_new_email_at
     assert!(pass(&e).await.is_empty(), "nothing is due again at the same time");
 
     clock.set(t0 + Duration::minutes(1));
+    // An email to leave two minutes on (Send Later), written before one to leave now.
+    let later_at = t0 + Duration::minutes(3);
+    let later = ok(api::send_email(
+        &e,
+        SendEmail {
+            from_mailbox_id: alice,
+            to: vec![Recipient { record: None, address: Some("bob@localhost".into()) }],
+            cc: vec![],
+            bcc: vec![],
+            subject: "Later".into(),
+            body_text: "sent at its time".into(),
+            body_html: String::new(),
+            attachments: vec![],
+            regarding: None,
+            send_after: Some(later_at),
+            in_reply_to: None,
+        },
+    )
+    .await);
     let sent = ok(api::send_email(
         &e,
         SendEmail {
@@ -103,6 +122,13 @@ async fn a_pass_runs_what_is_due_schedules_the_next_run_and_sends_a_new_email_at
     let a_out = of(&ends, alice, W::Outgoing).unwrap_or_else(|| panic!("alice outgoing ran"));
     assert_eq!(a_out.items, 1, "the email was sent");
     assert_eq!(ok(api::get_email_activity(&e, sent.id).await).status, api::EmailStatus::Sent);
+    // The cycle does not push the Send Later email back by a polling interval.
+    assert_eq!(a_out.next_run_on, Some(later_at), "the next outgoing run is at the Send Later time");
+    clock.set(later_at);
+    let ends = pass(&e).await;
+    let a_out = of(&ends, alice, W::Outgoing).unwrap_or_else(|| panic!("alice outgoing ran at the Send Later time"));
+    assert_eq!(a_out.items, 1, "the Send Later email left at its time: {ends:?}");
+    assert_eq!(ok(api::get_email_activity(&e, later.id).await).status, api::EmailStatus::Sent);
 
     clock.set(t0 + Duration::minutes(5));
     let ends = pass(&e).await;
@@ -117,10 +143,10 @@ async fn a_pass_runs_what_is_due_schedules_the_next_run_and_sends_a_new_email_at
     let m = ok(api::monitoring_summary(&e, 24).await);
     let incoming: u32 = m.per_hour.iter().map(|h| h.incoming).sum();
     let outgoing: u32 = m.per_hour.iter().map(|h| h.outgoing).sum();
-    // Alice's four, and bob's copy of the email alice sent him (mail between users is tracked
-    // as two activities by default).
-    assert_eq!((incoming, outgoing), (5, 1), "the dashboard counts what was tracked and sent: {m:?}");
-    assert_eq!(m.latency.iter().map(|l| l.count).sum::<u32>(), 5);
+    // Alice's four, and bob's copies of the two emails alice sent him (mail between users is
+    // tracked as two activities by default).
+    assert_eq!((incoming, outgoing), (6, 2), "the dashboard counts what was tracked and sent: {m:?}");
+    assert_eq!(m.latency.iter().map(|l| l.count).sum::<u32>(), 6);
     assert!(m.failures.is_empty(), "nothing failed: {:?}", m.failures);
     let enabled = m.mailboxes.iter().find(|s| s.state == "enabled").map(|s| s.count);
     assert_eq!(enabled, Some(2), "{:?}", m.mailboxes);

@@ -104,6 +104,15 @@ pub fn set_waiting_reason(
         .execute(params![mailbox, code, params_json])?)
 }
 
+/// The earliest Send Later time after `now` of the mailbox's Pending Send emails.
+pub fn earliest_send_after(c: &Connection, mailbox: MailboxId, now: Timestamp) -> Result<Option<Timestamp>> {
+    Ok(c.prepare_cached(
+        "SELECT min(send_after) FROM email_activity WHERE sender_mailbox_id = ?1 AND status = 'pending_send'
+            AND send_after > ?2",
+    )?
+    .query_row(params![mailbox, now], |r| r.get(0))?)
+}
+
 /// Whether some Pending Send email of the mailbox says the mailbox cannot send.
 pub fn has_waiting_reason(c: &Connection, mailbox: MailboxId) -> Result<bool> {
     Ok(c.prepare_cached(

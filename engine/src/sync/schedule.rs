@@ -110,6 +110,23 @@ pub fn after_cycle(
     }
 }
 
+/// The next run of an outgoing workload after a success, brought forward to the earliest Send
+/// Later time still to come of its Pending Send emails, so that such an email leaves at its time
+/// rather than up to a polling interval later. A failure's back-off is never shortened.
+pub fn with_send_later(
+    after: After,
+    outcome: Outcome,
+    earliest_send_after: Option<Timestamp>,
+    now: Timestamp,
+) -> After {
+    match (outcome, after.next_run, earliest_send_after) {
+        (Outcome::Success { .. }, Some(next), Some(at)) if at > now && at < next => {
+            After { next_run: Some(at), ..after }
+        }
+        _ => after,
+    }
+}
+
 /// How a failed cycle counts (spec §3.11): what may pass without anyone acting is transient
 /// (network, timeout, a busy or throttling server, a busy database, a keychain that is locked for
 /// now: the engine's own state, not the mailbox's); anything else needs someone to act and is
@@ -139,6 +156,40 @@ mod tests {
 
     fn at(h: u32, m: u32) -> Timestamp {
         chrono::Utc.with_ymd_and_hms(2026, 12, 4, h, m, 0).single().unwrap_or_default()
+    }
+
+    #[test]
+    fn send_later_brings_the_next_outgoing_run_forward_only_after_a_success() {
+        let now = chrono::Utc::now();
+        let ok = Outcome::Success { items: 1, more: false };
+        let busy = Outcome::Transient { retry_after: None };
+        let after = |o| after_cycle(Workload::Outgoing, o, Counters::default(), 5, now);
+        let in_2 = now + Duration::minutes(2);
+        let rows = [
+            ("no Send Later: the interval", ok, None, Some(now + Duration::minutes(5))),
+            ("Send Later in 2 minutes: then", ok, Some(in_2), Some(in_2)),
+            (
+                "Send Later after the interval: the interval",
+                ok,
+                Some(now + Duration::minutes(9)),
+                Some(now + Duration::minutes(5)),
+            ),
+            (
+                "Send Later passed (it was due now): the interval",
+                ok,
+                Some(now - Duration::minutes(1)),
+                Some(now + Duration::minutes(5)),
+            ),
+            (
+                "a transient failure keeps its back-off",
+                busy,
+                Some(in_2),
+                Some(now + Duration::minutes(TRANSIENT_BACKOFF_MINUTES)),
+            ),
+        ];
+        for (rule, outcome, earliest, want) in rows {
+            assert_eq!(with_send_later(after(outcome), outcome, earliest, now).next_run, want, "{rule}");
+        }
     }
 
     #[test]

@@ -507,7 +507,11 @@ async fn finish(
                 Err(e) => (schedule::classify(&e), None, Some(e)),
             };
             let before = Counters { transient_failures: s.transient_failures, idle_cycles: s.idle_cycles };
-            let after = schedule::after_cycle(d.workload, outcome, before, min_polling, now);
+            let mut after = schedule::after_cycle(d.workload, outcome, before, min_polling, now);
+            if d.workload == Workload::Outgoing {
+                let earliest = store::outbox::earliest_send_after(tx, d.mailbox_id, now)?;
+                after = schedule::with_send_later(after, outcome, earliest, now);
+            }
             s.next_run_on = after.next_run;
             s.transient_failures = after.counters.transient_failures;
             s.idle_cycles = after.counters.idle_cycles;
