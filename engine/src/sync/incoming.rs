@@ -42,6 +42,29 @@ const BATCH_BYTES: u64 = 16 * 1024 * 1024;
 const BATCH_MESSAGES: usize = 500;
 /// Batches parsed at once.
 const PARSERS: usize = 2;
+/// Bytes of messages between their fetch and their commit, at most (one larger message is let
+/// through alone): the import's memory stays bounded whatever the messages' sizes.
+const IN_FLIGHT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A batch on its way through the pipeline, with its share of [`IN_FLIGHT_BYTES`] (given back
+/// when the batch is dropped, after its commit).
+struct InFlight {
+    batch: Vec<Fetched>,
+    held: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// Waits until `bytes` more may be in flight.
+async fn reserve(
+    budget: &std::sync::Arc<tokio::sync::Semaphore>,
+    bytes: u64,
+) -> Result<tokio::sync::OwnedSemaphorePermit> {
+    let n = u32::try_from(bytes.clamp(1, IN_FLIGHT_BYTES)).unwrap_or(u32::MAX);
+    budget.clone().acquire_many_owned(n).await.map_err(Error::internal)
+}
+
+fn in_flight_budget() -> std::sync::Arc<tokio::sync::Semaphore> {
+    std::sync::Arc::new(tokio::sync::Semaphore::new(usize::try_from(IN_FLIGHT_BYTES).unwrap_or(usize::MAX)))
+}
 /// The folder failed messages are moved to when the profile asks for it (spec §3.14).
 pub const UNDELIVERABLE_FOLDER: &str = "Undeliverable";
 /// Items a report lists in full; the counts are always complete.
@@ -606,6 +629,7 @@ fn too_large(size: u64) -> Error {
 /// A batch as the writer receives it: fetched, parsed, and the originals of the messages that were
 /// not tracked yet written to a pack (by position in the batch).
 struct Parsed {
+    _held: tokio::sync::OwnedSemaphorePermit,
     batch: Vec<Fetched>,
     parsed: Vec<Option<Result<ParsedEmail>>>,
     packed: Vec<Option<store::messages::Slice>>,
@@ -615,7 +639,7 @@ struct Parsed {
 /// not tracked yet into one pack, synced to disk, before the writer commits the activities that
 /// refer to them (the batch goes to a blocking thread and back, never copied). A message that
 /// another writer tracks in between leaves a few unreferenced bytes in its pack, nothing worse.
-async fn parse_and_pack(engine: &Engine, batch: Vec<Fetched>, mode: Mode) -> Result<Parsed> {
+async fn parse_and_pack(engine: &Engine, InFlight { batch, held }: InFlight, mode: Mode) -> Result<Parsed> {
     let inner = engine.inner.clone();
     tokio::task::spawn_blocking(move || {
         let started = std::time::Instant::now();
@@ -654,7 +678,7 @@ async fn parse_and_pack(engine: &Engine, batch: Vec<Fetched>, mode: Mode) -> Res
             }
         }
         tracing::debug!(messages = batch.len(), ms = started.elapsed().as_millis() as u64, "batch parsed");
-        Ok(Parsed { batch, parsed, packed })
+        Ok(Parsed { _held: held, batch, parsed, packed })
     })
     .await?
 }
@@ -914,7 +938,7 @@ async fn consume(
     engine: &Engine,
     ctx: &std::sync::Arc<Ctx>,
     mode: Mode,
-    mut rx: tokio::sync::mpsc::Receiver<Vec<Fetched>>,
+    mut rx: tokio::sync::mpsc::Receiver<InFlight>,
     cursor_of: impl Fn(&[Fetched]) -> Option<(Option<u32>, u32)>,
     progress: &(dyn Fn(Progress) + Send + Sync),
     report: &mut CycleReport,
@@ -937,7 +961,7 @@ async fn consume(
     };
     let writer = async {
         let mut preview_keys = HashSet::new();
-        while let Some(Parsed { batch, parsed, mut packed }) = prx.recv().await {
+        while let Some(Parsed { _held, batch, parsed, mut packed }) = prx.recv().await {
             packed.resize(batch.len(), None);
             let cursor = cursor_of(&batch);
             let reports = commit_batch(engine, ctx, batch, parsed, packed, mode, &mut preview_keys, cursor).await?;
@@ -1007,8 +1031,9 @@ async fn imap_cycle(
     .map(|b| b.iter().map(Step::uid).collect())
     .collect();
     let complete_uid = planned.last().and_then(|b| b.last().copied());
-    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<Fetched>>(1);
+    let (tx, rx) = tokio::sync::mpsc::channel::<InFlight>(1);
     let shutdown = engine.shutdown_token().clone();
+    let budget = in_flight_budget();
     let (produced, consumed) = {
         let session = &mut session;
         let by_uid = &by_uid;
@@ -1019,6 +1044,14 @@ async fn imap_cycle(
                 }
                 let wanted: Vec<u32> =
                     uids.iter().copied().filter(|u| matches!(by_uid.get(u), Some(Step::Fetch(_)))).collect();
+                let bytes = wanted
+                    .iter()
+                    .map(|u| match by_uid.get(u) {
+                        Some(Step::Fetch(l)) => l.size,
+                        _ => 0,
+                    })
+                    .sum();
+                let held = reserve(&budget, bytes).await?;
                 let mut bodies: HashMap<u32, (Vec<u8>, Option<Timestamp>)> = HashMap::with_capacity(wanted.len());
                 let fetch_started = std::time::Instant::now();
                 if !wanted.is_empty() {
@@ -1053,7 +1086,7 @@ async fn imap_cycle(
                         Fetched { server_ref: server_ref(*uid), uid: *uid, received_on: date, kind }
                     })
                     .collect();
-                if tx.send(batch).await.is_err() {
+                if tx.send(InFlight { batch, held }).await.is_err() {
                     break;
                 }
             }
@@ -1168,8 +1201,9 @@ async fn pop3_cycle(
     report.planned = order.len() as u32;
     let planned: Vec<Vec<u32>> =
         batches(order, |(_, s)| *s).into_iter().map(|b| b.into_iter().map(|(n, _)| n).collect()).collect();
-    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<Fetched>>(1);
+    let (tx, rx) = tokio::sync::mpsc::channel::<InFlight>(1);
     let shutdown = engine.shutdown_token().clone();
+    let budget = in_flight_budget();
     let (produced, consumed) = {
         let session = &mut session;
         let numbered = &numbered;
@@ -1178,6 +1212,12 @@ async fn pop3_cycle(
                 if shutdown.is_cancelled() {
                     return Ok::<bool, Error>(true);
                 }
+                let bytes = numbers
+                    .iter()
+                    .filter(|n| matches!(numbered.get(n), Some((_, None))))
+                    .map(|n| sizes.get(n).copied().unwrap_or(0))
+                    .sum();
+                let held = reserve(&budget, bytes).await?;
                 let mut batch = Vec::with_capacity(numbers.len());
                 for n in numbers {
                     let Some((uidl, too_large)) = numbered.get(&n) else { continue };
@@ -1196,7 +1236,7 @@ async fn pop3_cycle(
                     };
                     batch.push(Fetched { server_ref: format!("pop3:{uidl}"), uid: n, received_on: None, kind });
                 }
-                if tx.send(batch).await.is_err() {
+                if tx.send(InFlight { batch, held }).await.is_err() {
                     break;
                 }
             }
