@@ -65,15 +65,31 @@ pub fn cli_json(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> serde_js
 
 /// An engine in a fresh temporary directory with an in-memory secret store.
 pub async fn memory_engine() -> (Engine, Arc<MemoryStore>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let secrets = Arc::new(MemoryStore::new());
+    let (engine, dir) = engine_with(secrets.clone(), Arc::new(SystemClock)).await;
+    (engine, secrets, dir)
+}
+
+/// An engine in a fresh temporary data directory with in-memory secrets and the given clock.
+pub async fn engine_with(
+    secrets: Arc<MemoryStore>,
+    clock: Arc<dyn serversync::clock::Clock>,
+) -> (Engine, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let config = EngineConfig {
         data_dir: dir.path().join("data"),
-        secrets: SecretBackend::Custom(secrets.clone() as Arc<dyn SecretStore>),
-        clock: Arc::new(SystemClock),
+        secrets: SecretBackend::Custom(secrets as Arc<dyn SecretStore>),
+        clock,
     };
-    let engine = Engine::open(config).await.unwrap_or_else(|e| panic!("engine: {e}"));
-    (engine, secrets, dir)
+    (Engine::open(config).await.unwrap_or_else(|e| panic!("engine: {e}")), dir)
+}
+
+/// [`memory_engine`] on a clock that moves only when the test sets it (schedules without sleeps).
+pub async fn fixed_engine() -> (Engine, Arc<serversync::clock::FixedClock>, tempfile::TempDir) {
+    use serversync::clock::Clock as _;
+    let clock = Arc::new(serversync::clock::FixedClock::new(SystemClock.now()));
+    let (engine, dir) = engine_with(Arc::new(MemoryStore::new()), clock.clone()).await;
+    (engine, clock, dir)
 }
 
 /// Every byte SQLite keeps for this database: the file, its write-ahead log and shared memory.

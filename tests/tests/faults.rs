@@ -10,27 +10,15 @@ use serversync::api::{
     self, AlertFilter, AlertLevel, EmailStatus, FilteringMethod, MailboxId, ProfileChanges, Recipient, RunOutcome,
     SendEmail, Workload,
 };
-use serversync::clock::{Clock, FixedClock, SystemClock};
-use serversync::secrets::{MemoryStore, SecretStore};
-use serversync::{Engine, EngineConfig, Result, SecretBackend};
+use serversync::clock::{Clock, FixedClock};
+use serversync::{Engine, Result};
+use serversync_tests::fixed_engine;
 use serversync_tests::mail::{MailServers, deliver_many};
 use serversync_tests::proxy::{Fault, FaultProxy};
 use serversync_tests::setup::{Sides, mailbox, ok, profile, test_and_enable, user_filter};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
-
-async fn fixed_engine() -> (Engine, Arc<FixedClock>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let clock = Arc::new(FixedClock::new(SystemClock.now()));
-    let config = EngineConfig {
-        data_dir: dir.path().join("data"),
-        secrets: SecretBackend::Custom(Arc::new(MemoryStore::new()) as Arc<dyn SecretStore>),
-        clock: clock.clone(),
-    };
-    (Engine::open(config).await.unwrap_or_else(|e| panic!("engine: {e}")), clock, dir)
-}
 
 fn database(d: &tempfile::TempDir) -> PathBuf {
     d.path().join("data").join(serversync::DATABASE_FILE)

@@ -9,23 +9,12 @@ use serversync::api::{
     self, AlertFilter, AlertLevel, FilteringMethod, MailboxId, ProfileChanges, Recipient, RunOutcome, SendEmail,
     TestStatus, Workload,
 };
-use serversync::clock::{Clock, FixedClock, SystemClock};
-use serversync::secrets::{MemoryStore, Secret, SecretStore};
-use serversync::{Engine, EngineConfig, Result, SecretBackend};
+use serversync::clock::Clock;
+use serversync::secrets::Secret;
+use serversync::{Engine, Result};
+use serversync_tests::fixed_engine;
 use serversync_tests::mail::{MailServers, deliver, silent_server};
 use serversync_tests::setup::{Sides, mailbox, ok, profile, test_and_enable, user_filter};
-use std::sync::Arc;
-
-async fn fixed_engine() -> (Engine, Arc<FixedClock>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let clock = Arc::new(FixedClock::new(SystemClock.now()));
-    let config = EngineConfig {
-        data_dir: dir.path().join("data"),
-        secrets: SecretBackend::Custom(Arc::new(MemoryStore::new()) as Arc<dyn SecretStore>),
-        clock: clock.clone(),
-    };
-    (Engine::open(config).await.unwrap_or_else(|e| panic!("engine: {e}")), clock, dir)
-}
 
 fn message(n: u32) -> Vec<u8> {
     format!(
@@ -33,6 +22,23 @@ fn message(n: u32) -> Vec<u8> {
         chrono::Utc::now().to_rfc2822()
     )
     .into_bytes()
+}
+
+/// An email from `from` to bob@localhost, to leave now or at `send_after`.
+fn to_bob(from: MailboxId, subject: &str, send_after: Option<chrono::DateTime<chrono::Utc>>) -> SendEmail {
+    SendEmail {
+        from_mailbox_id: from,
+        to: vec![Recipient { record: None, address: Some("bob@localhost".into()) }],
+        cc: vec![],
+        bcc: vec![],
+        subject: subject.into(),
+        body_text: format!("{subject}: sent by the scheduler"),
+        body_html: String::new(),
+        attachments: vec![],
+        regarding: None,
+        send_after,
+        in_reply_to: None,
+    }
 }
 
 /// Runs one pass; returns (mailbox, workload) → the cycle's end.
@@ -83,40 +89,8 @@ async fn a_pass_runs_what_is_due_schedules_the_next_run_and_sends_a_new_email_at
     clock.set(t0 + Duration::minutes(1));
     // An email to leave two minutes on (Send Later), written before one to leave now.
     let later_at = t0 + Duration::minutes(3);
-    let later = ok(api::send_email(
-        &e,
-        SendEmail {
-            from_mailbox_id: alice,
-            to: vec![Recipient { record: None, address: Some("bob@localhost".into()) }],
-            cc: vec![],
-            bcc: vec![],
-            subject: "Later".into(),
-            body_text: "sent at its time".into(),
-            body_html: String::new(),
-            attachments: vec![],
-            regarding: None,
-            send_after: Some(later_at),
-            in_reply_to: None,
-        },
-    )
-    .await);
-    let sent = ok(api::send_email(
-        &e,
-        SendEmail {
-            from_mailbox_id: alice,
-            to: vec![Recipient { record: None, address: Some("bob@localhost".into()) }],
-            cc: vec![],
-            bcc: vec![],
-            subject: "Scheduled".into(),
-            body_text: "sent by the scheduler".into(),
-            body_html: String::new(),
-            attachments: vec![],
-            regarding: None,
-            send_after: None,
-            in_reply_to: None,
-        },
-    )
-    .await);
+    let later = ok(api::send_email(&e, to_bob(alice, "Later", Some(later_at))).await);
+    let sent = ok(api::send_email(&e, to_bob(alice, "Scheduled", None)).await);
     let ends = pass(&e).await;
     assert_eq!(ends.len(), 1, "only alice's outgoing was made due by the new email: {ends:?}");
     let a_out = of(&ends, alice, W::Outgoing).unwrap_or_else(|| panic!("alice outgoing ran"));

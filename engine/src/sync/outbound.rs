@@ -155,9 +155,7 @@ pub async fn run_outgoing(engine: &Engine, id: MailboxId, max: u32) -> Result<Ou
             .await?;
         let (mailbox, profile, settings) = loaded;
         if let Err(e) = gate(&mailbox, profile.as_ref(), &settings) {
-            let (code, params) = (e.code(), e.params().clone());
-            engine.write(move |tx, _| store::outbox::set_waiting_reason(tx, id, Some((code, &params)))).await?;
-            return Err(e);
+            return Err(stop(engine, id, None, e).await);
         }
         let profile = profile.ok_or_else(|| Error::validation("mailbox.profile.missing_or_inactive"))?;
         let ctx = Ctx { mailbox, profile, settings };
@@ -285,21 +283,8 @@ async fn send_all(engine: &Engine, ctx: &Ctx, emails: Vec<EmailActivity>, report
         if session.as_ref().is_none_or(|s| !s.is_usable()) {
             match connect().await {
                 Ok(s) => session = Some(s),
-                Err(e) => {
-                    // The mailbox cannot send at all: this email and the rest wait, with the reason.
-                    let (code, params) = (e.code(), e.params().clone());
-                    let mid = ctx.mailbox.id;
-                    let done = finished.take();
-                    engine
-                        .write_with(Durability::Full, move |tx, c| {
-                            if let Some(f) = &done {
-                                f.commit(tx, c.now())?;
-                            }
-                            store::outbox::set_waiting_reason(tx, mid, Some((code, &params)))
-                        })
-                        .await?;
-                    return Err(e);
-                }
+                // The mailbox cannot send at all: this email and the rest wait, with the reason.
+                Err(e) => return Err(stop(engine, ctx.mailbox.id, finished.take(), e).await),
             }
         }
         // Committed Sending before the message leaves: a crash from here on is found again. The
@@ -354,28 +339,11 @@ async fn send_all(engine: &Engine, ctx: &Ctx, emails: Vec<EmailActivity>, report
         // back-off, and the emails not tried yet wait for that retry with the reason.
         if outcome == SendResult::Transient && session.as_ref().is_some_and(|s| !s.is_usable()) {
             let e = result.err().unwrap_or_else(|| Error::internal("a failed try without its error"));
-            let (code, params) = (e.code(), e.params().clone());
-            let mid = ctx.mailbox.id;
-            engine
-                .write_with(Durability::Full, move |tx, c| {
-                    end.commit(tx, c.now())?;
-                    store::outbox::set_waiting_reason(tx, mid, Some((code, &params)))
-                })
-                .await?;
-            return Err(e);
+            return Err(stop(engine, ctx.mailbox.id, Some(end), e).await);
         }
         // The mailbox itself cannot send (credentials, TLS): the rest wait for it to be fixed.
         if let (SendResult::MailboxLevel, Err(e)) = (outcome, result) {
-            let e = refused(e, &login, source, &ctx.profile);
-            let (code, params) = (e.code(), e.params().clone());
-            let mid = ctx.mailbox.id;
-            engine
-                .write_with(Durability::Full, move |tx, c| {
-                    end.commit(tx, c.now())?;
-                    store::outbox::set_waiting_reason(tx, mid, Some((code, &params)))
-                })
-                .await?;
-            return Err(e);
+            return Err(stop(engine, ctx.mailbox.id, Some(end), refused(e, &login, source, &ctx.profile)).await);
         }
         finished = Some(end);
     }
@@ -387,6 +355,24 @@ async fn send_all(engine: &Engine, ctx: &Ctx, emails: Vec<EmailActivity>, report
     }
     sent.close().await;
     Ok(())
+}
+
+/// Ends a cycle that cannot go on with `e`: the end of the email tried last is committed, and
+/// the mailbox's emails still to send wait with its reason. Returns the error the cycle ends with.
+async fn stop(engine: &Engine, mailbox: MailboxId, end: Option<Finished>, e: Error) -> Error {
+    let (code, params) = (e.code(), e.params().clone());
+    let written = engine
+        .write_with(Durability::Full, move |tx, c| {
+            if let Some(f) = &end {
+                f.commit(tx, c.now())?;
+            }
+            store::outbox::set_waiting_reason(tx, mailbox, Some((code, &params)))
+        })
+        .await;
+    match written {
+        Ok(_) => e,
+        Err(w) => w,
+    }
 }
 
 /// How an email's try ended: committed with the next email's Sending mark, or at the cycle's end.

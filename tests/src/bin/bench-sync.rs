@@ -14,10 +14,10 @@
 //!   p50, p95 and max from delivery to the committed activity.
 
 use chrono::Duration as ChronoDuration;
+use serversync::Engine;
 use serversync::api::{self, FilteringMethod, ProfileChanges, Recipient, SchedulerOptions, SendEmail, SettingsChanges};
 use serversync::clock::{Clock, FixedClock, SystemClock};
-use serversync::secrets::{MemoryStore, SecretStore};
-use serversync::{Engine, EngineConfig, SecretBackend};
+use serversync::secrets::MemoryStore;
 use serversync_tests::mail::{MailServers, deliver};
 use serversync_tests::setup::{Sides, mailbox, ok, profile, user_filter};
 use std::sync::Arc;
@@ -47,13 +47,7 @@ impl Logins<'_> {
 }
 
 async fn engine(clock: Arc<dyn Clock>) -> (Engine, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let config = EngineConfig {
-        data_dir: dir.path().join("data"),
-        secrets: SecretBackend::Custom(Arc::new(MemoryStore::new()) as Arc<dyn SecretStore>),
-        clock,
-    };
-    (Engine::open(config).await.unwrap_or_else(|e| panic!("engine: {e}")), dir)
+    serversync_tests::engine_with(Arc::new(MemoryStore::new()), clock).await
 }
 
 async fn enabled_mailboxes(
