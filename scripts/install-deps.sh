@@ -15,8 +15,12 @@ packages=(
   dbus dbus-bin gnome-keyring libsecret-tools
   # real mail servers for the protocol tests, started on 127.0.0.1 by tests/servers/ (never as system services)
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix openssl
+  # Microsoft's EWS schemas are checked with xmllint
+  libxml2-utils
   # the mail corpus generator and the benchmarks
-  python3
+  python3 python3-lxml
+  # the Exchange test servers (tests/servers/graph, tests/servers/ews): a venv with Debian's packages
+  python3-venv python3-cryptography
 )
 
 missing=()

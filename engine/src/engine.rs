@@ -77,6 +77,9 @@ impl EngineConfig {
     }
 }
 
+/// HTTP clients kept between cycles, each with the fingerprint of what it was built from.
+pub(crate) type ClientCache<K, C> = std::sync::Mutex<std::collections::HashMap<K, ([u8; 32], Arc<C>)>>;
+
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub(crate) store: Store,
@@ -90,6 +93,11 @@ pub(crate) struct Inner {
     _runner_lock: std::fs::File,
     /// Each profile's "Maximum Concurrent Connections", shared by every job of this engine.
     connection_limits: ConnectionLimits<ProfileId>,
+    /// Each Exchange Online profile's Graph client (its connections and its token), with the
+    /// fingerprint of the settings and secret it was built from.
+    pub(crate) graph_clients: ClientCache<ProfileId, crate::protocol::graph::GraphClient>,
+    /// Each Exchange Server credential's EWS client (NTLM authenticates its connections).
+    pub(crate) ews_clients: ClientCache<(ProfileId, String), crate::protocol::ews::EwsClient>,
     /// Tells whoever listens (the desktop shell) that a job of this engine changed.
     job_changes: tokio::sync::broadcast::Sender<JobChange>,
     /// Tells whoever listens that a sync cycle of this engine ended.
@@ -189,6 +197,8 @@ impl Engine {
                 runner_id,
                 _runner_lock: runner_lock,
                 connection_limits: ConnectionLimits::default(),
+                graph_clients: Default::default(),
+                ews_clients: Default::default(),
                 job_changes: tokio::sync::broadcast::channel(256).0,
                 sync_changes: tokio::sync::broadcast::channel(256).0,
                 shutdown: CancellationToken::new(),

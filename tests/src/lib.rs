@@ -133,6 +133,9 @@ pub fn count_rows(db: &Path, table: &str) -> i64 {
         .unwrap_or_else(|e| panic!("open {}: {e}", db.display()));
     conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap_or_else(|e| panic!("{e}"))
 }
+pub mod admin;
+pub mod ews;
+pub mod graph;
 pub mod mail;
 pub mod proxy;
 pub mod setup;

@@ -135,3 +135,66 @@ pub async fn alerts(e: &Engine, id: MailboxId) -> Vec<(AlertLevel, String, Strin
         .map(|a| (a.level, a.code.clone(), serversync::i18n::render(Lang::En, &a.code, &a.params)))
         .collect()
 }
+
+/// A user `name@domain` whose mailbox syncs through `profile` and signs in with the profile's
+/// credentials (an Exchange profile); approved unless told otherwise.
+pub async fn exchange_mailbox(e: &Engine, profile: ProfileId, name: &str, domain: &str, approve: bool) -> MailboxId {
+    let u = ok(api::create_user(
+        e,
+        CreateUser {
+            full_name: name.into(),
+            primary_email: format!("{name}@{domain}"),
+            can_approve_email: false,
+            incoming_filtering_method: None,
+        },
+    )
+    .await);
+    let id = u.mailbox_id.unwrap_or_else(|| panic!("the user has no mailbox"));
+    ok(api::update_mailbox(e, id, sync_methods(profile)).await);
+    if approve {
+        ok(api::approve_mailboxes(e, vec![id], None).await);
+    }
+    id
+}
+
+/// One incoming cycle of one mailbox, through the API.
+pub async fn sync_one(e: &Engine, id: MailboxId) -> api::MailboxSync {
+    let r = ok(api::sync_mailboxes(
+        e,
+        api::SyncScope::Mailboxes(vec![id]),
+        api::SyncRequest { preview: false, max_messages: None },
+        Lang::En,
+        std::sync::Arc::new(|_| {}),
+    )
+    .await);
+    r.into_iter().next().unwrap_or_else(|| panic!("no result"))
+}
+
+/// The report of a cycle that must have worked.
+pub fn report(s: &api::MailboxSync) -> &api::CycleReport {
+    s.report.as_ref().unwrap_or_else(|| panic!("the cycle failed: {:?}", s.error))
+}
+
+/// The subjects of the email activities that start with `prefix`.
+pub async fn subjects(e: &Engine, prefix: &str) -> Vec<String> {
+    let rows = ok(api::list_email_activities(e, api::EmailActivityFilter::default(), 0, 5000).await).rows;
+    rows.into_iter().map(|r| r.subject).filter(|s| s.starts_with(prefix)).collect()
+}
+
+/// An email from `from` to `to` with a Bcc recipient, through the API.
+pub fn email(from: MailboxId, to: &str, bcc: &str, subject: String, text: String, html: String) -> api::SendEmail {
+    let address = |a: &str| api::Recipient { record: None, address: Some(a.into()) };
+    api::SendEmail {
+        from_mailbox_id: from,
+        to: vec![address(to)],
+        cc: vec![],
+        bcc: vec![address(bcc)],
+        subject,
+        body_text: text,
+        body_html: html,
+        attachments: vec![],
+        regarding: None,
+        send_after: None,
+        in_reply_to: None,
+    }
+}

@@ -2,11 +2,13 @@
 //! the per-workload test of Test & Enable.
 
 use crate::domain::rules::Workload;
-use crate::domain::{Mailbox, Profile, ProfileId, TestExecutionStatus};
+use crate::domain::{Mailbox, Profile, ProfileId, ServerType, TestExecutionStatus};
 use crate::protocol::{
     self, Direction, Endpoint, IncomingProtocol, Login, Observer, Step, StepOutcome, Steps, Unobserved,
 };
-use crate::remote::connect::{CredentialSource, client_for, endpoint, login, refused};
+use crate::remote::connect::{
+    CredentialSource, client_for, endpoint, ews_client, graph_client, login, name_credentials, refused,
+};
 use crate::store;
 use crate::{Engine, Result};
 use serde::Serialize;
@@ -45,6 +47,21 @@ pub(crate) async fn test_workload(engine: &Engine, p: &Profile, m: &Mailbox, w: 
         return Err(protocol::not_implemented(p.server_type, w));
     }
     let direction = Direction::from(w);
+    if p.server_type == ServerType::ExchangeOnline {
+        let graph = graph_client(engine, p).await?;
+        return graph.test(Some(m.email_address.trim()), direction, p.ca_file.trim(), &mut Unobserved).await.map_err(
+            |e| name_credentials(e, CredentialSource::Profile, p).param("workload", w.code()).param("mailbox", &m.name),
+        );
+    }
+    if p.server_type == ServerType::ExchangeServer {
+        let (ews, impersonate, source) = ews_client(engine, p, Some(m), direction).await.map_err(|e| {
+            name_credentials(e, CredentialSource::Profile, p).param("workload", w.code()).param("mailbox", &m.name)
+        })?;
+        return ews
+            .test(Some(m.email_address.trim()), impersonate, true, direction, p.ca_file.trim(), &mut Unobserved)
+            .await
+            .map_err(|e| name_credentials(e, source, p).param("workload", w.code()).param("mailbox", &m.name));
+    }
     let client = client_for(p, direction)?;
     let ep = endpoint(p, direction)?;
     let (login, source) = login(engine, p, Some(m), direction).await?;
@@ -76,7 +93,36 @@ pub async fn test_profile_connection(engine: &Engine, id: super::wire::ProfileId
     let mut signed_in = None::<bool>;
     for direction in [Direction::Incoming, Direction::Outgoing] {
         let mut steps = Steps::new(direction);
+        if p.server_type.is_exchange() && direction == Direction::Outgoing {
+            // One app signs in for both sides: its token was tested with the incoming side.
+            continue;
+        }
         let outcome: Result<bool> = async {
+            if p.server_type == ServerType::ExchangeServer {
+                let (ews, impersonate, source) = ews_client(engine, &p, None, direction).await?;
+                let sign_in = source != CredentialSource::None;
+                let r = ews.test(None, impersonate, sign_in, direction, p.ca_file.trim(), &mut steps).await;
+                return r.map(|()| sign_in).map_err(|e| {
+                    let e = name_credentials(e, source, &p);
+                    if let Some(step) = steps.list.iter_mut().rev().find(|s| s.outcome == StepOutcome::Failure) {
+                        step.error_code = e.code().to_owned();
+                        step.error_params = e.params().clone();
+                    }
+                    e
+                });
+            }
+            if p.server_type == ServerType::ExchangeOnline {
+                let graph = graph_client(engine, &p).await?;
+                let r = graph.test(None, direction, p.ca_file.trim(), &mut steps).await;
+                return r.map(|()| true).map_err(|e| {
+                    let e = name_credentials(e, CredentialSource::Profile, &p);
+                    if let Some(step) = steps.list.iter_mut().rev().find(|s| s.outcome == StepOutcome::Failure) {
+                        step.error_code = e.code().to_owned();
+                        step.error_params = e.params().clone();
+                    }
+                    e
+                });
+            }
             let client = client_for(&p, direction)?;
             let ep = endpoint(&p, direction)?;
             let (login, source) = login(engine, &p, None, direction).await?;

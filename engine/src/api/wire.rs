@@ -378,6 +378,8 @@ record! {
         pub oauth_credential_kind: Option<OauthCredentialKind>,
         pub server_authority: Option<ServerAuthority>,
         pub aad_resource_id: String,
+        pub authority_host: String,
+        pub graph_endpoint: String,
 
         // Locations
         pub use_autodiscover: bool,
@@ -730,7 +732,7 @@ same_on_the_wire!(u64);
 
 wire_enum! {
     /// Why a cycle read the whole Inbox again.
-    Rescan from crate::sync::plan::Rescan { First, UidValidityChanged, StartDateMovedBack }
+    Rescan from crate::sync::plan::Rescan { First, UidValidityChanged, StartDateMovedBack, CursorExpired }
 }
 
 wire_enum! {

@@ -167,4 +167,6 @@ pub struct SyncState {
     pub items_processed_last_sync: u32,
     pub items_failed_last_sync: u32,
     pub no_email_count: u32,
+    /// A server's opaque cursor: Graph's delta (or next) link, EWS's SyncState; "" for none.
+    pub server_cursor: String,
 }

@@ -28,6 +28,10 @@ pub struct Profile {
     pub oauth_credential_kind: Option<OauthCredentialKind>,
     pub server_authority: Option<ServerAuthority>,
     pub aad_resource_id: String,
+    /// Exchange Online: the sign-in host (`https://…`), "" for the server authority's.
+    pub authority_host: String,
+    /// Exchange Online: the Graph endpoint (`https://…`), "" for the server authority's.
+    pub graph_endpoint: String,
 
     // Locations
     pub use_autodiscover: bool,
@@ -97,6 +101,8 @@ macro_rules! profile_changes {
                 oauth_credential_kind: Option<OauthCredentialKind>,
                 server_authority: Option<ServerAuthority>,
                 aad_resource_id: String,
+                authority_host: String,
+                graph_endpoint: String,
                 use_autodiscover: bool,
                 incoming_location: String,
                 outgoing_location: String,
@@ -148,6 +154,8 @@ macro_rules! profile_fields {
                 OauthCredentialKind = "oauth_credential_kind",
                 ServerAuthority = "server_authority",
                 AadResourceId = "aad_resource_id",
+                AuthorityHost = "authority_host",
+                GraphEndpoint = "graph_endpoint",
                 UseAutodiscover = "use_autodiscover",
                 IncomingLocation = "incoming_location",
                 OutgoingLocation = "outgoing_location",
@@ -208,6 +216,8 @@ impl Profile {
             oauth_credential_kind: is_exo.then_some(OauthCredentialKind::ClientSecret),
             server_authority: is_exo.then_some(ServerAuthority::Public),
             aad_resource_id: String::new(),
+            authority_host: String::new(),
+            graph_endpoint: String::new(),
             use_autodiscover: server_type == ServerType::ExchangeServer,
             incoming_location: String::new(),
             outgoing_location: String::new(),

@@ -104,6 +104,33 @@ pub fn tls(host: &str, e: &rustls::Error) -> Error {
     Error::new(ErrorKind::Server, code).param("host", host).with_detail(e)
 }
 
+/// An HTTP client's failure (Graph, EWS) as the administrator can act on it: a timeout, a TLS
+/// failure, a host that does not resolve, a refused or lost connection.
+pub fn http(host: &str, limit: std::time::Duration, e: &reqwest::Error) -> Error {
+    if e.is_timeout() {
+        return timeout(host, limit.as_secs());
+    }
+    let source: &(dyn std::error::Error + 'static) = e;
+    if let Some(r) = find_rustls(source) {
+        return tls(host, r);
+    }
+    let mut cur = std::error::Error::source(e);
+    while let Some(s) = cur {
+        if let Some(err) = s.downcast_ref::<io::Error>() {
+            return self::io(host, 443, err);
+        }
+        let text = s.to_string();
+        if text.contains("dns error") || text.contains("failed to lookup address") {
+            return host_not_found(host).with_detail(text);
+        }
+        cur = s.source();
+    }
+    if e.is_connect() {
+        return Error::new(ErrorKind::Unavailable, code::CONNECTION_REFUSED).param("host", host).with_detail(e);
+    }
+    connection_lost(host).with_detail(e)
+}
+
 /// Finds the rustls error inside an error chain (io errors wrap it during a handshake).
 pub fn find_rustls<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
     let mut cur: Option<&'a (dyn std::error::Error + 'static)> = Some(e);

@@ -17,7 +17,9 @@
 //! permanent or transient. Connecting and signing in report their steps to an [`Observer`]:
 //! Test Connection records them in [`Steps`]; sync passes [`Unobserved`].
 
+pub mod ews;
 pub mod failure;
+pub mod graph;
 pub mod imap;
 pub mod net;
 pub mod policy;

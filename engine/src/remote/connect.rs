@@ -4,8 +4,8 @@
 //! neither has to go through the other.
 
 use crate::domain::rules::{ProfileSecretKind, Workload};
-use crate::domain::{AuthProtocol, CredentialMode, Mailbox, Profile, ServerType};
-use crate::protocol::{self, Direction, Endpoint, IncomingProtocol, Login, Security};
+use crate::domain::{AuthProtocol, CredentialMode, Mailbox, OauthCredentialKind, Profile, ServerType};
+use crate::protocol::{self, Direction, Endpoint, IncomingProtocol, Login, Security, ews, graph};
 use crate::{Engine, Error, Result};
 use std::time::Duration;
 
@@ -145,4 +145,130 @@ pub fn name_credentials(e: Error, source: CredentialSource, p: &Profile) -> Erro
 /// the secret, should the server have echoed it.
 pub fn refused(e: Error, login: &Login, source: CredentialSource, p: &Profile) -> Error {
     login.redact_error(name_credentials(e, source, p))
+}
+
+/// The Graph client of an Exchange Online profile: the cached one while the profile's settings and
+/// its app's secret are unchanged (it keeps the token and the connections), else a new one.
+pub async fn graph_client(engine: &Engine, p: &Profile) -> Result<std::sync::Arc<graph::GraphClient>> {
+    use sha2::{Digest, Sha256};
+    let path = crate::secrets::paths::profile_secret(p.id, ProfileSecretKind::OauthSecret);
+    let secret = engine.get_secret(path).await?.filter(|s| !s.is_empty()).ok_or_else(|| {
+        Error::validation("profile.password.not_set").param("workload", "incoming").param("profile", &p.name)
+    })?;
+    let certificate = p.oauth_credential_kind == Some(OauthCredentialKind::Certificate);
+    let mut h = Sha256::new();
+    for part in [
+        p.tenant_id.as_str(),
+        p.oauth_client_id.as_str(),
+        &format!("{:?}/{certificate}/{}", p.server_authority, p.timeout_seconds),
+        p.authority_host.as_str(),
+        p.graph_endpoint.as_str(),
+        p.ca_file.as_str(),
+        secret.expose(),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    let fingerprint: [u8; 32] = h.finalize().into();
+    let lock = || engine.inner.graph_clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((f, c)) = lock().get(&p.id)
+        && *f == fingerprint
+    {
+        return Ok(c.clone());
+    }
+    let cloud = graph::Cloud::of(p.server_authority, &p.authority_host, &p.graph_endpoint)?;
+    let credential =
+        if certificate { graph::Credential::Certificate(secret) } else { graph::Credential::Secret(secret) };
+    let app = graph::App { tenant: p.tenant_id.clone(), client_id: p.oauth_client_id.clone(), credential };
+    let timeout = if p.timeout_mailbox_connection {
+        Duration::from_secs(u64::from(p.timeout_seconds.max(1))).min(MAX_TIMEOUT)
+    } else {
+        MAX_TIMEOUT
+    };
+    let client = std::sync::Arc::new(graph::GraphClient::new(cloud, app, p.ca_file.trim(), timeout)?);
+    lock().insert(p.id, (fingerprint, client.clone()));
+    Ok(client)
+}
+
+/// The EWS client of an Exchange Server mailbox: the URL (the profile's EWS URL; Autodiscover
+/// otherwise), the credentials of the profile's mode, and whether requests act for the mailbox
+/// through impersonation. Clients are kept per credential (NTLM authenticates connections).
+pub async fn ews_client(
+    engine: &Engine,
+    p: &Profile,
+    m: Option<&Mailbox>,
+    direction: Direction,
+) -> Result<(std::sync::Arc<ews::EwsClient>, bool, CredentialSource)> {
+    use sha2::{Digest, Sha256};
+    let (login, source) = login(engine, p, m, direction).await?;
+    let outgoing = direction == Direction::Outgoing;
+    let auth_protocol = if outgoing { p.outgoing_auth_protocol } else { p.incoming_auth_protocol };
+    let impersonate = source == CredentialSource::Profile
+        && if outgoing && !p.use_same_settings_for_outgoing {
+            p.outgoing_use_impersonation
+        } else {
+            p.incoming_use_impersonation
+        };
+    let url = if p.use_autodiscover {
+        // Test Connection has no mailbox: the service account's own address is looked up.
+        let address =
+            m.map(|m| m.email_address.trim().to_owned()).unwrap_or_else(|| p.incoming_user_name.trim().to_owned());
+        crate::protocol::ews::autodiscover::ews_url(&address, &login, p.ca_file.trim(), timeout_of(p)).await?
+    } else {
+        let location = if outgoing && !p.outgoing_location.trim().is_empty() {
+            p.outgoing_location.trim()
+        } else {
+            p.incoming_location.trim()
+        };
+        location.to_owned()
+    };
+    let auth = match (&login, auth_protocol) {
+        (Login::OAuth2 { token, .. }, _) => ews::Auth::Bearer(token.clone()),
+        (Login::Password { user, password }, AuthProtocol::Ntlm) => {
+            ews::Auth::Ntlm { user: user.clone(), password: password.clone() }
+        }
+        (Login::Password { user, password }, AuthProtocol::Basic) => {
+            ews::Auth::Basic { user: user.clone(), password: password.clone() }
+        }
+        (Login::Password { user, password }, _) => {
+            ews::Auth::Negotiate { user: user.clone(), password: password.clone() }
+        }
+        (Login::Anonymous, _) => {
+            ews::Auth::Negotiate { user: String::new(), password: crate::secrets::Secret::new("") }
+        }
+    };
+    let mut h = Sha256::new();
+    let user = match &login {
+        Login::Password { user, .. } | Login::OAuth2 { user, .. } => user.clone(),
+        Login::Anonymous => String::new(),
+    };
+    let secret = match &login {
+        Login::Password { password, .. } => password.expose().to_owned(),
+        Login::OAuth2 { token, .. } => token.expose().to_owned(),
+        Login::Anonymous => String::new(),
+    };
+    for part in [url.as_str(), &format!("{auth:?}/{}", p.timeout_seconds), p.ca_file.as_str(), secret.as_str()] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    let fingerprint: [u8; 32] = h.finalize().into();
+    let key = (p.id, user);
+    let lock = || engine.inner.ews_clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((f, c)) = lock().get(&key)
+        && *f == fingerprint
+    {
+        return Ok((c.clone(), impersonate, source));
+    }
+    let client = std::sync::Arc::new(ews::EwsClient::new(&url, auth, p.ca_file.trim(), timeout_of(p))?);
+    lock().insert(key, (fingerprint, client.clone()));
+    Ok((client, impersonate, source))
+}
+
+/// The bound on each request of a profile's connections.
+fn timeout_of(p: &Profile) -> Duration {
+    if p.timeout_mailbox_connection {
+        Duration::from_secs(u64::from(p.timeout_seconds.max(1))).min(MAX_TIMEOUT)
+    } else {
+        MAX_TIMEOUT
+    }
 }

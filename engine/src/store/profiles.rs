@@ -8,6 +8,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction};
 table_record!(Profile, "email_server_profile", id: ProfileId {
     name, description, server_type, owner_user_id, state,
     tenant_id, oauth_client_id, oauth_credential_kind, server_authority, aad_resource_id,
+    authority_host, graph_endpoint,
     use_autodiscover, incoming_location, outgoing_location,
     incoming_credential_mode, incoming_user_name, incoming_use_impersonation,
     use_same_settings_for_outgoing, outgoing_credential_mode, outgoing_user_name, outgoing_use_impersonation,

@@ -1,5 +1,5 @@
-//! Where each mailbox's incoming sync stands: `mailbox_sync_state` (the IMAP cursor and the
-//! last-sync counters), `pop3_seen` (the UIDLs handled) and `mail_item_outcome` (messages that were
+//! Where each mailbox's incoming sync stands: `mailbox_sync_state` (the IMAP cursor or a server's
+//! opaque cursor, and the last-sync counters), `pop3_seen` (the UIDLs handled) and `mail_item_outcome` (messages that were
 //! not tracked, and why). Cursors are written in the same transaction as the activities they
 //! cover.
 
@@ -13,7 +13,8 @@ pub fn get(c: &Connection, mailbox: MailboxId) -> Result<SyncState> {
     let row = c
         .prepare_cached(
             "SELECT uid_validity, last_uid, highest_modseq, uid_next, process_from, last_sync_started_on,
-                last_sync_completed_on, items_processed_last_sync, items_failed_last_sync, no_email_count
+                last_sync_completed_on, items_processed_last_sync, items_failed_last_sync, no_email_count,
+                server_cursor
              FROM mailbox_sync_state WHERE mailbox_id = ?1",
         )?
         .query_row([mailbox], |r| {
@@ -28,6 +29,7 @@ pub fn get(c: &Connection, mailbox: MailboxId) -> Result<SyncState> {
                 items_processed_last_sync: r.get(7)?,
                 items_failed_last_sync: r.get(8)?,
                 no_email_count: r.get(9)?,
+                server_cursor: r.get(10)?,
             })
         })
         .optional()?;
@@ -39,11 +41,12 @@ pub fn put(tx: &Transaction<'_>, mailbox: MailboxId, s: &SyncState) -> Result<()
     tx.prepare_cached(
         "INSERT INTO mailbox_sync_state (mailbox_id, uid_validity, last_uid, highest_modseq, uid_next, process_from,
             last_sync_started_on, last_sync_completed_on, items_processed_last_sync, items_failed_last_sync,
-            no_email_count)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+            no_email_count, server_cursor)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT (mailbox_id) DO UPDATE SET uid_validity = ?2, last_uid = ?3, highest_modseq = ?4, uid_next = ?5,
             process_from = ?6, last_sync_started_on = ?7, last_sync_completed_on = ?8,
-            items_processed_last_sync = ?9, items_failed_last_sync = ?10, no_email_count = ?11",
+            items_processed_last_sync = ?9, items_failed_last_sync = ?10, no_email_count = ?11,
+            server_cursor = ?12",
     )?
     .execute(params![
         mailbox,
@@ -57,6 +60,7 @@ pub fn put(tx: &Transaction<'_>, mailbox: MailboxId, s: &SyncState) -> Result<()
         s.items_processed_last_sync,
         s.items_failed_last_sync,
         s.no_email_count,
+        s.server_cursor,
     ])?;
     Ok(())
 }

@@ -29,12 +29,14 @@ use crate::domain::{
     OrgSettings, Party, Profile, RecordRef, RecordState, SyncState, Timestamp,
 };
 use crate::protocol::{self, Direction, IncomingProtocol, Unobserved};
-use crate::remote::connect::{client_for, endpoint, login, refused};
+use crate::remote::connect::{CredentialSource, client_for, endpoint, login, name_credentials, refused};
 use crate::store::{self, Durability, sync_state::Outcome};
 use crate::{Engine, Error, ErrorKind, Result};
 use rusqlite::Connection;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use tracing::Instrument;
+
+mod remote;
 
 /// A batch is fetched and committed when it holds this many bytes…
 const BATCH_BYTES: u64 = 16 * 1024 * 1024;
@@ -51,6 +53,18 @@ const IN_FLIGHT_BYTES: u64 = 64 * 1024 * 1024;
 struct InFlight {
     batch: Vec<Fetched>,
     held: tokio::sync::OwnedSemaphorePermit,
+    /// Where the Inbox stands once the batch is committed, when the producer knows it better than
+    /// the batch's last message does (a server's link to what follows).
+    cursor: Option<Cursor>,
+}
+
+/// A mailbox's incoming cursor, committed with the activities it covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Cursor {
+    /// IMAP: UIDVALIDITY and the last UID handled.
+    Uid(Option<u32>, u32),
+    /// A server's opaque cursor (Graph's next or delta link).
+    Server(String),
 }
 
 /// Waits until `bytes` more may be in flight.
@@ -630,6 +644,7 @@ fn too_large(size: u64) -> Error {
 /// not tracked yet written to a pack (by position in the batch).
 struct Parsed {
     _held: tokio::sync::OwnedSemaphorePermit,
+    cursor: Option<Cursor>,
     batch: Vec<Fetched>,
     parsed: Vec<Option<Result<ParsedEmail>>>,
     packed: Vec<Option<store::messages::Slice>>,
@@ -639,7 +654,7 @@ struct Parsed {
 /// not tracked yet into one pack, synced to disk, before the writer commits the activities that
 /// refer to them (the batch goes to a blocking thread and back, never copied). A message that
 /// another writer tracks in between leaves a few unreferenced bytes in its pack, nothing worse.
-async fn parse_and_pack(engine: &Engine, InFlight { batch, held }: InFlight, mode: Mode) -> Result<Parsed> {
+async fn parse_and_pack(engine: &Engine, InFlight { batch, held, cursor }: InFlight, mode: Mode) -> Result<Parsed> {
     let inner = engine.inner.clone();
     tokio::task::spawn_blocking(move || {
         let started = std::time::Instant::now();
@@ -678,7 +693,7 @@ async fn parse_and_pack(engine: &Engine, InFlight { batch, held }: InFlight, mod
             }
         }
         tracing::debug!(messages = batch.len(), ms = started.elapsed().as_millis() as u64, "batch parsed");
-        Ok(Parsed { _held: held, batch, parsed, packed })
+        Ok(Parsed { _held: held, cursor, batch, parsed, packed })
     })
     .await?
 }
@@ -693,7 +708,7 @@ async fn commit_batch(
     packed: Vec<Option<store::messages::Slice>>,
     mode: Mode,
     preview_keys: &mut HashSet<String>,
-    cursor: Option<(Option<u32>, u32)>,
+    cursor: Option<Cursor>,
 ) -> Result<Vec<ItemReport>> {
     match mode {
         Mode::Preview => {
@@ -790,9 +805,13 @@ async fn commit_batch(
                     }
                     // The cursor and the mailbox's progress date, in the same transaction.
                     let mut state = store::sync_state::get(tx, ctx.mailbox.id)?;
-                    if let Some((validity, last)) = cursor {
-                        state.uid_validity = validity;
-                        state.last_uid = last;
+                    match cursor {
+                        Some(Cursor::Uid(validity, last)) => {
+                            state.uid_validity = validity;
+                            state.last_uid = last;
+                        }
+                        Some(Cursor::Server(c)) => state.server_cursor = c,
+                        None => {}
                     }
                     let latest = batch
                         .iter()
@@ -887,22 +906,37 @@ pub async fn run_cycle(
         let mode = options.mode;
         let ctx = std::sync::Arc::new(engine.read(move |c, _| load(c, id, mode)).await?);
         let _permit = engine.connection_permit(ctx.profile.id).await?;
-        let ep = endpoint(&ctx.profile, Direction::Incoming)?;
-        let client = client_for(&ctx.profile, Direction::Incoming)?;
-        let (login, source) = login(engine, &ctx.profile, Some(&ctx.mailbox), Direction::Incoming).await?;
-        let fail = |e: Error| refused(e, &login, source, &ctx.profile);
         let mut report = CycleReport { mailbox_id: Some(id), preview: mode == Mode::Preview, ..Default::default() };
         // Recorded with the cycle's end, in the same write (a running cycle shows through its
         // lease and its schedule's start time).
         let started = engine.inner.now();
-        match client {
-            Some(IncomingProtocol::Imap) => {
-                imap_cycle(engine, &ctx, &ep, &login, options, progress, &mut report).await.map_err(fail)?
+        if ctx.profile.server_type.is_exchange() {
+            // Exchange Online's app, or the Exchange Server profile's service account, or the
+            // mailbox's own credentials.
+            let whose = if ctx.profile.server_type == crate::domain::ServerType::ExchangeOnline
+                || ctx.profile.incoming_credential_mode == crate::domain::CredentialMode::Profile
+            {
+                CredentialSource::Profile
+            } else {
+                CredentialSource::Mailbox
+            };
+            remote::cycle(engine, &ctx, options, progress, &mut report)
+                .await
+                .map_err(|e| name_credentials(e, whose, &ctx.profile))?;
+        } else {
+            let ep = endpoint(&ctx.profile, Direction::Incoming)?;
+            let client = client_for(&ctx.profile, Direction::Incoming)?;
+            let (login, source) = login(engine, &ctx.profile, Some(&ctx.mailbox), Direction::Incoming).await?;
+            let fail = |e: Error| refused(e, &login, source, &ctx.profile);
+            match client {
+                Some(IncomingProtocol::Imap) => {
+                    imap_cycle(engine, &ctx, &ep, &login, options, progress, &mut report).await.map_err(fail)?
+                }
+                Some(IncomingProtocol::Pop3) => {
+                    pop3_cycle(engine, &ctx, &ep, &login, options, progress, &mut report).await.map_err(fail)?
+                }
+                None => return Err(protocol::not_implemented(ctx.profile.server_type, Workload::Incoming)),
             }
-            Some(IncomingProtocol::Pop3) => {
-                pop3_cycle(engine, &ctx, &ep, &login, options, progress, &mut report).await.map_err(fail)?
-            }
-            None => return Err(protocol::not_implemented(ctx.profile.server_type, Workload::Incoming)),
         }
         if mode == Mode::Apply {
             let (processed, failed) = (report.tracked + report.already_tracked, report.failed);
@@ -939,7 +973,7 @@ async fn consume(
     ctx: &std::sync::Arc<Ctx>,
     mode: Mode,
     mut rx: tokio::sync::mpsc::Receiver<InFlight>,
-    cursor_of: impl Fn(&[Fetched]) -> Option<(Option<u32>, u32)>,
+    cursor_of: impl Fn(&[Fetched]) -> Option<Cursor>,
     progress: &(dyn Fn(Progress) + Send + Sync),
     report: &mut CycleReport,
 ) -> Result<()> {
@@ -961,9 +995,9 @@ async fn consume(
     };
     let writer = async {
         let mut preview_keys = HashSet::new();
-        while let Some(Parsed { _held, batch, parsed, mut packed }) = prx.recv().await {
+        while let Some(Parsed { _held, cursor, batch, parsed, mut packed }) = prx.recv().await {
             packed.resize(batch.len(), None);
-            let cursor = cursor_of(&batch);
+            let cursor = cursor.or_else(|| cursor_of(&batch));
             let reports = commit_batch(engine, ctx, batch, parsed, packed, mode, &mut preview_keys, cursor).await?;
             for r in reports {
                 report.add(r);
@@ -1086,13 +1120,13 @@ async fn imap_cycle(
                         Fetched { server_ref: server_ref(*uid), uid: *uid, received_on: date, kind }
                     })
                     .collect();
-                if tx.send(InFlight { batch, held }).await.is_err() {
+                if tx.send(InFlight { batch, held, cursor: None }).await.is_err() {
                     break;
                 }
             }
             Ok(false)
         };
-        let cursor_of = move |b: &[Fetched]| b.last().map(|f| (validity, f.uid));
+        let cursor_of = move |b: &[Fetched]| b.last().map(|f| Cursor::Uid(validity, f.uid));
         let consumer = consume(engine, ctx, options.mode, rx, cursor_of, progress, report);
         tokio::join!(producer, consumer)
     };
@@ -1236,7 +1270,7 @@ async fn pop3_cycle(
                     };
                     batch.push(Fetched { server_ref: format!("pop3:{uidl}"), uid: n, received_on: None, kind });
                 }
-                if tx.send(InFlight { batch, held }).await.is_err() {
+                if tx.send(InFlight { batch, held, cursor: None }).await.is_err() {
                     break;
                 }
             }

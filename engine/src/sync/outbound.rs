@@ -119,6 +119,9 @@ pub struct OutgoingReport {
 fn classify(e: &Error) -> SendResult {
     match e.code() {
         failure::code::SERVER_REFUSED | "field.not_an_email" => SendResult::RefusedForThisEmail,
+        c if protocol::graph::is_message_level(c) => SendResult::RefusedForThisEmail,
+        c if protocol::graph::is_mailbox_level(c) || protocol::ews::is_mailbox_level(c) => SendResult::MailboxLevel,
+        protocol::ews::code::REFUSED => SendResult::RefusedForThisEmail,
         failure::code::AUTH_FAILED_MAILBOX | failure::code::AUTH_FAILED_PROFILE => SendResult::MailboxLevel,
         c if failure::is_auth_failure(e) || failure::is_server_level(c) => SendResult::MailboxLevel,
         _ => SendResult::Transient,
@@ -246,16 +249,170 @@ async fn find_in_sent(engine: &Engine, ctx: &Ctx, emails: &[EmailActivity]) -> R
     Ok(found)
 }
 
-/// Sends `emails` in order over one SMTP connection (a new one after a failure closed it).
-async fn send_all(engine: &Engine, ctx: &Ctx, emails: Vec<EmailActivity>, report: &mut OutgoingReport) -> Result<()> {
-    let ep = endpoint(&ctx.profile, Direction::Outgoing)?;
-    let (login, source) = login(engine, &ctx.profile, Some(&ctx.mailbox), Direction::Outgoing).await?;
-    let connect = || async {
-        protocol::smtp::connect(&ep, &login, &mut Unobserved)
-            .await
-            .map_err(|e| refused(e, &login, source, &ctx.profile))
+/// Where a cycle's emails leave through: an SMTP connection (a new one after a failure closed
+/// it), or Microsoft Graph's `sendMail` for Exchange Online.
+enum Transport {
+    Smtp {
+        ep: protocol::Endpoint,
+        login: protocol::Login,
+        source: crate::remote::connect::CredentialSource,
+        session: Option<Box<protocol::smtp::SmtpSession>>,
+    },
+    Graph {
+        client: std::sync::Arc<protocol::graph::GraphClient>,
+        /// Whether Exchange keeps a copy in Sent Items.
+        save: bool,
+    },
+    Ews {
+        client: std::sync::Arc<protocol::ews::EwsClient>,
+        impersonate: bool,
+        source: crate::remote::connect::CredentialSource,
+        save: bool,
+    },
+}
+
+impl Transport {
+    async fn open(engine: &Engine, ctx: &Ctx) -> Result<Transport> {
+        if ctx.profile.server_type == ServerType::ExchangeOnline {
+            let client = crate::remote::connect::graph_client(engine, &ctx.profile).await.map_err(|e| name(e, ctx))?;
+            return Ok(Transport::Graph { client, save: ctx.settings.save_sent_to_server });
+        }
+        if ctx.profile.server_type == ServerType::ExchangeServer {
+            let (client, impersonate, source) =
+                crate::remote::connect::ews_client(engine, &ctx.profile, Some(&ctx.mailbox), Direction::Outgoing)
+                    .await
+                    .map_err(|e| name(e, ctx))?;
+            return Ok(Transport::Ews { client, impersonate, source, save: ctx.settings.save_sent_to_server });
+        }
+        let ep = endpoint(&ctx.profile, Direction::Outgoing)?;
+        let (login, source) = login(engine, &ctx.profile, Some(&ctx.mailbox), Direction::Outgoing).await?;
+        Ok(Transport::Smtp { ep, login, source, session: None })
+    }
+
+    /// Connects when there is no usable connection.
+    async fn ready(&mut self, ctx: &Ctx) -> Result<()> {
+        if let Transport::Smtp { ep, login, source, session } = self
+            && session.as_ref().is_none_or(|s| !s.is_usable())
+        {
+            let s = protocol::smtp::connect(ep, login, &mut Unobserved)
+                .await
+                .map_err(|e| refused(e, login, *source, &ctx.profile))?;
+            *session = Some(Box::new(s));
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self, ctx: &Ctx, to: &[String], raw: &[u8]) -> Result<()> {
+        match self {
+            Transport::Smtp { session: Some(s), .. } => s.send_raw(&ctx.mailbox.email_address, to, raw).await.map(drop),
+            Transport::Smtp { session: None, .. } => Err(Error::internal("sending without a connection")),
+            Transport::Graph { client, save } => {
+                let body = protocol::graph::send::send_mail_body(&graph_message(raw, to)?, *save);
+                client.send_mail(ctx.mailbox.email_address.trim(), &body).await
+            }
+            Transport::Ews { client, impersonate, save, .. } => {
+                let raw = with_bcc(raw, to);
+                client.send(ctx.mailbox.email_address.trim(), *impersonate, &raw, *save).await
+            }
+        }
+    }
+
+    /// Whether the transport is still up after a failure (a lost SMTP connection is not).
+    fn usable(&self) -> bool {
+        match self {
+            Transport::Smtp { session, .. } => session.as_ref().is_some_and(|s| s.is_usable()),
+            Transport::Graph { .. } | Transport::Ews { .. } => true,
+        }
+    }
+
+    /// A refusal of the mailbox's credentials, naming whose they are, without the secret.
+    fn refused(&self, e: Error, ctx: &Ctx) -> Error {
+        match self {
+            Transport::Smtp { login, source, .. } => refused(e, login, *source, &ctx.profile),
+            Transport::Graph { .. } => name(e, ctx),
+            Transport::Ews { source, .. } => crate::remote::connect::name_credentials(e, *source, &ctx.profile),
+        }
+    }
+
+    /// Whether Exchange itself saves the copy in Sent Items.
+    fn saves_copy(&self) -> bool {
+        matches!(self, Transport::Graph { save: true, .. } | Transport::Ews { save: true, .. })
+    }
+
+    async fn close(self) {
+        if let Transport::Smtp { session: Some(s), .. } = self {
+            let _ = s.quit().await;
+        }
+    }
+}
+
+fn name(e: Error, ctx: &Ctx) -> Error {
+    crate::remote::connect::name_credentials(e, crate::remote::connect::CredentialSource::Profile, &ctx.profile)
+}
+
+/// The message with a Bcc header naming the envelope's recipients that are not in To or Cc:
+/// Exchange sends a MIME message to the recipients its headers name, and keeps Bcc out of what
+/// the others receive.
+fn with_bcc(raw: &[u8], envelope: &[String]) -> Vec<u8> {
+    let shown: Vec<String> = crate::sync::inbound::parse::parse(raw)
+        .map(|p| p.to.iter().chain(&p.cc).map(|a| a.address.to_ascii_lowercase()).collect())
+        .unwrap_or_default();
+    let hidden: Vec<&str> =
+        envelope.iter().map(|e| e.trim()).filter(|e| !shown.contains(&e.to_ascii_lowercase())).collect();
+    if hidden.is_empty() {
+        return raw.to_vec();
+    }
+    let mut out = format!("Bcc: {}\r\n", hidden.join(", ")).into_bytes();
+    out.extend_from_slice(raw);
+    out
+}
+
+/// The message ServerSync built, as Graph's `sendMail` takes it; `envelope` holds every recipient,
+/// so those not in To or Cc are the Bcc.
+fn graph_message(raw: &[u8], envelope: &[String]) -> Result<protocol::graph::send::OutgoingMessage> {
+    use protocol::graph::send::{OutgoingAttachment, OutgoingMessage};
+    let p = crate::sync::inbound::parse::parse(raw)?;
+    if p.truncated {
+        return Err(Error::new(crate::ErrorKind::Server, protocol::graph::code::TOO_LARGE)
+            .param("size", raw.len())
+            .param("max", protocol::graph::send::MAX_REQUEST_BYTES));
+    }
+    let listed = |l: &[crate::sync::inbound::parse::MailAddress]| -> Vec<String> {
+        l.iter().map(|a| a.address.clone()).collect()
     };
-    let mut session: Option<protocol::smtp::SmtpSession> = None;
+    let (to, cc) = (listed(&p.to), listed(&p.cc));
+    let bcc =
+        envelope.iter().filter(|e| !to.iter().chain(&cc).any(|a| a.eq_ignore_ascii_case(e.trim()))).cloned().collect();
+    let attachments = p
+        .attachments
+        .iter()
+        .map(|a| OutgoingAttachment {
+            name: a.file_name.clone(),
+            content_type: a.mime_type.clone(),
+            content_id: a.content_id.clone(),
+            content: crate::sync::inbound::parse::attachment_content(raw, a.part_index).unwrap_or_default(),
+        })
+        .collect();
+    Ok(OutgoingMessage {
+        message_id: p.message_id.clone().map(|m| format!("<{m}>")).unwrap_or_default(),
+        subject: p.subject,
+        html: p.html,
+        text: p.text,
+        to,
+        cc,
+        bcc,
+        in_reply_to: p.in_reply_to,
+        references: p.references,
+        attachments,
+    })
+}
+
+/// Sends `emails` in order through the mailbox's transport.
+async fn send_all(engine: &Engine, ctx: &Ctx, emails: Vec<EmailActivity>, report: &mut OutgoingReport) -> Result<()> {
+    let mut transport = match Transport::open(engine, ctx).await {
+        Ok(t) => t,
+        Err(e) => return Err(stop(engine, ctx.mailbox.id, None, e).await),
+    };
     // The Sent folder, opened at the first email sent: each copy is saved right after the server
     // accepts the message and before it is recorded Sent, so a crash in between is found again.
     let mut sent = SentCopies::new(saves_copies(ctx));
@@ -280,12 +437,9 @@ async fn send_all(engine: &Engine, ctx: &Ctx, emails: Vec<EmailActivity>, report
         let Some(reading) = next.take() else { break };
         let (raw, to) = reading.await??;
         next = emails.get(i + 1).map(|e| read(e.id));
-        if session.as_ref().is_none_or(|s| !s.is_usable()) {
-            match connect().await {
-                Ok(s) => session = Some(s),
-                // The mailbox cannot send at all: this email and the rest wait, with the reason.
-                Err(e) => return Err(stop(engine, ctx.mailbox.id, finished.take(), e).await),
-            }
+        if let Err(e) = transport.ready(ctx).await {
+            // The mailbox cannot send at all: this email and the rest wait, with the reason.
+            return Err(stop(engine, ctx.mailbox.id, finished.take(), e).await);
         }
         // Committed Sending before the message leaves: a crash from here on is found again. The
         // previous email's end is committed in the same transaction (one flush per email).
@@ -301,8 +455,7 @@ async fn send_all(engine: &Engine, ctx: &Ctx, emails: Vec<EmailActivity>, report
         else {
             continue; // taken by another run, or no longer to send
         };
-        let Some(s) = session.as_mut() else { continue };
-        let result = s.send_raw(&ctx.mailbox.email_address, &to, &raw).await;
+        let result = transport.send(ctx, &to, &raw).await;
         let outcome = match &result {
             Ok(_) => SendResult::Sent,
             Err(e) => classify(e),
@@ -316,7 +469,7 @@ async fn send_all(engine: &Engine, ctx: &Ctx, emails: Vec<EmailActivity>, report
             )),
             Err(e) => Some((e.code(), e.params().clone())),
         };
-        if status == EmailStatus::Sent && sent.save(engine, ctx, &raw).await {
+        if status == EmailStatus::Sent && (transport.saves_copy() || sent.save(engine, ctx, &raw).await) {
             report.copied_to_sent += 1;
         }
         // The connection ended while the message was on its way: the server may have taken it
@@ -337,22 +490,21 @@ async fn send_all(engine: &Engine, ctx: &Ctx, emails: Vec<EmailActivity>, report
         // A passing failure that took the connection with it (lost, timed out, the server busy
         // and closing): the mailbox's cycle ends with it, as a transient failure retried with
         // back-off, and the emails not tried yet wait for that retry with the reason.
-        if outcome == SendResult::Transient && session.as_ref().is_some_and(|s| !s.is_usable()) {
+        if outcome == SendResult::Transient && !transport.usable() {
             let e = result.err().unwrap_or_else(|| Error::internal("a failed try without its error"));
             return Err(stop(engine, ctx.mailbox.id, Some(end), e).await);
         }
         // The mailbox itself cannot send (credentials, TLS): the rest wait for it to be fixed.
         if let (SendResult::MailboxLevel, Err(e)) = (outcome, result) {
-            return Err(stop(engine, ctx.mailbox.id, Some(end), refused(e, &login, source, &ctx.profile)).await);
+            let e = transport.refused(e, ctx);
+            return Err(stop(engine, ctx.mailbox.id, Some(end), e).await);
         }
         finished = Some(end);
     }
     if let Some(end) = finished.take() {
         engine.write_with(Durability::Full, move |tx, c| end.commit(tx, c.now())).await?;
     }
-    if let Some(s) = session {
-        let _ = s.quit().await;
-    }
+    transport.close().await;
     sent.close().await;
     Ok(())
 }

@@ -47,6 +47,8 @@ pub enum Rescan {
     UidValidityChanged,
     /// The effective Process Email From date moved back: earlier mail is to be processed again.
     StartDateMovedBack,
+    /// The server no longer knows the stored cursor (Graph's delta link expired).
+    CursorExpired,
 }
 
 /// The Process Email From dates of a cycle (spec §3.5).
@@ -94,6 +96,24 @@ pub fn imap_start(cursor: &SyncState, inbox: &InboxStatus, dates: Dates) -> Star
         };
     let listing = if inbox.exists == 0 || unchanged { Listing::Nothing } else { Listing::From(last_uid + 1) };
     Start { last_uid, rescan, listing }
+}
+
+/// Where a cycle on a server's own cursor (Graph's delta link) starts: from the stored link, or
+/// from a new round over the whole Inbox (the first cycle; the start date moved back).
+pub fn cursor_start(cursor: &SyncState, dates: Dates) -> (Option<String>, Option<Rescan>) {
+    if cursor.server_cursor.is_empty() {
+        (None, Some(Rescan::First))
+    } else if dates.moved_back {
+        (None, Some(Rescan::StartDateMovedBack))
+    } else {
+        (Some(cursor.server_cursor.clone()), None)
+    }
+}
+
+/// Whether a message received at `received` is passed over by the start date (one without a
+/// date is processed).
+pub fn before_start(received: Option<Timestamp>, dates: Dates) -> bool {
+    matches!((received, dates.filter_from), (Some(r), Some(from)) if r <= from)
 }
 
 /// One message of an IMAP listing.
@@ -217,6 +237,30 @@ mod tests {
 
     fn at(day: u32) -> Timestamp {
         chrono::Utc.with_ymd_and_hms(2026, 11, day, 12, 0, 0).single().unwrap_or_default()
+    }
+
+    #[test]
+    fn server_cursor_start_truth_table() {
+        let stored = SyncState { server_cursor: "https://graph.test/delta?$deltatoken=7".into(), ..Default::default() };
+        let none = SyncState::default();
+        let same = Dates { filter_from: None, moved_back: false };
+        let back = Dates { filter_from: Some(at(3)), moved_back: true };
+        // (rule, stored state, dates, link to start from, rescan)
+        let rows = [
+            ("the first cycle reads the whole Inbox", &none, same, None, Some(Rescan::First)),
+            ("a stored link goes on from it", &stored, same, Some(stored.server_cursor.clone()), None),
+            ("the start date moved back: a new round", &stored, back, None, Some(Rescan::StartDateMovedBack)),
+            ("no link and the date moved back: still the first", &none, back, None, Some(Rescan::First)),
+        ];
+        for (rule, state, dates, link, rescan) in rows {
+            assert_eq!(cursor_start(state, dates), (link, rescan), "{rule}");
+        }
+        let from = Dates { filter_from: Some(at(5)), moved_back: false };
+        assert!(before_start(Some(at(4)), from), "received before the date: passed over");
+        assert!(before_start(Some(at(5)), from), "received on the date: passed over, as IMAP does");
+        assert!(!before_start(Some(at(6)), from), "received after: processed");
+        assert!(!before_start(None, from), "no date: processed");
+        assert!(!before_start(Some(at(1)), same), "no start date: processed");
     }
 
     #[test]

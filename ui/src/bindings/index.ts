@@ -1423,6 +1423,8 @@ export type ProfileChanges_Deserialize = {
 	oauth_credential_kind?: OauthCredentialKind | null,
 	server_authority?: ServerAuthority | null,
 	aad_resource_id?: string,
+	authority_host?: string,
+	graph_endpoint?: string,
 	use_autodiscover?: boolean,
 	incoming_location?: string,
 	outgoing_location?: string,
@@ -1467,7 +1469,7 @@ export type ProfileChanges_Serialize = {
  *  A field of the profile form (an editable field of [`ProfileChanges`]); its code is the
  *  field's name.
  */
-export type ProfileField = "name" | "description" | "owner_user_id" | "tenant_id" | "oauth_client_id" | "oauth_credential_kind" | "server_authority" | "aad_resource_id" | "use_autodiscover" | "incoming_location" | "outgoing_location" | "incoming_credential_mode" | "incoming_user_name" | "incoming_use_impersonation" | "use_same_settings_for_outgoing" | "outgoing_credential_mode" | "outgoing_user_name" | "outgoing_use_impersonation" | "incoming_port" | "outgoing_port" | "incoming_use_ssl" | "outgoing_use_ssl" | "incoming_tls_mode" | "outgoing_tls_mode" | "incoming_auth_protocol" | "outgoing_auth_protocol" | "ca_file" | "process_email_from" | "min_polling_interval_minutes" | "max_concurrent_connections" | "move_failed_to_undeliverable" | "send_alert_email" | "timeout_mailbox_connection" | "timeout_seconds";
+export type ProfileField = "name" | "description" | "owner_user_id" | "tenant_id" | "oauth_client_id" | "oauth_credential_kind" | "server_authority" | "aad_resource_id" | "authority_host" | "graph_endpoint" | "use_autodiscover" | "incoming_location" | "outgoing_location" | "incoming_credential_mode" | "incoming_user_name" | "incoming_use_impersonation" | "use_same_settings_for_outgoing" | "outgoing_credential_mode" | "outgoing_user_name" | "outgoing_use_impersonation" | "incoming_port" | "outgoing_port" | "incoming_use_ssl" | "outgoing_use_ssl" | "incoming_tls_mode" | "outgoing_tls_mode" | "incoming_auth_protocol" | "outgoing_auth_protocol" | "ca_file" | "process_email_from" | "min_polling_interval_minutes" | "max_concurrent_connections" | "move_failed_to_undeliverable" | "send_alert_email" | "timeout_mailbox_connection" | "timeout_seconds";
 
 /**
  *  Which form fields apply to a profile as it stands (server type, credential modes, "use same
@@ -1504,6 +1506,8 @@ export type Profile_Deserialize = {
 	oauth_credential_kind?: OauthCredentialKind | null,
 	server_authority?: ServerAuthority | null,
 	aad_resource_id: string,
+	authority_host: string,
+	graph_endpoint: string,
 	use_autodiscover: boolean,
 	incoming_location: string,
 	outgoing_location: string,
@@ -1557,6 +1561,8 @@ export type Profile_Serialize = {
 	oauth_credential_kind: OauthCredentialKind | null,
 	server_authority: ServerAuthority | null,
 	aad_resource_id: string,
+	authority_host: string,
+	graph_endpoint: string,
 	use_autodiscover: boolean,
 	incoming_location: string,
 	outgoing_location: string,
@@ -1694,7 +1700,7 @@ export type RecordState = "active" | "inactive";
 export type Regarding = { type: "profile"; id: ProfileId } | { type: "mailbox"; id: MailboxId };
 
 /**  Why a cycle read the whole Inbox again. */
-export type Rescan = "first" | "uid_validity_changed" | "start_date_moved_back";
+export type Rescan = "first" | "uid_validity_changed" | "start_date_moved_back" | "cursor_expired";
 
 /**  How a cycle ended. */
 export type RunOutcome = "success" | "transient" | "permanent";

@@ -92,6 +92,10 @@ pub fn profile_field_visibility(p: &Profile) -> ProfileFieldVisibility {
     if t == ServerType::ExchangeServer && entra_app {
         f.push(F::AadResourceId);
     }
+    if t == ServerType::ExchangeOnline {
+        // A sovereign cloud's hosts, or the organisation's own CA in front of them.
+        f.extend([F::AuthorityHost, F::GraphEndpoint, F::CaFile]);
+    }
     if p.incoming_credential_mode == CredentialMode::UserOauth
         || p.effective_outgoing_mode() == CredentialMode::UserOauth
     {
@@ -153,13 +157,15 @@ pub fn profile_field_visibility(p: &Profile) -> ProfileFieldVisibility {
 }
 
 /// The type-specific fields of a profile and whether each holds a value (differs from "unset").
-fn type_specific_values(p: &Profile) -> [(ProfileField, bool); 20] {
+fn type_specific_values(p: &Profile) -> [(ProfileField, bool); 22] {
     [
         (F::TenantId, !p.tenant_id.is_empty()),
         (F::OauthClientId, !p.oauth_client_id.is_empty()),
         (F::OauthCredentialKind, p.oauth_credential_kind.is_some()),
         (F::ServerAuthority, p.server_authority.is_some()),
         (F::AadResourceId, !p.aad_resource_id.is_empty()),
+        (F::AuthorityHost, !p.authority_host.is_empty()),
+        (F::GraphEndpoint, !p.graph_endpoint.is_empty()),
         (F::UseAutodiscover, p.use_autodiscover),
         (F::IncomingLocation, !p.incoming_location.is_empty()),
         (F::OutgoingLocation, !p.outgoing_location.is_empty()),
@@ -243,6 +249,13 @@ pub fn validate_profile(p: &Profile, settings: &OrgSettings) -> Result<()> {
     max_len("oauth_client_id", &p.oauth_client_id, 1024)?;
     max_len("aad_resource_id", &p.aad_resource_id, 1024)?;
     max_len("ca_file", &p.ca_file, 4096)?;
+    for (field, value) in [("authority_host", &p.authority_host), ("graph_endpoint", &p.graph_endpoint)] {
+        max_len(field, value, 2084)?;
+        let host = value.trim().strip_prefix("https://").map(|r| r.trim_end_matches('/'));
+        if !value.trim().is_empty() && host.is_none_or(|h| h.is_empty() || h.contains(['?', '#', ' '])) {
+            return Err(Error::validation("field.not_an_https_url").param("field", field));
+        }
+    }
     MIN_POLLING_INTERVAL.check(p.min_polling_interval_minutes)?;
     MAX_CONCURRENT_CONNECTIONS.check(p.max_concurrent_connections)?;
     TIMEOUT_SECONDS.check(p.timeout_seconds)?;

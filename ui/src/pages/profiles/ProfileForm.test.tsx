@@ -14,7 +14,7 @@ const IMAP_FIELDS = ["ca_file", "description", "incoming_auth_protocol", "incomi
 
 const draft = {
   id: 0, name: "", description: "", server_type: "imap_smtp", owner_user_id: null, state: "active", tenant_id: "", oauth_client_id: "",
-  oauth_credential_kind: null, server_authority: null, aad_resource_id: "", use_autodiscover: false, incoming_location: "", outgoing_location: "",
+  oauth_credential_kind: null, server_authority: null, aad_resource_id: "", authority_host: "", graph_endpoint: "", use_autodiscover: false, incoming_location: "", outgoing_location: "",
   incoming_credential_mode: "user_or_queue", incoming_user_name: "", incoming_use_impersonation: false, use_same_settings_for_outgoing: true,
   outgoing_credential_mode: "user_or_queue", outgoing_user_name: "", outgoing_use_impersonation: false, incoming_port: null, outgoing_port: null,
   incoming_use_ssl: true, outgoing_use_ssl: true, incoming_tls_mode: "implicit", outgoing_tls_mode: "starttls", incoming_auth_protocol: "auto_detect",

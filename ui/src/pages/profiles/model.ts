@@ -14,6 +14,8 @@ export const FIELD_KINDS: Partial<Record<EditableField, FieldKind>> = {
   oauth_credential_kind: "oauthKind",
   server_authority: "authority",
   aad_resource_id: "text",
+  authority_host: "text",
+  graph_endpoint: "text",
   use_autodiscover: "bool",
   incoming_location: "text",
   outgoing_location: "text",
@@ -48,7 +50,7 @@ export type SectionId = "general" | "incoming" | "outgoing" | "advanced" | "addi
 export const SECTIONS: { id: SectionId; fields: EditableField[] }[] = [
   {
     id: "general",
-    fields: ["name", "description", "tenant_id", "oauth_client_id", "oauth_credential_kind", "server_authority", "aad_resource_id", "use_autodiscover", "incoming_location", "outgoing_location"],
+    fields: ["name", "description", "tenant_id", "oauth_client_id", "oauth_credential_kind", "server_authority", "authority_host", "graph_endpoint", "aad_resource_id", "use_autodiscover", "incoming_location", "outgoing_location"],
   },
   { id: "incoming", fields: ["incoming_credential_mode", "incoming_user_name", "incoming_use_impersonation", "use_same_settings_for_outgoing"] },
   { id: "outgoing", fields: ["outgoing_credential_mode", "outgoing_user_name", "outgoing_use_impersonation"] },

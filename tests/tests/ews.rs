@@ -1,0 +1,252 @@
+//! Exchange Server through EWS, against the EWS test server of tests/servers/ews: it checks every
+//! request against Microsoft's published EWS schemas (an invalid one is answered with a SOAP fault
+//! and recorded as a violation), checks NTLMv2 against the known passwords, and records for each
+//! request the account that signed in and the mailbox it acted for.
+//!
+//! Test & Enable of five mailboxes (the results of the IMAP tests), impersonation for three
+//! mailboxes by one service account, 200 messages through SyncFolderItems/GetItem and a second
+//! cycle that fetches nothing, 50 emails sent with none twice, ErrorServerBusy waited out as the
+//! server said, a malformed answer and an expired SyncState, and Basic refused when the server
+//! says so.
+
+use serde_json::{Value, json};
+use serversync::api::{
+    self, AuthProtocol, CreateProfile, CredentialMode, FilteringMethod, JobItemState, ProfileChanges, ProfileId,
+    ProfileSecretKind, ServerType,
+};
+use serversync::protocol::TEST_MESSAGE_SUBJECT;
+use serversync::secrets::Secret;
+use serversync::{Engine, Lang};
+use serversync_tests::ews::EwsServer;
+use serversync_tests::mail::MailServers;
+use serversync_tests::memory_engine;
+use serversync_tests::setup::{
+    email, exchange_mailbox, item, ok, report, subjects, sync_methods, sync_one, test_and_enable, user_filter,
+};
+use std::collections::HashSet;
+
+const SERVICE: &str = "svc@contoso.test";
+const SERVICE_PASSWORD: &str = "Svc-Pass-1";
+
+/// A profile whose service account signs in for its mailboxes with impersonation.
+async fn ews_profile(e: &Engine, name: &str, url: &str, ca: &str, password: &str, auth: AuthProtocol) -> ProfileId {
+    let p = ok(api::create_profile(
+        e,
+        CreateProfile {
+            server_type: ServerType::ExchangeServer,
+            name: name.into(),
+            changes: ProfileChanges {
+                use_autodiscover: Some(false),
+                incoming_location: Some(url.into()),
+                outgoing_location: Some(url.into()),
+                incoming_credential_mode: Some(CredentialMode::Profile),
+                incoming_user_name: Some(SERVICE.into()),
+                incoming_use_impersonation: Some(true),
+                incoming_auth_protocol: Some(auth),
+                outgoing_auth_protocol: Some(auth),
+                ca_file: Some(ca.into()),
+                timeout_seconds: Some(10),
+                ..Default::default()
+            },
+            set_as_default: false,
+        },
+    )
+    .await)
+    .id;
+    ok(api::set_profile_secret(e, p, ProfileSecretKind::IncomingPassword, Secret::new(password)).await);
+    p
+}
+
+fn message(n: usize, subject: &str) -> Vec<u8> {
+    format!(
+        "From: Yui Nakamura <yui@fabrikam.test>\r\nTo: nancy@contoso.test\r\nSubject: {subject}\r\n\
+Message-ID: <ews-{n}@fabrikam.test>\r\nDate: Thu, 03 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\r\nMessage {n}: お見積もりの件\r\n"
+    )
+    .into_bytes()
+}
+
+fn log(server: &EwsServer) -> Vec<Value> {
+    server.requests().as_array().cloned().unwrap_or_default()
+}
+
+fn assert_no_violations(server: &EwsServer) {
+    let v = server.violations();
+    assert_eq!(v.as_array().map(Vec::len), Some(0), "requests that do not validate against the EWS schemas: {v:#}");
+}
+
+#[tokio::test]
+async fn exchange_server_mailboxes_are_tested_enabled_and_synchronised_through_ews() {
+    let servers = MailServers::start(&[("alice", "alice-pass")]);
+    let ews = EwsServer::start(&servers);
+    let url = ews.ews_url();
+    let ca = servers.ca_file();
+    ews.add_user(SERVICE, SERVICE_PASSWORD, true);
+    for user in ["nancy", "carol", "dave", "erin", "frank"] {
+        ews.add_user(&format!("{user}@contoso.test"), &format!("{user}-pass"), false);
+    }
+    let (e, _, _d) = memory_engine().await;
+    let good = ews_profile(&e, "Exchange Server", &url, &ca, SERVICE_PASSWORD, AuthProtocol::Ntlm).await;
+    let wrong = ews_profile(&e, "Wrong password", &url, &ca, "not-the-password", AuthProtocol::Ntlm).await;
+    let untrusted = ews_profile(&e, "Untrusted", &url, "", SERVICE_PASSWORD, AuthProtocol::Ntlm).await;
+
+    // Test Connection: each step, NTLM checked by the server against the password.
+    let t = ok(api::test_profile_connection(&e, good).await);
+    let kinds: Vec<String> = t.steps.iter().map(|s| format!("{:?}:{:?}", s.kind, s.outcome)).collect();
+    assert_eq!(kinds, ["Resolve:Success", "Connect:Success", "Tls:Success", "Authenticate:Success"], "{t:?}");
+    let t = ok(api::test_profile_connection(&e, wrong).await);
+    assert!(t.steps.iter().any(|s| s.error_code == "mail.auth.failed_profile"), "{:?}", t.steps);
+    assert!(!format!("{t:?}").contains("not-the-password"));
+
+    // Test & Enable: five mailboxes.
+    let nancy = exchange_mailbox(&e, good, "nancy", "contoso.test", true).await;
+    let carol = exchange_mailbox(&e, wrong, "carol", "contoso.test", true).await;
+    let dave = exchange_mailbox(&e, good, "dave", "contoso.test", false).await;
+    let erin = exchange_mailbox(&e, untrusted, "erin", "contoso.test", true).await;
+    let gina = exchange_mailbox(&e, good, "gina", "contoso.test", true).await; // no such mailbox on the server
+    let job = test_and_enable(&e, vec![nancy, carol, dave, erin, gina]).await;
+    let expect = [
+        (nancy, ""),
+        (carol, "mail.auth.failed_profile"),
+        (dave, "mailbox.not_approved"),
+        (erin, "mail.tls.untrusted"),
+        (gina, "ews.mailbox_not_found"),
+    ];
+    for (id, code) in expect {
+        let i = item(&job, id);
+        let state = if code.is_empty() { JobItemState::Success } else { JobItemState::Failure };
+        assert_eq!((i.state, i.error_code.as_str()), (state, code), "{i:?}");
+    }
+    let inbox = ews.messages("nancy@contoso.test", "inbox");
+    assert!(
+        inbox.as_array().is_some_and(|l| l.iter().any(|m| m["subject"] == TEST_MESSAGE_SUBJECT)),
+        "the test message never reached nancy: {inbox:#}"
+    );
+
+    // Impersonation: one service account acts for three mailboxes, each request for the right one.
+    let frank = exchange_mailbox(&e, good, "frank", "contoso.test", true).await;
+    let carol_good = {
+        ok(api::update_mailbox(&e, carol, sync_methods(good)).await);
+        carol
+    };
+    let job = test_and_enable(&e, vec![frank, carol_good]).await;
+    assert!(job.items.iter().all(|i| i.error_code.is_empty()), "{job:?}");
+    for id in [nancy, frank, carol_good] {
+        let s = sync_one(&e, id).await;
+        assert!(s.error.is_none(), "{s:?}");
+    }
+    let requests = log(&ews);
+    for who in ["nancy@contoso.test", "frank@contoso.test", "carol@contoso.test"] {
+        let acting: Vec<&Value> = requests.iter().filter(|r| r["acting_as"].as_str() == Some(who)).collect();
+        assert!(!acting.is_empty(), "no request acted for {who}");
+        assert!(
+            acting.iter().all(|r| r["user"].as_str().is_some_and(|u| u.eq_ignore_ascii_case(SERVICE))),
+            "{who}: {acting:#?}"
+        );
+    }
+
+    // Incoming: 200 messages become 200 activities; a second cycle fetches nothing.
+    user_filter(&e, nancy, FilteringMethod::AllEmail).await;
+    for n in 0..200 {
+        ews.deliver("nancy@contoso.test", &message(n, &format!("EWS order {n:03}")));
+    }
+    let first = sync_one(&e, nancy).await;
+    assert_eq!(report(&first).tracked, 200, "{:?}", first.error);
+    assert_eq!(subjects(&e, "EWS order ").await.len(), 200);
+    let gets = |l: &[Value]| l.iter().filter(|r| r["operation"] == "GetItem").count();
+    let before = gets(&log(&ews));
+    let second = sync_one(&e, nancy).await;
+    assert_eq!((report(&second).planned, report(&second).tracked), (0, 0));
+    assert_eq!(gets(&log(&ews)), before, "the second cycle fetched a message");
+
+    // ErrorServerBusy: the cycle backs off as long as the server said, then goes on.
+    ews.deliver("nancy@contoso.test", &message(300, "EWS order busy"));
+    ews.fault(json!({"kind": "server_busy", "backoff_ms": 1500, "count": 1}));
+    let start = log(&ews).len();
+    let s = sync_one(&e, nancy).await;
+    assert_eq!(report(&s).tracked, 1, "{s:?}");
+    let l = log(&ews);
+    let busy = (start..l.len())
+        .find(|i| l[*i]["status"].as_u64() == Some(500))
+        .unwrap_or_else(|| panic!("no busy answer in {:#?}", &l[start..]));
+    let next = (busy + 1..l.len()).find(|i| l[*i]["operation"] == l[busy]["operation"]).unwrap_or(busy + 1);
+    let waited = l[next]["t"].as_f64().unwrap_or(0.0) - l[busy]["t"].as_f64().unwrap_or(0.0);
+    assert!((1.5..2.5).contains(&waited), "waited {waited:.3} s after BackOffMilliseconds 1500");
+
+    // A malformed answer fails the cycle with a code; the next cycle goes on.
+    ews.deliver("nancy@contoso.test", &message(301, "EWS order after malformed"));
+    ews.fault(json!({"kind": "malformed", "count": 1}));
+    let s = sync_one(&e, nancy).await;
+    assert_eq!(s.error.as_ref().map(|e| e.code.as_str()), Some("ews.malformed_response"), "{s:?}");
+    let s = sync_one(&e, nancy).await;
+    assert_eq!(report(&s).tracked, 1, "{s:?}");
+
+    // An expired SyncState: the Inbox is read again; nothing is tracked twice.
+    ews.deliver("nancy@contoso.test", &message(302, "EWS order after expiry"));
+    ews.fault(json!({"kind": "expire_syncstate", "user": "nancy@contoso.test"}));
+    let s = sync_one(&e, nancy).await;
+    let r = report(&s);
+    assert_eq!(r.rescan, Some(api::Rescan::CursorExpired), "{s:?}");
+    // The Inbox read again: what was tracked is recognised; the new message (and the test message,
+    // passed over while nancy tracked only replies) is tracked now.
+    assert!(r.already_tracked >= 202 && (1..=2).contains(&r.tracked), "{r:?}");
+    let all = subjects(&e, "EWS order").await;
+    let unique: HashSet<&String> = all.iter().collect();
+    assert_eq!((all.len(), unique.len()), (203, 203), "no message lost or tracked twice");
+
+    // Outgoing: 50 emails reach carol once each, with a copy in Sent Items; the Bcc is hidden.
+    for n in 0..50 {
+        ok(api::send_email(
+            &e,
+            email(
+                nancy,
+                "carol@contoso.test",
+                "frank@contoso.test",
+                format!("EWS outgoing {n:02}"),
+                format!("Offre n° {n}"),
+                String::new(),
+            ),
+        )
+        .await);
+    }
+    let sent = ok(api::send_pending(&e, vec![nancy], Lang::En).await);
+    assert_eq!((sent[0].sent, sent[0].failed, sent[0].possible_duplicates), (50, 0, 0), "{sent:?}");
+    let at = |who: &str, folder: &str| -> Vec<Value> {
+        ews.messages(who, folder)
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m["subject"].as_str().is_some_and(|s| s.starts_with("EWS outgoing")))
+            .collect()
+    };
+    let received = at("carol@contoso.test", "inbox");
+    let ids: HashSet<&str> = received.iter().filter_map(|m| m["internet_message_id"].as_str()).collect();
+    assert_eq!((received.len(), ids.len()), (50, 50), "each email once, with its own Message-ID");
+    assert_eq!(at("frank@contoso.test", "inbox").len(), 50, "the Bcc recipient got each email");
+    assert!(
+        received
+            .iter()
+            .all(|m| !m["bcc"].to_string().contains("frank") && !m["raw_b64"].as_str().unwrap_or_default().is_empty()),
+        "carol must not see the Bcc"
+    );
+    assert_eq!(at("nancy@contoso.test", "sentitems").len(), 50);
+    assert_no_violations(&ews);
+}
+
+#[tokio::test]
+async fn basic_is_used_where_the_server_offers_it_and_refused_where_it_does_not() {
+    let servers = MailServers::start(&[("alice", "alice-pass")]);
+    let ews = EwsServer::start(&servers);
+    ews.add_user(SERVICE, SERVICE_PASSWORD, true);
+    let (e, _, _d) = memory_engine().await;
+    let p = ews_profile(&e, "Basic", &ews.ews_url(), &servers.ca_file(), SERVICE_PASSWORD, AuthProtocol::Basic).await;
+    let t = ok(api::test_profile_connection(&e, p).await);
+    assert!(t.steps.iter().all(|s| s.error_code.is_empty()), "{:?}", t.steps);
+    assert!(log(&ews).iter().any(|r| r["auth"] == "Basic"));
+    ews.configure(json!({"basic": false}));
+    let t = ok(api::test_profile_connection(&e, p).await);
+    let failed: Vec<&str> = t.steps.iter().map(|s| s.error_code.as_str()).filter(|c| !c.is_empty()).collect();
+    assert_eq!(failed, ["mail.auth.failed_profile"], "{:?}", t.steps);
+    assert_no_violations(&ews);
+}
