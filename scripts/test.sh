@@ -38,7 +38,7 @@ cargo build --workspace --all-targets --locked
 echo "== cargo test (bindings drift included; a private gnome-keyring Secret Service)"
 bash scripts/with-keychain.sh cargo test --workspace --locked --no-fail-fast
 
-echo "== fuzz: the POP3 response parser (bounded time; needs a nightly toolchain)"
+echo "== fuzz: the parsers of what servers send (POP3, Graph, EWS; bounded time; needs a nightly toolchain)"
 bash scripts/fuzz.sh
 
 echo "== end-to-end: the desktop app under Xvfb, driven through tauri-driver and WebKitWebDriver"

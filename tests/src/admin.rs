@@ -40,7 +40,16 @@ pub fn shared() -> PathBuf {
 
 /// Runs one of the test servers' scripts; panics with its output when it fails.
 pub fn script(path: &Path, args: &[&str]) {
-    let out = Command::new("bash").arg(path).args(args).output().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    script_env(path, args, &[]);
+}
+
+fn script_env(path: &Path, args: &[&str], env: &[(&str, &str)]) {
+    let out = Command::new("bash")
+        .arg(path)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert!(
         out.status.success(),
         "{} {args:?} failed ({}):\n{}\n{}",
@@ -62,10 +71,15 @@ pub struct Started {
 impl Started {
     /// Runs `<kind>/up.sh` on the mail servers' state directory with the fixtures of `kind`.
     pub fn start(kind: &str, mail_state: &Path) -> Started {
+        Started::start_env(kind, mail_state, &[])
+    }
+
+    /// [`Started::start`] with environment settings for `up.sh`.
+    pub fn start_env(kind: &str, mail_state: &Path, env: &[(&str, &str)]) -> Started {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("servers").join(kind);
         let fixtures = shared().join("fixtures").join(kind);
         let state = mail_state.to_string_lossy().into_owned();
-        script(&dir.join("up.sh"), &[&state, &fixtures.to_string_lossy()]);
+        script_env(&dir.join("up.sh"), &[&state, &fixtures.to_string_lossy()], env);
         let file = mail_state.join(format!("{kind}.json"));
         let info = serde_json::from_slice(&std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display())))
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));

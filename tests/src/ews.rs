@@ -34,6 +34,12 @@ impl EwsServer {
         EwsServer { server: Started::start("ews", mail.dir()) }
     }
 
+    /// Like [`EwsServer::start`], also serving on 127.0.0.1:443, where Autodiscover's standard
+    /// URLs for the domain `localhost` lead. One such server at a time.
+    pub fn start_on_443(mail: &MailServers) -> EwsServer {
+        EwsServer { server: Started::start_env("ews", mail.dir(), &[("EWS_AUTODISCOVER_PORT", "443")]) }
+    }
+
     /// `https://127.0.0.1:<port>/EWS/Exchange.asmx`.
     pub fn ews_url(&self) -> String {
         self.server.text("ews_url")

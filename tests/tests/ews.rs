@@ -250,3 +250,65 @@ async fn basic_is_used_where_the_server_offers_it_and_refused_where_it_does_not(
     assert_eq!(failed, ["mail.auth.failed_profile"], "{:?}", t.steps);
     assert_no_violations(&ews);
 }
+
+/// Autodiscover at the standard URLs of the mailbox's domain (`localhost`, whose port 443 the test
+/// server also serves): POX first, SOAP when POX is off, and a redirect to plain HTTP refused.
+#[tokio::test]
+async fn autodiscover_finds_the_ews_url_at_the_standard_urls() {
+    let servers = MailServers::start(&[("alice", "alice-pass")]);
+    let ews = EwsServer::start_on_443(&servers);
+    ews.add_user("svc@localhost", SERVICE_PASSWORD, true);
+    ews.add_user("nancy@localhost", "nancy-pass", false);
+    let (e, _, _d) = memory_engine().await;
+    let p = ok(api::create_profile(
+        &e,
+        CreateProfile {
+            server_type: ServerType::ExchangeServer,
+            name: "Autodiscover".into(),
+            changes: ProfileChanges {
+                use_autodiscover: Some(true),
+                incoming_credential_mode: Some(CredentialMode::Profile),
+                incoming_user_name: Some("svc@localhost".into()),
+                incoming_use_impersonation: Some(true),
+                ca_file: Some(servers.ca_file()),
+                timeout_seconds: Some(10),
+                ..Default::default()
+            },
+            set_as_default: false,
+        },
+    )
+    .await)
+    .id;
+    ok(api::set_profile_secret(&e, p, ProfileSecretKind::IncomingPassword, Secret::new(SERVICE_PASSWORD)).await);
+    let steps = |t: &api::ConnectionTest| -> Vec<String> {
+        t.steps.iter().map(|s| format!("{:?}:{:?}{}", s.kind, s.outcome, s.error_code)).collect()
+    };
+
+    // POX.
+    let t = ok(api::test_profile_connection(&e, p).await);
+    assert_eq!(
+        steps(&t),
+        ["Autodiscover:Success", "Resolve:Success", "Connect:Success", "Tls:Success", "Authenticate:Success"],
+        "{t:?}"
+    );
+    assert!(t.steps[0].info.ends_with("/EWS/Exchange.asmx"), "{:?}", t.steps[0]);
+    let nancy = exchange_mailbox(&e, p, "nancy", "localhost", true).await;
+    let job = test_and_enable(&e, vec![nancy]).await;
+    assert!(job.items.iter().all(|i| i.error_code.is_empty()), "{job:?}");
+    let asked = |op: &str| log(&ews).iter().filter(|r| r["operation"] == op).count();
+    assert!(asked("Autodiscover") > 0, "{:#?}", log(&ews));
+
+    // SOAP, when POX is off.
+    ews.configure(json!({"pox": false}));
+    let t = ok(api::test_profile_connection(&e, p).await);
+    assert!(t.steps.iter().all(|s| s.error_code.is_empty()), "{t:?}");
+    assert!(asked("GetUserSettings") > 0, "{:#?}", log(&ews));
+
+    // A redirect to plain HTTP is not followed: nothing is found.
+    ews.configure(
+        json!({"pox": true, "soap": false, "pox_redirect_url": "http://127.0.0.1:9/autodiscover/autodiscover.xml"}),
+    );
+    let t = ok(api::test_profile_connection(&e, p).await);
+    assert_eq!(steps(&t)[0], "Autodiscover:Failureews.autodiscover.failed", "{t:?}");
+    assert_no_violations(&ews);
+}

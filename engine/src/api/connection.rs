@@ -54,9 +54,10 @@ pub(crate) async fn test_workload(engine: &Engine, p: &Profile, m: &Mailbox, w: 
         );
     }
     if p.server_type == ServerType::ExchangeServer {
-        let (ews, impersonate, source) = ews_client(engine, p, Some(m), direction).await.map_err(|e| {
-            name_credentials(e, CredentialSource::Profile, p).param("workload", w.code()).param("mailbox", &m.name)
-        })?;
+        let (ews, impersonate, source) =
+            ews_client(engine, p, Some(m), direction, &mut Unobserved).await.map_err(|e| {
+                name_credentials(e, CredentialSource::Profile, p).param("workload", w.code()).param("mailbox", &m.name)
+            })?;
         return ews
             .test(Some(m.email_address.trim()), impersonate, true, direction, p.ca_file.trim(), &mut Unobserved)
             .await
@@ -99,7 +100,7 @@ pub async fn test_profile_connection(engine: &Engine, id: super::wire::ProfileId
         }
         let outcome: Result<bool> = async {
             if p.server_type == ServerType::ExchangeServer {
-                let (ews, impersonate, source) = ews_client(engine, &p, None, direction).await?;
+                let (ews, impersonate, source) = ews_client(engine, &p, None, direction, &mut steps).await?;
                 let sign_in = source != CredentialSource::None;
                 let r = ews.test(None, impersonate, sign_in, direction, p.ca_file.trim(), &mut steps).await;
                 return r.map(|()| sign_in).map_err(|e| {

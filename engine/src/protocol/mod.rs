@@ -134,6 +134,8 @@ impl From<Workload> for Direction {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum StepKind {
+    /// Find the mailbox's server with Autodiscover (Exchange Server).
+    Autodiscover,
     /// Look the host name up.
     Resolve,
     /// Open the TCP connection.

@@ -198,6 +198,7 @@ pub async fn ews_client(
     p: &Profile,
     m: Option<&Mailbox>,
     direction: Direction,
+    obs: &mut dyn protocol::Observer,
 ) -> Result<(std::sync::Arc<ews::EwsClient>, bool, CredentialSource)> {
     use sha2::{Digest, Sha256};
     let (login, source) = login(engine, p, m, direction).await?;
@@ -213,7 +214,8 @@ pub async fn ews_client(
         // Test Connection has no mailbox: the service account's own address is looked up.
         let address =
             m.map(|m| m.email_address.trim().to_owned()).unwrap_or_else(|| p.incoming_user_name.trim().to_owned());
-        crate::protocol::ews::autodiscover::ews_url(&address, &login, p.ca_file.trim(), timeout_of(p)).await?
+        let found = ews::autodiscover::ews_url(&address, &login, p.ca_file.trim(), timeout_of(p));
+        protocol::step_with(obs, protocol::StepKind::Autodiscover, found, Clone::clone).await?
     } else {
         let location = if outgoing && !p.outgoing_location.trim().is_empty() {
             p.outgoing_location.trim()

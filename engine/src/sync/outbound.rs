@@ -278,10 +278,15 @@ impl Transport {
             return Ok(Transport::Graph { client, save: ctx.settings.save_sent_to_server });
         }
         if ctx.profile.server_type == ServerType::ExchangeServer {
-            let (client, impersonate, source) =
-                crate::remote::connect::ews_client(engine, &ctx.profile, Some(&ctx.mailbox), Direction::Outgoing)
-                    .await
-                    .map_err(|e| name(e, ctx))?;
+            let (client, impersonate, source) = crate::remote::connect::ews_client(
+                engine,
+                &ctx.profile,
+                Some(&ctx.mailbox),
+                Direction::Outgoing,
+                &mut Unobserved,
+            )
+            .await
+            .map_err(|e| name(e, ctx))?;
             return Ok(Transport::Ews { client, impersonate, source, save: ctx.settings.save_sent_to_server });
         }
         let ep = endpoint(&ctx.profile, Direction::Outgoing)?;

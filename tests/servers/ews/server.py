@@ -1834,6 +1834,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--state", required=True)
     ap.add_argument("--fixtures", required=True)
+    ap.add_argument("--autodiscover-port", type=int, default=0,
+                    help="also serve HTTPS on this port of 127.0.0.1 (443: Autodiscover's standard URLs for a domain "
+                         "that resolves to 127.0.0.1, such as localhost)")
     a = ap.parse_args()
     t0 = time.time()
     self_test()
@@ -1852,9 +1855,15 @@ def main():
     port, admin_port = https.server_address[1], admin.server_address[1]
     BASE = f"https://127.0.0.1:{port}"
     threading.Thread(target=admin.serve_forever, daemon=True).start()
+    ports = {"port": port, "admin_port": admin_port}
+    if a.autodiscover_port:
+        standard = Server(("127.0.0.1", a.autodiscover_port), Exchange)
+        standard.socket = ctx.wrap_socket(standard.socket, server_side=True, do_handshake_on_connect=False)
+        threading.Thread(target=standard.serve_forever, daemon=True).start()
+        ports["autodiscover_port"] = a.autodiscover_port
     tmp = os.path.join(a.state, "ews.ports.new")
     with open(tmp, "w") as f:
-        json.dump({"port": port, "admin_port": admin_port}, f)
+        json.dump(ports, f)
     os.replace(tmp, os.path.join(a.state, "ews.ports"))
     sys.stderr.write(f"ews: EWS on {BASE}/EWS/Exchange.asmx, admin on http://127.0.0.1:{admin_port} "
                      f"(ready in {time.time() - t0:.2f} s)\n")

@@ -8,6 +8,9 @@
 # The server's pid is in STATE_DIR/ews.pid, its log in STATE_DIR/logs/ews.log. A server still running
 # for STATE_DIR is stopped first (its mail store is in memory: a restart starts empty).
 # Usage: up.sh STATE_DIR FIXTURES_DIR
+# Environment (optional): EWS_AUTODISCOVER_PORT=443 also serves everything on that port of 127.0.0.1,
+#   where Autodiscover's standard URLs (https://<domain>/autodiscover/…) reach it for a domain that
+#   resolves to 127.0.0.1 (localhost). Only one server at a time can have it.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 die() { echo "ews/up.sh: $*" >&2; exit 1; }
@@ -37,7 +40,7 @@ mkdir -p "$state/logs"
 rm -f "$state/ews.json" "$state/ews.ports"
 t0=$(date +%s%N)
 setsid "$python" "$here/server.py" --state "$state" --fixtures "$fixtures" \
-  </dev/null >"$state/logs/ews.log" 2>&1 &
+  --autodiscover-port "${EWS_AUTODISCOVER_PORT:-0}" </dev/null >"$state/logs/ews.log" 2>&1 &
 echo $! >"$state/ews.pid"
 
 listening() { # port: is 127.0.0.1:port in LISTEN state?

@@ -1860,6 +1860,8 @@ export type Step = {
 
 /**  One step of a connection test. */
 export type StepKind = 
+/**  Find the mailbox's server with Autodiscover (Exchange Server). */
+"autodiscover" | 
 /**  Look the host name up. */
 "resolve" | 
 /**  Open the TCP connection. */

@@ -4,7 +4,7 @@
 //! Redirects — HTTP 3xx, and the POX answers `redirectUrl` and `redirectAddr` — are followed only
 //! to `https://` URLs and at most [`MAX_REDIRECTS`] times. Each request signs in like EWS does.
 
-use super::reply::{self, Node};
+use super::reply::{self, PoxAnswer, read_pox, read_soap};
 use super::{Answer, Auth, EwsClient, Flavor};
 use crate::protocol::{Login, failure};
 use crate::{Error, ErrorKind, Result};
@@ -128,66 +128,6 @@ pub fn soap_request(address: &str, url: &str) -> Result<String> {
             },
         },
     })
-}
-
-/// What a POX answer says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PoxAnswer {
-    /// The EWS URL.
-    Ews(String),
-    /// Ask this URL instead.
-    RedirectUrl(String),
-    /// Ask again for this address.
-    RedirectAddr(String),
-    /// An error, with its code and message.
-    Refused(String),
-}
-
-/// Reads a POX answer.
-pub fn read_pox(root: &Node) -> std::result::Result<PoxAnswer, String> {
-    if let Some(e) = root.find("Error") {
-        return Ok(PoxAnswer::Refused(
-            format!("{} {}", e.text_of("ErrorCode"), e.text_of("Message")).trim().to_owned(),
-        ));
-    }
-    let account = root.find("Account").ok_or("no Account")?;
-    match account.text_of("Action").trim() {
-        "redirectUrl" => Ok(PoxAnswer::RedirectUrl(account.text_of("RedirectUrl").trim().to_owned())),
-        "redirectAddr" => Ok(PoxAnswer::RedirectAddr(account.text_of("RedirectAddr").trim().to_owned())),
-        _ => {
-            let protocols: Vec<&Node> = account.children_named("Protocol").collect();
-            for kind in ["EXCH", "EXPR", "WEB"] {
-                if let Some(url) = protocols
-                    .iter()
-                    .filter(|p| p.text_of("Type").trim() == kind)
-                    .map(|p| p.text_of("EwsUrl").trim())
-                    .find(|u| !u.is_empty())
-                {
-                    return Ok(PoxAnswer::Ews(url.to_owned()));
-                }
-            }
-            Err("no EwsUrl".into())
-        }
-    }
-}
-
-/// Reads a SOAP `GetUserSettings` answer: the external EWS URL, else the internal one.
-pub fn read_soap(root: &Node) -> std::result::Result<String, String> {
-    let response = root.find("UserResponse").ok_or("no UserResponse")?;
-    let code = response.text_of("ErrorCode").trim();
-    if !code.is_empty() && code != "NoError" {
-        return Err(format!("{code} {}", response.text_of("ErrorMessage")).trim().to_owned());
-    }
-    let mut settings = Vec::new();
-    response.all(&|n| n.name == "UserSetting", &mut settings);
-    for name in ["ExternalEwsUrl", "InternalEwsUrl"] {
-        if let Some(v) = settings.iter().find(|s| s.text_of("Name").trim() == name).map(|s| s.text_of("Value").trim())
-            && !v.is_empty()
-        {
-            return Ok(v.to_owned());
-        }
-    }
-    Err("no EWS URL among the settings".into())
 }
 
 fn auth_of(login: &Login) -> Auth {

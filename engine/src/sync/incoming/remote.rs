@@ -174,8 +174,14 @@ pub(super) async fn cycle(
     let source = if ctx.profile.server_type == crate::domain::ServerType::ExchangeOnline {
         Source::Graph { client: crate::remote::connect::graph_client(engine, &ctx.profile).await?, mailbox }
     } else {
-        let (client, impersonate, _) =
-            crate::remote::connect::ews_client(engine, &ctx.profile, Some(&ctx.mailbox), Direction::Incoming).await?;
+        let (client, impersonate, _) = crate::remote::connect::ews_client(
+            engine,
+            &ctx.profile,
+            Some(&ctx.mailbox),
+            Direction::Incoming,
+            &mut crate::protocol::Unobserved,
+        )
+        .await?;
         Source::Ews { client, mailbox, impersonate }
     };
     let (start, rescan) = plan::cursor_start(&ctx.state, ctx.dates);
