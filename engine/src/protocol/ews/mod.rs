@@ -26,6 +26,8 @@ pub use soap::Operation;
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
 /// How many busy answers one call waits out before it gives up.
 const MAX_BUSY: u32 = 6;
+/// NTLM handshakes one request tries (see `send_signed`).
+const NTLM_TRIES: u32 = 3;
 /// Changes per SyncFolderItems page (the schema allows 1–512).
 pub const SYNC_PAGE: u32 = 100;
 
@@ -332,53 +334,60 @@ impl EwsClient {
             }
             let _ = resp.bytes().await;
         }
-        let resp = self
-            .post("", action)
-            .header(reqwest::header::AUTHORIZATION, format!("NTLM {}", ntlm_negotiate()?))
-            .send()
-            .await
-            .map_err(|e| self.transport(&e))?;
-        let offers: Vec<String> = resp
-            .headers()
-            .get_all(reqwest::header::WWW_AUTHENTICATE)
-            .iter()
-            .filter_map(|v| v.to_str().ok().map(str::to_owned))
-            .collect();
-        let status = resp.status().as_u16();
-        if status != 401 {
-            // Signed in without a challenge (anonymous access, or a redirect).
-            return self.answer(resp).await.map(|a| Answer { status, ..a });
-        }
-        let _ = resp.bytes().await;
-        let challenge = offers.iter().find(|o| o.starts_with("NTLM "));
-        match (status, challenge) {
-            (401, Some(c)) => {
-                let answer = ntlm_authenticate(c, user, password)
-                    .map_err(|e| failure::protocol(&self.host, format!("NTLM challenge: {e}")))?;
-                let resp = self
-                    .post(body, action)
-                    .header(reqwest::header::AUTHORIZATION, format!("NTLM {answer}"))
-                    .send()
-                    .await
-                    .map_err(|e| self.transport(&e))?;
-                if resp.status().as_u16() != 401 {
-                    *self.scheme.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Scheme::Ntlm);
+        // The answer to a challenge must travel on the connection the challenge came on. The HTTP
+        // client's pool may hand a just-released connection out a moment late and open another
+        // one: an answer refused that way is tried again with a new handshake, a few times.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let resp = self
+                .post("", action)
+                .header(reqwest::header::AUTHORIZATION, format!("NTLM {}", ntlm_negotiate()?))
+                .send()
+                .await
+                .map_err(|e| self.transport(&e))?;
+            let offers: Vec<String> = resp
+                .headers()
+                .get_all(reqwest::header::WWW_AUTHENTICATE)
+                .iter()
+                .filter_map(|v| v.to_str().ok().map(str::to_owned))
+                .collect();
+            let status = resp.status().as_u16();
+            if status != 401 {
+                // Signed in without a challenge (anonymous access, or a redirect).
+                return self.answer(resp).await.map(|a| Answer { status, ..a });
+            }
+            let _ = resp.bytes().await;
+            let challenge = offers.iter().find(|o| o.starts_with("NTLM "));
+            return match challenge {
+                Some(c) => {
+                    let answer = ntlm_authenticate(c, user, password)
+                        .map_err(|e| failure::protocol(&self.host, format!("NTLM challenge: {e}")))?;
+                    let resp = self
+                        .post(body, action)
+                        .header(reqwest::header::AUTHORIZATION, format!("NTLM {answer}"))
+                        .send()
+                        .await
+                        .map_err(|e| self.transport(&e))?;
+                    if resp.status().as_u16() == 401 && tries < NTLM_TRIES {
+                        let _ = resp.bytes().await;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    }
+                    if resp.status().as_u16() != 401 {
+                        *self.scheme.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Scheme::Ntlm);
+                    }
+                    self.answer(resp).await
                 }
-                self.answer(resp).await
-            }
-            (401, None)
-                if matches!(self.auth, Auth::Negotiate { .. }) && offers.iter().any(|o| o.starts_with("Basic")) =>
-            {
-                *self.scheme.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Scheme::Basic);
-                let resp = basic().send().await.map_err(|e| self.transport(&e))?;
-                self.answer(resp).await
-            }
-            (401, None) => Err(failure::auth_unsupported(&self.host, &offers.join(", "))),
-            (s, _) => Err(Error::new(ErrorKind::Server, code::REFUSED)
-                .param("host", &self.host)
-                .param("mailbox", "")
-                .param("reply", s)
-                .with_detail(format!("HTTP {s} to an NTLM negotiation"))),
+                None if matches!(self.auth, Auth::Negotiate { .. })
+                    && offers.iter().any(|o| o.starts_with("Basic")) =>
+                {
+                    *self.scheme.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Scheme::Basic);
+                    let resp = basic().send().await.map_err(|e| self.transport(&e))?;
+                    self.answer(resp).await
+                }
+                None => Err(failure::auth_unsupported(&self.host, &offers.join(", "))),
+            };
         }
     }
 
