@@ -422,22 +422,7 @@ fn graph_import_killed_20_times_ends_with_every_message_once() {
         format!("graph_endpoint={base}"),
         format!("ca_file={}", servers.ca_file()),
     ];
-    let mut args = vec!["profile", "create", "--type", "exchange-online", "--name", "Exchange Online", "--default"];
-    for s in &sets {
-        args.extend(["--set", s.as_str()]);
-    }
-    let p = cli_json(data, &args, None);
-    let profile = p["id"].to_string();
-    cli_json(
-        data,
-        &["profile", "set-secret", &profile, "--kind", "oauth-secret", "--password-stdin"],
-        Some("kill-secret"),
-    );
-    let u = cli_json(data, &["user", "create", "--name", "kill", "--email", "kill@contoso.test"], None);
-    cli_json(data, &["user", "update", &u["id"].to_string(), "--set", "incoming_filtering_method=all_email"], None);
-    let mailbox = u["mailbox_id"].to_string();
-    cli_json(data, &["mailbox", "approve", &mailbox], None);
-    cli_json(data, &["mailbox", "test-enable", &mailbox], None);
+    let mailbox = exchange_setup(data, "exchange-online", &sets, "oauth-secret", "kill-secret");
     for i in 0..MESSAGES {
         graph.deliver("kill@contoso.test", &message(i, "kill@contoso.test"));
     }
@@ -467,22 +452,7 @@ fn ews_import_killed_20_times_ends_with_every_message_once() {
         "incoming_auth_protocol=ntlm".to_owned(),
         format!("ca_file={}", servers.ca_file()),
     ];
-    let mut args = vec!["profile", "create", "--type", "exchange-server", "--name", "Exchange Server", "--default"];
-    for s in &sets {
-        args.extend(["--set", s.as_str()]);
-    }
-    let p = cli_json(data, &args, None);
-    let profile = p["id"].to_string();
-    cli_json(
-        data,
-        &["profile", "set-secret", &profile, "--kind", "incoming-password", "--password-stdin"],
-        Some("svc-pass"),
-    );
-    let u = cli_json(data, &["user", "create", "--name", "kill", "--email", "kill@contoso.test"], None);
-    cli_json(data, &["user", "update", &u["id"].to_string(), "--set", "incoming_filtering_method=all_email"], None);
-    let mailbox = u["mailbox_id"].to_string();
-    cli_json(data, &["mailbox", "approve", &mailbox], None);
-    cli_json(data, &["mailbox", "test-enable", &mailbox], None);
+    let mailbox = exchange_setup(data, "exchange-server", &sets, "incoming-password", "svc-pass");
     for i in 0..MESSAGES {
         ews.deliver("kill@contoso.test", &message(i, "kill@contoso.test"));
     }
@@ -516,4 +486,22 @@ fn import_survives_kills(data: &Path, mailbox: &str) {
     let distinct: BTreeSet<&String> = imported.iter().copied().collect();
     assert_eq!(distinct.len(), MESSAGES, "lost messages");
     assert_eq!(imported.len(), MESSAGES, "duplicated messages");
+}
+
+/// A data directory with the default Exchange profile of `kind` (`--set` pairs `sets`, its
+/// secret `secret_kind` = `secret`) and the user `kill@contoso.test` tracking all email, tested
+/// and enabled; returns the mailbox id.
+fn exchange_setup(data: &Path, kind: &str, sets: &[String], secret_kind: &str, secret: &str) -> String {
+    let mut args = vec!["profile", "create", "--type", kind, "--name", "Exchange", "--default"];
+    for s in sets {
+        args.extend(["--set", s.as_str()]);
+    }
+    let profile = cli_json(data, &args, None)["id"].to_string();
+    cli_json(data, &["profile", "set-secret", &profile, "--kind", secret_kind, "--password-stdin"], Some(secret));
+    let u = cli_json(data, &["user", "create", "--name", "kill", "--email", "kill@contoso.test"], None);
+    cli_json(data, &["user", "update", &u["id"].to_string(), "--set", "incoming_filtering_method=all_email"], None);
+    let mailbox = u["mailbox_id"].to_string();
+    cli_json(data, &["mailbox", "approve", &mailbox], None);
+    cli_json(data, &["mailbox", "test-enable", &mailbox], None);
+    mailbox
 }

@@ -1169,6 +1169,22 @@ async fn imap_cycle(
     Ok(())
 }
 
+/// The server references (starting with `prefix`) of a mailbox's messages that could not be
+/// tracked and are not in the Undeliverable folder yet.
+async fn failed_not_moved(engine: &Engine, id: MailboxId, prefix: &str) -> Result<Vec<String>> {
+    let prefix = prefix.to_owned();
+    engine
+        .read(move |c, _| {
+            Ok(store::sync_state::outcomes(c, Some(id), 10_000)?
+                .into_iter()
+                .filter(|o| o.outcome == ItemOutcome::Failed && !o.moved_to_undeliverable)
+                .map(|o| o.server_ref)
+                .filter(|r| r.starts_with(&prefix))
+                .collect())
+        })
+        .await
+}
+
 /// Moves the messages whose activity could not be created to the Undeliverable folder (created
 /// if missing), then records that they were moved. Failures of earlier cycles that were not
 /// moved (the process stopped first) are moved too.
@@ -1180,15 +1196,7 @@ async fn move_failed(
 ) -> Result<u32> {
     let id = ctx.mailbox.id;
     let prefix = format!("imap:{}:", validity.unwrap_or(0));
-    let pending: Vec<String> = engine
-        .read(move |c, _| {
-            Ok(store::sync_state::outcomes(c, Some(id), 10_000)?
-                .into_iter()
-                .filter(|o| o.outcome == ItemOutcome::Failed && !o.moved_to_undeliverable)
-                .map(|o| o.server_ref)
-                .collect())
-        })
-        .await?;
+    let pending = failed_not_moved(engine, id, &prefix).await?;
     let uids: Vec<u32> =
         pending.iter().filter_map(|r| r.strip_prefix(&prefix)).filter_map(|u| u.parse().ok()).collect();
     if uids.is_empty() {

@@ -9,7 +9,7 @@
 
 use super::{BATCH_BYTES, BATCH_MESSAGES, CycleReport, UNDELIVERABLE_FOLDER};
 use super::{Ctx, Cursor, Fetched, FetchedKind, InFlight, Mode, Options, Progress, consume, in_flight_budget, reserve};
-use crate::domain::{ItemOutcome, Timestamp};
+use crate::domain::Timestamp;
 use crate::protocol::Direction;
 use crate::protocol::ews::{self, EwsClient};
 use crate::protocol::graph::{self, DeltaItem, GraphClient, Mime};
@@ -274,16 +274,7 @@ pub(super) async fn cycle(
 async fn move_failed(engine: &Engine, ctx: &Ctx, source: &Source) -> Result<u32> {
     let id = ctx.mailbox.id;
     let prefix = source.prefix();
-    let pending: Vec<String> = engine
-        .read(move |c, _| {
-            Ok(store::sync_state::outcomes(c, Some(id), 10_000)?
-                .into_iter()
-                .filter(|o| o.outcome == ItemOutcome::Failed && !o.moved_to_undeliverable)
-                .map(|o| o.server_ref)
-                .filter(|r| r.starts_with(prefix))
-                .collect())
-        })
-        .await?;
+    let pending = super::failed_not_moved(engine, id, prefix).await?;
     if pending.is_empty() {
         return Ok(0);
     }
