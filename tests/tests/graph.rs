@@ -236,6 +236,17 @@ fn certificate(dir: &std::path::Path, name: &str) -> String {
     format!("{}{}", read(&cert), read(&key))
 }
 
+/// The SHA-1 fingerprint of `certificate(dir, name)`'s certificate, upper-case hex, per openssl.
+fn fingerprint(dir: &std::path::Path, name: &str) -> String {
+    let out = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha1", "-in"])
+        .arg(dir.join(format!("{name}.pem")))
+        .output()
+        .unwrap_or_else(|e| panic!("openssl: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim().rsplit('=').next().unwrap_or_default().replace(':', "")
+}
+
 #[tokio::test]
 async fn a_certificate_profile_gets_a_token_and_another_certificate_is_refused() {
     let servers = MailServers::start(&[("alice", "alice-pass")]);
@@ -259,7 +270,18 @@ async fn a_certificate_profile_gets_a_token_and_another_certificate_is_refused()
             },
         )
         .await);
-        ok(api::set_profile_secret(&e, p, ProfileSecretKind::OauthSecret, Secret::new(pem.as_str())).await);
+        // A certificate without its key is refused before it reaches the keychain.
+        let refused =
+            api::set_profile_secret(&e, p, ProfileSecretKind::OauthSecret, Secret::new(cert_only.as_str())).await;
+        let refused = refused.err().unwrap_or_else(|| panic!("a certificate without its key was accepted"));
+        assert_eq!(
+            (refused.code(), refused.param_value("field")),
+            ("graph.certificate.unreadable", Some("oauth_secret")),
+            "{refused:?}"
+        );
+        let saved = ok(api::set_profile_secret(&e, p, ProfileSecretKind::OauthSecret, Secret::new(pem.as_str())).await);
+        // The thumbprint Microsoft Entra shows for the certificate (openssl's SHA-1 fingerprint).
+        assert_eq!(saved.oauth_certificate_thumbprint, fingerprint(dir.path(), &name.to_lowercase()), "{name}");
         let t = ok(api::test_profile_connection(&e, p).await);
         let failure = t.steps.iter().find(|s| !s.error_code.is_empty());
         assert_eq!(failure.map(|s| s.error_code.as_str()).unwrap_or_default(), want, "{name}: {:?}", t.steps);

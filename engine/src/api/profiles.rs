@@ -214,17 +214,26 @@ pub async fn set_profile_secret(
     secret: Secret,
 ) -> Result<wire::Profile> {
     let (id, kind) = (ProfileId::from(id), ProfileSecretKind::from(kind));
+    // An app's certificate is read before it reaches the keychain: a PEM without a certificate
+    // and its RSA key is refused, and the thumbprint Microsoft Entra shows is kept on the profile.
+    let thumbprint = (kind == ProfileSecretKind::OauthSecret).then(|| {
+        crate::protocol::graph::assertion::checked_thumbprint(&secret)
+            .map_err(|e| e.detail().unwrap_or_default().to_owned())
+    });
+    let certificate = thumbprint.clone();
     engine
         .store_secret_then(
             secret_path(id, kind),
             secret,
             move |c, _| {
                 let mut p = store::profiles::get(c, id)?;
-                accept_profile_secret(&mut p, kind, &store::settings::get(c)?)
+                accept_profile_secret(&mut p, kind, &store::settings::get(c)?)?;
+                with_thumbprint(&mut p, certificate)
             },
             move |tx, ctx| {
                 let mut p = store::profiles::get(tx, id)?;
                 accept_profile_secret(&mut p, kind, &store::settings::get(tx)?)?;
+                with_thumbprint(&mut p, thumbprint)?;
                 p.modified_on = ctx.now();
                 store::profiles::update(tx, &p)?;
                 Ok(p)
@@ -232,6 +241,21 @@ pub async fn set_profile_secret(
         )
         .await
         .map(Into::into)
+}
+
+/// Records the thumbprint of the certificate just given as the app's credential (`None`: the
+/// secret is a password). A profile that signs in with a client secret keeps no thumbprint; one
+/// that signs in with a certificate refuses a PEM that holds no usable certificate and key.
+fn with_thumbprint(p: &mut Profile, thumbprint: Option<std::result::Result<String, String>>) -> Result<()> {
+    let Some(thumbprint) = thumbprint else { return Ok(()) };
+    if p.oauth_credential_kind != Some(crate::domain::OauthCredentialKind::Certificate) {
+        p.oauth_certificate_thumbprint.clear();
+        return Ok(());
+    }
+    p.oauth_certificate_thumbprint = thumbprint.map_err(|detail| {
+        Error::validation(crate::protocol::graph::code::CERTIFICATE).param("field", "oauth_secret").with_detail(detail)
+    })?;
+    Ok(())
 }
 
 /// Removes a profile's password or OAuth secret from the keychain and clears its flag.
@@ -249,7 +273,10 @@ pub async fn clear_profile_secret(
             match kind {
                 ProfileSecretKind::IncomingPassword => p.is_incoming_password_set = false,
                 ProfileSecretKind::OutgoingPassword => p.is_outgoing_password_set = false,
-                ProfileSecretKind::OauthSecret => p.is_oauth_secret_set = false,
+                ProfileSecretKind::OauthSecret => {
+                    p.is_oauth_secret_set = false;
+                    p.oauth_certificate_thumbprint.clear();
+                }
             }
             p.modified_on = ctx.now();
             store::profiles::update(tx, &p)?;

@@ -422,6 +422,8 @@ record! {
         pub is_incoming_password_set: bool,
         pub is_outgoing_password_set: bool,
         pub is_oauth_secret_set: bool,
+        /// The SHA-1 thumbprint of the app's certificate, as Microsoft Entra shows it; "" when none.
+        pub oauth_certificate_thumbprint: String,
 
         // Test Connection results
         pub last_test_started_on: Option<Timestamp>,

@@ -74,6 +74,9 @@ pub struct Profile {
     pub is_incoming_password_set: bool,
     pub is_outgoing_password_set: bool,
     pub is_oauth_secret_set: bool,
+    /// The SHA-1 thumbprint (upper-case hex) of the certificate stored as the app's credential,
+    /// as Microsoft Entra shows it; "" with a client secret or no certificate.
+    pub oauth_certificate_thumbprint: String,
 
     // Test Connection results
     pub last_test_started_on: Option<Timestamp>,
@@ -247,6 +250,7 @@ impl Profile {
             is_incoming_password_set: false,
             is_outgoing_password_set: false,
             is_oauth_secret_set: false,
+            oauth_certificate_thumbprint: String::new(),
             last_test_started_on: None,
             last_test_duration_ms: None,
             last_test_execution_status: None,

@@ -17,7 +17,7 @@ table_record!(Profile, "email_server_profile", id: ProfileId {
     process_email_from, min_polling_interval_minutes, max_concurrent_connections,
     move_failed_to_undeliverable, send_alert_email,
     timeout_mailbox_connection, timeout_seconds,
-    is_incoming_password_set, is_outgoing_password_set, is_oauth_secret_set,
+    is_incoming_password_set, is_outgoing_password_set, is_oauth_secret_set, oauth_certificate_thumbprint,
     last_test_started_on, last_test_duration_ms, last_test_execution_status, last_authorization_status,
     last_test_message, created_on, modified_on,
 });

@@ -1538,6 +1538,8 @@ export type Profile_Deserialize = {
 	is_incoming_password_set: boolean,
 	is_outgoing_password_set: boolean,
 	is_oauth_secret_set: boolean,
+	/**  The SHA-1 thumbprint of the app's certificate, as Microsoft Entra shows it; "" when none. */
+	oauth_certificate_thumbprint: string,
 	last_test_started_on?: string | null,
 	last_test_duration_ms?: number | null,
 	last_test_execution_status?: TestExecutionStatus | null,
@@ -1593,6 +1595,8 @@ export type Profile_Serialize = {
 	is_incoming_password_set: boolean,
 	is_outgoing_password_set: boolean,
 	is_oauth_secret_set: boolean,
+	/**  The SHA-1 thumbprint of the app's certificate, as Microsoft Entra shows it; "" when none. */
+	oauth_certificate_thumbprint: string,
 	last_test_started_on: string | null,
 	last_test_duration_ms: number | null,
 	last_test_execution_status: TestExecutionStatus | null,

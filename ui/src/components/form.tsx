@@ -177,6 +177,43 @@ export function SecretField(props: Base & { isSet: boolean; onSet: (value: strin
   );
 }
 
+/** A certificate and its private key, read from a PEM file and handed to the engine, which keeps
+ * them in the keychain; what shows is whether one is set and its thumbprint. */
+export function PemFileField(props: Base & { isSet: boolean; thumbprint: string; onSet: (pem: string) => Promise<void>; onClear?: () => Promise<void> }) {
+  return (
+    <FieldShell {...props}>
+      <span class="secret">
+        <span class="secret-state" data-testid={`secret-${props.name}`}>
+          {props.isSet ? t("secret.set") : t("secret.notSet")}
+        </span>
+        <input
+          type="file"
+          name={props.name}
+          data-testid={`file-${props.name}`}
+          accept=".pem,.crt,.cer,.key,text/plain"
+          title={t("secret.pemHint")}
+          onChange={async (e) => {
+            const file = e.currentTarget.files?.[0];
+            e.currentTarget.value = "";
+            if (file) await props.onSet(await file.text());
+          }}
+        />
+        <Show when={props.isSet && props.onClear}>
+          <button type="button" onClick={() => props.onClear?.()}>
+            {t("cmd.clear")}
+          </button>
+        </Show>
+      </span>
+      <span class="muted">{t("secret.pemHint")}</span>
+      <Show when={props.thumbprint}>
+        <span class="thumbprint">
+          {t("secret.thumbprint")}: <code data-testid={`thumbprint-${props.name}`}>{props.thumbprint}</code>
+        </span>
+      </Show>
+    </FieldShell>
+  );
+}
+
 /** A datetime-local input bound to an ISO UTC string. */
 export function DateField(props: Base & { value: string | null; onInput: (v: string | null) => void }) {
   const local = () => (props.value ? props.value.slice(0, 16) : "");

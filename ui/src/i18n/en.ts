@@ -102,6 +102,8 @@ export const en = {
   "secret.set": "Set",
   "secret.notSet": "Not set",
   "secret.placeholder": "Type a new value",
+  "secret.thumbprint": "Thumbprint (SHA-1)",
+  "secret.pemHint": "A PEM file with the certificate and its private key",
 
   "status.not_run": "Not Run",
   "status.success": "Success",

@@ -95,6 +95,8 @@ export const fr: Dict = {
   "secret.set": "Défini",
   "secret.notSet": "Non défini",
   "secret.placeholder": "Saisissez une nouvelle valeur",
+  "secret.thumbprint": "Empreinte (SHA-1)",
+  "secret.pemHint": "Un fichier PEM contenant le certificat et sa clé privée",
   "status.not_run": "Non exécuté",
   "status.success": "Réussite",
   "status.failure": "Échec",

@@ -95,6 +95,8 @@ export const ja: Dict = {
   "secret.set": "設定済み",
   "secret.notSet": "未設定",
   "secret.placeholder": "新しい値を入力",
+  "secret.thumbprint": "拇印 (SHA-1)",
+  "secret.pemHint": "証明書とその秘密キーを含む PEM ファイル",
   "status.not_run": "未実行",
   "status.success": "成功",
   "status.failure": "失敗",

@@ -95,6 +95,8 @@ export const vi: Dict = {
   "secret.set": "Đã đặt",
   "secret.notSet": "Chưa đặt",
   "secret.placeholder": "Nhập giá trị mới",
+  "secret.thumbprint": "Dấu vân tay (SHA-1)",
+  "secret.pemHint": "Tệp PEM chứa chứng chỉ và khóa riêng của nó",
   "status.not_run": "Chưa chạy",
   "status.success": "Thành công",
   "status.failure": "Thất bại",

@@ -195,6 +195,9 @@ pub fn normalize_profile(p: &mut Profile) {
         p.outgoing_user_name.clear();
         p.outgoing_use_impersonation = false;
     }
+    if p.oauth_credential_kind != Some(crate::domain::OauthCredentialKind::Certificate) {
+        p.oauth_certificate_thumbprint.clear();
+    }
     if !shown(F::IncomingUserName) {
         p.incoming_user_name.clear();
     }

@@ -37,6 +37,12 @@ pub fn thumbprint(pem: &Secret) -> Result<String> {
     Ok(hex::encode_upper(digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, &der)))
 }
 
+/// The thumbprint of a PEM that holds a certificate and a usable RSA private key.
+pub fn checked_thumbprint(pem: &Secret) -> Result<String> {
+    key_pair(pem)?;
+    thumbprint(pem)
+}
+
 fn key_pair(pem: &Secret) -> Result<signature::RsaKeyPair> {
     let key = PrivateKeyDer::from_pem_slice(pem.expose().as_bytes()).map_err(unreadable)?;
     match key {

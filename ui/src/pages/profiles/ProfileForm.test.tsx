@@ -20,7 +20,7 @@ const draft = {
   incoming_use_ssl: true, outgoing_use_ssl: true, incoming_tls_mode: "implicit", outgoing_tls_mode: "starttls", incoming_auth_protocol: "auto_detect",
   outgoing_auth_protocol: "auto_detect", ca_file: "", process_email_from: null, min_polling_interval_minutes: 0, max_concurrent_connections: 10,
   move_failed_to_undeliverable: false, send_alert_email: false, timeout_mailbox_connection: true, timeout_seconds: 60, is_incoming_password_set: false,
-  is_outgoing_password_set: false, is_oauth_secret_set: false, last_test_started_on: null, last_test_duration_ms: null, last_test_execution_status: null,
+  is_outgoing_password_set: false, is_oauth_secret_set: false, oauth_certificate_thumbprint: "", last_test_started_on: null, last_test_duration_ms: null, last_test_execution_status: null,
   last_authorization_status: null, last_test_message: "", created_on: "2026-01-01T00:00:00Z", modified_on: "2026-01-01T00:00:00Z",
 };
 
@@ -164,5 +164,38 @@ describe("the profile form", () => {
     await waitFor(() => expect(calls.some((c) => c.cmd === "update_profile")).toBe(true));
     await new Promise((r) => setTimeout(r, 20));
     expect(calls.some((c) => c.cmd === "test_profile_connection")).toBe(false);
+  });
+
+  it("takes an Exchange Online app's certificate from a PEM file and shows its thumbprint", async () => {
+    const exo = { ...draft, id: 5, name: "Exchange Online", server_type: "exchange_online", tenant_id: "t", oauth_client_id: "c",
+      oauth_credential_kind: "certificate", server_authority: "public", incoming_credential_mode: "profile" };
+    const thumbprint = "3A1F09C2B7D4E5F60718293A4B5C6D7E8F901234";
+    let pem = "";
+    mockIPC((cmd, args) => {
+      calls.push({ cmd, args: args as Record<string, unknown> });
+      if (cmd === "form_catalog") return catalog;
+      if (cmd === "get_profile") return exo;
+      if (cmd === "profile_form_fields") return { fields: ["name", "tenant_id", "oauth_client_id", "oauth_credential_kind"], credential_modes: ["profile"], auth_protocols: ["oauth"] };
+      if (cmd === "list_alerts") return [];
+      if (cmd === "set_profile_secret") {
+        pem = String((args as { secret: string }).secret);
+        return { ...exo, is_oauth_secret_set: true, oauth_certificate_thumbprint: thumbprint };
+      }
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    render(() => <ProfileForm id={5 as ProfileId} serverType="exchange_online" onClose={() => {}} onSaved={() => {}} />);
+    const input = await waitFor(() => {
+      const i = document.querySelector<HTMLInputElement>('[data-testid="file-oauth_secret"]');
+      if (!i) throw new Error("no file input");
+      return i;
+    });
+    expect(document.querySelector('[data-field="oauth_secret"] .label')?.textContent).toBe("Certificate");
+    expect(document.querySelector('[data-testid="thumbprint-oauth_secret"]')).toBeNull();
+    const text = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    Object.defineProperty(input, "files", { value: [new File([text], "app.pem", { type: "application/x-pem-file" })], configurable: true });
+    fireEvent.change(input);
+    await waitFor(() => expect(document.querySelector('[data-testid="thumbprint-oauth_secret"]')?.textContent).toBe(thumbprint));
+    expect(pem).toBe(text);
+    expect(document.querySelector('[data-testid="secret-oauth_secret"]')?.textContent).toBe("Set");
   });
 });

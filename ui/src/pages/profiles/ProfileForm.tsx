@@ -5,8 +5,8 @@ import { For, Show, createEffect, createResource, createSignal, on } from "solid
 import { ApiError, api, call, type ConnectionTest_Serialize, type Profile_Serialize, type ProfileField, type ProfileId, type ProfileSecretKind, type ServerType } from "../../api";
 import { ConnectionTestPanel } from "../../components/ConnectionTest";
 import { boundsOf, useCatalog } from "../../api/catalog";
-import { BoolField, DateField, ErrorBanner, NumberField, SecretField, Section, SelectField, TextField } from "../../components/form";
-import { formatDate, msg, optionLabel, t } from "../../i18n";
+import { BoolField, DateField, ErrorBanner, NumberField, PemFileField, SecretField, Section, SelectField, TextField } from "../../components/form";
+import { fieldLabel, formatDate, msg, optionLabel, t } from "../../i18n";
 import { FIELD_KINDS, SECTIONS, VISIBILITY_DRIVERS, changesOf, draftOf, quickCheck, type Draft, type EditableField, type SectionId } from "./model";
 
 const SECTION_TITLES: Record<SectionId, Parameters<typeof t>[0]> = {
@@ -243,8 +243,13 @@ export function ProfileForm(props: { id: ProfileId | null; serverType: ServerTyp
                   onSet={(v) => setSecret("outgoing_password", v)} onClear={() => clearSecret("outgoing_password")} />
               </Show>
               <Show when={s.id === "general" && p() && visible("oauth_client_id")}>
-                <SecretField name="oauth_secret" isSet={p()!.is_oauth_secret_set}
-                  onSet={(v) => setSecret("oauth_secret", v)} onClear={() => clearSecret("oauth_secret")} />
+                {/* The kind saved is the kind the engine reads the secret as. */}
+                <Show when={p()!.oauth_credential_kind === "certificate"}
+                  fallback={<SecretField name="oauth_secret" isSet={p()!.is_oauth_secret_set}
+                    onSet={(v) => setSecret("oauth_secret", v)} onClear={() => clearSecret("oauth_secret")} />}>
+                  <PemFileField name="oauth_secret" label={fieldLabel("oauth_certificate")} isSet={p()!.is_oauth_secret_set}
+                    thumbprint={p()!.oauth_certificate_thumbprint} onSet={(v) => setSecret("oauth_secret", v)} onClear={() => clearSecret("oauth_secret")} />
+                </Show>
               </Show>
             </Section>
           </Show>
