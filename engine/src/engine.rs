@@ -98,6 +98,9 @@ pub(crate) struct Inner {
     pub(crate) graph_clients: ClientCache<ProfileId, crate::protocol::graph::GraphClient>,
     /// Each Exchange Server credential's EWS client (NTLM authenticates its connections).
     pub(crate) ews_clients: ClientCache<(ProfileId, String), crate::protocol::ews::EwsClient>,
+    /// The EWS URL Autodiscover found for each (profile, mailbox address), while the profile is
+    /// unchanged: see `remote::connect::Discovery`.
+    pub(crate) ews_urls: crate::remote::connect::DiscoveredUrls,
     /// Tells whoever listens (the desktop shell) that a job of this engine changed.
     job_changes: tokio::sync::broadcast::Sender<JobChange>,
     /// Tells whoever listens that a sync cycle of this engine ended.
@@ -199,6 +202,7 @@ impl Engine {
                 connection_limits: ConnectionLimits::default(),
                 graph_clients: Default::default(),
                 ews_clients: Default::default(),
+                ews_urls: Default::default(),
                 job_changes: tokio::sync::broadcast::channel(256).0,
                 sync_changes: tokio::sync::broadcast::channel(256).0,
                 shutdown: CancellationToken::new(),

@@ -298,6 +298,21 @@ async fn autodiscover_finds_the_ews_url_at_the_standard_urls() {
     let asked = |op: &str| log(&ews).iter().filter(|r| r["operation"] == op).count();
     assert!(asked("Autodiscover") > 0, "{:#?}", log(&ews));
 
+    // Synchronization uses the URL Test & Enable found: no Autodiscover at each cycle.
+    let discovered = asked("Autodiscover");
+    for _ in 0..2 {
+        let s = sync_one(&e, nancy).await;
+        assert!(s.error.is_none(), "{s:?}");
+    }
+    assert_eq!(asked("Autodiscover"), discovered, "Autodiscover ran again while its answer was known");
+    // A cycle that fails at the server forgets the URL: the next one asks Autodiscover again.
+    ews.fault(json!({"kind": "malformed", "count": 1}));
+    let s = sync_one(&e, nancy).await;
+    assert_eq!(s.error.as_ref().map(|e| e.code.as_str()), Some("ews.malformed_response"), "{s:?}");
+    let s = sync_one(&e, nancy).await;
+    assert!(s.error.is_none(), "{s:?}");
+    assert!(asked("Autodiscover") > discovered, "the URL was not looked up again after the failure");
+
     // SOAP, when POX is off.
     ews.configure(json!({"pox": false}));
     let t = ok(api::test_profile_connection(&e, p).await);

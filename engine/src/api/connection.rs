@@ -7,7 +7,7 @@ use crate::protocol::{
     self, Direction, Endpoint, IncomingProtocol, Login, Observer, Step, StepOutcome, Steps, Unobserved,
 };
 use crate::remote::connect::{
-    CredentialSource, client_for, endpoint, ews_client, graph_client, login, name_credentials, refused,
+    CredentialSource, Discovery, client_for, endpoint, ews_client, graph_client, login, name_credentials, refused,
 };
 use crate::store;
 use crate::{Engine, Result};
@@ -55,7 +55,7 @@ pub(crate) async fn test_workload(engine: &Engine, p: &Profile, m: &Mailbox, w: 
     }
     if p.server_type == ServerType::ExchangeServer {
         let (ews, impersonate, source) =
-            ews_client(engine, p, Some(m), direction, &mut Unobserved).await.map_err(|e| {
+            ews_client(engine, p, Some(m), direction, Discovery::Fresh, &mut Unobserved).await.map_err(|e| {
                 name_credentials(e, CredentialSource::Profile, p).param("workload", w.code()).param("mailbox", &m.name)
             })?;
         return ews
@@ -100,7 +100,8 @@ pub async fn test_profile_connection(engine: &Engine, id: super::wire::ProfileId
         }
         let outcome: Result<bool> = async {
             if p.server_type == ServerType::ExchangeServer {
-                let (ews, impersonate, source) = ews_client(engine, &p, None, direction, &mut steps).await?;
+                let (ews, impersonate, source) =
+                    ews_client(engine, &p, None, direction, Discovery::Fresh, &mut steps).await?;
                 let sign_in = source != CredentialSource::None;
                 let r = ews.test(None, impersonate, sign_in, direction, p.ca_file.trim(), &mut steps).await;
                 return r.map(|()| sign_in).map_err(|e| {

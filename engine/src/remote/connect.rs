@@ -4,7 +4,9 @@
 //! neither has to go through the other.
 
 use crate::domain::rules::{ProfileSecretKind, Workload};
-use crate::domain::{AuthProtocol, CredentialMode, Mailbox, OauthCredentialKind, Profile, ServerType};
+use crate::domain::{
+    AuthProtocol, CredentialMode, Mailbox, OauthCredentialKind, Profile, ProfileId, ServerType, Timestamp,
+};
 use crate::protocol::{self, Direction, Endpoint, IncomingProtocol, Login, Security, ews, graph};
 use crate::{Engine, Error, Result};
 use std::time::Duration;
@@ -190,6 +192,44 @@ pub async fn graph_client(engine: &Engine, p: &Profile) -> Result<std::sync::Arc
     Ok(client)
 }
 
+/// How long the EWS URL that Autodiscover found for a mailbox is used before it is asked again
+/// (Autodiscover answers rarely change; a failed cycle forgets the URL sooner).
+pub const AUTODISCOVER_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// The EWS URLs Autodiscover found: (profile, lower-cased address) → (the profile's
+/// `modified_on` then, when, the URL).
+pub(crate) type DiscoveredUrls =
+    std::sync::Mutex<std::collections::HashMap<(ProfileId, String), (Timestamp, std::time::Instant, String)>>;
+
+/// Whether an EWS client may use the URL Autodiscover found earlier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Discovery {
+    /// Test Connection and Test & Enable: Autodiscover runs (and its answer is kept).
+    Fresh,
+    /// Synchronization: the URL found earlier for the mailbox, while the profile is unchanged and
+    /// for at most [`AUTODISCOVER_TTL`].
+    Cached,
+}
+
+fn discovery_key(p: &Profile, address: &str) -> (ProfileId, String) {
+    (p.id, address.trim().to_lowercase())
+}
+
+/// Forgets the EWS URL found for a mailbox after a cycle that failed in a way a moved mailbox
+/// or server would cause: the next cycle runs Autodiscover again. Refused credentials and
+/// throttling keep it (the URL is not their cause).
+pub fn forget_ews_url(engine: &Engine, p: &Profile, m: &Mailbox, e: &Error) {
+    if !p.use_autodiscover
+        || e.retry_after().is_some()
+        || protocol::failure::is_auth_failure(e)
+        || !matches!(e.kind(), crate::ErrorKind::Server | crate::ErrorKind::Unavailable)
+    {
+        return;
+    }
+    let mut urls = engine.inner.ews_urls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    urls.remove(&discovery_key(p, &m.email_address));
+}
+
 /// The EWS client of an Exchange Server mailbox: the URL (the profile's EWS URL; Autodiscover
 /// otherwise), the credentials of the profile's mode, and whether requests act for the mailbox
 /// through impersonation. Clients are kept per credential (NTLM authenticates connections).
@@ -198,6 +238,7 @@ pub async fn ews_client(
     p: &Profile,
     m: Option<&Mailbox>,
     direction: Direction,
+    discovery: Discovery,
     obs: &mut dyn protocol::Observer,
 ) -> Result<(std::sync::Arc<ews::EwsClient>, bool, CredentialSource)> {
     use sha2::{Digest, Sha256};
@@ -214,8 +255,24 @@ pub async fn ews_client(
         // Test Connection has no mailbox: the service account's own address is looked up.
         let address =
             m.map(|m| m.email_address.trim().to_owned()).unwrap_or_else(|| p.incoming_user_name.trim().to_owned());
-        let found = ews::autodiscover::ews_url(&address, &login, p.ca_file.trim(), timeout_of(p));
-        protocol::step_with(obs, protocol::StepKind::Autodiscover, found, Clone::clone).await?
+        let key = discovery_key(p, &address);
+        let urls = || engine.inner.ews_urls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cached = match discovery {
+            Discovery::Fresh => None,
+            Discovery::Cached => urls()
+                .get(&key)
+                .filter(|(modified, at, _)| *modified == p.modified_on && at.elapsed() < AUTODISCOVER_TTL)
+                .map(|(_, _, url)| url.clone()),
+        };
+        match cached {
+            Some(url) => url,
+            None => {
+                let found = ews::autodiscover::ews_url(&address, &login, p.ca_file.trim(), timeout_of(p));
+                let url = protocol::step_with(obs, protocol::StepKind::Autodiscover, found, Clone::clone).await?;
+                urls().insert(key, (p.modified_on, std::time::Instant::now(), url.clone()));
+                url
+            }
+        }
     } else {
         let location = if outgoing && !p.outgoing_location.trim().is_empty() {
             p.outgoing_location.trim()

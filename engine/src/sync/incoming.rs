@@ -920,9 +920,10 @@ pub async fn run_cycle(
             } else {
                 CredentialSource::Mailbox
             };
-            remote::cycle(engine, &ctx, options, progress, &mut report)
-                .await
-                .map_err(|e| name_credentials(e, whose, &ctx.profile))?;
+            remote::cycle(engine, &ctx, options, progress, &mut report).await.map_err(|e| {
+                crate::remote::connect::forget_ews_url(engine, &ctx.profile, &ctx.mailbox, &e);
+                name_credentials(e, whose, &ctx.profile)
+            })?;
         } else {
             let ep = endpoint(&ctx.profile, Direction::Incoming)?;
             let client = client_for(&ctx.profile, Direction::Incoming)?;

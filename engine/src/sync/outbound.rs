@@ -283,6 +283,7 @@ impl Transport {
                 &ctx.profile,
                 Some(&ctx.mailbox),
                 Direction::Outgoing,
+                crate::remote::connect::Discovery::Cached,
                 &mut Unobserved,
             )
             .await

@@ -179,6 +179,7 @@ pub(super) async fn cycle(
             &ctx.profile,
             Some(&ctx.mailbox),
             Direction::Incoming,
+            crate::remote::connect::Discovery::Cached,
             &mut crate::protocol::Unobserved,
         )
         .await?;
