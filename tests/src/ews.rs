@@ -102,6 +102,13 @@ impl EwsServer {
 
     /// Changes settings, e.g. `{"basic": false}`, `{"pox": false}`, `{"pox_redirect_url": "…"}`,
     /// `{"ews_url_override": "…"}`.
+    /// Forgets every streaming subscription, as a restarted server would.
+    pub fn forget_subscriptions(&self) -> u64 {
+        admin::json(self.admin(), "POST", "/forget-subscriptions", &Value::Null)["forgotten"]
+            .as_u64()
+            .unwrap_or_default()
+    }
+
     pub fn configure(&self, config: Value) {
         admin::json(self.admin(), "POST", "/configure", &config);
     }

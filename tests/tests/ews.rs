@@ -6,8 +6,8 @@
 //! Test & Enable of five mailboxes (the results of the IMAP tests), impersonation for three
 //! mailboxes by one service account, 200 messages through SyncFolderItems/GetItem and a second
 //! cycle that fetches nothing, 50 emails sent with none twice, ErrorServerBusy waited out as the
-//! server said, a malformed answer and an expired SyncState, and Basic refused when the server
-//! says so.
+//! server said, a malformed answer and an expired SyncState, Basic refused when the server says
+//! so, Autodiscover at the standard URLs, and new mail pushed through streaming notifications.
 
 use serde_json::{Value, json};
 use serversync::api::{
@@ -325,5 +325,83 @@ async fn autodiscover_finds_the_ews_url_at_the_standard_urls() {
     );
     let t = ok(api::test_profile_connection(&e, p).await);
     assert_eq!(steps(&t)[0], "Autodiscover:Failureews.autodiscover.failed", "{t:?}");
+    assert_no_violations(&ews);
+}
+
+/// Waits up to `secs` for `check`, every 50 ms; returns how long it took.
+async fn within<F, Fut>(secs: u64, mut check: F) -> Option<std::time::Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < std::time::Duration::from_secs(secs) {
+        if check().await {
+            return Some(t0.elapsed());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    None
+}
+
+async fn pushed(e: &Engine, id: api::MailboxId) -> bool {
+    ok(api::get_mailbox_schedule(e, id).await)
+        .into_iter()
+        .any(|s| s.workload == api::Workload::Incoming && s.idle_connected)
+}
+
+#[tokio::test]
+async fn the_running_scheduler_is_pushed_new_mail_through_ews_streaming_notifications() {
+    let servers = MailServers::start(&[("alice", "alice-pass")]);
+    let ews = EwsServer::start(&servers);
+    ews.add_user(SERVICE, SERVICE_PASSWORD, true);
+    ews.add_user("nancy@contoso.test", "nancy-pass", false);
+    // A "minute" of ConnectionTimeout lasts 0.1 s here: the server closes each streaming
+    // connection after 3 s, and the engine must ask again with its subscription.
+    ews.configure(json!({"stream_minute_s": 0.1, "stream_heartbeat_s": 1.0}));
+    let (e, _, _d) = memory_engine().await;
+    let p =
+        ews_profile(&e, "Exchange Server", &ews.ews_url(), &servers.ca_file(), SERVICE_PASSWORD, AuthProtocol::Ntlm)
+            .await;
+    let nancy = exchange_mailbox(&e, p, "nancy", "contoso.test", true).await;
+    user_filter(&e, nancy, FilteringMethod::AllEmail).await;
+    let job = test_and_enable(&e, vec![nancy]).await;
+    assert!(job.items.iter().all(|i| i.error_code.is_empty()), "{job:?}");
+    ok(api::start_scheduler(&e, Default::default()).await);
+    assert!(within(20, || pushed(&e, nancy)).await.is_some(), "nancy's Inbox is not watched");
+    let tracked = |n: usize| {
+        let e = e.clone();
+        async move { subjects(&e, &format!("Streamed {n}")).await.len() == 1 }
+    };
+
+    // New mail is tracked within seconds (the poll is 5 minutes), over several connections.
+    let arrivals = |n: usize| message(9000 + n, &format!("Streamed {n}"));
+    for n in 0..3 {
+        ews.deliver("nancy@contoso.test", &arrivals(n));
+        let took = within(20, || tracked(n)).await.unwrap_or_else(|| panic!("message {n} was not pushed"));
+        assert!(took < std::time::Duration::from_secs(10), "pushed, not polled: {took:?}");
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    }
+    let ask =
+        |op: &str| log(&ews).into_iter().filter(|r| r["operation"] == op && r["status"] != 401).collect::<Vec<_>>();
+    assert!(ask("GetStreamingEvents").len() >= 2, "the closed connection was not asked again");
+    assert_eq!(ask("Subscribe").len(), 1, "one subscription serves every connection");
+
+    // A server that forgot the subscription (restarted) is subscribed to again.
+    assert_eq!(ews.forget_subscriptions(), 1);
+    let again = within(20, || async { ask("Subscribe").len() == 2 }).await;
+    assert!(again.is_some(), "no new subscription after ErrorSubscriptionNotFound: {:#?}", ask("GetStreamingEvents"));
+    ews.deliver("nancy@contoso.test", &arrivals(3));
+    assert!(within(10, || tracked(3)).await.is_some(), "not pushed after subscribing again");
+
+    // Every streaming request acted for nancy through the service account (NTLM's legs aside).
+    for r in ask("Subscribe").into_iter().chain(ask("GetStreamingEvents")).filter(|r| r["status"] == 200) {
+        assert_eq!((r["user"].as_str(), r["acting_as"].as_str()), (Some(SERVICE), Some("nancy@contoso.test")), "{r}");
+    }
+
+    // Stopping lets the connection and the subscription go.
+    ok(api::stop_scheduler(&e).await);
+    assert!(!pushed(&e, nancy).await, "a stopped scheduler keeps its streaming connection");
+    assert_eq!(ask("Unsubscribe").len(), 1, "the subscription was not ended");
     assert_no_violations(&ews);
 }

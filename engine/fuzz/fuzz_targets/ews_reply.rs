@@ -1,5 +1,5 @@
 //! Feeds arbitrary bytes, as a hostile or broken Exchange server would send them, to the readers
-//! of EWS answers and Autodiscover answers: they must return a value or an error, never panic or
+//! of EWS answers (streamed ones included) and Autodiscover answers: they must return a value or an error, never panic or
 //! recurse without bound.
 #![no_main]
 
@@ -12,6 +12,16 @@ mod reply;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    // A GetStreamingEvents stream: cut into envelopes wherever they end.
+    let mut rest = data;
+    while let Some(end) = reply::envelope_end(rest) {
+        if let Ok(envelope) = reply::parse(&rest[..end]) {
+            for m in reply::messages(&envelope) {
+                let _ = reply::stream_envelope(m.node);
+            }
+        }
+        rest = &rest[end..];
+    }
     let Ok(root) = reply::parse(data) else { return };
     let _ = reply::fault(&root);
     for m in reply::messages(&root) {

@@ -846,7 +846,7 @@ record! {
         pub last_error_on: Option<Timestamp>,
         pub lease_holder: Option<String>,
         pub lease_expires_on: Option<Timestamp>,
-        /// Incoming only: an engine keeps an IMAP IDLE connection, so new mail is pushed.
+        /// Incoming only: an engine keeps a push connection (IMAP IDLE, EWS streaming), so new mail is pushed.
         pub idle_connected: bool,
     }
 }

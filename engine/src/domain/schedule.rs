@@ -28,7 +28,7 @@ pub struct WorkloadSchedule {
     /// The engine that holds the workload's lease, while it holds it.
     pub lease_holder: Option<String>,
     pub lease_expires_on: Option<Timestamp>,
-    /// Incoming only: an engine keeps an IMAP IDLE connection, so new mail is pushed.
+    /// Incoming only: an engine keeps a push connection (IMAP IDLE, EWS streaming), so new mail is pushed.
     pub idle_connected: bool,
 }
 

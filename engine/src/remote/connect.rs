@@ -230,18 +230,23 @@ pub fn forget_ews_url(engine: &Engine, p: &Profile, m: &Mailbox, e: &Error) {
     urls.remove(&discovery_key(p, &m.email_address));
 }
 
-/// The EWS client of an Exchange Server mailbox: the URL (the profile's EWS URL; Autodiscover
-/// otherwise), the credentials of the profile's mode, and whether requests act for the mailbox
-/// through impersonation. Clients are kept per credential (NTLM authenticates connections).
-pub async fn ews_client(
+/// What an EWS client of a mailbox is made of.
+struct EwsParts {
+    url: String,
+    auth: ews::Auth,
+    impersonate: bool,
+    source: CredentialSource,
+    login: Login,
+}
+
+async fn ews_parts(
     engine: &Engine,
     p: &Profile,
     m: Option<&Mailbox>,
     direction: Direction,
     discovery: Discovery,
     obs: &mut dyn protocol::Observer,
-) -> Result<(std::sync::Arc<ews::EwsClient>, bool, CredentialSource)> {
-    use sha2::{Digest, Sha256};
+) -> Result<EwsParts> {
     let (login, source) = login(engine, p, m, direction).await?;
     let outgoing = direction == Direction::Outgoing;
     let auth_protocol = if outgoing { p.outgoing_auth_protocol } else { p.incoming_auth_protocol };
@@ -296,6 +301,32 @@ pub async fn ews_client(
             ews::Auth::Negotiate { user: String::new(), password: crate::secrets::Secret::new("") }
         }
     };
+    Ok(EwsParts { url, auth, impersonate, source, login })
+}
+
+/// A client of its own for a mailbox's EWS streaming notifications (its one connection stays
+/// busy with GetStreamingEvents), and whether it acts for the mailbox through impersonation.
+pub async fn ews_stream_client(engine: &Engine, p: &Profile, m: &Mailbox) -> Result<(ews::EwsClient, bool)> {
+    let parts = ews_parts(engine, p, Some(m), Direction::Incoming, Discovery::Cached, &mut protocol::Unobserved)
+        .await
+        .map_err(|e| name_credentials(e, CredentialSource::Profile, p))?;
+    let client = ews::EwsClient::streaming(&parts.url, parts.auth, p.ca_file.trim(), timeout_of(p))?;
+    Ok((client, parts.impersonate))
+}
+
+/// The EWS client of an Exchange Server mailbox: the URL (the profile's EWS URL; Autodiscover
+/// otherwise), the credentials of the profile's mode, and whether requests act for the mailbox
+/// through impersonation. Clients are kept per credential (NTLM authenticates connections).
+pub async fn ews_client(
+    engine: &Engine,
+    p: &Profile,
+    m: Option<&Mailbox>,
+    direction: Direction,
+    discovery: Discovery,
+    obs: &mut dyn protocol::Observer,
+) -> Result<(std::sync::Arc<ews::EwsClient>, bool, CredentialSource)> {
+    use sha2::{Digest, Sha256};
+    let EwsParts { url, auth, impersonate, source, login } = ews_parts(engine, p, m, direction, discovery, obs).await?;
     let mut h = Sha256::new();
     let user = match &login {
         Login::Password { user, .. } | Login::OAuth2 { user, .. } => user.clone(),

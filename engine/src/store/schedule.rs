@@ -78,14 +78,15 @@ pub fn push_holder(c: &Connection, mailbox: MailboxId, now: Timestamp) -> Result
 }
 
 /// The mailboxes that could be pushed to by `holder` at `now`: active, enabled for incoming
-/// email, on an active IMAP profile, and whose IDLE connection no other engine keeps.
+/// email, on an active IMAP or Exchange Server profile, and whose push connection no other
+/// engine keeps.
 pub fn push_candidates(c: &Connection, now: Timestamp, holder: &str) -> Result<Vec<(MailboxId, ProfileId)>> {
     let mut stmt = c.prepare_cached(
         "SELECT m.id, m.profile_id FROM mailbox m
          JOIN email_server_profile p ON p.id = m.profile_id
          LEFT JOIN mailbox_lease l ON l.mailbox_id = m.id AND l.workload = 'push'
          WHERE m.state = 'active' AND m.enabled_for_incoming = 1 AND p.state = 'active'
-           AND p.server_type = 'imap_smtp'
+           AND p.server_type IN ('imap_smtp', 'exchange_server')
            AND (l.expires_on IS NULL OR l.expires_on <= ?1 OR l.holder = ?2)
          ORDER BY m.id",
     )?;

@@ -1,6 +1,14 @@
-//! Push with IMAP IDLE (RFC 2177): a mailbox on a server that offers IDLE keeps one connection
-//! open on its Inbox, and when the server reports a change the mailbox's incoming workload is
-//! made due at once, so new mail is tracked within seconds instead of at the next poll.
+//! Push: a mailbox keeps one connection open on which its server reports new mail, and when it
+//! does the mailbox's incoming workload is made due at once, so new mail is tracked within
+//! seconds instead of at the next poll.
+//!
+//! * IMAP: IDLE (RFC 2177) on the Inbox, when the server offers it.
+//! * Exchange Server: an EWS streaming subscription to the Inbox (`Subscribe`), read through
+//!   `GetStreamingEvents` on a connection of its own, asked again whenever the server closes it
+//!   (every 30 minutes at most) and subscribed again when the server forgets the subscription.
+//!   `Unsubscribe` when the watch stops.
+//! * Exchange Online: Graph's change notifications need a public HTTPS endpoint, which a
+//!   desktop does not have: its mailboxes are polled (ADR 0014).
 //!
 //! The connection counts against the profile's Maximum Concurrent Connections, and never takes
 //! the last free one (the cycles need it): when the limit is reached, or the server does not
@@ -10,10 +18,10 @@
 
 use super::scheduler::renewing;
 use crate::domain::rules::Workload;
-use crate::domain::{MailboxId, ProfileId};
+use crate::domain::{Mailbox, MailboxId, Profile, ProfileId, ServerType};
 use crate::protocol::imap::{self, IdleEnd};
-use crate::protocol::{Direction, Unobserved};
-use crate::remote::connect::{endpoint, login, refused};
+use crate::protocol::{Direction, Unobserved, ews};
+use crate::remote::connect::{endpoint, ews_stream_client, login, refused};
 use crate::store::{self, schedule::PUSH};
 use crate::{Engine, Result};
 use std::time::Duration;
@@ -101,6 +109,11 @@ async fn idle_loop(engine: &Engine, mailbox: MailboxId, stop: &CancellationToken
         })
         .await?;
     let Some(p) = p else { return Ok(PushEnd::Stopped) };
+    match p.server_type {
+        ServerType::ImapSmtp => {}
+        ServerType::ExchangeServer => return stream_loop(engine, &m, &p, stop).await,
+        _ => return Ok(PushEnd::NotOffered),
+    }
     let ep = endpoint(&p, Direction::Incoming)?;
     let (creds, source) = login(engine, &p, Some(&m), Direction::Incoming).await?;
     let mut session = imap::sign_in(&ep, &creds, &mut Unobserved).await.map_err(|e| refused(e, &creds, source, &p))?;
@@ -115,16 +128,59 @@ async fn idle_loop(engine: &Engine, mailbox: MailboxId, stop: &CancellationToken
         let (s, end) = session.idle(stop).await?;
         session = s;
         match end {
-            IdleEnd::Changed => {
-                engine
-                    .write(move |tx, ctx| store::schedule::run_soon(tx, mailbox, Workload::Incoming, ctx.now()))
-                    .await?;
-                engine.wake_scheduler();
-            }
+            IdleEnd::Changed => changed(engine, mailbox).await?,
             IdleEnd::Renew => {}
             IdleEnd::Cancelled => {
                 let _ = session.logout().await;
                 return Ok(PushEnd::Stopped);
+            }
+        }
+    }
+}
+
+/// The server reported a change: the mailbox's incoming workload is due now.
+async fn changed(engine: &Engine, mailbox: MailboxId) -> Result<()> {
+    engine.write(move |tx, ctx| store::schedule::run_soon(tx, mailbox, Workload::Incoming, ctx.now())).await?;
+    engine.wake_scheduler();
+    Ok(())
+}
+
+/// EWS streaming notifications of an Exchange Server mailbox's Inbox.
+async fn stream_loop(engine: &Engine, m: &Mailbox, p: &Profile, stop: &CancellationToken) -> Result<PushEnd> {
+    let mailbox = m.id;
+    let address = m.email_address.trim().to_owned();
+    let (client, impersonate) = ews_stream_client(engine, p, m).await?;
+    let mut subscription = client.subscribe(&address, impersonate).await?;
+    engine.sync_changed(mailbox);
+    tracing::debug!(mailbox = %mailbox, "EWS streaming subscription made");
+    loop {
+        // Notifications arrive while the connection stays open: each one makes the workload
+        // due (in the background, so the stream is read on).
+        let mut on_events = |n: usize| {
+            tracing::debug!(mailbox = %mailbox, events = n, "Exchange reported new mail");
+            let engine2 = engine.clone();
+            engine.spawn(async move {
+                if let Err(e) = changed(&engine2, mailbox).await {
+                    tracing::warn!(mailbox = %mailbox, code = e.code(), "new mail reported but not scheduled");
+                }
+            });
+        };
+        let streamed = tokio::select! {
+            r = client.stream(&address, impersonate, &subscription, ews::STREAM_MINUTES, &mut on_events) => r?,
+            () = stop.cancelled() => {
+                if let Err(e) = client.unsubscribe(&address, impersonate, &subscription).await {
+                    tracing::debug!(mailbox = %mailbox, code = e.code(), "the subscription could not be ended (it expires by itself)");
+                }
+                return Ok(PushEnd::Stopped);
+            }
+        };
+        match streamed {
+            ews::StreamEnd::Closed => {}
+            ews::StreamEnd::SubscriptionLost => {
+                tracing::info!(mailbox = %mailbox, "Exchange forgot the subscription: subscribing again");
+                subscription = client.subscribe(&address, impersonate).await?;
+                // Mail may have come while no subscription was there.
+                changed(engine, mailbox).await?;
             }
         }
     }

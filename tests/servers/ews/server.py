@@ -1768,6 +1768,13 @@ class Admin(BaseHTTPRequestHandler):
                 return self.reply(400, {"error": f"unknown settings {unknown}; known: {sorted(CONFIG_DEFAULTS)}"})
             S.config.update(a)
             return self.reply(200, S.config)
+        if path == "/forget-subscriptions":
+            # As a restarted or failed-over server does: open streams end (Closed), and the next
+            # GetStreamingEvents of a forgotten subscription gets ErrorSubscriptionNotFound.
+            n = len(S.subscriptions)
+            S.subscriptions.clear()
+            EVENTS.notify_all()
+            return self.reply(200, {"forgotten": n})
         if path == "/reset-log":
             S.requests.clear()
             S.violations.clear()

@@ -2058,7 +2058,7 @@ export type WorkloadSchedule_Deserialize = {
 	last_error_on?: string | null,
 	lease_holder?: string | null,
 	lease_expires_on?: string | null,
-	/**  Incoming only: an engine keeps an IMAP IDLE connection, so new mail is pushed. */
+	/**  Incoming only: an engine keeps a push connection (IMAP IDLE, EWS streaming), so new mail is pushed. */
 	idle_connected: boolean,
 };
 
@@ -2079,7 +2079,7 @@ export type WorkloadSchedule_Serialize = {
 	last_error_on: string | null,
 	lease_holder: string | null,
 	lease_expires_on: string | null,
-	/**  Incoming only: an engine keeps an IMAP IDLE connection, so new mail is pushed. */
+	/**  Incoming only: an engine keeps a push connection (IMAP IDLE, EWS streaming), so new mail is pushed. */
 	idle_connected: boolean,
 };
 

@@ -397,7 +397,7 @@ export const en = {
   "schedule.lastError": "Last error",
   "schedule.runningNow": "Cycle running now",
   "schedule.runningBy": "Yes ({holder})",
-  "schedule.pushed": "The server pushes new mail (IMAP IDLE)",
+  "schedule.pushed": "The server pushes new mail",
   "schedule.latestCycles": "Latest cycles",
   "schedule.started": "Started",
   "schedule.completed": "Completed",

@@ -385,7 +385,7 @@ export const fr: Dict = {
   "schedule.lastError": "Dernière erreur",
   "schedule.runningNow": "Cycle en cours",
   "schedule.runningBy": "Oui ({holder})",
-  "schedule.pushed": "Le serveur signale les nouveaux messages (IMAP IDLE)",
+  "schedule.pushed": "Le serveur signale les nouveaux messages",
   "schedule.latestCycles": "Derniers cycles",
   "schedule.started": "Début",
   "schedule.completed": "Fin",

@@ -385,7 +385,7 @@ export const ja: Dict = {
   "schedule.lastError": "前回のエラー",
   "schedule.runningNow": "実行中のサイクル",
   "schedule.runningBy": "はい ({holder})",
-  "schedule.pushed": "サーバーが新着メールを通知します (IMAP IDLE)",
+  "schedule.pushed": "サーバーが新着メールを通知します",
   "schedule.latestCycles": "最近のサイクル",
   "schedule.started": "開始",
   "schedule.completed": "完了",

@@ -385,7 +385,7 @@ export const vi: Dict = {
   "schedule.lastError": "Lỗi gần nhất",
   "schedule.runningNow": "Chu kỳ đang chạy",
   "schedule.runningBy": "Có ({holder})",
-  "schedule.pushed": "Máy chủ đẩy thư mới (IMAP IDLE)",
+  "schedule.pushed": "Máy chủ đẩy thư mới",
   "schedule.latestCycles": "Các chu kỳ gần đây",
   "schedule.started": "Bắt đầu",
   "schedule.completed": "Hoàn tất",

@@ -30,6 +30,22 @@ const MAX_BUSY: u32 = 6;
 const NTLM_TRIES: u32 = 3;
 /// Changes per SyncFolderItems page (the schema allows 1–512).
 pub const SYNC_PAGE: u32 = 100;
+/// One envelope of a GetStreamingEvents stream may not grow beyond this (a notification is a
+/// few kilobytes; a server that never ends one is not read forever).
+const MAX_STREAM_ENVELOPE: usize = 4 << 20;
+/// How long a GetStreamingEvents connection is asked to stay open (the schema allows 1–30).
+pub const STREAM_MINUTES: u32 = 30;
+/// A streaming connection silent for longer than the server was asked to keep it open is lost.
+const STREAM_SILENCE: Duration = Duration::from_secs(STREAM_MINUTES as u64 * 60 + 60);
+
+/// How a GetStreamingEvents connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// The server closed it (its ConnectionTimeout passed): ask again with the same subscription.
+    Closed,
+    /// The server no longer knows the subscription: subscribe again.
+    SubscriptionLost,
+}
 
 /// Stable codes of EWS failures.
 pub mod code {
@@ -222,7 +238,13 @@ pub fn https_host(url: &str, field: &str) -> Result<String> {
 impl EwsClient {
     /// A client for `url` (https only), trusting the OS store and the profile's CA file.
     pub fn new(url: &str, auth: Auth, ca_file: &str, timeout: Duration) -> Result<EwsClient> {
-        EwsClient::with_flavor(url, auth, ca_file, timeout, Flavor::Ews)
+        EwsClient::build(url, auth, ca_file, timeout, timeout, Flavor::Ews)
+    }
+
+    /// A client of its own for one GetStreamingEvents connection ([`EwsClient::stream`]): its
+    /// reads wait as long as the server may stay silent.
+    pub fn streaming(url: &str, auth: Auth, ca_file: &str, timeout: Duration) -> Result<EwsClient> {
+        EwsClient::build(url, auth, ca_file, timeout, STREAM_SILENCE.max(timeout), Flavor::Ews)
     }
 
     pub(crate) fn with_flavor(
@@ -232,6 +254,17 @@ impl EwsClient {
         timeout: Duration,
         flavor: Flavor,
     ) -> Result<EwsClient> {
+        EwsClient::build(url, auth, ca_file, timeout, timeout, flavor)
+    }
+
+    fn build(
+        url: &str,
+        auth: Auth,
+        ca_file: &str,
+        timeout: Duration,
+        read_timeout: Duration,
+        flavor: Flavor,
+    ) -> Result<EwsClient> {
         let host = https_host(url, "incoming_location")?;
         let tls = (*super::tls::client_config(ca_file)?).clone();
         let http = reqwest::Client::builder()
@@ -239,7 +272,7 @@ impl EwsClient {
             .https_only(true)
             .http1_only()
             .connect_timeout(timeout)
-            .read_timeout(timeout)
+            .read_timeout(read_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(1)
             .redirect(reqwest::redirect::Policy::none())
@@ -305,14 +338,28 @@ impl EwsClient {
         resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned)
     }
 
+    /// Whether requests go through the NTLM handshake (one at a time, see `ntlm`).
+    fn signs_with_ntlm(&self) -> bool {
+        let known = *self.scheme.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        matches!(self.auth, Auth::Negotiate { .. } | Auth::Ntlm { .. }) && known != Some(Scheme::Basic)
+    }
+
     /// Sends one request, signed in the scheme the server takes. Returns the status and the body.
     pub(crate) async fn send_signed(&self, body: &str, action: &str) -> Result<Answer> {
+        // NTLM requests of a client go one at a time, body read included: the connection they
+        // signed in on is the one the next request must find.
+        let _one_at_a_time = if self.signs_with_ntlm() { Some(self.ntlm.lock().await) } else { None };
+        let resp = self.signed_response(body, action).await?;
+        self.answer(resp).await
+    }
+
+    /// Sends one request, signed in the scheme the server takes, and returns the final response
+    /// unread. With NTLM the caller holds `ntlm`.
+    async fn signed_response(&self, body: &str, action: &str) -> Result<reqwest::Response> {
         let known = *self.scheme.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let (user, password) = match &self.auth {
             Auth::Bearer(t) => {
-                let resp =
-                    self.post(body, action).bearer_auth(t.expose()).send().await.map_err(|e| self.transport(&e))?;
-                return self.answer(resp).await;
+                return self.post(body, action).bearer_auth(t.expose()).send().await.map_err(|e| self.transport(&e));
             }
             Auth::Negotiate { user, password } | Auth::Ntlm { user, password } | Auth::Basic { user, password } => {
                 (user, password)
@@ -321,16 +368,14 @@ impl EwsClient {
         let basic = || self.post(body, action).basic_auth(user, Some(password.expose()));
         let try_basic = matches!(self.auth, Auth::Basic { .. }) || known == Some(Scheme::Basic);
         if try_basic {
-            let resp = basic().send().await.map_err(|e| self.transport(&e))?;
-            return self.answer(resp).await;
+            return basic().send().await.map_err(|e| self.transport(&e));
         }
         // NTLM: negotiate on a connection, answer the challenge with the request itself. A
         // connection NTLM signed in stays signed in: the request goes without a new handshake.
-        let _one_at_a_time = self.ntlm.lock().await;
         if known == Some(Scheme::Ntlm) {
             let resp = self.post(body, action).send().await.map_err(|e| self.transport(&e))?;
             if resp.status().as_u16() != 401 {
-                return self.answer(resp).await;
+                return Ok(resp);
             }
             let _ = resp.bytes().await;
         }
@@ -352,10 +397,9 @@ impl EwsClient {
                 .iter()
                 .filter_map(|v| v.to_str().ok().map(str::to_owned))
                 .collect();
-            let status = resp.status().as_u16();
-            if status != 401 {
+            if resp.status().as_u16() != 401 {
                 // Signed in without a challenge (anonymous access, or a redirect).
-                return self.answer(resp).await.map(|a| Answer { status, ..a });
+                return Ok(resp);
             }
             let _ = resp.bytes().await;
             let challenge = offers.iter().find(|o| o.starts_with("NTLM "));
@@ -377,18 +421,44 @@ impl EwsClient {
                     if resp.status().as_u16() != 401 {
                         *self.scheme.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Scheme::Ntlm);
                     }
-                    self.answer(resp).await
+                    Ok(resp)
                 }
                 None if matches!(self.auth, Auth::Negotiate { .. })
                     && offers.iter().any(|o| o.starts_with("Basic")) =>
                 {
                     *self.scheme.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Scheme::Basic);
-                    let resp = basic().send().await.map_err(|e| self.transport(&e))?;
-                    self.answer(resp).await
+                    basic().send().await.map_err(|e| self.transport(&e))
                 }
                 None => Err(failure::auth_unsupported(&self.host, &offers.join(", "))),
             };
         }
+    }
+
+    /// The root element of an answer (a fault included), or the error an unreadable one is.
+    fn root_of(&self, status: u16, bytes: &[u8], op: &str, mailbox: &str) -> Result<reply::Node> {
+        if status == 401 {
+            return Err(failure::auth_failed(&self.host, &format!("HTTP 401 to {op}")));
+        }
+        match reply::parse(bytes) {
+            Ok(r) => Ok(r),
+            Err(e) if (200..300).contains(&status) || status == 500 => {
+                Err(self.malformed(format!("HTTP {status}: {e}")))
+            }
+            Err(_) => Err(Error::new(
+                if status >= 500 { ErrorKind::Unavailable } else { ErrorKind::Server },
+                if status >= 500 { code::TRANSIENT } else { code::REFUSED },
+            )
+            .param("host", &self.host)
+            .param("mailbox", mailbox)
+            .param("reply", status)
+            .with_detail(format!("HTTP {status}"))),
+        }
+    }
+
+    fn malformed(&self, detail: impl std::fmt::Display) -> Error {
+        Error::new(ErrorKind::Unavailable, code::MALFORMED)
+            .param("host", &self.host)
+            .with_detail(self.redact(&detail.to_string()))
     }
 
     /// Runs one operation for `mailbox` (impersonated when `impersonate`), waiting out
@@ -398,31 +468,7 @@ impl EwsClient {
         let mut busy = 0u32;
         loop {
             let Answer { status, body: bytes, .. } = self.send_signed(&body, op.name()).await?;
-            if status == 401 {
-                return Err(failure::auth_failed(&self.host, &format!("HTTP 401 to {}", op.name())));
-            }
-            let root = match reply::parse(&bytes) {
-                Ok(r) => r,
-                Err(e) if (200..300).contains(&status) || status == 500 => {
-                    return Err(Error::new(ErrorKind::Unavailable, code::MALFORMED)
-                        .param("host", &self.host)
-                        .with_detail(self.redact(&format!("HTTP {status}: {e}"))));
-                }
-                Err(_) if status >= 500 => {
-                    return Err(Error::new(ErrorKind::Unavailable, code::TRANSIENT)
-                        .param("host", &self.host)
-                        .param("mailbox", mailbox)
-                        .param("reply", status)
-                        .with_detail(format!("HTTP {status}")));
-                }
-                Err(_) => {
-                    return Err(Error::new(ErrorKind::Server, code::REFUSED)
-                        .param("host", &self.host)
-                        .param("mailbox", mailbox)
-                        .param("reply", status)
-                        .with_detail(format!("HTTP {status}")));
-                }
-            };
+            let root = self.root_of(status, &bytes, op.name(), mailbox)?;
             if let Some(f) = reply::fault(&root) {
                 let code = if f.response_code.is_empty() { f.code.clone() } else { f.response_code.clone() };
                 if code == "ErrorServerBusy" {
@@ -535,6 +581,95 @@ impl EwsClient {
             }
         }
         Ok(())
+    }
+
+    /// A streaming subscription to the mailbox's Inbox; returns its id.
+    pub async fn subscribe(&self, mailbox: &str, impersonate: bool) -> Result<String> {
+        let root = self.call(&Operation::SubscribeInbox, mailbox, impersonate).await?;
+        let id = self.first(&root, mailbox)?.find("SubscriptionId").map(|n| n.text.trim().to_owned());
+        id.filter(|id| !id.is_empty()).ok_or_else(|| self.malformed("no SubscriptionId"))
+    }
+
+    /// Ends a subscription (one the server no longer knows is ended too).
+    pub async fn unsubscribe(&self, mailbox: &str, impersonate: bool, subscription: &str) -> Result<()> {
+        let root = self.call(&Operation::Unsubscribe { subscription }, mailbox, impersonate).await?;
+        match reply::messages(&root).first() {
+            Some(m) if m.is_error() && m.code != "ErrorSubscriptionNotFound" => {
+                Err(classify(&self.host, mailbox, m.code, m.text))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Holds a GetStreamingEvents connection open for up to `minutes` and calls `on_events` with
+    /// the number of events of each notification as it arrives. Ends when the server closes the
+    /// connection or no longer knows the subscription. The connection stays busy all along: a
+    /// client that streams should do nothing else.
+    pub async fn stream(
+        &self,
+        mailbox: &str,
+        impersonate: bool,
+        subscription: &str,
+        minutes: u32,
+        on_events: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<StreamEnd> {
+        let op = Operation::GetStreamingEvents { subscription, minutes };
+        let body = soap::request(&op, impersonate.then_some(mailbox)).map_err(Error::internal)?;
+        let _one_at_a_time = if self.signs_with_ntlm() { Some(self.ntlm.lock().await) } else { None };
+        let mut resp = self.signed_response(&body, op.name()).await?;
+        let status = resp.status().as_u16();
+        if !(200..300).contains(&status) {
+            let bytes = resp.bytes().await.map_err(|e| self.transport(&e))?;
+            let root = self.root_of(status, &bytes, op.name(), mailbox)?;
+            return Err(match reply::fault(&root) {
+                Some(f) => {
+                    let code = if f.response_code.is_empty() { f.code } else { f.response_code };
+                    classify(&self.host, mailbox, &code, &self.redact(&f.text))
+                }
+                None => Error::new(ErrorKind::Unavailable, code::TRANSIENT)
+                    .param("host", &self.host)
+                    .param("mailbox", mailbox)
+                    .param("reply", status)
+                    .with_detail(format!("HTTP {status}")),
+            });
+        }
+        let mut buf = Vec::new();
+        loop {
+            let Some(chunk) = resp.chunk().await.map_err(|e| self.transport(&e))? else {
+                return Ok(StreamEnd::Closed);
+            };
+            buf.extend_from_slice(&chunk);
+            if buf.len() > MAX_STREAM_ENVELOPE {
+                return Err(self.malformed(format!("a streamed envelope longer than {MAX_STREAM_ENVELOPE} bytes")));
+            }
+            while let Some(end) = reply::envelope_end(&buf) {
+                let envelope: Vec<u8> = buf.drain(..end).collect();
+                let root = reply::parse(&envelope).map_err(|e| self.malformed(e))?;
+                if let Some(f) = reply::fault(&root) {
+                    let code = if f.response_code.is_empty() { f.code } else { f.response_code };
+                    return Err(classify(&self.host, mailbox, &code, &self.redact(&f.text)));
+                }
+                let ms = reply::messages(&root);
+                if ms.is_empty() {
+                    return Err(self.malformed("no response message"));
+                }
+                for m in ms {
+                    if m.is_error() {
+                        if m.code == "ErrorSubscriptionNotFound" {
+                            return Ok(StreamEnd::SubscriptionLost);
+                        }
+                        return Err(classify(&self.host, mailbox, m.code, m.text));
+                    }
+                    let read = reply::stream_envelope(m.node);
+                    if read.events > 0 {
+                        on_events(read.events);
+                    }
+                    if read.closed {
+                        return Ok(StreamEnd::Closed);
+                    }
+                }
+            }
+        }
     }
 
     /// A connection test: reach the server (resolve, connect, TLS), sign in and, for a mailbox,

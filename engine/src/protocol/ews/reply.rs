@@ -129,6 +129,51 @@ impl Node {
     }
 }
 
+/// Where the first complete SOAP envelope of a stream ends (just after its `</…Envelope>`), if
+/// one is complete: GetStreamingEvents sends one envelope after another on one response, and a
+/// network read may hold part of one, or several.
+pub fn envelope_end(buf: &[u8]) -> Option<usize> {
+    const TAIL: &[u8] = b"Envelope>";
+    let mut from = 0;
+    while let Some(at) = buf[from..].windows(TAIL.len()).position(|w| w == TAIL).map(|i| from + i) {
+        let open = buf[..at].iter().rposition(|&b| b == b'<');
+        if let Some(lt) = open
+            && buf.get(lt + 1) == Some(&b'/')
+        {
+            let prefix = &buf[lt + 2..at];
+            if prefix.is_empty()
+                || (prefix.ends_with(b":")
+                    && prefix[..prefix.len() - 1].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-'))
+            {
+                return Some(at + TAIL.len());
+            }
+        }
+        from = at + TAIL.len();
+    }
+    None
+}
+
+/// The Inbox events a streaming subscription asks for: new mail, and items created in it
+/// (moved or copied in).
+pub const STREAMED_EVENTS: [&str; 2] = ["NewMailEvent", "CreatedEvent"];
+
+/// What one envelope of a GetStreamingEvents stream says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamEnvelope {
+    /// Events of the kinds subscribed to (new mail, items created in the Inbox).
+    pub events: usize,
+    /// `ConnectionStatus` Closed: the server ends this connection (the subscription lives on).
+    pub closed: bool,
+}
+
+/// Reads a GetStreamingEvents response message (not an error).
+pub fn stream_envelope(m: &Node) -> StreamEnvelope {
+    let mut found = Vec::new();
+    m.all(&|n| STREAMED_EVENTS.contains(&n.name.as_str()), &mut found);
+    let closed = m.find("ConnectionStatus").is_some_and(|n| n.text.trim() == "Closed");
+    StreamEnvelope { events: found.len(), closed }
+}
+
 /// A SOAP fault.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fault {
@@ -373,5 +418,40 @@ mod tests {
         let deep = "<a>".repeat(100) + &"</a>".repeat(100);
         assert!(parse(deep.as_bytes()).is_err());
         assert!(parse(b"<a></b>").is_err());
+    }
+
+    const STREAM: &str = concat!(
+        r#"<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>"#,
+        r#"<m:GetStreamingEventsResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">"#,
+        r#"<m:ResponseMessages><m:GetStreamingEventsResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>"#,
+        r#"<m:Notifications><t:Notification><t:SubscriptionId>U1VC</t:SubscriptionId><t:PreviousWatermark>AQ==</t:PreviousWatermark><t:MoreEvents>false</t:MoreEvents>"#,
+        r#"<t:NewMailEvent><t:Watermark>Ag==</t:Watermark><t:TimeStamp>2026-12-04T10:00:00Z</t:TimeStamp><t:ItemId Id="A1"/><t:ParentFolderId Id="F"/></t:NewMailEvent>"#,
+        r#"<t:ModifiedEvent><t:Watermark>Aw==</t:Watermark><t:TimeStamp>2026-12-04T10:00:00Z</t:TimeStamp><t:ItemId Id="A1"/><t:ParentFolderId Id="F"/></t:ModifiedEvent>"#,
+        r#"</t:Notification></m:Notifications></m:GetStreamingEventsResponseMessage></m:ResponseMessages></m:GetStreamingEventsResponse></s:Body></s:Envelope>"#,
+    );
+
+    #[test]
+    fn a_stream_is_cut_into_its_envelopes_wherever_the_reads_end() -> Result<(), String> {
+        let closed =
+            STREAM.replace("<m:Notifications>", "<m:ConnectionStatus>Closed</m:ConnectionStatus><m:Notifications>");
+        let stream = format!("{STREAM}\r\n{closed}");
+        // Every way of cutting the stream in two reads gives the same two envelopes.
+        for cut in (0..stream.len()).step_by(37) {
+            let (mut buf, mut seen) = (Vec::new(), Vec::new());
+            for part in [&stream.as_bytes()[..cut], &stream.as_bytes()[cut..]] {
+                buf.extend_from_slice(part);
+                while let Some(end) = envelope_end(&buf) {
+                    let env: Vec<u8> = buf.drain(..end).collect();
+                    let root = parse(&env)?;
+                    let m = messages(&root).first().map(|m| stream_envelope(m.node)).ok_or("no message")?;
+                    seen.push(m);
+                }
+            }
+            let want = [StreamEnvelope { events: 1, closed: false }, StreamEnvelope { events: 1, closed: true }];
+            assert_eq!(seen, want, "cut at {cut}");
+        }
+        assert_eq!(envelope_end(b"<s:Envelope><a>x</a></s:Envelop"), None);
+        assert_eq!(envelope_end(b"<Envelope>text Envelope> </Envelope>"), Some(36));
+        Ok(())
     }
 }

@@ -245,6 +245,51 @@ struct MoveItem<'a> {
     ids: ItemIds<'a>,
 }
 
+#[derive(Debug, Serialize)]
+#[serde(rename = "m:Subscribe")]
+struct Subscribe<'a> {
+    #[serde(rename = "m:StreamingSubscriptionRequest")]
+    request: StreamingSubscriptionRequest<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct StreamingSubscriptionRequest<'a> {
+    #[serde(rename = "t:FolderIds")]
+    folders: DistinguishedFolder<'a>,
+    #[serde(rename = "t:EventTypes")]
+    events: EventTypes,
+}
+
+#[derive(Debug, Serialize)]
+struct EventTypes {
+    #[serde(rename = "t:EventType")]
+    types: Vec<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename = "m:GetStreamingEvents")]
+struct GetStreamingEvents<'a> {
+    #[serde(rename = "m:SubscriptionIds")]
+    ids: SubscriptionIds<'a>,
+    #[serde(rename = "m:ConnectionTimeout")]
+    minutes: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct SubscriptionIds<'a> {
+    #[serde(rename = "t:SubscriptionId")]
+    id: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename = "m:Unsubscribe")]
+struct Unsubscribe<'a> {
+    #[serde(rename = "m:SubscriptionId")]
+    id: &'a str,
+}
+
+pub use super::reply::STREAMED_EVENTS;
+
 /// One EWS operation, ready to be put in an envelope.
 #[derive(Debug)]
 pub enum Operation<'a> {
@@ -262,6 +307,12 @@ pub enum Operation<'a> {
     CreateFolder { name: &'a str },
     /// Moves items to a folder.
     Move { ids: &'a [String], folder: &'a str },
+    /// A streaming subscription to the Inbox's [`STREAMED_EVENTS`].
+    SubscribeInbox,
+    /// The events of a streaming subscription, on a connection held open for `minutes` (1–30).
+    GetStreamingEvents { subscription: &'a str, minutes: u32 },
+    /// Ends a subscription.
+    Unsubscribe { subscription: &'a str },
 }
 
 impl Operation<'_> {
@@ -275,6 +326,9 @@ impl Operation<'_> {
             Operation::FindFolder { .. } => "FindFolder",
             Operation::CreateFolder { .. } => "CreateFolder",
             Operation::Move { .. } => "MoveItem",
+            Operation::SubscribeInbox => "Subscribe",
+            Operation::GetStreamingEvents { .. } => "GetStreamingEvents",
+            Operation::Unsubscribe { .. } => "Unsubscribe",
         }
     }
 }
@@ -373,6 +427,24 @@ pub fn request(op: &Operation<'_>, impersonate: Option<&str>) -> Result<String, 
         Operation::Move { ids: list, folder: to } => {
             envelope(impersonate, Body { op: MoveItem { to: FolderById { id: IdAttr { id: to } }, ids: ids(list) } })
         }
+        Operation::SubscribeInbox => envelope(
+            impersonate,
+            Body {
+                op: Subscribe {
+                    request: StreamingSubscriptionRequest {
+                        folders: folder("inbox"),
+                        events: EventTypes { types: STREAMED_EVENTS.to_vec() },
+                    },
+                },
+            },
+        ),
+        Operation::GetStreamingEvents { subscription, minutes } => envelope(
+            impersonate,
+            Body {
+                op: GetStreamingEvents { ids: SubscriptionIds { id: subscription }, minutes: minutes.clamp(1, 30) },
+            },
+        ),
+        Operation::Unsubscribe { subscription } => envelope(impersonate, Body { op: Unsubscribe { id: subscription } }),
     }
 }
 
@@ -404,6 +476,9 @@ mod tests {
             Operation::FindFolder { name: "Undeliverable & <old>" },
             Operation::CreateFolder { name: "Undeliverable" },
             Operation::Move { ids: &ids, folder: "AQMkAD=" },
+            Operation::SubscribeInbox,
+            Operation::GetStreamingEvents { subscription: "U1VCUw==", minutes: 30 },
+            Operation::Unsubscribe { subscription: "U1VCUw==" },
         ];
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let mut files = Vec::new();
