@@ -72,6 +72,13 @@ impl EwsServer {
         );
     }
 
+    /// Lets a Microsoft Entra app act for every mailbox (Hybrid Modern Auth), signing in with the
+    /// tokens that the server found at `token_lookup_url` issued it for this server.
+    pub fn trust_app(&self, client_id: &str, token_lookup_url: &str) {
+        admin::json(self.admin(), "POST", "/apps", &json!({"client_id": client_id}));
+        self.configure(json!({"entra_token_url": token_lookup_url}));
+    }
+
     /// Lets `Authorization: Bearer <token>` sign in as `mail`.
     pub fn add_token(&self, token: &str, mail: &str) {
         admin::json(self.admin(), "POST", "/tokens", &json!({"token": token, "mail": mail}));

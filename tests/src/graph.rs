@@ -43,6 +43,22 @@ impl GraphServer {
         );
     }
 
+    /// Registers an app with a client secret that may also get tokens for `resource` (an
+    /// Exchange Server's `https://host:port`, for Hybrid Modern Auth).
+    pub fn add_app_for_resource(&self, tenant: &str, client_id: &str, secret: &str, resource: &str) {
+        admin::json(
+            self.admin(),
+            "POST",
+            "/apps",
+            &json!({"tenant": tenant, "client_id": client_id, "secret": secret, "users": "*", "resources": [resource]}),
+        );
+    }
+
+    /// Where another test server looks the tokens of this one up (`GET <url>/<token>`).
+    pub fn token_lookup_url(&self) -> String {
+        format!("http://127.0.0.1:{}/tokens", self.admin())
+    }
+
     pub fn add_user(&self, mail: &str, licensed: bool, enabled: bool) {
         admin::json(self.admin(), "POST", "/users", &json!({"mail": mail, "licensed": licensed, "enabled": enabled}));
     }

@@ -405,3 +405,94 @@ async fn the_running_scheduler_is_pushed_new_mail_through_ews_streaming_notifica
     assert_eq!(ask("Unsubscribe").len(), 1, "the subscription was not ended");
     assert_no_violations(&ews);
 }
+
+#[tokio::test]
+async fn hybrid_modern_auth_signs_in_with_an_entra_token_and_acts_for_each_mailbox() {
+    use serversync::api::{OauthCredentialKind, ServerAuthority};
+    use serversync_tests::graph::GraphServer;
+    const TENANT: &str = "6f1d3c1e-2b7a-4c55-9d0e-0a1b2c3d4e5f";
+    const CLIENT: &str = "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d";
+    const SECRET: &str = "Hma~Secret.Value-for-tests";
+    let servers = MailServers::start(&[("alice", "alice-pass")]);
+    let graph = GraphServer::start(&servers);
+    let ews = EwsServer::start(&servers);
+    let exchange = format!("https://127.0.0.1:{}", ews.port());
+    graph.add_app_for_resource(TENANT, CLIENT, SECRET, &exchange);
+    ews.trust_app(CLIENT, &graph.token_lookup_url());
+    for user in ["nancy", "frank"] {
+        ews.add_user(&format!("{user}@contoso.test"), &format!("{user}-pass"), false);
+    }
+    let (e, _, _d) = memory_engine().await;
+    let hma = |name: &str, resource: &str, secret: &str| {
+        let (e, name, resource, secret) = (e.clone(), name.to_owned(), resource.to_owned(), secret.to_owned());
+        let (url, ca, base) = (ews.ews_url(), servers.ca_file(), graph.base_url());
+        async move {
+            let p = ok(api::create_profile(
+                &e,
+                CreateProfile {
+                    server_type: ServerType::ExchangeServer,
+                    name,
+                    changes: ProfileChanges {
+                        use_autodiscover: Some(false),
+                        incoming_location: Some(url.clone()),
+                        outgoing_location: Some(url),
+                        incoming_credential_mode: Some(CredentialMode::ExchangeHybridModernAuth),
+                        tenant_id: Some(TENANT.into()),
+                        oauth_client_id: Some(CLIENT.into()),
+                        oauth_credential_kind: Some(Some(OauthCredentialKind::ClientSecret)),
+                        server_authority: Some(Some(ServerAuthority::Public)),
+                        authority_host: Some(base),
+                        aad_resource_id: Some(resource),
+                        ca_file: Some(ca),
+                        timeout_seconds: Some(10),
+                        ..Default::default()
+                    },
+                    set_as_default: false,
+                },
+            )
+            .await)
+            .id;
+            ok(api::set_profile_secret(&e, p, ProfileSecretKind::OauthSecret, Secret::new(secret)).await);
+            p
+        }
+    };
+    // The resource ID is the EWS URL's scheme and host, as it usually is.
+    let good = hma("Hybrid", &exchange, SECRET).await;
+    let wrong = hma("Hybrid, wrong secret", &exchange, "not-the-secret").await;
+    let elsewhere = hma("Hybrid, another server", "https://mail.fabrikam.test", SECRET).await;
+
+    let t = ok(api::test_profile_connection(&e, good).await);
+    assert!(t.steps.iter().all(|s| s.error_code.is_empty()), "{t:?}");
+    let nancy = exchange_mailbox(&e, good, "nancy", "contoso.test", true).await;
+    let frank = exchange_mailbox(&e, good, "frank", "contoso.test", true).await;
+    let carol = exchange_mailbox(&e, wrong, "carol", "contoso.test", true).await;
+    let dave = exchange_mailbox(&e, elsewhere, "dave", "contoso.test", true).await;
+    let job = test_and_enable(&e, vec![nancy, frank, carol, dave]).await;
+    for (id, code) in
+        [(nancy, ""), (frank, ""), (carol, "mail.auth.failed_profile"), (dave, "mail.auth.failed_profile")]
+    {
+        let i = item(&job, id);
+        assert_eq!(i.error_code, code, "{i:?}");
+    }
+    assert!(!format!("{job:?}").contains("not-the-secret"));
+
+    // Mail flows: the app's token, acting for each mailbox.
+    user_filter(&e, nancy, FilteringMethod::AllEmail).await;
+    for n in 0..5 {
+        ews.deliver("nancy@contoso.test", &message(7000 + n, &format!("Hybrid {n}")));
+    }
+    let s = sync_one(&e, nancy).await;
+    assert_eq!(subjects(&e, "Hybrid ").await.len(), 5, "{s:?}");
+    let signed: Vec<Value> = log(&ews).into_iter().filter(|r| r["status"] == 200).collect();
+    assert!(!signed.is_empty());
+    for r in &signed {
+        assert_eq!(r["auth"], "Bearer", "{r}");
+        assert_eq!(r["user"].as_str(), Some(format!("app:{CLIENT}").as_str()), "{r}");
+        assert!(
+            ["nancy@contoso.test", "frank@contoso.test"].contains(&r["acting_as"].as_str().unwrap_or_default()),
+            "{r}"
+        );
+    }
+    assert_no_violations(&ews);
+    assert_eq!(graph.violations().as_array().map(Vec::len), Some(0), "{:#}", graph.violations());
+}

@@ -150,7 +150,8 @@ pub fn refused(e: Error, login: &Login, source: CredentialSource, p: &Profile) -
 }
 
 /// The Graph client of an Exchange Online profile: the cached one while the profile's settings and
-/// its app's secret are unchanged (it keeps the token and the connections), else a new one.
+/// its app's secret are unchanged (it keeps the token and the connections), else a new one. For an
+/// Exchange Server profile with Hybrid Modern Auth, the same client gets tokens for the server.
 pub async fn graph_client(engine: &Engine, p: &Profile) -> Result<std::sync::Arc<graph::GraphClient>> {
     use sha2::{Digest, Sha256};
     let path = crate::secrets::paths::profile_secret(p.id, ProfileSecretKind::OauthSecret);
@@ -165,6 +166,7 @@ pub async fn graph_client(engine: &Engine, p: &Profile) -> Result<std::sync::Arc
         &format!("{:?}/{certificate}/{}", p.server_authority, p.timeout_seconds),
         p.authority_host.as_str(),
         p.graph_endpoint.as_str(),
+        p.aad_resource_id.as_str(),
         p.ca_file.as_str(),
         secret.expose(),
     ] {
@@ -178,7 +180,11 @@ pub async fn graph_client(engine: &Engine, p: &Profile) -> Result<std::sync::Arc
     {
         return Ok(c.clone());
     }
-    let cloud = graph::Cloud::of(p.server_authority, &p.authority_host, &p.graph_endpoint)?;
+    let cloud = if p.server_type == ServerType::ExchangeServer {
+        graph::Cloud::for_resource(p.server_authority, &p.authority_host, &p.aad_resource_id)?
+    } else {
+        graph::Cloud::of(p.server_authority, &p.authority_host, &p.graph_endpoint)?
+    };
     let credential =
         if certificate { graph::Credential::Certificate(secret) } else { graph::Credential::Secret(secret) };
     let app = graph::App { tenant: p.tenant_id.clone(), client_id: p.oauth_client_id.clone(), credential };
@@ -247,15 +253,25 @@ async fn ews_parts(
     discovery: Discovery,
     obs: &mut dyn protocol::Observer,
 ) -> Result<EwsParts> {
-    let (login, source) = login(engine, p, m, direction).await?;
     let outgoing = direction == Direction::Outgoing;
+    let mode = if outgoing { p.effective_outgoing_mode() } else { p.incoming_credential_mode };
+    let hma = mode == CredentialMode::ExchangeHybridModernAuth;
+    let (login, source) = if hma {
+        // Hybrid Modern Auth: the profile's Entra app gets a token for the Exchange server, and
+        // acts for each mailbox through impersonation (it has no mailbox of its own).
+        let token = graph_client(engine, p).await?.token().await?;
+        (Login::OAuth2 { user: String::new(), token }, CredentialSource::Profile)
+    } else {
+        login(engine, p, m, direction).await?
+    };
     let auth_protocol = if outgoing { p.outgoing_auth_protocol } else { p.incoming_auth_protocol };
-    let impersonate = source == CredentialSource::Profile
-        && if outgoing && !p.use_same_settings_for_outgoing {
-            p.outgoing_use_impersonation
-        } else {
-            p.incoming_use_impersonation
-        };
+    let impersonate = hma
+        || source == CredentialSource::Profile
+            && if outgoing && !p.use_same_settings_for_outgoing {
+                p.outgoing_use_impersonation
+            } else {
+                p.incoming_use_impersonation
+            };
     let url = if p.use_autodiscover {
         // Test Connection has no mailbox: the service account's own address is looked up.
         let address =

@@ -82,6 +82,8 @@ CONFIG_DEFAULTS = {
     "send_as_check": False,     # CreateItem: a From other than the acting mailbox -> ErrorSendAsDenied
     "stream_heartbeat_s": 10.0,  # GetStreamingEvents: seconds between ConnectionStatus OK envelopes
     "stream_minute_s": 60.0,    # GetStreamingEvents: seconds per minute of ConnectionTimeout
+    "entra_token_url": None,    # Hybrid Modern Auth: where an unknown bearer token is looked up (the
+                                # Graph test server's admin GET /tokens/<token>); None: not trusted
 }
 
 LOCK = threading.RLock()
@@ -380,6 +382,7 @@ class Store:
     def __init__(self):
         self.users = {}        # mail (lower case) -> user
         self.tokens = {}       # bearer token -> mail (lower case)
+        self.apps = {}         # Entra application id (lower case) -> its principal (Hybrid Modern Auth)
         self.item_owner = {}   # item id -> mail (lower case)
         self.folder_owner = {}  # folder id -> mail (lower case)
         self.syncstates = {}   # SyncState -> {"user", "folder", "epoch", "known": {item id: change key}}
@@ -874,6 +877,27 @@ class Exchange(BaseHTTPRequestHandler):
             out.append(u)
         return out
 
+    def entra_app(self, url, token):
+        """(the app's principal, None) for an Entra token issued for this server to a registered app,
+        else (None, why): what Exchange checks of an HMA token (issuer, audience, application)."""
+        import urllib.error, urllib.request
+        try:
+            with urllib.request.urlopen(url.rstrip("/") + "/" + token, timeout=5) as r:
+                grant = json.loads(r.read())
+        except urllib.error.HTTPError:
+            return None, "unknown token"
+        except (OSError, ValueError):
+            return None, "token not checked"
+        port = BASE.rsplit(":", 1)[1]
+        audiences = {f"https://127.0.0.1:{port}", f"https://localhost:{port}", "https://localhost"}
+        if str(grant.get("resource", "")).rstrip("/").lower() not in audiences:
+            return None, "wrong audience"
+        with LOCK:
+            app = S.apps.get(str(grant.get("client_id", "")).lower())
+        if app is None:
+            return None, "application not allowed"
+        return app, None
+
     def authenticate(self, entry):
         """The authenticated user, or None after answering 401."""
         header = self.headers.get("Authorization")
@@ -935,6 +959,11 @@ class Exchange(BaseHTTPRequestHandler):
             with LOCK:
                 mail = S.tokens.get(cred)
                 u = S.users.get(mail) if mail else None
+                trusted = S.config["entra_token_url"]
+            if u is None and trusted:
+                u, why = self.entra_app(trusted, cred)
+                if u is None:
+                    return self.unauthorized(entry, why)
             if u is None:
                 return self.unauthorized(entry, "unknown token")
             entry["user"] = u["mail"]
@@ -1048,6 +1077,9 @@ class Exchange(BaseHTTPRequestHandler):
 
     def acting_mailbox(self, entry, auth, header):
         imp = header.find(f"{{{T}}}ExchangeImpersonation") if header is not None else None
+        if imp is None and auth.get("app"):
+            # An application has no mailbox of its own: it must say whose it acts for.
+            raise Fault("ErrorInvalidExchangeImpersonationHeaderData")
         if imp is None:
             entry["acting_as"] = auth["mail"]
             return auth
@@ -1741,6 +1773,13 @@ class Admin(BaseHTTPRequestHandler):
                 return self.reply(400, {"error": "mail (an address) and password (a string) are required"})
             u = S.add_user(a["mail"], a["password"], a.get("impersonation", False), a.get("display_name"))
             return self.reply(200, {"mail": u["mail"]})
+        if path == "/apps":
+            # An Entra application allowed to act for every mailbox (full_access_as_app), signing
+            # in with tokens of the Graph test server named by entra_token_url.
+            a = body()
+            cid = str(a["client_id"]).strip()
+            S.apps[cid.lower()] = {"mail": f"app:{cid}", "password": "", "impersonation": True, "app": True}
+            return self.reply(200, {"client_id": cid})
         if path == "/tokens":
             a = body()
             if S.user(a["mail"]) is None:

@@ -103,8 +103,11 @@ def normalize_received(value):
 # ------------------------------------------------------------------------------------ the mail store
 
 class App:
-    def __init__(self, tenant, client_id, secret, certificate_pem, users):
+    def __init__(self, tenant, client_id, secret, certificate_pem, users, resources=()):
         self.tenant, self.client_id, self.secret = tenant, client_id, secret
+        # Other resources the app may get tokens for (an Exchange Server's https://host, for
+        # Hybrid Modern Auth); Graph is always one.
+        self.resources = {str(r).strip().rstrip("/").lower() for r in resources}
         self.certs = []  # (certificate, x5t, x5t#S256, SHA-1 hex)
         for block in re.findall(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", certificate_pem or "", re.S):
             cert = x509.load_pem_x509_certificate(block.encode())
@@ -121,6 +124,7 @@ class App:
     def public(self):
         return {"tenant": self.tenant, "client_id": self.client_id, "has_secret": self.secret is not None,
                 "certificates": [{"x5t": c[1], "x5t#S256": c[2], "sha1": c[3]} for c in self.certs],
+                "resources": sorted(self.resources),
                 "users": self.users if self.users == "*" else sorted(self.users)}
 
 
@@ -253,8 +257,8 @@ class User:
 
 
 class Grant:
-    def __init__(self, app, expires):
-        self.app, self.expires = app, expires
+    def __init__(self, app, expires, resource="graph"):
+        self.app, self.expires, self.resource = app, expires, resource
 
 
 class Store:
@@ -649,7 +653,10 @@ class Graph(Handler):
                           "consented to by any user in the tenant. You may have sent your authentication request to the "
                           "wrong tenant.")
         scope = form["scope"].strip()
-        if scope.lower() not in {GRAPH_SCOPE, f"https://127.0.0.1:{PORT}/.default", f"https://localhost:{PORT}/.default"}:
+        resource = "graph"
+        if scope.lower().endswith("/.default") and scope.lower()[:-len("/.default")] in app.resources:
+            resource = scope.lower()[:-len("/.default")]
+        elif scope.lower() not in {GRAPH_SCOPE, f"https://127.0.0.1:{PORT}/.default", f"https://localhost:{PORT}/.default"}:
             return refuse(400, "invalid_scope", 1002012,
                           f"The provided value for scope {scope} is not valid. Client credential flows must have a scope "
                           "value with /.default suffixed to the resource identifier (application ID URI).")
@@ -668,7 +675,7 @@ class Graph(Handler):
                           "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
         token = b64url(secrets.token_bytes(48))
         with LOCK:
-            STORE.tokens[token] = Grant(app, time.time() + TOKEN_LIFETIME)
+            STORE.tokens[token] = Grant(app, time.time() + TOKEN_LIFETIME, resource)
         body = {"token_type": "Bearer", "expires_in": TOKEN_LIFETIME, "ext_expires_in": TOKEN_LIFETIME,
                 "access_token": token}
         self.send(200, json.dumps(body).encode(), "application/json; charset=utf-8",
@@ -744,6 +751,8 @@ class Graph(Handler):
                               "Access token is empty." if not token else "Access token validation failure.",
                               challenge)
         entry["token_app"] = grant.app.client_id
+        if grant.resource != "graph":
+            return self.error(401, "InvalidAuthenticationToken", "Invalid audience.", challenge)
         if grant.expires <= time.time():
             return self.error(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.", challenge)
         # The request against Graph's description.
@@ -1220,6 +1229,15 @@ class Admin(Handler):
                 return list(STORE.faults)
             if (method, path) == ("GET", "/requests"):
                 return list(STORE.requests)
+            m = re.match(r"^/tokens/([^/]+)$", path)
+            if m and method == "GET":
+                # Introspection, for another test server that trusts this one's tokens (the EWS
+                # server with Hybrid Modern Auth): who the token is for, and for what.
+                grant = STORE.tokens.get(unquote(m.group(1)))
+                if grant is None or grant.expires <= time.time():
+                    raise AdminError(404, "no such token")
+                return {"tenant": grant.app.tenant, "client_id": grant.app.client_id, "resource": grant.resource,
+                        "expires": grant.expires}
             if (method, path) == ("GET", "/violations"):
                 return list(STORE.violations)
             if (method, path) == ("GET", "/concurrency"):
@@ -1241,7 +1259,8 @@ class Admin(Handler):
         if users != "*" and not isinstance(users, list):
             raise AdminError(400, 'users is a list of mail addresses or "*"')
         try:
-            app = App(a["tenant"], a["client_id"], a.get("secret"), a.get("certificate_pem"), users)
+            app = App(a["tenant"], a["client_id"], a.get("secret"), a.get("certificate_pem"), users,
+                      a.get("resources") or [])
         except ValueError as e:
             raise AdminError(400, f"certificate_pem: {e}") from None
         STORE.apps[(app.tenant.lower(), app.client_id.lower())] = app

@@ -90,7 +90,8 @@ pub fn profile_field_visibility(p: &Profile) -> ProfileFieldVisibility {
         f.extend([F::TenantId, F::OauthClientId, F::OauthCredentialKind, F::ServerAuthority]);
     }
     if t == ServerType::ExchangeServer && entra_app {
-        f.push(F::AadResourceId);
+        // Hybrid Modern Auth: the token's audience (the Exchange server), and the sign-in host.
+        f.extend([F::AadResourceId, F::AuthorityHost]);
     }
     if t == ServerType::ExchangeOnline {
         // A sovereign cloud's hosts, or the organisation's own CA in front of them.

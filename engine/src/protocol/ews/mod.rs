@@ -712,6 +712,19 @@ impl EwsClient {
                 let raw = test_message(m);
                 step(obs, StepKind::SendTestMessage, self.send(m, impersonate, &raw, false)).await?;
             }
+            (None, _) if impersonate && matches!(self.auth, Auth::Bearer(_)) => {
+                // An application's token (Hybrid Modern Auth) has no mailbox of its own: the
+                // server taking it and asking whose mailbox to act for is the sign-in.
+                let first = async {
+                    match self.inbox_count("", false).await {
+                        Err(e) if e.param_value("reply") == Some("ErrorInvalidExchangeImpersonationHeaderData") => {
+                            Ok(())
+                        }
+                        other => other.map(drop),
+                    }
+                };
+                step(obs, StepKind::Authenticate, first).await?;
+            }
             _ => {
                 // Signing in is tested with a first call: the Inbox of the mailbox, or of the
                 // service account itself.

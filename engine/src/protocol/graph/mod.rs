@@ -94,25 +94,38 @@ impl Cloud {
             }
             _ => ("https://login.microsoftonline.com", "https://graph.microsoft.com"),
         };
-        let pick = |own: &str, default: &str, field: &str| -> Result<String> {
-            let own = own.trim().trim_end_matches('/');
-            let url = if own.is_empty() { default.to_owned() } else { own.to_owned() };
-            let rest = url.strip_prefix("https://").filter(|r| !r.is_empty() && !r.contains(['?', '#', ' ']));
-            if rest.is_none() {
-                return Err(Error::validation(code::NOT_HTTPS).param("field", field).param("value", &url));
-            }
-            Ok(url)
-        };
         Ok(Cloud {
-            authority: pick(authority_host, a, "authority_host")?,
-            graph: pick(graph_endpoint, g, "graph_endpoint")?,
+            authority: https_base(authority_host, a, "authority_host")?,
+            graph: https_base(graph_endpoint, g, "graph_endpoint")?,
         })
+    }
+
+    /// The sign-in host of the authority (or the profile's own), and `resource` in place of
+    /// Graph: the audience of an Exchange Server's Hybrid Modern Auth tokens.
+    pub fn for_resource(authority: Option<ServerAuthority>, authority_host: &str, resource: &str) -> Result<Cloud> {
+        let cloud = Cloud::of(authority, authority_host, "")?;
+        if resource.trim().is_empty() {
+            return Err(Error::validation("field.required").param("field", "aad_resource_id"));
+        }
+        Ok(Cloud { graph: https_base(resource, "", "aad_resource_id")?, ..cloud })
     }
 
     fn host(url: &str) -> &str {
         let rest = url.strip_prefix("https://").unwrap_or(url);
         rest.split(['/', ':']).next().unwrap_or(rest)
     }
+}
+
+/// `own` (or `default` when empty) as an `https://` base URL without a trailing slash, or an
+/// error naming `field`.
+fn https_base(own: &str, default: &str, field: &str) -> Result<String> {
+    let own = own.trim().trim_end_matches('/');
+    let url = if own.is_empty() { default.to_owned() } else { own.to_owned() };
+    let rest = url.strip_prefix("https://").filter(|r| !r.is_empty() && !r.contains(['?', '#', ' ']));
+    if rest.is_none() {
+        return Err(Error::validation(code::NOT_HTTPS).param("field", field).param("value", &url));
+    }
+    Ok(url)
 }
 
 /// What `$value` gave.
