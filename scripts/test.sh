@@ -44,5 +44,5 @@ bash scripts/fuzz.sh
 echo "== end-to-end: the desktop app under Xvfb, driven through tauri-driver and WebKitWebDriver"
 export SERVERSYNC_TEST_OUTPUT="$out"
 (cd tests/e2e && xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" \
-  bash "$root/scripts/with-keychain.sh" node --test --test-concurrency=1 ./app.test.mjs ./mail.test.mjs ./exchange.test.mjs ./incoming.test.mjs ./monitoring.test.mjs)
+  bash "$root/scripts/with-keychain.sh" node --test --test-concurrency=1 ./app.test.mjs ./mail.test.mjs ./exchange.test.mjs ./incoming.test.mjs ./monitoring.test.mjs ./window.test.mjs)
 echo "screenshots: $out/screenshots"

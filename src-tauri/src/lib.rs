@@ -17,6 +17,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
         .commands(collect_commands![
             settings::get_settings,
             settings::update_settings,
+            settings::first_run_progress,
             settings::form_catalog,
             profiles::list_profiles,
             profiles::get_profile,
@@ -39,6 +40,8 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             principals::update_queue,
             principals::set_queue_state,
             mailboxes::list_mailboxes,
+            mailboxes::list_mailbox_page,
+            mailboxes::selected_mailbox_ids,
             mailboxes::get_mailbox,
             mailboxes::create_forward_mailbox,
             mailboxes::update_mailbox,
@@ -122,6 +125,27 @@ fn data_dir() -> Result<std::path::PathBuf, serversync::Error> {
     }
 }
 
+/// The window's web view, made lighter: the window shows one local page and its data arrive
+/// through IPC, so WebKit's caches for browsing (memory cache of resources, back/forward page
+/// cache) and WebGL only cost memory here. See docs/adr/0016.
+#[cfg(target_os = "linux")]
+fn lighten_webview(window: &tauri::WebviewWindow) {
+    let done = window.with_webview(|wv| {
+        use webkit2gtk::{CacheModel, SettingsExt, WebContextExt, WebViewExt};
+        let view = wv.inner();
+        if let Some(context) = view.context() {
+            context.set_cache_model(CacheModel::DocumentViewer);
+        }
+        if let Some(settings) = WebViewExt::settings(&view) {
+            settings.set_enable_page_cache(false);
+            settings.set_enable_webgl(false);
+        }
+    });
+    if let Err(e) = done {
+        tracing::warn!(error = %e, "the web view's settings could not be applied");
+    }
+}
+
 /// Keeps the log file's writer alive (and flushed at exit).
 struct LogGuard(#[allow(dead_code)] serversync::logging::FileLogGuard);
 
@@ -146,6 +170,10 @@ pub fn run() {
                 tracing::error!(error = %e, "the scheduler could not start");
             }
             app.manage(engine);
+            #[cfg(target_os = "linux")]
+            if let Some(window) = app.get_webview_window("main") {
+                lighten_webview(&window);
+            }
             Ok(())
         })
         .build(tauri::generate_context!());

@@ -184,7 +184,7 @@ async function testAndEnable(domain, expected) {
   await search.setValue(`@${domain}`);
   const count = Object.keys(expected).length;
   await browser.waitUntil(async () => (await browser.$$('[data-testid="mailbox-row"]').length) === count, { timeout: 10000 });
-  await (await $t("select-all")).click();
+  await (await $t("mailbox-grid-select-all")).click();
   await (await $t("cmd-test-enable")).click();
   for (const [name, code] of Object.entries(expected)) {
     const item = await browser.$(`[data-testid="job-item"][data-mailbox="${name}"]`);

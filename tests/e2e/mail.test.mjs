@@ -117,7 +117,7 @@ test("Test & Enable of five mailboxes enables exactly the two good ones and tell
   await (await $t("nav-mailboxes")).click();
   await (await $t("mailbox-search")).setValue("@localhost");
   await browser.waitUntil(async () => (await browser.$$('[data-testid="mailbox-row"]').length) === 5, { timeout: 10000 });
-  await (await $t("select-all")).click();
+  await (await $t("mailbox-grid-select-all")).click();
   await (await $t("cmd-test-enable")).click();
   const expected = {
     alice: ["success", ""],

@@ -238,8 +238,10 @@ test("an email written in the window waits in the Outbox until its Send Later ti
   const later = await browser.execute((ms) => {
     const d = new Date(Date.now() + ms);
     const p = (n) => String(n).padStart(2, "0");
-    const local = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-    return { local, iso: new Date(local).toISOString() };
+    // Typed as an English-speaking administrator writes it (the window's language is English here).
+    const local = `${p(d.getMonth() + 1)}/${p(d.getDate())}/${d.getFullYear()} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+    const iso = new Date(d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds()).toISOString();
+    return { local, iso };
   }, SEND_LATER_MS);
   await setControl("compose-send-after", later.local, "input");
   await browser.execute(() => document.querySelector('[data-testid="compose"]').scrollIntoView());

@@ -536,3 +536,87 @@ async fn a_ca_file_that_cannot_be_used_is_refused_at_save_next_to_its_field() {
     }
     assert!(ok(api::list_profiles(&e, api::ProfileView::Active).await).is_empty(), "nothing was written");
 }
+
+#[tokio::test]
+async fn the_mailbox_grid_reads_windows_sorted_in_sql_and_a_view_can_be_selected_whole() {
+    use serversync::api::{MailboxSelection, MailboxSort, MailboxSortKey};
+    let (e, _, _d) = memory_engine().await;
+    // Names whose case differs from their order, and one mailbox made inactive.
+    let users: Vec<CreateUser> = (0..250)
+        .map(|i| CreateUser {
+            full_name: if i % 2 == 0 { format!("user {i:03}") } else { format!("User {i:03}") },
+            primary_email: format!("u{i:03}@grid.test"),
+            can_approve_email: false,
+            incoming_filtering_method: None,
+        })
+        .collect();
+    assert_eq!(api::import_users(&e, users).await.unwrap_or_else(|e| panic!("{e:?}")), 250);
+    let all = api::list_mailboxes(&e, MailboxQuery::default()).await.unwrap_or_else(|e| panic!("{e:?}"));
+    let inactive = all.iter().find(|m| m.mailbox.name == "User 007").map(|m| m.mailbox.id).unwrap_or_else(|| panic!());
+    api::set_mailbox_state(&e, vec![inactive], RecordState::Inactive).await.unwrap_or_else(|e| panic!("{e:?}"));
+
+    let page = |sort: MailboxSort, offset: u32, limit: u32| {
+        let e = e.clone();
+        async move {
+            api::list_mailbox_page(&e, MailboxQuery::default(), sort, offset, limit)
+                .await
+                .unwrap_or_else(|e| panic!("{e:?}"))
+        }
+    };
+    let by_name = MailboxSort::default();
+    let first = page(by_name, 0, 100).await;
+    assert_eq!(first.total, 249, "the active view, without the inactive mailbox");
+    assert_eq!(first.rows.len(), 100);
+    let names: Vec<&str> = first.rows.iter().map(|r| r.mailbox.name.as_str()).collect();
+    assert_eq!(&names[..3], ["user 000", "User 001", "user 002"], "by name, whatever the case");
+    // Windows follow one another without overlap or gap, to the end.
+    let mut seen = Vec::new();
+    for offset in (0..249).step_by(100) {
+        seen.extend(page(by_name, offset, 100).await.rows.into_iter().map(|r| r.mailbox.id));
+    }
+    let distinct: std::collections::BTreeSet<_> = seen.iter().collect();
+    assert_eq!((seen.len(), distinct.len()), (249, 249));
+    assert!(!seen.contains(&inactive));
+    // Descending email addresses; a search narrows the view and its total.
+    let desc = page(MailboxSort { key: MailboxSortKey::EmailAddress, descending: true }, 0, 2).await;
+    assert_eq!(
+        desc.rows.iter().map(|r| r.mailbox.email_address.as_str()).collect::<Vec<_>>(),
+        ["u249@grid.test", "u248@grid.test"]
+    );
+    let searched =
+        api::list_mailbox_page(&e, MailboxQuery { search: Some("u02".into()), ..Default::default() }, by_name, 0, 1000)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!((searched.total, searched.rows.len()), (10, 10));
+
+    // "All" selects the view by query: every active mailbox but the ones unticked.
+    let except = vec![first.rows[0].mailbox.id, first.rows[1].mailbox.id];
+    let selected = api::selected_mailbox_ids(
+        &e,
+        MailboxSelection::Query {
+            query: MailboxQuery { view: MailboxView::Active, ..Default::default() },
+            except: except.clone(),
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(selected.len(), 247);
+    assert!(!selected.contains(&except[0]) && !selected.contains(&inactive));
+}
+
+#[tokio::test]
+async fn the_first_run_steps_are_ticked_from_what_the_organisation_holds() {
+    let (e, _, _d) = memory_engine().await;
+    let progress = || async { api::first_run_progress(&e).await.unwrap_or_else(|e| panic!("{e:?}")) };
+    assert_eq!(progress().await, api::FirstRunProgress::default(), "nothing done in a new organisation");
+    let p = imap_profile(&e, false).await;
+    let done = progress().await;
+    assert!(done.profile && !done.default_profile && !done.users_or_queues);
+    api::set_default_profile(&e, p).await.unwrap_or_else(|e| panic!("{e:?}"));
+    let (_, mailbox) = user(&e, "Nancy", "nancy@contoso.test").await;
+    let done = progress().await;
+    assert!(done.default_profile && done.users_or_queues && !done.approved, "{done:?}");
+    api::approve_mailboxes(&e, vec![mailbox], None).await.unwrap_or_else(|e| panic!("{e:?}"));
+    let done = progress().await;
+    assert!(done.approved && !done.enabled, "approved, not yet tested: {done:?}");
+}

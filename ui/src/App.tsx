@@ -1,9 +1,10 @@
 // The shell: Settings › Email Configuration navigation (with Monitoring), the tracked records
 // (Email Activities, the Outbox, Contacts, Accounts, Leads), the synchronization indicator, the
 // language switch, and the page.
-import { For, Match, Switch, createSignal, lazy } from "solid-js";
+import { For, Match, Show, Switch, createSignal, lazy } from "solid-js";
 import type { MailboxId, RecordRef } from "./api";
 import { JobPanel } from "./components/JobPanel";
+import { FirstRunChecklist } from "./components/FirstRunChecklist";
 import { SchedulerIndicator } from "./components/SchedulerStatus";
 import { LANGS, lang, setLang, t, type Lang } from "./i18n";
 import type { Key } from "./i18n/en";
@@ -81,6 +82,9 @@ export function App() {
         </label>
       </nav>
       <main>
+        <Show when={mailbox() === null}>
+          <FirstRunChecklist onGo={go} refreshKey={page()} />
+        </Show>
         <Switch>
           <Match when={mailbox() !== null}>
             <MailboxForm id={mailbox()!} onClose={() => setMailbox(null)} />

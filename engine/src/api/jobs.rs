@@ -92,6 +92,8 @@ pub enum TestAndEnableScope {
     Mailboxes(Vec<wire::MailboxId>),
     /// Every mailbox of a profile (the profile's "Test & Enable Mailboxes").
     Profile(wire::ProfileId),
+    /// The grid's selection, which may be a whole view ("all").
+    Selection(super::MailboxSelection),
 }
 
 fn load_job(c: &rusqlite::Connection, id: JobId) -> Result<JobDto> {
@@ -114,6 +116,7 @@ pub async fn start_test_and_enable(engine: &Engine, scope: TestAndEnableScope) -
         .write(move |tx, ctx| {
             let (profile_id, ids): (Option<ProfileId>, Vec<MailboxId>) = match scope {
                 TestAndEnableScope::Mailboxes(ids) => (None, ids.wire()),
+                TestAndEnableScope::Selection(selection) => (None, selection.resolve(tx)?),
                 TestAndEnableScope::Profile(pid) => {
                     let pid = ProfileId::from(pid);
                     store::profiles::get(tx, pid)?;

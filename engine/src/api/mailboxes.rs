@@ -186,20 +186,119 @@ pub async fn get_mailbox(engine: &Engine, id: wire::MailboxId) -> Result<Mailbox
     engine.read(move |c, _| store::mailboxes::get(c, id).map(Into::into)).await
 }
 
+impl MailboxQuery {
+    pub(crate) fn filter(self) -> MailboxFilter {
+        let (state, owner) = match self.view {
+            MailboxView::Active => (Some(RecordState::Active), None),
+            MailboxView::Inactive => (Some(RecordState::Inactive), None),
+            MailboxView::MyActive(owner) => (Some(RecordState::Active), Some(owner.into())),
+            MailboxView::All => (None, None),
+        };
+        MailboxFilter { state, owner, profile: self.profile_id.wire(), search: self.search }
+    }
+}
+
 /// The mailboxes of a grid view, by name.
 pub async fn list_mailboxes(engine: &Engine, query: MailboxQuery) -> Result<Vec<MailboxDto>> {
+    engine.read(move |c, _| Ok(store::mailboxes::list(c, &query.filter())?.into_iter().map(Into::into).collect())).await
+}
+
+/// The grid column a page of mailboxes is sorted by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum MailboxSortKey {
+    #[default]
+    Name,
+    EmailAddress,
+    EmailAddressStatus,
+    ProfileId,
+    IncomingStatus,
+    OutgoingStatus,
+    ActStatus,
+    Kind,
+}
+
+/// How a page of mailboxes is sorted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(deny_unknown_fields, default)]
+pub struct MailboxSort {
+    pub key: MailboxSortKey,
+    pub descending: bool,
+}
+
+/// One window of a grid view and the view's size.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MailboxPage {
+    pub rows: Vec<MailboxDto>,
+    /// How many mailboxes the view holds.
+    pub total: u32,
+}
+
+/// The most rows one page may hold.
+pub const MAX_PAGE_ROWS: u32 = 1000;
+
+/// Rows `offset..offset + limit` of a grid view, sorted in SQL, with the view's size: the grid
+/// reads the rows it shows, whatever the number of mailboxes.
+pub async fn list_mailbox_page(
+    engine: &Engine,
+    query: MailboxQuery,
+    sort: MailboxSort,
+    offset: u32,
+    limit: u32,
+) -> Result<MailboxPage> {
+    use store::mailboxes::MailboxSortKey as K;
+    let key = match sort.key {
+        MailboxSortKey::Name => K::Name,
+        MailboxSortKey::EmailAddress => K::EmailAddress,
+        MailboxSortKey::EmailAddressStatus => K::EmailAddressStatus,
+        MailboxSortKey::ProfileId => K::Profile,
+        MailboxSortKey::IncomingStatus => K::IncomingStatus,
+        MailboxSortKey::OutgoingStatus => K::OutgoingStatus,
+        MailboxSortKey::ActStatus => K::ActStatus,
+        MailboxSortKey::Kind => K::Kind,
+    };
+    let limit = limit.clamp(1, MAX_PAGE_ROWS);
     engine
         .read(move |c, _| {
-            let (state, owner) = match query.view {
-                MailboxView::Active => (Some(RecordState::Active), None),
-                MailboxView::Inactive => (Some(RecordState::Inactive), None),
-                MailboxView::MyActive(owner) => (Some(RecordState::Active), Some(owner.into())),
-                MailboxView::All => (None, None),
-            };
-            let filter = MailboxFilter { state, owner, profile: query.profile_id.wire(), search: query.search };
-            Ok(store::mailboxes::list(c, &filter)?.into_iter().map(Into::into).collect())
+            let (rows, total) = store::mailboxes::page(c, &query.filter(), key, sort.descending, offset, limit)?;
+            Ok(MailboxPage {
+                rows: rows.into_iter().map(Into::into).collect(),
+                total: u32::try_from(total).unwrap_or(u32::MAX),
+            })
         })
         .await
+}
+
+/// A selection of mailboxes: the rows picked one by one, or every row of a view but some.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case", tag = "by")]
+pub enum MailboxSelection {
+    Ids { ids: Vec<wire::MailboxId> },
+    Query { query: MailboxQuery, except: Vec<wire::MailboxId> },
+}
+
+impl MailboxSelection {
+    /// The mailboxes selected, in the order given or by id.
+    pub(crate) fn resolve(self, c: &rusqlite::Connection) -> Result<Vec<MailboxId>> {
+        match self {
+            MailboxSelection::Ids { ids } => Ok(ids.wire()),
+            MailboxSelection::Query { query, except } => {
+                let except: std::collections::HashSet<MailboxId> = except.into_iter().map(MailboxId::from).collect();
+                let ids = store::mailboxes::ids(c, &query.filter())?;
+                Ok(ids.into_iter().filter(|id| !except.contains(id)).collect())
+            }
+        }
+    }
+}
+
+/// The ids of a selection, by id (a view selected with "all" is read in the engine).
+pub async fn selected_mailbox_ids(engine: &Engine, selection: MailboxSelection) -> Result<Vec<wire::MailboxId>> {
+    let ids = engine.read(move |c, _| selection.resolve(c)).await?;
+    Ok(ids.into_iter().map(wire::MailboxId::from).collect())
 }
 
 /// Activates or deactivates mailboxes. A user's or queue's mailbox is activated only with its owner.

@@ -24,6 +24,8 @@ pub enum SyncScope {
     Mailboxes(Vec<wire::MailboxId>),
     /// Every active mailbox enabled for incoming email.
     All,
+    /// The grid's selection, which may be a whole view ("all").
+    Selection(super::MailboxSelection),
 }
 
 /// How to synchronise.
@@ -59,6 +61,16 @@ async fn mailboxes_of(engine: &Engine, scope: SyncScope) -> Result<Vec<(MailboxI
                 ids.into_iter()
                     .map(|id| {
                         let m = store::mailboxes::get(c, id.into())?;
+                        Ok((m.id, m.name))
+                    })
+                    .collect()
+            }
+            SyncScope::Selection(selection) => {
+                let ids = selection.resolve(c)?;
+                super::non_empty(&ids)?;
+                ids.into_iter()
+                    .map(|id| {
+                        let m = store::mailboxes::get(c, id)?;
                         Ok((m.id, m.name))
                     })
                     .collect()

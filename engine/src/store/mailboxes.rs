@@ -30,8 +30,41 @@ pub fn get(c: &Connection, id: MailboxId) -> Result<Mailbox> {
     record::get(c, id, MailboxId::ENTITY)
 }
 
-/// The mailboxes matching `filter`, by name.
-pub fn list(c: &Connection, filter: &MailboxFilter) -> Result<Vec<Mailbox>> {
+/// A grid column the mailboxes are sorted by (then by id, so pages never overlap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MailboxSortKey {
+    #[default]
+    Name,
+    EmailAddress,
+    EmailAddressStatus,
+    /// The profile's name.
+    Profile,
+    IncomingStatus,
+    OutgoingStatus,
+    ActStatus,
+    /// User, queue, forward.
+    Kind,
+}
+
+impl MailboxSortKey {
+    fn sql(self) -> &'static str {
+        match self {
+            MailboxSortKey::Name => "name COLLATE NOCASE",
+            MailboxSortKey::EmailAddress => "email_address COLLATE NOCASE",
+            MailboxSortKey::EmailAddressStatus => "email_address_status",
+            MailboxSortKey::Profile => {
+                "(SELECT p.name FROM email_server_profile p WHERE p.id = mailbox.profile_id) COLLATE NOCASE"
+            }
+            MailboxSortKey::IncomingStatus => "incoming_status",
+            MailboxSortKey::OutgoingStatus => "outgoing_status",
+            MailboxSortKey::ActStatus => "act_status",
+            MailboxSortKey::Kind => "CASE WHEN user_id IS NOT NULL THEN 0 WHEN queue_id IS NOT NULL THEN 1 ELSE 2 END",
+        }
+    }
+}
+
+/// The WHERE clause of a filter and its parameters.
+fn where_of(filter: &MailboxFilter) -> (String, Vec<Box<dyn ToSql>>) {
     let mut clauses: Vec<String> = Vec::new();
     let mut params: Vec<Box<dyn ToSql>> = Vec::new();
     let mut push = |clause: &str, p: Box<dyn ToSql>| {
@@ -53,8 +86,43 @@ pub fn list(c: &Connection, filter: &MailboxFilter) -> Result<Vec<Mailbox>> {
         push("(name LIKE ? ESCAPE '\\' OR email_address LIKE ? ESCAPE '\\')", Box::new(pattern));
     }
     let where_sql = if clauses.is_empty() { "1".to_owned() } else { clauses.join(" AND ") };
+    (where_sql, params)
+}
+
+/// The mailboxes matching `filter`, by name.
+pub fn list(c: &Connection, filter: &MailboxFilter) -> Result<Vec<Mailbox>> {
+    let (where_sql, params) = where_of(filter);
     let refs: Vec<&dyn ToSql> = params.iter().map(|p| p.as_ref()).collect();
     record::select(c, &where_sql, "name COLLATE NOCASE, id", &refs)
+}
+
+/// One window of the mailboxes matching `filter`, sorted in SQL, and how many match in all.
+pub fn page(
+    c: &Connection,
+    filter: &MailboxFilter,
+    key: MailboxSortKey,
+    descending: bool,
+    offset: u32,
+    limit: u32,
+) -> Result<(Vec<Mailbox>, u64)> {
+    let (where_sql, params) = where_of(filter);
+    let refs: Vec<&dyn ToSql> = params.iter().map(|p| p.as_ref()).collect();
+    let dir = if descending { "DESC" } else { "ASC" };
+    // Numbers, not parameters: SQLite plans a LIMIT it can see.
+    let order = format!("{} {dir}, id {dir} LIMIT {limit} OFFSET {offset}", key.sql());
+    let rows = record::select(c, &where_sql, &order, &refs)?;
+    let mut stmt = c.prepare_cached(&format!("SELECT COUNT(*) FROM mailbox WHERE {where_sql}"))?;
+    let total: i64 = stmt.query_row(refs.as_slice(), |r| r.get(0))?;
+    Ok((rows, u64::try_from(total).unwrap_or_default()))
+}
+
+/// The ids of the mailboxes matching `filter` (a selection made by query), by id.
+pub fn ids(c: &Connection, filter: &MailboxFilter) -> Result<Vec<MailboxId>> {
+    let (where_sql, params) = where_of(filter);
+    let refs: Vec<&dyn ToSql> = params.iter().map(|p| p.as_ref()).collect();
+    let mut stmt = c.prepare_cached(&format!("SELECT id FROM mailbox WHERE {where_sql} ORDER BY id"))?;
+    let rows = stmt.query_map(refs.as_slice(), |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<MailboxId>>>()?)
 }
 
 /// The mailboxes that use a profile, by id.

@@ -51,3 +51,15 @@ pub fn installation_id(tx: &Transaction<'_>) -> Result<String> {
         }
     }
 }
+
+/// The first-run steps done: an active profile, a default profile, an active user or queue, an
+/// active mailbox approved, an active mailbox that passed Test & Enable (each an EXISTS).
+pub fn first_run(c: &Connection) -> Result<[bool; 5]> {
+    let sql = "SELECT
+        EXISTS (SELECT 1 FROM email_server_profile WHERE state = 'active'),
+        EXISTS (SELECT 1 FROM organization_settings WHERE default_profile_id IS NOT NULL),
+        EXISTS (SELECT 1 FROM system_user WHERE state = 'active') OR EXISTS (SELECT 1 FROM queue WHERE state = 'active'),
+        EXISTS (SELECT 1 FROM mailbox WHERE state = 'active' AND email_address_status = 'approved'),
+        EXISTS (SELECT 1 FROM mailbox WHERE state = 'active' AND (incoming_status = 'success' OR outgoing_status = 'success'))";
+    Ok(c.prepare_cached(sql)?.query_row([], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]))?)
+}

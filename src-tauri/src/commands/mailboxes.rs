@@ -1,7 +1,9 @@
 //! Mailboxes.
 
 use super::{CmdResult, dto};
-use serversync::api::{self, CreateForwardMailbox, MailboxDto, MailboxQuery};
+use serversync::api::{
+    self, CreateForwardMailbox, MailboxDto, MailboxPage, MailboxQuery, MailboxSelection, MailboxSort,
+};
 use serversync::api::{MailboxChanges, MailboxId, RecordState, UserId};
 use serversync::{Engine, secrets::Secret};
 use tauri::State;
@@ -10,6 +12,24 @@ use tauri::State;
 #[specta::specta]
 pub async fn list_mailboxes(engine: State<'_, Engine>, query: MailboxQuery) -> CmdResult<Vec<MailboxDto>> {
     api::list_mailboxes(&engine, query).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_mailbox_page(
+    engine: State<'_, Engine>,
+    query: MailboxQuery,
+    sort: MailboxSort,
+    offset: u32,
+    limit: u32,
+) -> CmdResult<MailboxPage> {
+    api::list_mailbox_page(&engine, query, sort, offset, limit).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn selected_mailbox_ids(engine: State<'_, Engine>, selection: MailboxSelection) -> CmdResult<Vec<MailboxId>> {
+    api::selected_mailbox_ids(&engine, selection).await.map_err(dto)
 }
 
 #[tauri::command]

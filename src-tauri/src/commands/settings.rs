@@ -3,13 +3,19 @@
 use super::{CmdResult, dto};
 use serversync::Engine;
 use serversync::api;
-use serversync::api::{OrgSettings, SettingsChanges};
+use serversync::api::{FirstRunProgress, OrgSettings, SettingsChanges};
 use tauri::State;
 
 #[tauri::command]
 #[specta::specta]
 pub async fn get_settings(engine: State<'_, Engine>) -> CmdResult<OrgSettings> {
     api::get_settings(&engine).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn first_run_progress(engine: State<'_, Engine>) -> CmdResult<FirstRunProgress> {
+    api::first_run_progress(&engine).await.map_err(dto)
 }
 
 #[tauri::command]

@@ -9,6 +9,7 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 export const commands = {
 	getSettings: () => typedError<OrgSettings_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("get_settings")),
 	updateSettings: (changes: SettingsChanges_Deserialize) => typedError<OrgSettings_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("update_settings", { changes })),
+	firstRunProgress: () => typedError<FirstRunProgress, ErrorDto_Serialize>(__TAURI_INVOKE("first_run_progress")),
 	/**  The choices and numeric bounds the forms offer, from the engine's own lists. */
 	formCatalog: () => __TAURI_INVOKE<FormCatalog>("form_catalog"),
 	listProfiles: (view: ProfileView) => typedError<Profile_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("list_profiles", { view })),
@@ -33,6 +34,8 @@ export const commands = {
 	updateQueue: (id: QueueId, changes: QueueChanges_Deserialize) => typedError<Queue_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("update_queue", { id, changes })),
 	setQueueState: (ids: QueueId[], state: RecordState) => typedError<Queue_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("set_queue_state", { ids, state })),
 	listMailboxes: (query: MailboxQuery_Deserialize) => typedError<MailboxDto_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("list_mailboxes", { query })),
+	listMailboxPage: (query: MailboxQuery_Deserialize, sort: MailboxSort_Deserialize, offset: number, limit: number) => typedError<MailboxPage_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("list_mailbox_page", { query, sort, offset, limit })),
+	selectedMailboxIds: (selection: MailboxSelection_Deserialize) => typedError<MailboxId[], ErrorDto_Serialize>(__TAURI_INVOKE("selected_mailbox_ids", { selection })),
 	getMailbox: (id: MailboxId) => typedError<MailboxDto_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("get_mailbox", { id })),
 	createForwardMailbox: (request: CreateForwardMailbox_Deserialize) => typedError<MailboxDto_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("create_forward_mailbox", { request })),
 	updateMailbox: (id: MailboxId, changes: MailboxChanges_Deserialize) => typedError<MailboxDto_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("update_mailbox", { id, changes })),
@@ -46,7 +49,7 @@ export const commands = {
 	clearMailboxCredentials: (id: MailboxId) => typedError<MailboxDto_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("clear_mailbox_credentials", { id })),
 	listAlerts: (filter: AlertFilter_Deserialize) => typedError<Alert[], ErrorDto_Serialize>(__TAURI_INVOKE("list_alerts", { filter })),
 	deleteAlerts: (filter: AlertFilter_Deserialize) => typedError<number, ErrorDto_Serialize>(__TAURI_INVOKE("delete_alerts", { filter })),
-	startTestAndEnable: (scope: TestAndEnableScope) => typedError<JobDto_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("start_test_and_enable", { scope })),
+	startTestAndEnable: (scope: TestAndEnableScope_Deserialize) => typedError<JobDto_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("start_test_and_enable", { scope })),
 	getJob: (id: JobId) => typedError<JobDto_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("get_job", { id })),
 	cancelJob: (id: JobId) => typedError<JobDto_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("cancel_job", { id })),
 	listContacts: (view: PrincipalView) => typedError<Contact_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("list_contacts", { view })),
@@ -75,7 +78,7 @@ export const commands = {
 	/**  Saves an attachment in the Downloads folder; returns the file's path. */
 	exportAttachment: (id: ActivityId, position: number) => typedError<string, ErrorDto_Serialize>(__TAURI_INVOKE("export_attachment", { id, position })),
 	/**  Synchronize now (or Preview): one incoming cycle of each mailbox; each result stands alone. */
-	syncMailboxes: (scope: SyncScope, request: SyncRequest_Deserialize) => typedError<MailboxSync_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("sync_mailboxes", { scope, request })),
+	syncMailboxes: (scope: SyncScope_Deserialize, request: SyncRequest_Deserialize) => typedError<MailboxSync_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("sync_mailboxes", { scope, request })),
 	getSyncState: (id: MailboxId) => typedError<SyncState_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("get_sync_state", { id })),
 	listItemOutcomes: (mailbox: MailboxId | null, limit: number) => typedError<MailItemOutcome[], ErrorDto_Serialize>(__TAURI_INVOKE("list_item_outcomes", { mailbox, limit })),
 	/**  Send: the email goes to the outbox (Pending Send) and leaves with its mailbox's next cycle. */
@@ -729,6 +732,23 @@ export type FieldBounds = {
 /**  Which incoming messages become email activities (user personal option, queue setting). */
 export type FilteringMethod = "all_email" | "responses_to_crm_email" | "from_leads_contacts_accounts" | "from_email_enabled_records" | "no_email";
 
+/**
+ *  How far the organisation has come through the first-run steps: what the window's checklist
+ *  ticks. Each is one indexed existence test, whatever the number of mailboxes.
+ */
+export type FirstRunProgress = {
+	/**  An active email server profile exists. */
+	profile: boolean,
+	/**  A default profile is set for new mailboxes. */
+	default_profile: boolean,
+	/**  An active user or queue exists (each brings a mailbox). */
+	users_or_queues: boolean,
+	/**  An active mailbox has its email address approved. */
+	approved: boolean,
+	/**  An active mailbox passed Test & Enable for incoming or outgoing email. */
+	enabled: boolean,
+};
+
 /**  What the forms offer, in the order they list it. */
 export type FormCatalog = {
 	server_types: ServerType[],
@@ -1022,6 +1042,23 @@ export type MailboxId = number & { readonly __brand: "MailboxId" };
 /**  Whose mailbox it is. */
 export type MailboxKind = "user" | "queue" | "forward";
 
+/**  One window of a grid view and the view's size. */
+export type MailboxPage = MailboxPage_Serialize | MailboxPage_Deserialize;
+
+/**  One window of a grid view and the view's size. */
+export type MailboxPage_Deserialize = {
+	rows: MailboxDto_Deserialize[],
+	/**  How many mailboxes the view holds. */
+	total: number,
+};
+
+/**  One window of a grid view and the view's size. */
+export type MailboxPage_Serialize = {
+	rows: MailboxDto_Serialize[],
+	/**  How many mailboxes the view holds. */
+	total: number,
+};
+
 /**  What the mailbox grid asks for. */
 export type MailboxQuery = MailboxQuery_Serialize | MailboxQuery_Deserialize;
 
@@ -1040,6 +1077,15 @@ export type MailboxQuery_Serialize = {
 	search: string | null,
 	profile_id: ProfileId | null,
 };
+
+/**  A selection of mailboxes: the rows picked one by one, or every row of a view but some. */
+export type MailboxSelection = MailboxSelection_Serialize | MailboxSelection_Deserialize;
+
+/**  A selection of mailboxes: the rows picked one by one, or every row of a view but some. */
+export type MailboxSelection_Deserialize = { by: "ids"; ids: MailboxId[] } | { by: "query"; query: MailboxQuery_Deserialize; except: MailboxId[] };
+
+/**  A selection of mailboxes: the rows picked one by one, or every row of a view but some. */
+export type MailboxSelection_Serialize = { by: "ids"; ids: MailboxId[] } | { by: "query"; query: MailboxQuery_Serialize; except: MailboxId[] };
 
 /**  What an outgoing cycle of a mailbox did, or why it could not run. */
 export type MailboxSend = MailboxSend_Serialize | MailboxSend_Deserialize;
@@ -1066,6 +1112,24 @@ export type MailboxSend_Serialize = {
 	possible_duplicates: number,
 	copied_to_sent: number,
 	error: ErrorDto_Serialize | null,
+};
+
+/**  How a page of mailboxes is sorted. */
+export type MailboxSort = MailboxSort_Serialize | MailboxSort_Deserialize;
+
+/**  The grid column a page of mailboxes is sorted by. */
+export type MailboxSortKey = "name" | "email_address" | "email_address_status" | "profile_id" | "incoming_status" | "outgoing_status" | "act_status" | "kind";
+
+/**  How a page of mailboxes is sorted. */
+export type MailboxSort_Deserialize = {
+	key?: MailboxSortKey,
+	descending?: boolean,
+};
+
+/**  How a page of mailboxes is sorted. */
+export type MailboxSort_Serialize = {
+	key: MailboxSortKey,
+	descending: boolean,
 };
 
 /**  One mailbox's cycle: its report, or why it could not run. */
@@ -1926,11 +1990,25 @@ export type SyncRun = {
 };
 
 /**  What to synchronise. */
-export type SyncScope = 
+export type SyncScope = SyncScope_Serialize | SyncScope_Deserialize;
+
+/**  What to synchronise. */
+export type SyncScope_Deserialize = 
 /**  These mailboxes. */
 { scope: "mailboxes"; ids: MailboxId[] } | 
 /**  Every active mailbox enabled for incoming email. */
-{ scope: "all" };
+{ scope: "all" } | 
+/**  The grid's selection, which may be a whole view ("all"). */
+{ scope: "selection"; ids: MailboxSelection_Deserialize };
+
+/**  What to synchronise. */
+export type SyncScope_Serialize = 
+/**  These mailboxes. */
+{ scope: "mailboxes"; ids: MailboxId[] } | 
+/**  Every active mailbox enabled for incoming email. */
+{ scope: "all" } | 
+/**  The grid's selection, which may be a whole view ("all"). */
+{ scope: "selection"; ids: MailboxSelection_Serialize };
 
 /**  Where a mailbox's incoming sync stands, and its last-sync counters. */
 export type SyncState = SyncState_Serialize | SyncState_Deserialize;
@@ -1964,11 +2042,25 @@ export type SyncState_Serialize = {
 };
 
 /**  What to test and enable. */
-export type TestAndEnableScope = 
+export type TestAndEnableScope = TestAndEnableScope_Serialize | TestAndEnableScope_Deserialize;
+
+/**  What to test and enable. */
+export type TestAndEnableScope_Deserialize = 
 /**  The selected mailboxes (grid or form). */
 { scope: "mailboxes"; id: MailboxId[] } | 
 /**  Every mailbox of a profile (the profile's "Test & Enable Mailboxes"). */
-{ scope: "profile"; id: ProfileId };
+{ scope: "profile"; id: ProfileId } | 
+/**  The grid's selection, which may be a whole view ("all"). */
+{ scope: "selection"; id: MailboxSelection_Deserialize };
+
+/**  What to test and enable. */
+export type TestAndEnableScope_Serialize = 
+/**  The selected mailboxes (grid or form). */
+{ scope: "mailboxes"; id: MailboxId[] } | 
+/**  Every mailbox of a profile (the profile's "Test & Enable Mailboxes"). */
+{ scope: "profile"; id: ProfileId } | 
+/**  The grid's selection, which may be a whole view ("all"). */
+{ scope: "selection"; id: MailboxSelection_Serialize };
 
 /**  Last Test Execution Status of a profile's Test Connection. */
 export type TestExecutionStatus = "failure" | "success" | "warning";

@@ -3,7 +3,7 @@
 // row not loaded yet shows as a placeholder, and `onRange` says which rows are in view so the
 // page can load them.
 import { createVirtualizer } from "@tanstack/solid-virtual";
-import { For, Show, createEffect, type JSX } from "solid-js";
+import { For, Show, createEffect, createSignal, type JSX } from "solid-js";
 import { t } from "../i18n";
 import type { SortDir } from "../pages/mailboxes/selection";
 
@@ -30,6 +30,8 @@ export function VirtualGrid<T, Id extends number>(props: {
   columns: GridColumn<T>[];
   selectable?: boolean;
   selected?: ReadonlySet<Id>;
+  /** Whether a row is selected, when the selection is not a set of ids (a whole view but some). */
+  isSelected?: (id: Id) => boolean;
   allSelected?: boolean;
   onToggleAll?: () => void;
   sort?: { key: string; dir: SortDir } | null;
@@ -49,7 +51,30 @@ export function VirtualGrid<T, Id extends number>(props: {
     overscan: 12,
   });
   const template = () => `${props.selectable ? "36px " : ""}${props.columns.map((c) => `${c.width}px`).join(" ")}`;
-  const isSelected = (r: T) => props.selected?.has(props.rowId(r)) ?? false;
+  const isSelected = (r: T) => (props.isSelected ? props.isSelected(props.rowId(r)) : (props.selected?.has(props.rowId(r)) ?? false));
+
+  // One row is in the Tab order (the last one focused); arrow keys move between rows
+  // (Home/End to the first and last, PageUp/PageDown by a screen): the row is scrolled into view,
+  // then focused once it is rendered.
+  const [active, setActive] = createSignal(0);
+  function focusRow(index: number) {
+    const target = Math.max(0, Math.min(props.count - 1, index));
+    virtualizer.scrollToIndex(target, { align: "auto" });
+    const attempt = (tries: number) => {
+      const el = scroller?.querySelector<HTMLElement>(`[role="row"][aria-rowindex="${target + 2}"]`);
+      if (el) el.focus();
+      else if (tries > 0) requestAnimationFrame(() => attempt(tries - 1));
+    };
+    requestAnimationFrame(() => attempt(10));
+  }
+  function navigate(e: KeyboardEvent, index: number): boolean {
+    const page = Math.max(1, Math.floor((scroller?.clientHeight ?? GRID_ROW_HEIGHT * 10) / GRID_ROW_HEIGHT) - 1);
+    const to = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: props.count - 1, PageDown: index + page, PageUp: index - page }[e.key];
+    if (to === undefined) return false;
+    e.preventDefault();
+    focusRow(to);
+    return true;
+  }
 
   createEffect(() => {
     const items = virtualizer.getVirtualItems();
@@ -89,8 +114,8 @@ export function VirtualGrid<T, Id extends number>(props: {
                 const style = () => ({ transform: `translateY(${v.start}px)`, height: `${GRID_ROW_HEIGHT}px`, "grid-template-columns": template() });
                 return (
                   <Show when={row()} fallback={
-                    <div class="vgrid-row placeholder" role="row" aria-rowindex={v.index + 2} aria-busy="true"
-                      data-testid={`${props.rowTestid}-loading`} style={style()}>
+                    <div class="vgrid-row placeholder" role="row" aria-rowindex={v.index + 2} aria-busy="true" tabIndex={-1}
+                      data-testid={`${props.rowTestid}-loading`} style={style()} onKeyDown={(e) => navigate(e, v.index)}>
                       <span class="muted">{t("common.loading")}</span>
                     </div>
                   }>
@@ -98,7 +123,8 @@ export function VirtualGrid<T, Id extends number>(props: {
                       <div
                         class="vgrid-row"
                         role="row"
-                        tabIndex={0}
+                        tabIndex={v.index === active() ? 0 : -1}
+                        onFocus={() => setActive(v.index)}
                         aria-rowindex={v.index + 2}
                         aria-selected={props.selectable ? isSelected(r()) : undefined}
                         classList={{ selected: isSelected(r()) }}
@@ -109,6 +135,7 @@ export function VirtualGrid<T, Id extends number>(props: {
                         onClick={(e) => props.onRowClick?.(props.rowId(r()), e)}
                         onDblClick={() => props.onRowOpen?.(props.rowId(r()))}
                         onKeyDown={(e) => {
+                          if (navigate(e, v.index)) return;
                           if (e.key === "Enter") props.onRowOpen?.(props.rowId(r()));
                           else if (e.key === " " && props.selectable) {
                             e.preventDefault();

@@ -1,7 +1,8 @@
 // Form building blocks: labelled inputs that show the engine's validation next to the field.
-import { For, Show, type JSX } from "solid-js";
+import { For, Show, createEffect, createSignal, createUniqueId, on, untrack, type JSX } from "solid-js";
 import { ApiError } from "../api";
-import { fieldLabel, msg, t } from "../i18n";
+import { fieldLabel, lang, msg, t, timeZoneName } from "../i18n";
+import { datePattern, formatDateTimeInput, formatDayInput, parseDateTimeInput, parseDayInput, sameInstant } from "../i18n/datetime";
 
 export function errorText(e: unknown): string {
   if (e instanceof ApiError) return msg(e.dto.code, e.dto.params);
@@ -35,29 +36,51 @@ type Base = {
   disabled?: boolean;
 };
 
-function FieldShell(props: Base & { children: JSX.Element }) {
-  const fieldError = () => (props.error instanceof ApiError && props.error.field === props.name ? props.error : undefined);
+/** The engine's refusal when it is about this field. */
+function fieldErrorOf(props: Base): ApiError | undefined {
+  return props.error instanceof ApiError && props.error.field === props.name ? props.error : undefined;
+}
+
+/** What an input of a field says of itself: its id, and, when the engine refused the field, that
+ * it is invalid and where the reason is. */
+function inputAttrs(props: Base, id: string) {
+  return {
+    id,
+    get "aria-invalid"() {
+      return fieldErrorOf(props) ? ("true" as const) : undefined;
+    },
+    get "aria-describedby"() {
+      return fieldErrorOf(props) ? `${id}-error` : undefined;
+    },
+  };
+}
+
+/** A field: its label (tied to the input by `id`), the input, and the engine's refusal of the
+ * field, announced as it appears. */
+function FieldShell(props: Base & { id: string; children: JSX.Element }) {
   return (
     <Show when={props.visible !== false}>
-      <label class="field" classList={{ invalid: !!fieldError() }} data-field={props.name}>
-        <span class="label">{props.label ?? fieldLabel(props.name)}</span>
+      <div class="field" classList={{ invalid: !!fieldErrorOf(props) }} data-field={props.name}>
+        <label class="label" for={props.id}>{props.label ?? fieldLabel(props.name)}</label>
         {props.children}
-        <Show when={fieldError()}>
+        <Show when={fieldErrorOf(props)}>
           {(e) => (
-            <span class="field-error" role="alert">
+            <span class="field-error" role="alert" id={`${props.id}-error`}>
               {errorText(e())}
             </span>
           )}
         </Show>
-      </label>
+      </div>
     </Show>
   );
 }
 
 export function TextField(props: Base & { value: string; onInput: (v: string) => void; type?: string; placeholder?: string }) {
+  const id = createUniqueId();
   return (
-    <FieldShell {...props}>
+    <FieldShell {...props} id={id}>
       <input
+        {...inputAttrs(props, id)}
         name={props.name}
         type={props.type ?? "text"}
         value={props.value}
@@ -70,9 +93,11 @@ export function TextField(props: Base & { value: string; onInput: (v: string) =>
 }
 
 export function NumberField(props: Base & { value: number | null; onInput: (v: number | null) => void; min?: number; max?: number }) {
+  const id = createUniqueId();
   return (
-    <FieldShell {...props}>
+    <FieldShell {...props} id={id}>
       <input
+        {...inputAttrs(props, id)}
         name={props.name}
         type="number"
         min={props.min}
@@ -89,9 +114,11 @@ export function NumberField(props: Base & { value: number | null; onInput: (v: n
 }
 
 export function BoolField(props: Base & { value: boolean; onChange: (v: boolean) => void }) {
+  const id = createUniqueId();
   return (
-    <FieldShell {...props}>
+    <FieldShell {...props} id={id}>
       <select
+        {...inputAttrs(props, id)}
         name={props.name}
         value={props.value ? "yes" : "no"}
         disabled={props.disabled}
@@ -108,7 +135,7 @@ export function CheckField(props: Base & { value: boolean; onChange: (v: boolean
   return (
     <Show when={props.visible !== false}>
       <label class="check" data-field={props.name}>
-        <input type="checkbox" name={props.name} checked={props.value} onChange={(e) => props.onChange(e.currentTarget.checked)} />
+        <input type="checkbox" name={props.name} checked={props.value} disabled={props.disabled} onChange={(e) => props.onChange(e.currentTarget.checked)} />
         <span>{props.label ?? fieldLabel(props.name)}</span>
       </label>
     </Show>
@@ -118,9 +145,11 @@ export function CheckField(props: Base & { value: boolean; onChange: (v: boolean
 export function SelectField<T extends string | number>(
   props: Base & { value: T | null; options: { value: T; label: string }[]; onChange: (v: T | null) => void; allowNone?: string },
 ) {
+  const id = createUniqueId();
   return (
-    <FieldShell {...props}>
+    <FieldShell {...props} id={id}>
       <select
+        {...inputAttrs(props, id)}
         name={props.name}
         disabled={props.disabled}
         onChange={(e) => {
@@ -149,13 +178,15 @@ export function SelectField<T extends string | number>(
 /** A write-only secret: shows whether one is set, never its value; a new value replaces it. */
 export function SecretField(props: Base & { isSet: boolean; onSet: (value: string) => Promise<void>; onClear?: () => Promise<void> }) {
   let input!: HTMLInputElement;
+  const id = createUniqueId();
   return (
-    <FieldShell {...props}>
+    <FieldShell {...props} id={id}>
       <span class="secret">
-        <span class="secret-state" data-testid={`secret-${props.name}`}>
+        <span class="secret-state" id={`${id}-state`} data-testid={`secret-${props.name}`}>
           {props.isSet ? t("secret.set") : t("secret.notSet")}
         </span>
-        <input ref={input} type="password" name={props.name} autocomplete="new-password" placeholder={t("secret.placeholder")} />
+        <input ref={input} {...inputAttrs(props, id)} aria-describedby={fieldErrorOf(props) ? `${id}-state ${id}-error` : `${id}-state`}
+          type="password" name={props.name} autocomplete="new-password" placeholder={t("secret.placeholder")} disabled={props.disabled} />
         <button
           type="button"
           data-testid={`set-${props.name}`}
@@ -180,13 +211,17 @@ export function SecretField(props: Base & { isSet: boolean; onSet: (value: strin
 /** A certificate and its private key, read from a PEM file and handed to the engine, which keeps
  * them in the keychain; what shows is whether one is set and its thumbprint. */
 export function PemFileField(props: Base & { isSet: boolean; thumbprint: string; onSet: (pem: string) => Promise<void>; onClear?: () => Promise<void> }) {
+  const id = createUniqueId();
   return (
-    <FieldShell {...props}>
+    <FieldShell {...props} id={id}>
       <span class="secret">
-        <span class="secret-state" data-testid={`secret-${props.name}`}>
+        <span class="secret-state" id={`${id}-state`} data-testid={`secret-${props.name}`}>
           {props.isSet ? t("secret.set") : t("secret.notSet")}
         </span>
         <input
+          {...inputAttrs(props, id)}
+          aria-describedby={`${id}-state ${id}-hint` + (fieldErrorOf(props) ? ` ${id}-error` : "")}
+          disabled={props.disabled}
           type="file"
           name={props.name}
           data-testid={`file-${props.name}`}
@@ -204,7 +239,7 @@ export function PemFileField(props: Base & { isSet: boolean; thumbprint: string;
           </button>
         </Show>
       </span>
-      <span class="muted">{t("secret.pemHint")}</span>
+      <span class="muted" id={`${id}-hint`}>{t("secret.pemHint")}</span>
       <Show when={props.thumbprint}>
         <span class="thumbprint">
           {t("secret.thumbprint")}: <code data-testid={`thumbprint-${props.name}`}>{props.thumbprint}</code>
@@ -214,20 +249,104 @@ export function PemFileField(props: Base & { isSet: boolean; thumbprint: string;
   );
 }
 
-/** A datetime-local input bound to an ISO UTC string. */
-export function DateField(props: Base & { value: string | null; onInput: (v: string | null) => void }) {
-  const local = () => (props.value ? props.value.slice(0, 16) : "");
+/** A date and time (or, with `dateOnly`, a calendar day) typed as text in the order of the
+ * chosen language, shown with the system time zone. `value` is an ISO UTC instant (a
+ * "YYYY-MM-DD" day with `dateOnly`); what is typed reaches `onInput` only once it is a real date,
+ * and an entry that is not one says so when the field is left. */
+export function DateTimeInput(props: {
+  name: string;
+  value: string | null;
+  onInput: (v: string | null) => void;
+  dateOnly?: boolean;
+  id?: string;
+  testid?: string;
+  /** The accessible name, where no <label> names the input. */
+  label?: string;
+  disabled?: boolean;
+  /** Another refusal (the engine's) that describes the input. */
+  errorId?: string;
+}) {
+  const id = props.id ?? createUniqueId();
+  const errorId = `${id}-date-error`;
+  const zoneId = `${id}-zone`;
+  const format = (v: string | null | undefined) => (props.dateOnly ? formatDayInput(v) : formatDateTimeInput(v));
+  const parse = (text: string) => (props.dateOnly ? parseDayInput(text) : parseDateTimeInput(text));
+  const same = (a: string | null | undefined, b: string | null | undefined) => (props.dateOnly ? (a || "") === (b || "") : sameInstant(a, b));
+  const [text, setText] = createSignal(format(props.value));
+  const [bad, setBad] = createSignal(false);
+  // A value set from outside (a record read, a language chosen) replaces what is shown, unless
+  // what is typed already says it.
+  createEffect(
+    on([() => props.value, lang], () => {
+      const typed = parse(untrack(text));
+      if (typed === null || !same(typed, props.value)) {
+        setText(format(props.value));
+        setBad(false);
+      }
+    }, { defer: true }),
+  );
+  const example = () => {
+    const now = new Date();
+    return props.dateOnly ? formatDayInput(`${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`) : formatDateTimeInput(now.toISOString());
+  };
+  const problem = () => t(props.dateOnly ? "date.invalidDay" : "date.invalid", { pattern: datePattern(!!props.dateOnly), example: example() });
+  const zone = () => timeZoneName(props.value ? new Date(props.value) : new Date());
+  function typed(value: string) {
+    setText(value);
+    const v = parse(value);
+    if (v === null) return;
+    setBad(false);
+    if (!same(v, props.value)) props.onInput(v === "" ? null : v);
+  }
+  function commit() {
+    const v = parse(text());
+    if (v === null) return setBad(true);
+    setBad(false);
+    setText(format(v));
+  }
+  const describedBy = () => [bad() ? errorId : "", props.errorId ?? "", props.dateOnly ? "" : zoneId].filter(Boolean).join(" ") || undefined;
   return (
-    <FieldShell {...props}>
-      <input
-        name={props.name}
-        type="datetime-local"
-        value={local()}
-        onInput={(e) => {
-          const v = e.currentTarget.value;
-          props.onInput(v ? `${v}:00Z` : null);
-        }}
-      />
+    <>
+      <span class="date-input">
+        <input
+          type="text"
+          id={id}
+          name={props.name}
+          data-testid={props.testid ?? `date-${props.name}`}
+          value={text()}
+          placeholder={datePattern(!!props.dateOnly)}
+          size={props.dateOnly ? 12 : 18}
+          autocomplete="off"
+          spellcheck={false}
+          disabled={props.disabled}
+          aria-label={props.label}
+          aria-invalid={bad() || props.errorId ? "true" : undefined}
+          aria-describedby={describedBy()}
+          onInput={(e) => typed(e.currentTarget.value)}
+          onChange={commit}
+          onKeyDown={(e) => {
+            if (e.key === "Enter") commit();
+          }}
+        />
+        <Show when={!props.dateOnly}>
+          <span class="muted small time-zone" id={zoneId} data-testid={`tz-${props.name}`}>{t("date.timeZone", { zone: zone() })}</span>
+        </Show>
+      </span>
+      <Show when={bad()}>
+        <span class="field-error" role="alert" id={errorId} data-testid={`date-error-${props.name}`}>{problem()}</span>
+      </Show>
+    </>
+  );
+}
+
+/** A date and time field bound to an ISO UTC string, typed in the order of the chosen language
+ * in the system time zone (whose name it shows). */
+export function DateField(props: Base & { value: string | null; onInput: (v: string | null) => void }) {
+  const id = createUniqueId();
+  return (
+    <FieldShell {...props} id={id}>
+      <DateTimeInput id={id} name={props.name} value={props.value} onInput={props.onInput} disabled={props.disabled}
+        errorId={fieldErrorOf(props) ? `${id}-error` : undefined} />
     </FieldShell>
   );
 }

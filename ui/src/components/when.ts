@@ -1,21 +1,26 @@
 // Times as the synchronization pages say them: "in 40 seconds", "3 minutes ago", in the chosen
 // language, and whether a lease is still live.
-import { lang } from "../i18n";
-
-const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
-  ["day", 86_400],
-  ["hour", 3_600],
-  ["minute", 60],
-  ["second", 1],
-];
+import { createSignal } from "solid-js";
+import { formatRelative, lang } from "../i18n";
 
 /** `iso` relative to `now` ("in 40 seconds", "3 minutes ago"), in the user's language. */
 export function relativeTime(iso: string, now: number = Date.now()): string {
-  const at = new Date(iso).getTime();
-  if (Number.isNaN(at)) return iso;
-  const seconds = Math.round((at - now) / 1000);
-  const [unit, size] = UNITS.find(([, s]) => Math.abs(seconds) >= s) ?? UNITS[UNITS.length - 1];
-  return new Intl.RelativeTimeFormat(lang(), { numeric: "auto" }).format(Math.round(seconds / size), unit);
+  return formatRelative(iso, now);
+}
+
+const [tick, setTick] = createSignal(Date.now());
+let ticking = false;
+
+/** The time now, as a signal that moves every 30 seconds, so "3 minutes ago" stays true while
+ * the page is open. */
+export function nowTick(): number {
+  if (!ticking && typeof setInterval !== "undefined") {
+    ticking = true;
+    setTick(Date.now());
+    const timer = setInterval(() => setTick(Date.now()), 30_000) as unknown as { unref?: () => void };
+    timer.unref?.(); // under Node (the tests), the clock does not keep the process alive
+  }
+  return tick();
 }
 
 /** Whether `iso` is later than `now` (a lease that has not expired, a time still to come). */

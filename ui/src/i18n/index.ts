@@ -48,8 +48,10 @@ export function setLang(l: Lang) {
 
 function fill(template: string, params: Record<string, string | number> | undefined, map?: (name: string, v: string) => string) {
   if (!params) return template;
+  // Numbers are written the language's way (100,000 / 100 000 / 100.000).
+  const shown = (v: string | number) => (typeof v === "number" ? new Intl.NumberFormat(lang()).format(v) : v);
   return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
-    name in params ? (map ? map(name, String(params[name])) : String(params[name])) : whole,
+    name in params ? (map ? map(name, shown(params[name])) : shown(params[name])) : whole,
   );
 }
 
@@ -109,13 +111,56 @@ export function optionLabel(namespace: string, value: string): string {
   return code(`label.${namespace}.${value}`) ?? value;
 }
 
-/** Dates and numbers through Intl, in the chosen language. */
-export function formatDate(iso: string | null | undefined): string {
+/** Dates, times, numbers and sizes through Intl, in the chosen language. Times are the system
+ * time zone's. */
+export const DATE_TIME: Intl.DateTimeFormatOptions = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" };
+
+/** A date and time as the language writes it (ja `2026/12/02 12:30`, fr `02/12/2026 12:30`). */
+export function formatDate(iso: string | null | undefined, locale: string = lang()): string {
   if (!iso) return "";
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : new Intl.DateTimeFormat(lang(), { dateStyle: "medium", timeStyle: "short" }).format(d);
+  return Number.isNaN(d.getTime()) ? iso : new Intl.DateTimeFormat(locale, DATE_TIME).format(d);
 }
 
 export function formatNumber(n: number, options?: Intl.NumberFormatOptions): string {
   return new Intl.NumberFormat(lang(), options).format(n);
+}
+
+/** The short name of the system time zone at `at` ("JST", "UTC+1", "GMT+7"), in the language. */
+export function timeZoneName(at: Date = new Date(), locale: string = lang()): string {
+  return new Intl.DateTimeFormat(locale, { timeZoneName: "short" }).formatToParts(at).find((p) => p.type === "timeZoneName")?.value ?? "";
+}
+
+const SIZE_UNITS = ["byte", "kilobyte", "megabyte", "gigabyte", "terabyte"] as const;
+
+/** A size in bytes as people read it (bytes, kB, MB, GB…; 1 kB = 1,024 bytes), in the language. */
+export function formatSize(bytes: number, locale: string = lang()): string {
+  let i = 0;
+  let v = bytes;
+  while (Math.abs(v) >= 1024 && i < SIZE_UNITS.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return new Intl.NumberFormat(locale, { style: "unit", unit: SIZE_UNITS[i], unitDisplay: "short", maximumFractionDigits: i === 0 ? 0 : 1 }).format(v);
+}
+
+const RELATIVE_UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ["year", 365 * 86_400],
+  ["month", 30 * 86_400],
+  ["week", 7 * 86_400],
+  ["day", 86_400],
+  ["hour", 3_600],
+  ["minute", 60],
+  ["second", 1],
+];
+
+/** `iso` relative to `now` ("3 minutes ago", "il y a 3 minutes", "3 分前", "in 40 seconds"), in
+ * the language; "" when there is no time. */
+export function formatRelative(iso: string | null | undefined, now: number | Date = Date.now(), locale: string = lang()): string {
+  if (!iso) return "";
+  const at = new Date(iso).getTime();
+  if (Number.isNaN(at)) return iso;
+  const seconds = Math.round((at - Number(now)) / 1000);
+  const [unit, size] = RELATIVE_UNITS.find(([, s]) => Math.abs(seconds) >= s) ?? RELATIVE_UNITS[RELATIVE_UNITS.length - 1];
+  return new Intl.RelativeTimeFormat(locale, { numeric: "auto" }).format(Math.trunc(seconds / size), unit);
 }

@@ -99,8 +99,9 @@ describe("the Email Activities page", () => {
     await waitFor(() => expect(shownRows().length).toBeGreaterThan(0));
     fireEvent.input(screen.getByTestId("activity-search"), { target: { value: "quote" } });
     await waitFor(() => expect((pages()[pages().length - 1].args.filter as Record<string, unknown>).search).toBe("quote"));
-    fireEvent.change(screen.getByTestId("activity-from"), { target: { value: "2026-11-01" } });
-    fireEvent.change(screen.getByTestId("activity-to"), { target: { value: "2026-11-30" } });
+    // Typed in the order of the language (English: month/day/year).
+    fireEvent.input(screen.getByTestId("activity-from"), { target: { value: "11/01/2026" } });
+    fireEvent.input(screen.getByTestId("activity-to"), { target: { value: "11/30/2026" } });
     await waitFor(() => expect((pages()[pages().length - 1].args.filter as Record<string, unknown>).received_to).toBeTruthy());
     const f = pages()[pages().length - 1].args.filter as Record<string, string>;
     expect(f.received_from).toBe(new Date(2026, 10, 1).toISOString());

@@ -7,7 +7,7 @@ import {
   api, call, idFrom,
   type ActivityId, type CorrelationMethod, type EmailActivityFilter_Deserialize, type EmailActivityRow_Serialize, type MailboxId, type RecordRef,
 } from "../../api";
-import { ErrorBanner } from "../../components/form";
+import { DateTimeInput, ErrorBanner } from "../../components/form";
 import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
 import { formatDate, formatNumber, optionLabel, t } from "../../i18n";
 import { ComposeForm } from "../outbox/ComposeForm";
@@ -154,14 +154,14 @@ export function ActivitiesPage(props: { onOpenRecord?: (r: RecordRef) => void })
               <For each={CORRELATION_METHODS}>{(m) => <option value={m} selected={m === method()}>{correlationLabel(m)}</option>}</For>
             </select>
           </label>
-          <label class="inline">
-            {t("activity.receivedFrom")}
-            <input type="date" data-testid="activity-from" value={from()} onChange={(e) => setFrom(e.currentTarget.value)} />
-          </label>
-          <label class="inline">
-            {t("activity.receivedTo")}
-            <input type="date" data-testid="activity-to" value={to()} onChange={(e) => setTo(e.currentTarget.value)} />
-          </label>
+          <span class="inline">
+            <label for="activity-from">{t("activity.receivedFrom")}</label>
+            <DateTimeInput dateOnly id="activity-from" name="received_from" testid="activity-from" value={from()} onInput={(v) => setFrom(v ?? "")} />
+          </span>
+          <span class="inline">
+            <label for="activity-to">{t("activity.receivedTo")}</label>
+            <DateTimeInput dateOnly id="activity-to" name="received_to" testid="activity-to" value={to()} onInput={(v) => setTo(v ?? "")} />
+          </span>
           <button type="button" data-testid="activity-refresh" onClick={reload}>{t("cmd.refresh")}</button>
           <button type="button" data-testid="activity-new-email" onClick={() => setComposing(true)}>{t("outbox.newEmail")}</button>
           <span class="muted" data-testid="activity-count" data-total={total() ?? ""} aria-live="polite">

@@ -5,9 +5,9 @@
 import { For, Show, createEffect, createResource, createSignal, on } from "solid-js";
 import { api, call, type ActivityId, type EmailActivityDetail_Serialize, type PartyRole, type PartyView_Serialize, type RecordRef } from "../../api";
 import { ErrorBanner } from "../../components/form";
-import { formatDate, optionLabel, t } from "../../i18n";
+import { formatDate, formatSize, optionLabel, t } from "../../i18n";
 import type { RecordEntity } from "../records/kinds";
-import { correlationLabel, emailBodyDoc, formatSize } from "./labels";
+import { correlationLabel, emailBodyDoc } from "./labels";
 import { RecordPicker } from "./RecordPicker";
 
 const ROLES: PartyRole[] = ["from", "to", "cc", "bcc"];

@@ -1,6 +1,6 @@
 // Words the email pages share: correlation methods, item results, sizes, the email body's frame.
 import type { CorrelationMethod, ItemResult } from "../../api";
-import { formatNumber, t } from "../../i18n";
+import { t } from "../../i18n";
 
 /** Every correlation method, in the order the filter offers them. */
 export const CORRELATION_METHODS: CorrelationMethod[] = [
@@ -11,13 +11,6 @@ export const correlationLabel = (m: CorrelationMethod) => t(`correlation.${m}`);
 
 export const resultLabel = (r: ItemResult) => t(`sync.result.${r}`);
 
-/** A size in bytes as people read it (bytes, kB, MB), in the user's language. */
-export function formatSize(bytes: number): string {
-  if (bytes < 1024) return formatNumber(bytes, { style: "unit", unit: "byte", unitDisplay: "short" });
-  if (bytes < 1024 * 1024) return formatNumber(bytes / 1024, { style: "unit", unit: "kilobyte", unitDisplay: "short", maximumFractionDigits: 1 });
-  return formatNumber(bytes / (1024 * 1024), { style: "unit", unit: "megabyte", unitDisplay: "short", maximumFractionDigits: 1 });
-}
-
 /** The policy the email body's frame runs under: nothing may load or run, only inline styles
  * and images the message itself carries as data: URLs. */
 export const BODY_CSP = `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">`;
@@ -27,7 +20,7 @@ export function emailBodyDoc(safeHtml: string): string {
   return BODY_CSP + safeHtml;
 }
 
-/** The first instant of a local calendar day (an `<input type="date">` value), as ISO UTC;
+/** The first instant of a local calendar day ("2026-12-24", as the date filters keep it), as ISO UTC;
  * `plusDays` moves it (the day after a "to" date is the filter's exclusive end). */
 export function localDayStart(day: string, plusDays = 0): string | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);

@@ -28,11 +28,11 @@ export function AlertsPage() {
             )}
           </For>
         </div>
-        <select onChange={(e) => setProfile(e.currentTarget.value ? idFrom<ProfileId>(e.currentTarget.value) : null)}>
+        <select aria-label={t("alerts.filterProfile")} onChange={(e) => setProfile(e.currentTarget.value ? idFrom<ProfileId>(e.currentTarget.value) : null)}>
           <option value="">{t("alerts.anyProfile")}</option>
           <For each={profiles() ?? []}>{(p) => <option value={p.id}>{p.name}</option>}</For>
         </select>
-        <select onChange={(e) => setMailbox(e.currentTarget.value ? idFrom<MailboxId>(e.currentTarget.value) : null)}>
+        <select aria-label={t("alerts.filterMailbox")} onChange={(e) => setMailbox(e.currentTarget.value ? idFrom<MailboxId>(e.currentTarget.value) : null)}>
           <option value="">{t("alerts.anyMailbox")}</option>
           <For each={mailboxes() ?? []}>{(m) => <option value={m.id}>{m.name}</option>}</For>
         </select>

@@ -1,15 +1,25 @@
 // Mailboxes: Active / My Active / Inactive views in a virtualised grid, with the grid's
-// commands. Commands act on the selected rows; Test & Enable runs as a background job.
-import { Show, createEffect, createMemo, createResource, createSignal, on } from "solid-js";
-import { api, call, idFrom, type MailboxDto_Serialize, type MailboxId, type MailboxSync_Serialize, type ProfileId, type RecordRef, type UserId, type MailboxQuery_Deserialize, type MailboxChanges_Deserialize } from "../../api";
+// commands. The grid reads the rows it shows, a page at a time, sorted and filtered by the
+// engine, so 100,000 mailboxes open as fast as 100. Commands act on the selected rows; "all"
+// selects the view itself (a query, with the rows unticked since), not a list of ids. Test &
+// Enable runs as a background job.
+import { Show, createEffect, createMemo, createResource, createSignal, on, onCleanup } from "solid-js";
+import { api, call, idFrom, type MailboxDto_Serialize, type MailboxId, type MailboxSync_Serialize, type ProfileId, type RecordRef, type UserId, type MailboxQuery_Deserialize, type MailboxChanges_Deserialize, type MailboxSelection_Deserialize, type MailboxSortKey } from "../../api";
 import { useCatalog } from "../../api/catalog";
 import { ErrorBanner, SelectField } from "../../components/form";
 import { currentJob, followJob } from "../../components/JobPanel";
-import { fieldLabel, lang, t } from "../../i18n";
+import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
+import { fieldLabel, t } from "../../i18n";
 import { MailboxForm } from "./MailboxForm";
-import { MailboxGrid, type Column } from "./MailboxGrid";
-import { clickSelect, prune, sortRows, toggleAll, type SortDir } from "./selection";
+import { type SortDir } from "./selection";
 import { SyncResults } from "./SyncResults";
+
+/** Rows per page read from the engine. */
+export const PAGE_SIZE = 200;
+
+/** The grid's selection: rows ticked one by one, or the whole view but the rows unticked. */
+type Selection = { all: false; ids: Set<MailboxId> } | { all: true; except: Set<MailboxId> };
+const NONE: Selection = { all: false, ids: new Set() };
 
 /** How many messages per mailbox a Preview reads at most. */
 export const PREVIEW_MAX_MESSAGES = 200;
@@ -41,14 +51,22 @@ export function MailboxesPage() {
     }
   };
   const [search, setSearch] = createSignal("");
-  const [selected, setSelected] = createSignal<Set<MailboxId>>(new Set());
-  const [anchor, setAnchor] = createSignal<MailboxId | null>(null);
-  const [sort, setSort] = createSignal<{ key: keyof MailboxDto_Serialize; dir: SortDir }>({ key: "name", dir: "asc" });
+  // What is typed; the search itself waits for a pause in typing.
+  const [searchText, setSearchText] = createSignal("");
+  let searchTimer: ReturnType<typeof setTimeout> | undefined;
+  const typeSearch = (v: string) => {
+    setSearchText(v);
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => setSearch(v), 150);
+  };
+  onCleanup(() => clearTimeout(searchTimer));
+  const [selection, setSelection] = createSignal<Selection>(NONE);
+  const [anchor, setAnchor] = createSignal<number | null>(null);
+  const [sort, setSort] = createSignal<{ key: MailboxSortKey; dir: SortDir }>({ key: "name", dir: "asc" });
   const [open, setOpen] = createSignal<MailboxId | null>(null);
   const [dialog, setDialog] = createSignal<"edit" | "defaults" | "approve" | null>(null);
   const [error, setError] = createSignal<unknown>(null);
 
-  const [users] = createResource(() => call(api.listUsers("active")));
   const [profiles] = createResource(() => call(api.listProfiles("active")));
   const catalog = useCatalog();
   const [settings] = createResource(() => call(api.getSettings()));
@@ -61,7 +79,94 @@ export function MailboxesPage() {
       profile_id: null,
     };
   };
-  const [mailboxes, { refetch }] = createResource(query, (q) => call(api.listMailboxes(q)));
+
+  // The rows read so far, by index; pages asked for (or read) are in `asked`. A new query or sort
+  // starts a new generation, and answers for an older one are dropped.
+  let rows: (MailboxDto_Serialize | undefined)[] = [];
+  const asked = new Set<number>();
+  let generation = 0;
+  const [version, setVersion] = createSignal(0);
+  const [total, setTotal] = createSignal<number | null>(null);
+  async function loadPage(page: number) {
+    const q = query();
+    if (q === null || asked.has(page) || page < 0) return;
+    const known = total();
+    if (known !== null && page * PAGE_SIZE >= known) return;
+    asked.add(page);
+    const gen = generation;
+    try {
+      const answer = await call(api.listMailboxPage(q, { key: sort().key, descending: sort().dir === "desc" }, page * PAGE_SIZE, PAGE_SIZE));
+      if (gen !== generation) return;
+      answer.rows.forEach((r, i) => (rows[page * PAGE_SIZE + i] = r));
+      setTotal(answer.total);
+      setVersion((v) => v + 1);
+    } catch (e) {
+      if (gen !== generation) return;
+      asked.delete(page);
+      setError(e);
+    }
+  }
+  /** Reads the view again (after a command): the rows in view come back first. */
+  function refetch() {
+    generation++;
+    rows = [];
+    asked.clear();
+    setVersion((v) => v + 1);
+    void loadPage(0);
+  }
+  // Another view, search or sort: a new grid, nothing selected.
+  createEffect(on([query, sort], () => {
+    setTotal(null);
+    setSelection(NONE);
+    setAnchor(null);
+    refetch();
+  }));
+  const row = (i: number) => {
+    version();
+    return rows[i];
+  };
+  const isSelected = (id: MailboxId) => {
+    const s = selection();
+    return s.all ? !s.except.has(id) : s.ids.has(id);
+  };
+  const selectedCount = createMemo(() => {
+    const s = selection();
+    return s.all ? Math.max(0, (total() ?? 0) - s.except.size) : s.ids.size;
+  });
+  /** The selection as the engine takes it. */
+  const selectionDto = (): MailboxSelection_Deserialize => {
+    const s = selection();
+    const q = query();
+    return s.all && q ? { by: "query", query: q, except: [...s.except] } : { by: "ids", ids: s.all ? [] : [...s.ids] };
+  };
+  function clickRow(id: MailboxId, e: MouseEvent) {
+    const index = rows.findIndex((r) => r?.id === id);
+    const s = selection();
+    if (e.shiftKey && anchor() !== null && index >= 0) {
+      const [lo, hi] = anchor()! < index ? [anchor()!, index] : [index, anchor()!];
+      const ids = new Set<MailboxId>(e.ctrlKey || e.metaKey ? (s.all ? [] : s.ids) : []);
+      for (let i = lo; i <= hi; i++) if (rows[i]) ids.add(rows[i]!.id);
+      setSelection({ all: false, ids });
+      return;
+    }
+    if (e.ctrlKey || e.metaKey) {
+      if (s.all) {
+        const except = new Set(s.except);
+        if (except.has(id)) except.delete(id);
+        else except.add(id);
+        setSelection({ all: true, except });
+      } else {
+        const ids = new Set(s.ids);
+        if (ids.has(id)) ids.delete(id);
+        else ids.add(id);
+        setSelection({ all: false, ids });
+      }
+    } else {
+      setSelection({ all: false, ids: new Set([id]) });
+    }
+    setAnchor(index >= 0 ? index : null);
+  }
+  const toggleAll = () => setSelection(selection().all && (selection() as { except: Set<MailboxId> }).except.size === 0 ? NONE : { all: true, except: new Set() });
   // When a Test & Enable job ends, the grid shows the statuses and enabled flags it wrote.
   createEffect(
     on(
@@ -72,20 +177,23 @@ export function MailboxesPage() {
     ),
   );
 
-  const rows = createMemo(() => sortRows(mailboxes() ?? [], sort().key, sort().dir, lang()));
-  const order = createMemo(() => rows().map((r) => r.id));
   const profileName = (id: ProfileId | null) => profiles()?.find((p) => p.id === id)?.name ?? "";
-  const ids = () => [...prune(selected(), order())];
+  /** The selected ids, for the commands that take a list (a whole view is read in the engine). */
+  const ids = async (): Promise<MailboxId[]> => {
+    const s = selection();
+    return s.all ? call(api.selectedMailboxIds(selectionDto())) : [...s.ids];
+  };
+  const some = () => selectedCount() > 0;
 
-  const columns = (): Column[] => [
-    { key: "name", title: fieldLabel("name"), width: 220, render: (m) => m.name },
-    { key: "email_address", title: fieldLabel("email_address"), width: 240, render: (m) => m.email_address },
-    { key: "email_address_status", title: t("mailbox.emailAddressStatus"), width: 140, render: (m) => t(`approval.${m.email_address_status}`) },
-    { key: "profile_id", title: fieldLabel("profile_id"), width: 160, render: (m) => profileName(m.profile_id) },
-    { key: "incoming_status", title: t("mailbox.incomingStatus"), width: 120, render: (m) => t(`status.${m.incoming_status}`) },
-    { key: "outgoing_status", title: t("mailbox.outgoingStatus"), width: 120, render: (m) => t(`status.${m.outgoing_status}`) },
-    { key: "act_status", title: t("mailbox.actStatus"), width: 120, render: (m) => t(`status.${m.act_status}`) },
-    { key: "kind", title: t("mailbox.regarding"), width: 110, render: (m) => t(`mailbox.kind.${m.kind}`) },
+  const columns = (): (GridColumn<MailboxDto_Serialize> & { key: MailboxSortKey })[] => [
+    { key: "name", sortable: true, title: fieldLabel("name"), width: 220, render: (m) => m.name },
+    { key: "email_address", sortable: true, title: fieldLabel("email_address"), width: 240, render: (m) => m.email_address },
+    { key: "email_address_status", sortable: true, title: t("mailbox.emailAddressStatus"), width: 140, render: (m) => t(`approval.${m.email_address_status}`) },
+    { key: "profile_id", sortable: true, title: fieldLabel("profile_id"), width: 160, render: (m) => profileName(m.profile_id) },
+    { key: "incoming_status", sortable: true, title: t("mailbox.incomingStatus"), width: 120, render: (m) => t(`status.${m.incoming_status}`) },
+    { key: "outgoing_status", sortable: true, title: t("mailbox.outgoingStatus"), width: 120, render: (m) => t(`status.${m.outgoing_status}`) },
+    { key: "act_status", sortable: true, title: t("mailbox.actStatus"), width: 120, render: (m) => t(`status.${m.act_status}`) },
+    { key: "kind", sortable: true, title: t("mailbox.regarding"), width: 110, render: (m) => t(`mailbox.kind.${m.kind}`) },
   ];
 
   async function run(f: () => Promise<unknown>) {
@@ -97,7 +205,11 @@ export function MailboxesPage() {
       setError(e);
     }
   }
-  const startTest = (list: MailboxId[]) => run(async () => followJob(await call(api.startTestAndEnable({ scope: "mailboxes", id: list }))));
+  const startTest = () => run(async () => {
+    const s = selection();
+    const scope = s.all ? { scope: "selection" as const, id: selectionDto() } : { scope: "mailboxes" as const, id: [...s.ids] };
+    followJob(await call(api.startTestAndEnable(scope)));
+  });
 
   // Bulk edit state: undefined = keep.
   const [bulk, setBulk] = createSignal<MailboxChanges_Deserialize>({});
@@ -107,16 +219,20 @@ export function MailboxesPage() {
   const [syncResults, setSyncResults] = createSignal<{ preview: boolean; results: MailboxSync_Serialize[] } | null>(null);
   // Queue names, for who accepted each message; read while the cycle runs.
   const [queues] = createResource(() => syncing() !== null || syncResults() !== null, () => call(api.listQueues("all")));
+  // The users are read only when they are needed (the "Me" choice, a cycle's report): an
+  // organisation may have 100,000 of them.
+  const [users] = createResource(() => view() === "my_active" || syncing() !== null || syncResults() !== null, () => call(api.listUsers("active")));
   const nameOf = (r: RecordRef) =>
     r.entity === "user" ? users()?.find((u) => u.id === r.id)?.full_name : r.entity === "queue" ? queues()?.find((q) => q.id === r.id)?.name : undefined;
   async function synchronize(preview: boolean) {
-    const list = ids();
-    if (!list.length || syncing()) return;
+    if (!some() || syncing()) return;
+    const s = selection();
+    const scope = s.all ? { scope: "selection" as const, ids: selectionDto() } : { scope: "mailboxes" as const, ids: [...s.ids] };
     setError(null);
     setSyncResults(null);
     setSyncing(preview ? "preview" : "sync");
     try {
-      const results = await call(api.syncMailboxes({ scope: "mailboxes", ids: list }, { preview, max_messages: preview ? PREVIEW_MAX_MESSAGES : null }));
+      const results = await call(api.syncMailboxes(scope, { preview, max_messages: preview ? PREVIEW_MAX_MESSAGES : null }));
       setSyncResults({ preview, results });
     } catch (e) {
       setError(e);
@@ -131,7 +247,7 @@ export function MailboxesPage() {
     <Show when={open() === null} fallback={<MailboxForm id={open()!} onClose={() => { setOpen(null); refetch(); }} />}>
       <section class="page" data-testid="mailboxes-page">
         <header class="page-header">
-          <select data-testid="mailbox-view" value={view()} onChange={(e) => setView(e.currentTarget.value as ViewName)}>
+          <select data-testid="mailbox-view" aria-label={t("view.choose")} value={view()} onChange={(e) => setView(e.currentTarget.value as ViewName)}>
             <option value="active">{t("view.activeMailboxes")}</option>
             <option value="my_active">{t("view.myActiveMailboxes")}</option>
             <option value="inactive">{t("view.inactiveMailboxes")}</option>
@@ -145,23 +261,23 @@ export function MailboxesPage() {
               </select>
             </label>
           </Show>
-          <input type="search" data-testid="mailbox-search" placeholder={t("mailbox.search")} value={search()} onInput={(e) => setSearch(e.currentTarget.value)} />
-          <span class="muted" data-testid="mailbox-count">
-            {t("mailbox.count", { count: rows().length })} · {t("mailbox.selected", { count: ids().length })}
+          <input type="search" data-testid="mailbox-search" aria-label={t("mailbox.search")} placeholder={t("mailbox.search")} value={searchText()} onInput={(e) => typeSearch(e.currentTarget.value)} />
+          <span class="muted" data-testid="mailbox-count" aria-live="polite">
+            {t("mailbox.count", { count: total() ?? 0 })} · {t("mailbox.selected", { count: selectedCount() })}
           </span>
         </header>
         <div class="commands bar">
-          <button type="button" disabled={!ids().length} data-testid="cmd-apply-defaults" onClick={() => setDialog("defaults")}>{t("cmd.applyDefaults")}</button>
-          <button type="button" disabled={!ids().length} data-testid="cmd-approve" onClick={() => setDialog("approve")}>{t("cmd.approveEmail")}</button>
-          <button type="button" disabled={!ids().length} data-testid="cmd-reject" onClick={() => run(() => call(api.rejectMailboxes(ids(), null)))}>{t("cmd.rejectEmail")}</button>
-          <button type="button" disabled={!ids().length} data-testid="cmd-test-enable" onClick={() => startTest(ids())}>{t("cmd.testEnableMailboxes")}</button>
-          <button type="button" disabled={!ids().length} data-testid="cmd-edit" onClick={() => { setBulk({}); setDialog("edit"); }}>{t("cmd.edit")}</button>
-          <button type="button" disabled={!ids().length || syncing() !== null} data-testid="cmd-sync-now" onClick={() => synchronize(false)}>{t("cmd.syncNow")}</button>
-          <button type="button" disabled={!ids().length || syncing() !== null} data-testid="cmd-preview" onClick={() => synchronize(true)}>{t("cmd.preview")}</button>
+          <button type="button" disabled={!some()} data-testid="cmd-apply-defaults" onClick={() => setDialog("defaults")}>{t("cmd.applyDefaults")}</button>
+          <button type="button" disabled={!some()} data-testid="cmd-approve" onClick={() => setDialog("approve")}>{t("cmd.approveEmail")}</button>
+          <button type="button" disabled={!some()} data-testid="cmd-reject" onClick={() => run(async () => call(api.rejectMailboxes(await ids(), null)))}>{t("cmd.rejectEmail")}</button>
+          <button type="button" disabled={!some()} data-testid="cmd-test-enable" onClick={startTest}>{t("cmd.testEnableMailboxes")}</button>
+          <button type="button" disabled={!some()} data-testid="cmd-edit" onClick={() => { setBulk({}); setDialog("edit"); }}>{t("cmd.edit")}</button>
+          <button type="button" disabled={!some() || syncing() !== null} data-testid="cmd-sync-now" onClick={() => synchronize(false)}>{t("cmd.syncNow")}</button>
+          <button type="button" disabled={!some() || syncing() !== null} data-testid="cmd-preview" onClick={() => synchronize(true)}>{t("cmd.preview")}</button>
           <Show when={view() !== "inactive"} fallback={
-            <button type="button" disabled={!ids().length} onClick={() => run(() => call(api.setMailboxState(ids(), "active")))}>{t("cmd.activate")}</button>
+            <button type="button" disabled={!some()} onClick={() => run(async () => call(api.setMailboxState(await ids(), "active")))}>{t("cmd.activate")}</button>
           }>
-            <button type="button" disabled={!ids().length} data-testid="cmd-deactivate" onClick={() => run(() => call(api.setMailboxState(ids(), "inactive")))}>{t("cmd.deactivate")}</button>
+            <button type="button" disabled={!some()} data-testid="cmd-deactivate" onClick={() => run(async () => call(api.setMailboxState(await ids(), "inactive")))}>{t("cmd.deactivate")}</button>
           </Show>
         </div>
         <ErrorBanner error={error()} />
@@ -178,14 +294,14 @@ export function MailboxesPage() {
 
         <Show when={dialog() === "approve"}>
           <div class="dialog" data-testid="dialog-approve">
-            <p>{t("mailbox.approveConfirm", { count: ids().length })}</p>
-            <button type="button" data-testid="dialog-ok" onClick={() => { setDialog(null); run(() => call(api.approveMailboxes(ids(), null))); }}>{t("cmd.ok")}</button>
+            <p>{t("mailbox.approveConfirm", { count: selectedCount() })}</p>
+            <button type="button" data-testid="dialog-ok" onClick={() => { setDialog(null); run(async () => call(api.approveMailboxes(await ids(), null))); }}>{t("cmd.ok")}</button>
             <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>
           </div>
         </Show>
         <Show when={dialog() === "defaults"}>
           <div class="dialog" data-testid="dialog-defaults">
-            <p>{t("mailbox.applyDefaultsConfirm", { count: ids().length })}</p>
+            <p>{t("mailbox.applyDefaultsConfirm", { count: selectedCount() })}</p>
             <dl>
               <dt>{fieldLabel("profile_id")}</dt><dd>{profileName(settings()?.default_profile_id ?? null) || t("mailbox.noProfile")}</dd>
               <dt>{fieldLabel("incoming_method")}</dt><dd>{settings() ? t(`option.incoming.${settings()!.default_incoming_method}`) : ""}</dd>
@@ -194,9 +310,9 @@ export function MailboxesPage() {
             </dl>
             <label class="check"><input type="checkbox" checked={testAfterDefaults()} onChange={(e) => setTestAfterDefaults(e.currentTarget.checked)} /> {t("mailbox.applyDefaultsTest")}</label>
             <button type="button" data-testid="dialog-ok" onClick={() => {
-              const list = ids();
               setDialog(null);
               run(async () => {
+                const list = await ids();
                 await call(api.applyDefaultSettings(list));
                 if (testAfterDefaults()) followJob(await call(api.startTestAndEnable({ scope: "mailboxes", id: list })));
               });
@@ -206,7 +322,7 @@ export function MailboxesPage() {
         </Show>
         <Show when={dialog() === "edit"}>
           <div class="dialog" data-testid="dialog-edit">
-            <h3>{t("mailbox.editTitle", { count: ids().length })}</h3>
+            <h3>{t("mailbox.editTitle", { count: selectedCount() })}</h3>
             <SelectField name="profile_id" value={bulk().profile_id === undefined ? -1 : (bulk().profile_id ?? 0)}
               options={[{ value: -1, label: t("mailbox.keep") }, { value: 0, label: t("mailbox.noProfile") }, ...(profiles() ?? []).map((p) => ({ value: p.id, label: p.name }))]}
               onChange={(v) => setBulk({ ...bulk(), profile_id: v === -1 || v === null ? undefined : v === 0 ? null : v })} />
@@ -219,23 +335,32 @@ export function MailboxesPage() {
             <SelectField name="act_method" value={bulk().act_method ?? "keep"}
               options={[{ value: "keep", label: t("mailbox.keep") }, ...(catalog()?.bulk_act_methods ?? []).map((o) => ({ value: o, label: t(`option.act.${o}`) }))]}
               onChange={(v) => setBulk({ ...bulk(), act_method: v === "keep" || v === null ? undefined : (v as "none") })} />
-            <button type="button" data-testid="dialog-ok" onClick={() => { const list = ids(); const changes = bulk(); setDialog(null); run(() => call(api.editMailboxes(list, changes))); }}>{t("cmd.ok")}</button>
+            <button type="button" data-testid="dialog-ok" onClick={() => { const changes = bulk(); setDialog(null); run(async () => call(api.editMailboxes(await ids(), changes))); }}>{t("cmd.ok")}</button>
             <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>
           </div>
         </Show>
 
-        <MailboxGrid
-          rows={rows()}
+        <VirtualGrid<MailboxDto_Serialize, MailboxId>
+          testid="mailbox-grid"
+          rowTestid="mailbox-row"
+          label={t("nav.mailboxes")}
+          count={total() ?? 0}
+          row={row}
+          rowId={(m) => m.id}
+          rowName={(m) => m.name}
           columns={columns()}
-          selected={selected()}
+          selectable
+          isSelected={isSelected}
+          allSelected={selection().all}
+          onToggleAll={toggleAll}
           sort={sort()}
-          onSort={(key) => setSort({ key, dir: sort().key === key && sort().dir === "asc" ? "desc" : "asc" })}
-          onRowClick={(id, e) => {
-            setSelected(clickSelect(selected(), order(), id, anchor(), { ctrl: e.ctrlKey || e.metaKey, shift: e.shiftKey }));
-            if (!e.shiftKey) setAnchor(id);
-          }}
+          onSort={(key) => setSort({ key: key as MailboxSortKey, dir: sort().key === key && sort().dir === "asc" ? "desc" : "asc" })}
+          onRowClick={clickRow}
           onRowOpen={(id) => setOpen(id)}
-          onToggleAll={() => setSelected(toggleAll(selected(), order()))}
+          onRange={(first, last) => {
+            for (let p = Math.floor(first / PAGE_SIZE); p <= Math.floor(last / PAGE_SIZE); p++) void loadPage(p);
+          }}
+          empty={total() === null ? t("common.loading") : t("mailbox.empty")}
         />
       </section>
     </Show>

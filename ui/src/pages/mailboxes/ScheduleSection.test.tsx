@@ -3,7 +3,7 @@ import { cleanup, fireEvent, render, screen, waitFor } from "@solidjs/testing-li
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
 import { MailboxForm } from "./MailboxForm";
-import { setLang } from "../../i18n";
+import { formatRelative, setLang } from "../../i18n";
 import type { MailboxId } from "../../api";
 import catalog from "../../bindings/catalog.json";
 
@@ -86,7 +86,8 @@ describe("the mailbox form's Synchronization section", () => {
     // Incoming: enabled, due as soon as possible, a cycle running now.
     expect(rowOf("incoming").getAttribute("data-next")).toBe("asap");
     expect(cell("incoming", "schedule-next-sync")).toBe("As soon as possible");
-    expect(cell("incoming", "schedule-last-sync")).toMatch(/\d/);
+    // How long ago, in words; the date and time itself in the title.
+    expect(cell("incoming", "schedule-last-sync")).toBe(formatRelative("2026-12-04T09:01:00Z"));
     expect(rowOf("incoming").querySelector('[data-testid="schedule-last-sync"]')!.getAttribute("title")).toMatch(/2026/);
     expect(cell("incoming", "schedule-items-processed")).toBe("1,234");
     expect(cell("incoming", "schedule-items-failed")).toBe("2");

@@ -4,8 +4,8 @@
 import { For, Show, createSignal } from "solid-js";
 import { api, call, type MailboxDto_Serialize, type SyncRun, type WorkloadSchedule_Serialize } from "../../api";
 import { ErrorBanner } from "../../components/form";
-import { formatMoment, isFuture } from "../../components/when";
-import { formatDate, formatNumber, lang, msg, t } from "../../i18n";
+import { formatMoment, isFuture, nowTick } from "../../components/when";
+import { formatDate, formatNumber, formatRelative, lang, msg, t } from "../../i18n";
 
 /** How many of the latest cycles the form lists. */
 export const RUNS_SHOWN = 20;
@@ -84,7 +84,7 @@ export function ScheduleSection(props: {
                   data-last-completed={s.last_completed_on ?? ""} data-items-processed={s.items_processed} data-items-failed={s.items_failed}
                   data-transient-failures={s.transient_failures} data-running={String(running(s))} data-error-code={s.last_error_code}>
                   <th scope="row">{t(`schedule.workload.${s.workload}`)}</th>
-                  <td data-testid="schedule-last-sync" title={formatDate(s.last_completed_on)}>{s.last_completed_on ? formatMoment(s.last_completed_on) : t("schedule.never")}</td>
+                  <td data-testid="schedule-last-sync" title={formatDate(s.last_completed_on) || undefined}>{s.last_completed_on ? formatRelative(s.last_completed_on, nowTick()) : t("schedule.never")}</td>
                   <td data-testid="schedule-next-sync" title={next().state === "scheduled" ? formatDate(s.next_run_on) : undefined}>{next().text}</td>
                   <td data-testid="schedule-items-processed">{formatNumber(s.items_processed)}</td>
                   <td data-testid="schedule-items-failed">{formatNumber(s.items_failed)}</td>
@@ -96,7 +96,7 @@ export function ScheduleSection(props: {
                   <td data-testid="schedule-last-error">
                     <Show when={s.last_error_code} fallback={t("common.none")}>
                       <span class="reason" data-code={s.last_error_code}>{errorWords(s.last_error_code, s.last_error_params)}</span>
-                      <Show when={s.last_error_on}><div class="muted small" title={formatDate(s.last_error_on)}>{formatMoment(s.last_error_on)}</div></Show>
+                      <Show when={s.last_error_on}><div class="muted small" title={formatDate(s.last_error_on)}>{formatRelative(s.last_error_on, nowTick())}</div></Show>
                     </Show>
                   </td>
                 </tr>

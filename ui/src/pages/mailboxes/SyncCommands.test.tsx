@@ -39,7 +39,7 @@ beforeEach(() => {
   mockIPC(async (cmd, args) => {
     const a = args as Record<string, unknown>;
     calls.push({ cmd, args: a });
-    if (cmd === "list_mailboxes") return [mailbox(1, "Ann"), mailbox(2, "Sales", "queue"), mailbox(3, "Bob")];
+    if (cmd === "list_mailbox_page") return { rows: [mailbox(1, "Ann"), mailbox(2, "Sales", "queue"), mailbox(3, "Bob")], total: 3 };
     if (cmd === "list_users") return [{ id: 7, full_name: "Dana", state: "active" }];
     if (cmd === "list_queues") return [{ id: 2, name: "Sales", state: "active" }];
     if (cmd === "list_profiles") return [{ id: 1, name: "Contoso IMAP" }];
@@ -78,7 +78,7 @@ describe("Synchronize now and Preview", () => {
       { mailbox_id: 3, mailbox_name: "Bob", report: null, error: { kind: "validation", code: "mailbox.incoming.not_enabled", params: { mailbox: "Bob" }, message: "" } },
     ];
     await selectAnnAndBob();
-    const listsBefore = calls.filter((c) => c.cmd === "list_mailboxes").length;
+    const listsBefore = calls.filter((c) => c.cmd === "list_mailbox_page").length;
     fireEvent.click(button("cmd-sync-now"));
     await waitFor(() => expect(screen.getByTestId("sync-busy")).toBeTruthy());
     expect(button("cmd-sync-now").disabled).toBe(true);
@@ -104,7 +104,7 @@ describe("Synchronize now and Preview", () => {
     expect(bob.querySelector('[data-testid="sync-error"]')!.textContent).toBe("The mailbox Bob is not enabled for incoming email. Run Test & Enable Mailbox first.");
     expect(bob.querySelector('[data-testid="count-tracked"]')).toBeNull();
     // The grid is read again, and the commands are back.
-    await waitFor(() => expect(calls.filter((c) => c.cmd === "list_mailboxes").length).toBeGreaterThan(listsBefore));
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "list_mailbox_page").length).toBeGreaterThan(listsBefore));
     expect(button("cmd-sync-now").disabled).toBe(false);
   });
 

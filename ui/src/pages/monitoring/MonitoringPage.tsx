@@ -94,7 +94,8 @@ export function MonitoringPage() {
     const options: Intl.DateTimeFormatOptions = hours() === 24 ? { hour: "2-digit", minute: "2-digit" } : { month: "short", day: "numeric", hour: "2-digit" };
     return new Intl.DateTimeFormat(lang(), options).format(new Date(iso));
   };
-  const common = { responsive: true, maintainAspectRatio: false };
+  // Chart.js writes its axis numbers with Intl: in the language chosen.
+  const common = { responsive: true, maintainAspectRatio: false, locale: lang() };
   const countAxis = { beginAtZero: true, ticks: { precision: 0 } };
 
   const perHour = createMemo((): AnyChartConfig | null => {

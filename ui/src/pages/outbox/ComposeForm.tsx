@@ -6,10 +6,9 @@
 import { For, Show, createMemo, createResource, createSignal, type JSX } from "solid-js";
 import { api, call, events, type EmailActivityDetail_Serialize, type EmailEntity, type MailboxId } from "../../api";
 import { coalesce, onEngineEvent } from "../../api/live";
-import { ErrorBanner, errorText } from "../../components/form";
-import { formatDate, optionLabel, t } from "../../i18n";
+import { DateTimeInput, ErrorBanner, errorText } from "../../components/form";
+import { formatDate, formatSize, optionLabel, t } from "../../i18n";
 import { RecordPicker, pickLabel, type PickedRecord } from "../activities/RecordPicker";
-import { formatSize } from "../activities/labels";
 import { ROLES, emptyDraft, errorField, readFiles, sendRequest, type ChosenRecord, type Draft, type Role } from "./compose";
 
 const RECIPIENT_ENTITIES: EmailEntity[] = ["user", "queue", "contact", "account", "lead"];
@@ -248,11 +247,11 @@ export function ComposeForm(props: { onClose: () => void; onSent?: (email: Email
               <span>{t("compose.sendLater")}</span>
             </label>
             <Show when={draft().sendLater}>
-              <label class="inline">
-                {t("compose.sendAfter")}
-                <input type="datetime-local" step="1" name="send_after" data-testid="compose-send-after" value={draft().sendAfter}
-                  onInput={(e) => set({ sendAfter: e.currentTarget.value })} />
-              </label>
+              <span class="inline">
+                <label for="compose-send-after">{t("compose.sendAfter")}</label>
+                <DateTimeInput id="compose-send-after" name="send_after" testid="compose-send-after" value={draft().sendAfter || null}
+                  onInput={(v) => set({ sendAfter: v ?? "" })} />
+              </span>
             </Show>
           </Field>
         </div>

@@ -22,7 +22,7 @@ export type Draft = {
   attachments: ReadFile[];
   regarding: ChosenRecord | null;
   sendLater: boolean;
-  /** A datetime-local value: the user's local time. */
+  /** The Send Later time as an ISO UTC instant ("" when none); it is typed in local time. */
   sendAfter: string;
   inReplyTo?: ActivityId | null;
 };
@@ -56,13 +56,6 @@ export function recipientsOf(d: Draft, role: Role): Recipient_Deserialize[] {
   ];
 }
 
-/** A datetime-local value (local time) as an ISO UTC instant, or null when empty or invalid. */
-export function localToIso(local: string): string | null {
-  if (!local) return null;
-  const d = new Date(local);
-  return Number.isNaN(d.getTime()) ? null : d.toISOString();
-}
-
 /** The request Send makes of the draft. */
 export function sendRequest(d: Draft): SendEmail_Deserialize {
   if (d.from === null) throw new Error("no sender mailbox");
@@ -76,7 +69,7 @@ export function sendRequest(d: Draft): SendEmail_Deserialize {
     body_html: d.format === "html" ? d.body : "",
     attachments: d.attachments.map(({ file_name, mime_type, content_base64 }) => ({ file_name, mime_type, content_base64 })),
     regarding: d.regarding?.ref ?? null,
-    send_after: d.sendLater ? localToIso(d.sendAfter) : null,
+    send_after: d.sendLater && d.sendAfter ? d.sendAfter : null,
     in_reply_to: d.inReplyTo ?? null,
   };
 }

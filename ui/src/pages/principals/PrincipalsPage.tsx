@@ -26,7 +26,7 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
   return (
     <section class="page" data-testid="principals-page">
       <header class="page-header">
-        <select value={view()} onChange={(e) => setView(e.currentTarget.value as PrincipalView)}>
+        <select aria-label={t("records.view")} value={view()} onChange={(e) => setView(e.currentTarget.value as PrincipalView)}>
           <option value="active">{t("view.active")}</option>
           <option value="inactive">{t("view.inactive")}</option>
         </select>

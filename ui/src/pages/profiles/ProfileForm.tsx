@@ -6,7 +6,7 @@ import { ApiError, api, call, type ConnectionTest_Serialize, type Profile_Serial
 import { ConnectionTestPanel } from "../../components/ConnectionTest";
 import { boundsOf, useCatalog } from "../../api/catalog";
 import { BoolField, DateField, ErrorBanner, NumberField, PemFileField, SecretField, Section, SelectField, TextField } from "../../components/form";
-import { fieldLabel, formatDate, msg, optionLabel, t } from "../../i18n";
+import { fieldLabel, formatDate, formatNumber, msg, optionLabel, t } from "../../i18n";
 import { FIELD_KINDS, SECTIONS, VISIBILITY_DRIVERS, changesOf, draftOf, quickCheck, type Draft, type EditableField, type SectionId } from "./model";
 
 const SECTION_TITLES: Record<SectionId, Parameters<typeof t>[0]> = {
@@ -262,7 +262,7 @@ export function ProfileForm(props: { id: ProfileId | null; serverType: ServerTyp
               {(a) => (
                 <li class={a.level} data-code={a.code}>
                   {formatDate(a.last_seen)} — {msg(a.code, a.params)}
-                  <Show when={a.count > 1}> ({a.count})</Show>
+                  <Show when={a.count > 1}> ({formatNumber(a.count)})</Show>
                 </li>
               )}
             </For>

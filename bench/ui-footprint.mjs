@@ -1,0 +1,110 @@
+// Benchmark (prints figures, asserts nothing): the desktop app's footprint and start-up.
+// - start to interactive: from the app process's start (its /proc start time) to the moment the
+//   window marks itself interactive (its first page painted: `performance.mark`
+//   "serversync-interactive" in ui/src/main.tsx, read in wall-clock time);
+// - the proportional set size (PSS, /proc/<pid>/smaps_rollup) of each process of the app —
+//   serversync-app, WebKitWebProcess, WebKitNetworkProcess — after the window has idled, and their sum.
+// The data directory holds MAILBOXES mailboxes (default 10,000), seeded through the engine.
+// Run: xvfb-run -a bash scripts/with-keychain.sh node bench/ui-footprint.mjs
+//   SERVERSYNC_APP=target/release/serversync-app for the release build (the goal is measured on it);
+//   RUNS=3 start-ups (the median is printed); IDLE_SECONDS=10 of idling before the PSS is read.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createRequire } from "node:module";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const { remote } = await import(createRequire(join(ROOT, "tests/e2e/package.json")).resolve("webdriverio"));
+const APP = resolve(process.env.SERVERSYNC_APP ?? join(ROOT, "target/debug/serversync-app"));
+const CLI = resolve(process.env.SERVERSYNC_CLI ?? join(ROOT, "target/debug/serversync"));
+const N = Number(process.env.MAILBOXES ?? 10000);
+const RUNS = Number(process.env.RUNS ?? 3);
+const IDLE = Number(process.env.IDLE_SECONDS ?? 10);
+const DATA = mkdtempSync(join(tmpdir(), "serversync-bench-footprint-"));
+
+const lines = Array.from({ length: N }, (_, i) => JSON.stringify({ full_name: `Bench ${i}`, primary_email: `b${i}@bench.test` })).join("\n");
+let t0 = Date.now();
+execFileSync(CLI, ["--data-dir", DATA, "user", "import"], { input: lines, maxBuffer: 1 << 28 });
+execFileSync(CLI, ["--data-dir", DATA, "settings", "update", "--set", "sync_in_desktop_app=false"]);
+console.log(`app: ${APP}`);
+console.log(`seeded ${N} users and mailboxes in ${Date.now() - t0} ms`);
+
+const HZ = 100; // USER_HZ on Linux
+const bootTime = Number(/btime (\d+)/.exec(readFileSync("/proc/stat", "utf8"))[1]);
+/** The processes of the app: the app and the WebKit processes it started, with their start time. */
+function processes() {
+  const out = [];
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const startMs = (bootTime + Number(fields[19]) / HZ) * 1000;
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0];
+      if (cmd === APP || comm.startsWith("WebKitWebProces") || comm.startsWith("WebKitNetworkPr")) {
+        out.push({ pid, name: cmd === APP ? "serversync-app" : comm.startsWith("WebKitWeb") ? "WebKitWebProcess" : "WebKitNetworkProcess", startMs });
+      }
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+const TOP = Number(process.env.TOP_MAPPINGS ?? 0);
+/** Where a process's PSS goes: its TOP largest mappings (file or [heap], [anon]…), summed by name. */
+function topMappings(pid) {
+  if (!TOP) return [];
+  const by = new Map();
+  let name = "";
+  for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) name = head[1] || "[anon]";
+    const pss = /^Pss:\s+(\d+) kB/.exec(line);
+    if (pss) by.set(name, (by.get(name) ?? 0) + Number(pss[1]));
+  }
+  return [...by].sort((a, b) => b[1] - a[1]).slice(0, TOP);
+}
+const kb = (pid, field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0);
+
+async function session() {
+  const driver = spawn(process.env.TAURI_DRIVER ?? "tauri-driver", ["--port", "4444"], { stdio: "ignore", env: { ...process.env, SERVERSYNC_DATA_DIR: DATA } });
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch("http://127.0.0.1:4444/status")).ok) break; } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const browser = await remote({ hostname: "127.0.0.1", port: 4444, logLevel: "error",
+    capabilities: { "tauri:options": { application: APP }, "wdio:enforceWebDriverClassic": true } });
+  const stop = async () => { await browser.deleteSession().catch(() => {}); driver.kill("SIGTERM"); await new Promise((r) => setTimeout(r, 1000)); };
+  return { browser, stop };
+}
+
+const starts = [];
+let pss = null;
+for (let run = 0; run < RUNS; run++) {
+  const { browser, stop } = await session();
+  try {
+    await browser.waitUntil(() => browser.execute(() => performance.getEntriesByName("serversync-interactive").length > 0), { timeout: 30000 });
+    const interactiveAt = await browser.execute(() => performance.timeOrigin + performance.getEntriesByName("serversync-interactive")[0].startTime);
+    const app = processes().find((p) => p.name === "serversync-app");
+    starts.push(interactiveAt - app.startMs);
+    if (run === RUNS - 1) {
+      await new Promise((r) => setTimeout(r, IDLE * 1000));
+      pss = processes().map((p) => ({ ...p, pss: kb(p.pid, "Pss"), rss: kb(p.pid, "Rss"), top: topMappings(p.pid) }));
+    }
+  } finally {
+    await stop();
+  }
+}
+starts.sort((a, b) => a - b);
+console.log(`start to interactive (${N} mailboxes): ${starts.map((s) => s.toFixed(0)).join(", ")} ms (median ${starts[Math.floor(starts.length / 2)].toFixed(0)} ms; goal ≤ 1000 ms, release build)`);
+console.log(`after ${IDLE} s idle:`);
+console.log("process               PSS (MB)   RSS (MB)");
+let total = 0;
+for (const p of pss) {
+  total += p.pss;
+  console.log(`${p.name.padEnd(22)}${(p.pss / 1024).toFixed(1).padStart(8)}${(p.rss / 1024).toFixed(1).padStart(11)}`);
+  for (const [name, k] of p.top) console.log(`    ${(k / 1024).toFixed(1).padStart(7)} MB  ${name}`);
+}
+console.log(`${"total".padEnd(22)}${(total / 1024).toFixed(1).padStart(8)}   (goal ≤ 150 MB PSS)`);
+if (!existsSync(APP)) console.log("(the app binary was not found)");

@@ -1,0 +1,93 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { cleanup, fireEvent, render, screen, waitFor } from "@solidjs/testing-library";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { MailboxesPage, PAGE_SIZE } from "./MailboxesPage";
+import { setLang } from "../../i18n";
+import catalog from "../../bindings/catalog.json";
+import "../../test/viewport";
+
+const TOTAL = 100_000;
+const mailbox = (id: number) => ({
+  id, name: `Mailbox ${String(id).padStart(6, "0")}`, kind: "user", owner_user_id: null, email_address: `m${id}@contoso.com`,
+  delete_after_processing: false, user_id: null, queue_id: null, is_forward_mailbox: false, allow_credentials: false, user_name: "",
+  is_password_set: false, profile_id: 1, incoming_method: "server_side_sync", outgoing_method: "none", act_method: "none",
+  incoming_status: "not_run", outgoing_status: "not_run", act_status: "not_run", test_completed_on: null,
+  test_and_enable_last_attempted_on: null, email_address_status: "approved", approved_by_user_id: null, approved_by_administrator: true,
+  approved_on: null, enabled_for_incoming: false, enabled_for_outgoing: false, enabled_for_act: false, process_email_received_after: null,
+  state: "active", transient_failure_count: 0, last_sync_error_code: "", last_sync_error_on: null, created_on: "", modified_on: "",
+});
+
+let calls: { cmd: string; args: Record<string, unknown> }[] = [];
+
+beforeEach(() => {
+  setLang("en");
+  calls = [];
+  mockIPC((cmd, args) => {
+    const a = args as Record<string, unknown>;
+    calls.push({ cmd, args: a });
+    if (cmd === "list_mailbox_page") {
+      const offset = a.offset as number;
+      const limit = a.limit as number;
+      const rows = Array.from({ length: Math.max(0, Math.min(limit, TOTAL - offset)) }, (_, i) => mailbox(offset + i + 1));
+      return { rows, total: TOTAL };
+    }
+    if (cmd === "list_users") return [];
+    if (cmd === "list_profiles") return [{ id: 1, name: "Contoso IMAP" }];
+    if (cmd === "get_settings") return { default_profile_id: 1, default_incoming_method: "server_side_sync", default_outgoing_method: "none", default_act_method: "none" };
+    if (cmd === "form_catalog") return catalog;
+    if (cmd === "start_test_and_enable") return { id: 9, kind: "test_and_enable", state: "running", items: [], done: 0, total: 0, testing: 0, finished: false };
+    if (cmd === "get_mailbox") return mailbox(1);
+    if (cmd === "get_job") return { id: 9, kind: "test_and_enable", state: "running", items: [], done: 0, total: 0, testing: 0, finished: false };
+    throw new Error(`unexpected command ${cmd}`);
+  });
+});
+
+afterEach(() => {
+  cleanup();
+  clearMocks();
+});
+
+const pages = () => calls.filter((c) => c.cmd === "list_mailbox_page");
+
+describe("the mailbox grid over 100,000 mailboxes", () => {
+  it("reads only the page it shows, sorted by the engine, and says how many there are", async () => {
+    render(() => <MailboxesPage />);
+    await waitFor(() => expect(document.querySelector('[data-testid="mailbox-row"][data-name="Mailbox 000001"]')).not.toBeNull());
+    expect(pages().length).toBe(1);
+    expect(pages()[0].args).toMatchObject({ offset: 0, limit: PAGE_SIZE, sort: { key: "name", descending: false } });
+    expect(screen.getByTestId("mailbox-count").textContent).toMatch(/100,000 mailboxes/);
+    expect(document.querySelectorAll('[data-testid="mailbox-row"]').length).toBeLessThan(100);
+    // Sorting asks the engine again, from the top.
+    fireEvent.click(screen.getByTestId("sort-email_address"));
+    await waitFor(() => expect(pages()[pages().length - 1].args).toMatchObject({ offset: 0, sort: { key: "email_address", descending: false } }));
+    fireEvent.click(screen.getByTestId("sort-email_address"));
+    await waitFor(() => expect(pages()[pages().length - 1].args).toMatchObject({ sort: { key: "email_address", descending: true } }));
+  });
+
+  it("selects the whole view by query, not by 100,000 ids, and Test & Enable takes that selection", async () => {
+    render(() => <MailboxesPage />);
+    await waitFor(() => expect(document.querySelector('[data-testid="mailbox-row"][data-name="Mailbox 000002"]')).not.toBeNull());
+    fireEvent.click(screen.getByTestId("mailbox-grid-select-all"));
+    await waitFor(() => expect(screen.getByTestId("mailbox-count").textContent).toMatch(/100,000 selected/));
+    // Ctrl-click unticks one row of the selected view.
+    fireEvent.click(document.querySelector('[data-testid="mailbox-row"][data-name="Mailbox 000002"]')!, { ctrlKey: true });
+    await waitFor(() => expect(screen.getByTestId("mailbox-count").textContent).toMatch(/99,999 selected/));
+    fireEvent.click(screen.getByTestId("cmd-test-enable"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "start_test_and_enable")).toBe(true));
+    const scope = calls.find((c) => c.cmd === "start_test_and_enable")!.args.scope;
+    expect(scope).toEqual({ scope: "selection", id: { by: "query", query: { view: { view: "active" }, search: null, profile_id: null }, except: [2] } });
+  });
+
+  it("moves between rows with the arrow keys", async () => {
+    render(() => <MailboxesPage />);
+    const first = await waitFor(() => {
+      const r = document.querySelector<HTMLElement>('[data-testid="mailbox-row"][data-name="Mailbox 000001"]');
+      if (!r) throw new Error("no row");
+      return r;
+    });
+    expect(first.tabIndex).toBe(0);
+    first.focus();
+    fireEvent.keyDown(first, { key: "ArrowDown" });
+    await waitFor(() => expect((document.activeElement as HTMLElement | null)?.getAttribute("data-name")).toBe("Mailbox 000002"));
+  });
+});

@@ -1,0 +1,60 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { cleanup, fireEvent, render, screen, waitFor } from "@solidjs/testing-library";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { ProfilesPage } from "./ProfilesPage";
+import { setLang } from "../../i18n";
+
+let active: unknown[];
+let inactive: unknown[];
+let drafts: string[];
+
+beforeEach(() => {
+  setLang("en");
+  active = [];
+  inactive = [];
+  drafts = [];
+  mockIPC((cmd, args) => {
+    const a = args as Record<string, unknown>;
+    if (cmd === "list_profiles") return a.view === "active" ? active : inactive;
+    if (cmd === "get_settings") return { id: 1, default_profile_id: null };
+    if (cmd === "new_profile_draft") {
+      drafts.push(a.serverType as string);
+      return new Promise(() => {}); // the form stays loading: only the type asked for matters here
+    }
+    if (cmd === "form_catalog") return new Promise(() => {});
+    if (cmd === "profile_form_fields") return new Promise(() => {});
+    throw new Error(`unexpected command ${cmd}`);
+  });
+});
+
+afterEach(() => {
+  cleanup();
+  clearMocks();
+});
+
+describe("Email Server Profiles, first run", () => {
+  it("explains what a profile is and offers the four kinds when there is none", async () => {
+    render(() => <ProfilesPage />);
+    const empty = await waitFor(() => screen.getByTestId("profiles-empty"));
+    expect(empty.textContent).toContain("connection settings and credentials that mailboxes use to reach Exchange Online, Exchange Server");
+    expect(screen.queryByTestId("profiles-grid")).toBeNull();
+    const kinds = ["exchange_online", "exchange_server", "imap_smtp", "pop3_smtp"];
+    for (const k of kinds) expect(screen.getByTestId(`empty-new-${k}`)).toBeTruthy();
+    expect(screen.getByTestId("empty-new-imap_smtp").textContent).toBe("IMAP/SMTP Server");
+    fireEvent.click(screen.getByTestId("empty-new-pop3_smtp"));
+    await waitFor(() => expect(drafts).toEqual(["pop3_smtp"]));
+    expect(screen.queryByTestId("profiles-page")).toBeNull();
+  });
+
+  it("shows the grid once a profile exists, and the plain empty grid for no inactive profile", async () => {
+    active = [{ id: 1, name: "Contoso", server_type: "imap_smtp", state: "active" }];
+    render(() => <ProfilesPage />);
+    await waitFor(() => expect(screen.getAllByTestId("profile-row")).toHaveLength(1));
+    expect(screen.queryByTestId("profiles-empty")).toBeNull();
+    const view = screen.getByTestId("profile-view") as HTMLSelectElement;
+    view.value = "inactive";
+    fireEvent.change(view);
+    await waitFor(() => expect(screen.getByTestId("profiles-grid").textContent).toContain("No records to show."));
+    expect(screen.queryByTestId("profiles-empty")).toBeNull();
+  });
+});
