@@ -198,3 +198,19 @@ pub fn email(from: MailboxId, to: &str, bcc: &str, subject: String, text: String
         in_reply_to: None,
     }
 }
+
+/// Waits up to `secs` for `check`, every 50 ms; returns how long it took (None: it never held).
+pub async fn within<F, Fut>(secs: u64, mut check: F) -> Option<std::time::Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < std::time::Duration::from_secs(secs) {
+        if check().await {
+            return Some(t0.elapsed());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    None
+}

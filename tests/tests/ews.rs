@@ -21,7 +21,7 @@ use serversync_tests::ews::EwsServer;
 use serversync_tests::mail::MailServers;
 use serversync_tests::memory_engine;
 use serversync_tests::setup::{
-    email, exchange_mailbox, item, ok, report, subjects, sync_methods, sync_one, test_and_enable, user_filter,
+    email, exchange_mailbox, item, ok, report, subjects, sync_methods, sync_one, test_and_enable, user_filter, within,
 };
 use std::collections::HashSet;
 
@@ -326,22 +326,6 @@ async fn autodiscover_finds_the_ews_url_at_the_standard_urls() {
     let t = ok(api::test_profile_connection(&e, p).await);
     assert_eq!(steps(&t)[0], "Autodiscover:Failureews.autodiscover.failed", "{t:?}");
     assert_no_violations(&ews);
-}
-
-/// Waits up to `secs` for `check`, every 50 ms; returns how long it took.
-async fn within<F, Fut>(secs: u64, mut check: F) -> Option<std::time::Duration>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let t0 = std::time::Instant::now();
-    while t0.elapsed() < std::time::Duration::from_secs(secs) {
-        if check().await {
-            return Some(t0.elapsed());
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    None
 }
 
 async fn pushed(e: &Engine, id: api::MailboxId) -> bool {

@@ -14,7 +14,7 @@ use serversync::secrets::Secret;
 use serversync::{Engine, Result};
 use serversync_tests::fixed_engine;
 use serversync_tests::mail::{MailServers, deliver, silent_server};
-use serversync_tests::setup::{Sides, mailbox, ok, profile, test_and_enable, user_filter};
+use serversync_tests::setup::{Sides, mailbox, ok, profile, test_and_enable, user_filter, within};
 
 fn message(n: u32) -> Vec<u8> {
     format!(
@@ -259,22 +259,6 @@ async fn transient_failures_count_success_resets_them_and_the_tenth_disables() -
 async fn tracked(e: &Engine, subject: &str) -> u64 {
     let filter = api::EmailActivityFilter { search: Some(subject.into()), ..Default::default() };
     ok(api::list_email_activities(e, filter, 0, 10).await).total
-}
-
-/// Waits up to `secs` for `check`, polling every 50 ms; returns how long it took.
-async fn within<F, Fut>(secs: u64, mut check: F) -> Option<std::time::Duration>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let t0 = std::time::Instant::now();
-    while t0.elapsed() < std::time::Duration::from_secs(secs) {
-        if check().await {
-            return Some(t0.elapsed());
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    None
 }
 
 #[tokio::test]

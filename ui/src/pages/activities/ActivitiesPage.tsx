@@ -8,6 +8,7 @@ import {
   type ActivityId, type CorrelationMethod, type EmailActivityFilter_Deserialize, type EmailActivityRow_Serialize, type MailboxId, type RecordRef,
 } from "../../api";
 import { DateTimeInput, ErrorBanner } from "../../components/form";
+import { createPagedRows } from "../../components/pagedRows";
 import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
 import { formatDate, formatNumber, optionLabel, t } from "../../i18n";
 import { ComposeForm } from "../outbox/ComposeForm";
@@ -41,46 +42,16 @@ export function ActivitiesPage(props: { onOpenRecord?: (r: RecordRef) => void })
     received_to: to() ? localDayStart(to(), 1) : null,
   }));
 
-  // The rows read so far, by index; pages asked for (or read) are in `asked`. A refresh or a new
-  // filter starts a new generation, and answers for an older one are dropped.
-  let rows: (EmailActivityRow_Serialize | undefined)[] = [];
-  const asked = new Set<number>();
-  let generation = 0;
-  const [version, setVersion] = createSignal(0);
-  const [total, setTotal] = createSignal<number | null>(null);
-  const [inFlight, setInFlight] = createSignal(0);
-
-  async function loadPage(page: number) {
-    if (asked.has(page) || page < 0) return;
-    const t0 = total();
-    if (t0 !== null && page * PAGE_SIZE >= t0) return;
-    asked.add(page);
-    const gen = generation;
-    const f = filter();
-    setInFlight((n) => n + 1);
-    try {
-      const answer = await call(api.listEmailActivities(f, page * PAGE_SIZE, PAGE_SIZE));
-      if (gen !== generation) return;
-      answer.rows.forEach((r, i) => (rows[page * PAGE_SIZE + i] = r));
-      setTotal(answer.total);
-      setVersion((v) => v + 1);
-    } catch (e) {
-      if (gen !== generation) return;
-      asked.delete(page);
-      setError(e);
-    } finally {
-      setInFlight((n) => n - 1);
-    }
-  }
-
+  // The rows, read a page at a time as the grid scrolls; a refresh or a new filter starts again.
+  const paged = createPagedRows<EmailActivityRow_Serialize>({
+    pageSize: PAGE_SIZE,
+    fetch: (offset, limit) => call(api.listEmailActivities(filter(), offset, limit)),
+    onError: setError,
+  });
+  const { total, inFlight } = paged;
   function reload() {
-    generation++;
-    rows = [];
-    asked.clear();
     setError(null);
-    setTotal(null);
-    setVersion((v) => v + 1);
-    void loadPage(0);
+    paged.reset();
   }
   createEffect(on(filter, reload));
 
@@ -92,10 +63,7 @@ export function ActivitiesPage(props: { onOpenRecord?: (r: RecordRef) => void })
   };
   onCleanup(() => clearTimeout(searchTimer));
 
-  const row = (i: number) => {
-    version();
-    return rows[i];
-  };
+  const row = paged.row;
   const open = (id: ActivityId) => {
     if (current() !== id) setOpened([...opened(), id]);
   };
@@ -181,9 +149,7 @@ export function ActivitiesPage(props: { onOpenRecord?: (r: RecordRef) => void })
           columns={columns()}
           onRowClick={(id) => open(id)}
           onRowOpen={(id) => open(id)}
-          onRange={(first, last) => {
-            for (let p = Math.floor(first / PAGE_SIZE); p <= Math.floor(last / PAGE_SIZE); p++) void loadPage(p);
-          }}
+          onRange={paged.range}
           empty={total() === null ? t("common.loading") : t("common.empty")}
         />
       </div>

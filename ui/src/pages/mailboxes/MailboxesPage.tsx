@@ -8,6 +8,7 @@ import { api, call, idFrom, type MailboxDto_Serialize, type MailboxId, type Mail
 import { useCatalog } from "../../api/catalog";
 import { ErrorBanner, SelectField } from "../../components/form";
 import { currentJob, followJob } from "../../components/JobPanel";
+import { createPagedRows } from "../../components/pagedRows";
 import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
 import { fieldLabel, t } from "../../i18n";
 import { MailboxForm } from "./MailboxForm";
@@ -80,51 +81,25 @@ export function MailboxesPage() {
     };
   };
 
-  // The rows read so far, by index; pages asked for (or read) are in `asked`. A new query or sort
-  // starts a new generation, and answers for an older one are dropped.
-  let rows: (MailboxDto_Serialize | undefined)[] = [];
-  const asked = new Set<number>();
-  let generation = 0;
-  const [version, setVersion] = createSignal(0);
-  const [total, setTotal] = createSignal<number | null>(null);
-  async function loadPage(page: number) {
-    const q = query();
-    if (q === null || asked.has(page) || page < 0) return;
-    const known = total();
-    if (known !== null && page * PAGE_SIZE >= known) return;
-    asked.add(page);
-    const gen = generation;
-    try {
-      const answer = await call(api.listMailboxPage(q, { key: sort().key, descending: sort().dir === "desc" }, page * PAGE_SIZE, PAGE_SIZE));
-      if (gen !== generation) return;
-      answer.rows.forEach((r, i) => (rows[page * PAGE_SIZE + i] = r));
-      setTotal(answer.total);
-      setVersion((v) => v + 1);
-    } catch (e) {
-      if (gen !== generation) return;
-      asked.delete(page);
-      setError(e);
-    }
-  }
+  // The rows, read a page at a time as the grid scrolls, sorted and filtered by the engine.
+  const paged = createPagedRows<MailboxDto_Serialize>({
+    pageSize: PAGE_SIZE,
+    fetch: (offset, limit) => {
+      const q = query();
+      return q === null ? null : call(api.listMailboxPage(q, { key: sort().key, descending: sort().dir === "desc" }, offset, limit));
+    },
+    onError: setError,
+  });
+  const total = paged.total;
   /** Reads the view again (after a command): the rows in view come back first. */
-  function refetch() {
-    generation++;
-    rows = [];
-    asked.clear();
-    setVersion((v) => v + 1);
-    void loadPage(0);
-  }
+  const refetch = () => paged.reset(false);
   // Another view, search or sort: a new grid, nothing selected.
   createEffect(on([query, sort], () => {
-    setTotal(null);
     setSelection(NONE);
     setAnchor(null);
-    refetch();
+    paged.reset();
   }));
-  const row = (i: number) => {
-    version();
-    return rows[i];
-  };
+  const row = paged.row;
   const isSelected = (id: MailboxId) => {
     const s = selection();
     return s.all ? !s.except.has(id) : s.ids.has(id);
@@ -140,12 +115,15 @@ export function MailboxesPage() {
     return s.all && q ? { by: "query", query: q, except: [...s.except] } : { by: "ids", ids: s.all ? [] : [...s.ids] };
   };
   function clickRow(id: MailboxId, e: MouseEvent) {
-    const index = rows.findIndex((r) => r?.id === id);
+    const index = paged.indexWhere((r) => r.id === id);
     const s = selection();
     if (e.shiftKey && anchor() !== null && index >= 0) {
       const [lo, hi] = anchor()! < index ? [anchor()!, index] : [index, anchor()!];
       const ids = new Set<MailboxId>(e.ctrlKey || e.metaKey ? (s.all ? [] : s.ids) : []);
-      for (let i = lo; i <= hi; i++) if (rows[i]) ids.add(rows[i]!.id);
+      for (let i = lo; i <= hi; i++) {
+        const r = paged.row(i);
+        if (r) ids.add(r.id);
+      }
       setSelection({ all: false, ids });
       return;
     }
@@ -357,9 +335,7 @@ export function MailboxesPage() {
           onSort={(key) => setSort({ key: key as MailboxSortKey, dir: sort().key === key && sort().dir === "asc" ? "desc" : "asc" })}
           onRowClick={clickRow}
           onRowOpen={(id) => setOpen(id)}
-          onRange={(first, last) => {
-            for (let p = Math.floor(first / PAGE_SIZE); p <= Math.floor(last / PAGE_SIZE); p++) void loadPage(p);
-          }}
+          onRange={paged.range}
           empty={total() === null ? t("common.loading") : t("mailbox.empty")}
         />
       </section>

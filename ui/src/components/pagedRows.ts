@@ -1,0 +1,71 @@
+// The rows of a grid read a page at a time from the engine, as the grid scrolls: the first page
+// says how many rows there are, rows not read yet are `undefined` (the grid shows placeholders),
+// and a reset (a new filter or sort, a refresh) starts a new generation whose answers replace
+// the old ones: a late answer for an older generation is dropped.
+import { createSignal } from "solid-js";
+
+export type Page<T> = { rows: T[]; total: number };
+
+export function createPagedRows<T>(options: {
+  pageSize: number;
+  /** Rows `offset..offset + limit` and the total, or null when there is nothing to read. */
+  fetch: (offset: number, limit: number) => Promise<Page<T>> | null;
+  onError: (e: unknown) => void;
+}) {
+  const size = options.pageSize;
+  let rows: (T | undefined)[] = [];
+  const asked = new Set<number>();
+  let generation = 0;
+  const [version, setVersion] = createSignal(0);
+  const [total, setTotal] = createSignal<number | null>(null);
+  const [inFlight, setInFlight] = createSignal(0);
+
+  async function load(page: number) {
+    if (asked.has(page) || page < 0) return;
+    const known = total();
+    if (known !== null && page * size >= known) return;
+    const request = options.fetch(page * size, size);
+    if (request === null) return;
+    asked.add(page);
+    const gen = generation;
+    setInFlight((n) => n + 1);
+    try {
+      const answer = await request;
+      if (gen !== generation) return;
+      answer.rows.forEach((r, i) => (rows[page * size + i] = r));
+      setTotal(answer.total);
+      setVersion((v) => v + 1);
+    } catch (e) {
+      if (gen !== generation) return;
+      asked.delete(page);
+      options.onError(e);
+    } finally {
+      setInFlight((n) => n - 1);
+    }
+  }
+
+  return {
+    /** The row at `index`, once read (reactive). */
+    row: (index: number) => {
+      version();
+      return rows[index];
+    },
+    /** The index of the first row read so far that satisfies `pred`, or -1. */
+    indexWhere: (pred: (row: T) => boolean) => rows.findIndex((r) => r !== undefined && pred(r)),
+    total,
+    inFlight,
+    /** Reads the pages rows `first..last` fall in (the grid's `onRange`). */
+    range: (first: number, last: number) => {
+      for (let p = Math.floor(first / size); p <= Math.floor(last / size); p++) void load(p);
+    },
+    /** Starts again from the first page; `forgetTotal` while the view itself changed. */
+    reset: (forgetTotal = true) => {
+      generation++;
+      rows = [];
+      asked.clear();
+      if (forgetTotal) setTotal(null);
+      setVersion((v) => v + 1);
+      void load(0);
+    },
+  };
+}
