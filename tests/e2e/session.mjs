@@ -1,7 +1,7 @@
 // One desktop-app session for an end-to-end test file: tauri-driver (which starts
 // WebKitWebDriver) and the real ServerSync window on a data directory of the test's own.
 import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, openSync, readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { remote } from "webdriverio";
 
@@ -25,11 +25,29 @@ async function waitForDriver(ms = 20000) {
   throw new Error("tauri-driver did not start");
 }
 
+/** The processes of the app started on `dataDir` (by its environment). */
+function appsOn(dataDir) {
+  const out = [];
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0];
+      if (!cmd.endsWith("serversync-app")) continue;
+      if (readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`SERVERSYNC_DATA_DIR=${dataDir}`)) out.push(Number(pid));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return out;
+}
+
 /** Starts tauri-driver and opens the app on `dataDir`; `stop()` ends both. */
 export async function openApp(dataDir) {
   mkdirSync(SHOTS, { recursive: true });
+  // The driver's output goes to a file, not to this process's pipes: an app it leaves behind
+  // would otherwise hold the test runner's output open, and the runner would wait for ever.
+  const log = openSync(join(OUT, "tauri-driver.log"), "a");
   const driver = spawn(DRIVER, ["--port", "4444"], {
-    stdio: ["ignore", "inherit", "inherit"],
+    stdio: ["ignore", log, log],
     env: { ...process.env, SERVERSYNC_DATA_DIR: dataDir },
   });
   await waitForDriver();
@@ -44,6 +62,20 @@ export async function openApp(dataDir) {
   const stop = async () => {
     await browser.deleteSession().catch(() => {});
     driver.kill("SIGTERM"); // SIGTERM lets tauri-driver stop WebKitWebDriver too
+    await new Promise((r) => setTimeout(r, 500));
+    // An app WebKitWebDriver did not close is ended here (it keeps the data directory open).
+    for (const signal of ["SIGTERM", "SIGKILL"]) {
+      const left = appsOn(dataDir);
+      if (!left.length) break;
+      for (const pid of left) {
+        try {
+          process.kill(pid, signal);
+        } catch {
+          /* already gone */
+        }
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   };
   return { browser, stop };
 }
