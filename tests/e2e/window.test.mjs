@@ -242,7 +242,9 @@ test("axe-core finds no serious or critical violation on any page", async () => 
   }
   // The forms too: a profile, and a mailbox.
   await (await $t("nav-profiles")).click();
-  await browser.execute((n) => document.querySelector(`[data-testid="profile-row"][data-name="${n}"]`)?.dispatchEvent(new MouseEvent("dblclick", { bubbles: true })), PROFILE);
+  // The grid is read when the page opens: the row is waited for before it is opened.
+  await browser.$(`[data-testid="profile-row"][data-name="${PROFILE}"]`).waitForDisplayed({ timeout: 10000 });
+  await browser.execute((n) => document.querySelector(`[data-testid="profile-row"][data-name="${n}"]`).dispatchEvent(new MouseEvent("dblclick", { bubbles: true })), PROFILE);
   await (await $t("profile-form")).waitForDisplayed({ timeout: 10000 });
   await audit("profile form");
   await (await $t("nav-mailboxes")).click();
