@@ -3,7 +3,8 @@
 mailbox against the real local Dovecot, beside a raw `UID FETCH 1:* BODY.PEEK[]` of the same
 mailbox, measured in the same run. Run it through bench/import.sh (release build, keychain).
 
-Usage: import.py [MESSAGES] (default 10000: about 200 MB)
+Usage: import.py [MESSAGES] (default 10000: about 200 MB); BENCH_ROUNDS (default 3) rounds of
+the two measurements, taken in turn, and their medians compared.
 
 The mailbox is generated (seeded, reproducible) and delivered over LMTP: text bodies of 1-12 KiB
 in French, Japanese, Vietnamese and English, 10 % with an attachment of 30-150 KiB, 20 % replies
@@ -11,11 +12,13 @@ in French, Japanese, Vietnamese and English, 10 % with an attachment of 30-150 K
 are contacts (imported from CSV first, so resolution does real look-ups), some Cc.
 """
 import csv
+import json
 import os
 import random
 import shutil
 import socket
 import ssl
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,6 +33,7 @@ BIN = os.path.join(ROOT, "target", "release", "serversync")
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
 USER, PASS = "bench", "bench-pass"
 DB_FILE = "serversync.sqlite3"
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 
 TEXTS = [
     "Bonjour, veuillez trouver ci-joint le compte rendu de la réunion de mardi. Les décisions prises concernent le budget.",
@@ -119,6 +123,23 @@ def raw_fetch(port, ca):
     return time.perf_counter() - t, n, total
 
 
+def timed_sync(data, mailbox):
+    """One `serversync mailbox sync`: its wall time, peak RSS (KiB) and report. It is started by a
+    small helper interpreter, whose wait4 gives the sync's own peak RSS (a child forked from this
+    script would count this script's memory until its exec)."""
+    helper = ("import os, subprocess, sys, time; t = time.perf_counter(); p = subprocess.Popen(sys.argv[1:]); "
+              "_, st, ru = os.wait4(p.pid, 0); "
+              "sys.stderr.write(f'{ru.ru_maxrss} {time.perf_counter() - t}\\n'); sys.exit(1 if st else 0)")
+    r = subprocess.run([sys.executable, "-c", helper, BIN, "--data-dir", data, "--json", "mailbox", "sync", mailbox],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"sync failed: {r.stdout}{r.stderr}")
+    # From the sync's start to its exit, as the helper saw them (not the helper's own start).
+    peak, elapsed = r.stderr.strip().splitlines()[-1].split()
+    peak_kib, sync_s = int(peak), float(elapsed)
+    return sync_s, peak_kib, json.loads(r.stdout)[0]["report"]
+
+
 def main():
     state = tempfile.mkdtemp(prefix="ss-bench-", dir="/tmp")
     data = tempfile.mkdtemp(prefix="ss-bench-data-")
@@ -149,7 +170,6 @@ def main():
         cli(data, "profile", "create", "--type", "imap-smtp", "--name", "Bench", "--default",
             "--set", "incoming_location=localhost", "--set", "outgoing_location=localhost",
             "--set", f"incoming_port={imaps}", "--set", f"outgoing_port={smtp}", "--set", f"ca_file={ca}")
-        import json
         user = json.loads(cli(data, "user", "create", "--name", "Bench", "--email", f"{USER}@localhost"))
         mailbox = str(user["mailbox_id"])
         cli(data, "user", "update", str(user["id"]), "--set", "incoming_filtering_method=all_email")
@@ -161,22 +181,30 @@ def main():
             # For profiling: the state before the sync is kept, and the servers stay up.
             shutil.copytree(data, data + ".pristine")
             print(f"kept: servers {state}, data {data} (pristine copy {data}.pristine), mailbox {mailbox}")
-        raw_fetch(imaps, ca)  # warm-up: both runs read a warm page cache
-        raw_s, raw_n, raw_bytes = raw_fetch(imaps, ca)
-
-        # The sync is started by a small helper interpreter, whose wait4 gives the sync's own peak
-        # RSS (a child forked from this script would count this script's memory until its exec).
-        helper = ("import os, subprocess, sys; p = subprocess.Popen(sys.argv[1:]); _, st, ru = os.wait4(p.pid, 0); "
-                  "sys.stderr.write(f'{ru.ru_maxrss}\\n'); sys.exit(1 if st else 0)")
-        t = time.perf_counter()
-        r = subprocess.run([sys.executable, "-c", helper, BIN, "--data-dir", data, "--json", "mailbox", "sync", mailbox],
-                           capture_output=True, text=True)
-        sync_s = time.perf_counter() - t
-        if r.returncode != 0:
-            raise SystemExit(f"sync failed: {r.stdout}{r.stderr}")
-        peak_kib = int(r.stderr.strip().splitlines()[-1])
-        report = json.loads(r.stdout)[0]["report"]
+        # Each round reads the same mailbox twice: the raw fetch, then the sync into a fresh copy
+        # of the organisation set up above. The delivery's own writes are flushed first, so that
+        # neither measurement pays for them; both read a warm page cache (a warm-up fetch first).
+        pristine = data + ".before-sync"
+        shutil.copytree(data, pristine)
+        os.sync()
+        raw_fetch(imaps, ca)
+        rounds = []
+        for _ in range(ROUNDS):
+            raw_s, raw_n, raw_bytes = raw_fetch(imaps, ca)
+            shutil.rmtree(data)
+            shutil.copytree(pristine, data)
+            os.sync()
+            sync_s, peak_kib, report = timed_sync(data, mailbox)
+            rounds.append((raw_s, sync_s, peak_kib))
+            os.sync()
         db = os.path.join(data, DB_FILE)
+        raw_s = statistics.median(r[0] for r in rounds)
+        sync_s = statistics.median(r[1] for r in rounds)
+        peak_kib = max(r[2] for r in rounds)
+        print()
+        print(f"{ROUNDS} rounds (raw fetch, then sync, in turn); the table gives the medians")
+        for i, (r, s_, _) in enumerate(rounds, 1):
+            print(f"  round {i}: raw fetch {r:.2f} s, sync {s_:.2f} s, ratio {s_ / r:.2f}x")
         print()
         print(f"{'':34} {'wall_s':>8} {'msgs/s':>9} {'MB/s':>7} {'peak_RSS_MB':>12}")
         print(f"{'raw UID FETCH 1:* BODY.PEEK[]':34} {raw_s:>8.2f} {raw_n / raw_s:>9.0f} {raw_bytes / 1e6 / raw_s:>7.1f} {'':>12}")
@@ -192,6 +220,7 @@ def main():
         subprocess.run(["bash", os.path.join(ROOT, "tests/servers/down.sh"), state], stdout=subprocess.DEVNULL)
         shutil.rmtree(state, ignore_errors=True)
         shutil.rmtree(data, ignore_errors=True)
+        shutil.rmtree(data + ".before-sync", ignore_errors=True)
 
 
 if __name__ == "__main__":

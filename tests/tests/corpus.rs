@@ -128,6 +128,25 @@ fn every_message_of_the_corpus_parses_to_its_subject_text_and_attachments() {
     assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n"));
 }
 
+/// The parser does not decode attachment contents (it counts their decoded size): every message
+/// of the corpus, as stored and with CRLF line ends, gives exactly what decoding every part gives.
+#[test]
+fn skipping_attachment_decoding_changes_nothing_the_corpus_gives() {
+    let scratch = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut compared = 0;
+    let mut attachments = 0;
+    for c in cases(scratch.path()) {
+        for raw in [c.raw.clone(), crlf(&c.raw)] {
+            let fast = parse::parse(&raw).map_err(|e| e.code().to_owned());
+            let exact = parse::parse_decoding_attachments(&raw).map_err(|e| e.code().to_owned());
+            assert_eq!(fast, exact, "{}", c.file);
+            attachments += fast.map(|p| p.attachments.len()).unwrap_or_default();
+            compared += 1;
+        }
+    }
+    assert!(compared >= 80 && attachments >= 20, "{compared} messages, {attachments} attachments compared");
+}
+
 #[tokio::test]
 async fn the_corpus_goes_through_an_imap_import_with_its_subjects_and_bodies() -> Result<()> {
     let scratch = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

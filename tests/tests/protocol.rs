@@ -65,7 +65,15 @@ async fn an_imap_session_appends_searches_fetches_flags_copies_moves_and_idles()
     })
     .await);
     assert_eq!(seen.len(), 3, "{seen:?}");
-    assert!(seen.iter().all(|(_, size, subject, long_line)| size.is_some() && *subject && *long_line), "{seen:?}");
+    // A body fetch asks for the body alone (the listing gave sizes, flags and dates).
+    assert!(seen.iter().all(|(_, size, subject, long_line)| size.is_none() && *subject && *long_line), "{seen:?}");
+    let mut sizes = Vec::new();
+    ok(s.uid_fetch(&format!("{}:*", uids[0]), false, |m| {
+        sizes.push((m.size.is_some(), m.internal_date.is_some(), m.body.is_none()));
+        Ok(())
+    })
+    .await);
+    assert_eq!(sizes, vec![(true, true, true); 3], "the listing gives each message's size and date, no body");
 
     // Fetching the bodies did not mark them read (BODY.PEEK); a STORE does.
     assert_eq!(ok(s.uid_search("UNSEEN").await), uids);

@@ -61,12 +61,33 @@ pub enum Durability {
 
 /// Runs `f` for each item in a savepoint of its own: an item whose `f` fails is rolled back
 /// alone and its error kept; the others stay in the transaction, which the caller commits once.
-pub fn batch<I, T>(
+///
+/// SQLite copies each page a savepoint changes before changing it, once per savepoint: a
+/// savepoint per item copies the same index pages again for every item. So the items run first in
+/// one savepoint for the whole batch, and only a batch in which an item fails is rolled back and
+/// run again with a savepoint per item (`f` runs twice for the items of such a batch).
+pub fn batch<I: Clone, T>(
     tx: &Transaction<'_>,
     items: impl IntoIterator<Item = I>,
     mut f: impl FnMut(&Transaction<'_>, I) -> Result<T>,
 ) -> Result<Vec<Result<T>>> {
-    let mut out = Vec::new();
+    let items: Vec<I> = items.into_iter().collect();
+    let mut out = Vec::with_capacity(items.len());
+    tx.prepare_cached("SAVEPOINT batch_all")?.execute([])?;
+    for item in items.iter().cloned() {
+        match f(tx, item) {
+            Ok(v) => out.push(Ok(v)),
+            Err(_) => break,
+        }
+    }
+    if out.len() < items.len() {
+        out.clear();
+        tx.prepare_cached("ROLLBACK TO batch_all")?.execute([])?;
+    }
+    tx.prepare_cached("RELEASE batch_all")?.execute([])?;
+    if out.len() == items.len() {
+        return Ok(out);
+    }
     for item in items {
         tx.prepare_cached("SAVEPOINT batch_item")?.execute([])?;
         match f(tx, item) {
@@ -266,8 +287,10 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let store = Store::open(&dir.path().join("t.sqlite3"))?;
         let before: i64 = store.read(|c| Ok(c.query_row("PRAGMA data_version", [], |r| r.get(0))?))?;
+        let mut calls = 0;
         let results = store.write(|tx| {
             batch(tx, 0..500, |tx, i| {
+                calls += 1;
                 // Item 250 takes the key of item 10: a unique constraint violation.
                 let key = if i == 250 { "item-10".to_owned() } else { format!("item-{i}") };
                 tx.execute("INSERT INTO meta (key, value) VALUES (?1, 'v')", [&key])?;
@@ -277,6 +300,7 @@ mod tests {
         })?;
         let failed: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.is_err()).map(|(i, _)| i).collect();
         assert_eq!(failed, vec![250]);
+        assert_eq!(calls, 251 + 500, "the batch ran once up to the bad item, then again item by item");
         let err = results.get(250).and_then(|r| r.as_ref().err()).map(|e| (e.kind(), e.is_transient()));
         assert_eq!(err, Some((ErrorKind::Internal, false)), "a constraint violation is a bug, not a retry");
         let (rows, changed): (i64, i64) = store.read(|c| {
@@ -290,6 +314,25 @@ mod tests {
         // Another connection sees the database change once: one commit for the whole batch.
         let after: i64 = store.read(|c| Ok(c.query_row("PRAGMA data_version", [], |r| r.get(0))?))?;
         assert_eq!(after - before, 1);
+        Ok(())
+    }
+
+    #[test]
+    fn a_batch_without_a_bad_item_runs_each_item_once() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(&dir.path().join("t.sqlite3"))?;
+        let mut calls = 0;
+        let results = store.write(|tx| {
+            batch(tx, 0..300, |tx, i| {
+                calls += 1;
+                tx.execute("INSERT INTO meta (key, value) VALUES (?1, 'v')", [format!("item-{i}")])?;
+                Ok(i)
+            })
+        })?;
+        assert_eq!((results.iter().filter(|r| r.is_ok()).count(), calls), (300, 300));
+        let rows: i64 =
+            store.read(|c| Ok(c.query_row("SELECT count(*) FROM meta WHERE key LIKE 'item-%'", [], |r| r.get(0))?))?;
+        assert_eq!(rows, 300);
         Ok(())
     }
 

@@ -1087,12 +1087,12 @@ async fn imap_cycle(
                     })
                     .sum();
                 let held = reserve(&budget, bytes).await?;
-                let mut bodies: HashMap<u32, (Vec<u8>, Option<Timestamp>)> = HashMap::with_capacity(wanted.len());
+                let mut bodies: HashMap<u32, Vec<u8>> = HashMap::with_capacity(wanted.len());
                 let fetch_started = std::time::Instant::now();
                 if !wanted.is_empty() {
                     session
                         .uid_fetch(&uid_set(&wanted), true, |m| {
-                            bodies.insert(m.uid, (m.body.unwrap_or_default(), m.internal_date));
+                            bodies.insert(m.uid, m.body.unwrap_or_default());
                             Ok(())
                         })
                         .await?;
@@ -1114,7 +1114,7 @@ async fn imap_cycle(
                             Some(Step::TooLarge(l)) => (FetchedKind::TooLarge(l.size), listed_date),
                             Some(Step::BeforeStartDate(_)) => (FetchedKind::BeforeStartDate, listed_date),
                             _ => match bodies.remove(uid) {
-                                Some((body, date)) => (FetchedKind::Body(body), date.or(listed_date)),
+                                Some(body) => (FetchedKind::Body(body), listed_date),
                                 None => (FetchedKind::Vanished, listed_date),
                             },
                         };

@@ -480,19 +480,16 @@ impl ImapSession {
     }
 
     /// Fetches the messages of `uid_set`, handing each to `on_message` as it arrives: one
-    /// message is in memory at a time. With `bodies`, the whole message is fetched (without
-    /// setting \Seen). Bounded by the transfer floor rate, not by one command's time.
+    /// message is in memory at a time. Without `bodies`, each message's flags, size and date; with
+    /// `bodies`, only the whole message (without setting \Seen). Bounded by the transfer floor
+    /// rate, not by one command's time.
     pub async fn uid_fetch(
         &mut self,
         uid_set: &str,
         bodies: bool,
         mut on_message: impl FnMut(FetchedMessage) -> Result<()> + Send,
     ) -> Result<()> {
-        let items = if bodies {
-            "(UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[])"
-        } else {
-            "(UID FLAGS RFC822.SIZE INTERNALDATE)"
-        };
+        let items = if bodies { "(UID BODY.PEEK[])" } else { "(UID FLAGS RFC822.SIZE INTERNALDATE)" };
         self.tap.mark();
         let (ep, tap) = (self.ep.clone(), self.tap.clone());
         let counter = tap.bytes.clone();

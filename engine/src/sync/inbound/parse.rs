@@ -288,22 +288,285 @@ pub fn decode_words(value: &str) -> String {
     out
 }
 
+/// A part whose base64 content mail-parser is not given to decode (see [`hidden_base64`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hidden {
+    /// An attachment: never decoded while parsing, its decoded size counted.
+    Attachment,
+    /// A text/plain or text/html body: decoded here, in one pass over the whole content.
+    Body,
+}
+
+/// The `base64` values of the `Content-Transfer-Encoding` headers of attachment and body parts,
+/// by offset. mail-parser decodes base64 a byte at a time, a few times slower than a decoder that
+/// works on whole lines: the bulk of a message's bytes, and of the time parsing takes. So these
+/// values are hidden from it in a copy of the message (same length, so every offset stays), an
+/// attachment's content is not decoded at all (it is read again from the original when an
+/// attachment is downloaded), and a body's is decoded in one go.
+///
+/// Each found header is checked as part of one header block (from a boundary line or a blank line
+/// to the next blank line) and classified by the block's Content-Type. A text that merely quotes
+/// such lines may be found too: [`parse`] checks every offset against the parts mail-parser
+/// found, and parses the original message if one is not where it should be.
+fn hidden_base64(raw: &[u8]) -> Vec<(usize, Hidden)> {
+    const LIMIT: usize = 16 * 1024;
+    let mut out = Vec::new();
+    for needle in [&b"-Transfer-Encoding:"[..], b"-transfer-encoding:"] {
+        for at in memchr::memmem::find_iter(raw, needle) {
+            let Some(h) = at.checked_sub(7) else { continue };
+            if !raw[h..at].eq_ignore_ascii_case(b"content") || (h > 0 && raw[h - 1] != b'\n') {
+                continue;
+            }
+            // The value: exactly `base64`, alone on an unfolded line.
+            let mut v = at + needle.len();
+            while matches!(raw.get(v), Some(b' ' | b'\t')) {
+                v += 1;
+            }
+            if !raw.get(v..v + 6).is_some_and(|t| t.eq_ignore_ascii_case(b"base64")) {
+                continue;
+            }
+            let Some(eol) = memchr::memchr(b'\n', &raw[v..]).map(|i| v + i) else { continue };
+            if !raw[v + 6..eol].iter().all(|b| matches!(b, b' ' | b'\t' | b'\r'))
+                || matches!(raw.get(eol + 1), Some(b' ' | b'\t'))
+            {
+                continue;
+            }
+            // The header block around it.
+            let mut start = h;
+            while start > 0 && h - start < LIMIT {
+                let previous = memchr::memrchr(b'\n', &raw[..start - 1]).map_or(0, |i| i + 1);
+                let line = raw[previous..start].trim_ascii_end();
+                if line.is_empty() || line.starts_with(b"--") {
+                    break;
+                }
+                start = previous;
+            }
+            let end = [&b"\n\r\n"[..], b"\n\n"]
+                .iter()
+                .filter_map(|blank| memchr::memmem::find(&raw[h..(h + LIMIT).min(raw.len())], blank))
+                .min()
+                .map(|i| h + i);
+            let (Some(end), true) = (end, h - start < LIMIT) else { continue };
+            if let Some(kind) = hidden_kind(&raw[start..end]) {
+                out.push((v, kind));
+            }
+        }
+    }
+    out.sort_unstable_by_key(|(at, _)| *at);
+    out
+}
+
+/// What a header block's Content-Type makes of its part: an attachment (a type other than text,
+/// message and multipart), a body (text/plain, text/html), or neither (no Content-Type, another
+/// text type: left to mail-parser).
+fn hidden_kind(block: &[u8]) -> Option<Hidden> {
+    let mut lines = block.split(|&b| b == b'\n').peekable();
+    while let Some(line) = lines.next() {
+        let Some(value) = line.get(13..).filter(|_| line[..13].eq_ignore_ascii_case(b"content-type:")) else {
+            continue;
+        };
+        let mut value = value.to_vec();
+        while let Some(next) = lines.next_if(|l| matches!(l.first(), Some(b' ' | b'\t'))) {
+            value.extend_from_slice(next);
+        }
+        let media = value.split(|&b| b == b';').next().unwrap_or_default().trim_ascii().to_ascii_lowercase();
+        return match media.as_slice() {
+            b"text/plain" | b"text/html" => Some(Hidden::Body),
+            m if m.contains(&b'/')
+                && !["text/", "message/", "multipart/"].iter().any(|t| m.starts_with(t.as_bytes())) =>
+            {
+                Some(Hidden::Attachment)
+            }
+            _ => None,
+        };
+    }
+    None
+}
+
+/// The size clean base64 content (see [`base64_content_is_clean`]) decodes to, as mail-parser
+/// decodes it, counted without decoding it: three bytes per four letters, what a final `=` ends
+/// kept, an unfinished group at the end dropped. Content with `=` before its end (concatenated
+/// base64, rare) is decoded to be measured.
+fn base64_decoded_len(content: &[u8]) -> u64 {
+    let is_letter = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/');
+    let padding = memchr::memchr(b'=', content);
+    if let Some(at) = padding
+        && content[at..].iter().any(is_letter)
+    {
+        return base64_decode_lines(content).map_or(0, |d| d.len() as u64);
+    }
+    let others = memchr::memchr3_iter(b'\r', b'\n', b'=', content).count()
+        + memchr::memchr3_iter(b' ', b'\t', b'-', content).count();
+    let letters = (content.len() - others) as u64;
+    letters / 4 * 3 + if padding.is_some() { [0, 1, 1, 2][(letters % 4) as usize] } else { 0 }
+}
+
+/// Whether mail-parser would decode `content` without an encoding problem: only base64 letters,
+/// padding, white space and single hyphens (it ignores those; two in a row start a boundary).
+fn base64_content_is_clean(content: &[u8]) -> bool {
+    let clean = content.iter().fold(true, |ok, &b| {
+        ok & (b.is_ascii_alphanumeric() | matches!(b, b'+' | b'/' | b'=' | b'\r' | b'\n' | b' ' | b'\t' | b'-'))
+    });
+    clean && memchr::memmem::find(content, b"--").is_none()
+}
+
+/// Decodes base64 content exactly as mail-parser does (white space and single hyphens ignored,
+/// `=` ends a group and what it holds is kept, an unfinished group at the end is dropped), a whole
+/// line at a time where a line is plain base64. None where mail-parser would find an encoding
+/// problem.
+fn base64_decode_lines(content: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    const LINES: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new().with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone),
+    );
+    let value = |b: u8| -> Option<u32> {
+        Some(u32::from(match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        }))
+    };
+    let mut out = Vec::with_capacity(content.len() / 4 * 3);
+    let (mut chunk, mut count) = (0u32, 0u8);
+    for line in content.split(|&b| b == b'\n') {
+        let trimmed = line.trim_ascii_end();
+        let before = out.len();
+        if count == 0 && trimmed.len() % 4 == 0 && LINES.decode_vec(trimmed, &mut out).is_ok() {
+            continue;
+        }
+        out.truncate(before);
+        let mut last = b'\n';
+        for &b in line {
+            match (b, value(b)) {
+                (_, Some(v)) => {
+                    chunk = (chunk << 6) | v;
+                    count += 1;
+                    if count == 4 {
+                        out.extend_from_slice(&chunk.to_be_bytes()[1..]);
+                        (chunk, count) = (0, 0);
+                    }
+                }
+                (b'=', None) => {
+                    match count {
+                        1 => out.push((chunk << 2) as u8),
+                        2 => out.push((chunk >> 4) as u8),
+                        3 => out.extend_from_slice(&[(chunk >> 10) as u8, (chunk >> 2) as u8]),
+                        _ => {}
+                    }
+                    (chunk, count) = (0, 0);
+                }
+                (b'\r' | b' ' | b'\t', None) => {}
+                (b'-', None) if last != b'-' => {}
+                _ => return None,
+            }
+            last = b;
+        }
+    }
+    Some(out)
+}
+
+/// Completes a message parsed with its `hidden` base64 values: each body part gets its decoded
+/// text, and the decoded size of each attachment is counted (by part index). None when an offset
+/// is not in the header of such a part, or a body is not valid base64 (then the message is parsed
+/// as it came).
+fn reveal(msg: &mut mail_parser::Message<'_>, bytes: &[u8], hidden: &[(usize, Hidden)]) -> Option<BTreeMap<u32, u64>> {
+    let mut sizes = BTreeMap::new();
+    for &(at, kind) in hidden {
+        let id = msg.parts.iter().position(|p| (p.offset_header as usize..p.offset_body as usize).contains(&at))?;
+        let id32 = u32::try_from(id).ok()?;
+        let part = &msg.parts[id];
+        let content = bytes.get(part.offset_body as usize..part.offset_end as usize)?;
+        // A part of a multipart ends at a boundary line; one cut short (mail-parser found an
+        // encoding problem there) is left to mail-parser.
+        let after = bytes.get(part.offset_end as usize..)?;
+        if id != 0 && ![&b"\r\n--"[..], b"\n--", b"--"].iter().any(|b| after.starts_with(b)) {
+            return None;
+        }
+        let attachment = msg.attachments.contains(&id32);
+        match (kind, &part.body) {
+            (Hidden::Attachment, PartType::Binary(_) | PartType::InlineBinary(_))
+                if attachment && base64_content_is_clean(content) =>
+            {
+                sizes.insert(id32, base64_decoded_len(content));
+            }
+            (Hidden::Body, PartType::Text(_) | PartType::Html(_))
+                if !attachment && (msg.text_body.contains(&id32) || msg.html_body.contains(&id32)) =>
+            {
+                let decoded = base64_decode_lines(content)?;
+                let charset = part.content_type().and_then(|ct| ct.attribute("charset"));
+                let text =
+                    match charset.and_then(|c| mail_parser::decoders::charsets::map::charset_decoder(c.as_bytes())) {
+                        Some(decode) => decode(&decoded),
+                        None => String::from_utf8(decoded)
+                            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                    };
+                let part = &mut msg.parts[id];
+                part.encoding = mail_parser::Encoding::Base64;
+                part.body = match part.body {
+                    PartType::Html(_) => PartType::Html(text.into()),
+                    _ => PartType::Text(text.into()),
+                };
+            }
+            _ => return None,
+        }
+    }
+    Some(sizes)
+}
+
+/// mail-parser's reading of a message. Some malformed nestings of message/rfc822 parts make it
+/// panic: that is caught and taken as "not a message", so such a message fails alone (recorded
+/// with `mail.parse_failed`, moved to Undeliverable when the profile says so) and the mailbox's
+/// other mail still flows.
+fn mime(bytes: &[u8]) -> Option<mail_parser::Message<'_>> {
+    std::panic::catch_unwind(|| MessageParser::new().parse(bytes)).ok().flatten()
+}
+
 /// Parses a raw message. Refuses only what is not a message at all (`mail.parse_failed`).
 pub fn parse(raw: &[u8]) -> Result<ParsedEmail> {
+    parse_with(raw, true)
+}
+
+/// Parses as [`parse`] does, but leaves all base64 decoding to mail-parser, attachments included
+/// (which [`parse`] avoids): the two give the same result, which the corpus tests compare.
+pub fn parse_decoding_attachments(raw: &[u8]) -> Result<ParsedEmail> {
+    parse_with(raw, false)
+}
+
+fn parse_with(raw: &[u8], defer: bool) -> Result<ParsedEmail> {
     let size = raw.len() as u64;
     let original = raw;
     let fixed = legacy_header_bytes(raw);
     let raw: &[u8] = &fixed;
+    // Base64 contents are decoded here, not by mail-parser (see `hidden_base64`).
+    let hidden = if defer { hidden_base64(raw) } else { Vec::new() };
+    let copy = (!hidden.is_empty()).then(|| {
+        let mut copy = raw.to_vec();
+        for &(at, _) in &hidden {
+            copy[at..at + 6].copy_from_slice(b"binary");
+        }
+        copy
+    });
+    let from_hidden = copy.as_deref().and_then(|bytes| {
+        let mut msg = mime(bytes)?;
+        let sizes = reveal(&mut msg, bytes, &hidden)?;
+        Some((msg, sizes))
+    });
     // Whatever mail-parser makes of it, a message has at least one of the fields every mail
     // system writes; bytes without any (a client appended garbage) are not an email.
-    let msg = MessageParser::new()
-        .parse(raw)
-        .filter(|m| {
-            ["From", "Sender", "To", "Subject", "Date", "Message-ID", "Received", "Return-Path"]
-                .iter()
-                .any(|h| m.header_raw(*h).is_some())
-        })
-        .ok_or_else(|| Error::new(ErrorKind::Validation, "mail.parse_failed").param("size", raw.len()))?;
+    let (msg, deferred_sizes) = match from_hidden {
+        Some(parsed) => Some(parsed),
+        None => mime(raw).map(|m| (m, BTreeMap::new())),
+    }
+    .filter(|(m, _)| {
+        ["From", "Sender", "To", "Subject", "Date", "Message-ID", "Received", "Return-Path"]
+            .iter()
+            .any(|h| m.header_raw(*h).is_some())
+    })
+    .ok_or_else(|| Error::new(ErrorKind::Validation, "mail.parse_failed").param("size", raw.len()))?;
     let mut subject = msg.subject().map(unfold).unwrap_or_default();
     if subject.contains('\u{FFFD}')
         && let Some(value) = msg.header_raw("Subject")
@@ -363,8 +626,9 @@ pub fn parse(raw: &[u8]) -> Result<ParsedEmail> {
                 .map(str::to_owned)
                 .or_else(|| p.message().and_then(|m| m.subject()).map(|s| format!("{s}.eml")))
                 .unwrap_or_default();
-            let size = match &p.body {
-                PartType::Message(_) => u64::from(p.offset_end.saturating_sub(p.offset_body)),
+            let size = match (&p.body, deferred_sizes.get(&id)) {
+                (_, Some(size)) => *size,
+                (PartType::Message(_), None) => u64::from(p.offset_end.saturating_sub(p.offset_body)),
                 _ => p.contents().len() as u64,
             };
             AttachmentPart {
@@ -387,8 +651,10 @@ pub fn parse(raw: &[u8]) -> Result<ParsedEmail> {
         .and_then(|d| chrono::DateTime::<chrono::Utc>::from_timestamp(d.to_timestamp(), 0));
     let notable = msg.header_raw("Auto-Submitted").is_some() || msg.header_raw("Reply-To").is_some();
     let internet_headers = notable.then(|| {
+        // As the message came: the message parsed above may hide a Content-Transfer-Encoding.
+        let headers = MessageParser::new().parse_headers(raw);
         let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (name, value) in msg.headers_raw() {
+        for (name, value) in headers.iter().flat_map(|h| h.headers_raw()) {
             map.entry(name.to_owned()).or_default().push(unfold(value));
         }
         serde_json::to_string(&map).unwrap_or_default()
@@ -420,7 +686,7 @@ pub fn parse(raw: &[u8]) -> Result<ParsedEmail> {
 pub fn attachment_content(raw: &[u8], part_index: u32) -> Option<Vec<u8>> {
     let fixed = legacy_header_bytes(raw);
     let raw: &[u8] = &fixed;
-    let msg = MessageParser::new().parse(raw)?;
+    let msg = mime(raw)?;
     let p = msg.parts.get(part_index as usize)?;
     match &p.body {
         PartType::Message(_) => raw.get(p.offset_body as usize..p.offset_end as usize).map(<[u8]>::to_vec),
@@ -449,6 +715,84 @@ Date: Tue, 1 Dec 2026 10:00:00 +0100\r\n\r\nBonjour\r\n";
         assert_eq!(p.date.map(|d| d.to_rfc3339()), Some("2026-12-01T09:00:00+00:00".to_owned()));
         assert!(p.internet_headers.is_none(), "only auto-submitted or Reply-To mail keeps its headers");
         Ok(())
+    }
+
+    fn with_attachment(content_type: &str, body_b64: &str, text: &str) -> String {
+        format!(
+            "From: a@x.com\r\nSubject: files\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n{text}\r\n--b1\r\nContent-Type: {content_type}\r\n\
+Content-Disposition: attachment; filename=\"f.bin\"\r\ncontent-transfer-encoding: BASE64 \r\n\r\n{body_b64}\r\n--b1--\r\n"
+        )
+    }
+
+    #[test]
+    fn attachment_contents_are_measured_not_decoded_and_text_parts_still_are() -> Result<()> {
+        use base64::Engine as _;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        for len in [0usize, 1, 2, 3, 4, 5, 57, 58, 1000, 1001, 1002] {
+            let content: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            // Folded at 76 characters, as mailers write it.
+            let folded = b64(&content)
+                .as_bytes()
+                .chunks(76)
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect::<Vec<_>>()
+                .join("\r\n");
+            let raw = with_attachment("application/pdf; name=\"f.bin\"", &folded, &b64("Bonjour à tous".as_bytes()));
+            let found: Vec<Hidden> = hidden_base64(raw.as_bytes()).into_iter().map(|(_, k)| k).collect();
+            assert_eq!(found, vec![Hidden::Body, Hidden::Attachment], "the body's and the attachment's encodings");
+            let fast = parse(raw.as_bytes())?;
+            assert_eq!(fast, parse_decoding_attachments(raw.as_bytes())?, "{len} bytes");
+            assert_eq!(fast.attachments.iter().map(|a| a.size).collect::<Vec<_>>(), vec![len as u64]);
+            assert_eq!(fast.text.trim(), "Bonjour à tous", "the base64 text part is decoded");
+            assert_eq!(attachment_content(raw.as_bytes(), fast.attachments[0].part_index), Some(content));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn other_parts_and_misplaced_headers_are_left_to_mail_parser() -> Result<()> {
+        // A text attachment that is not text/plain and a forwarded message in base64: only the
+        // body is found.
+        for ct in ["text/csv", "message/rfc822"] {
+            let raw = with_attachment(ct, "YSxiLGMK", "eA==");
+            assert_eq!(hidden_base64(raw.as_bytes()).len(), 1, "{ct}: only the body is found");
+            assert_eq!(parse(raw.as_bytes())?, parse_decoding_attachments(raw.as_bytes())?, "{ct}");
+        }
+        // A text/plain attachment is taken for a body, and is no body: the message is parsed as
+        // it came, and the attachment keeps its decoded size.
+        let raw = with_attachment("TEXT/plain", "YSxiLGMK", "eA==");
+        assert_eq!(hidden_base64(raw.as_bytes()).len(), 2);
+        let p = parse(raw.as_bytes())?;
+        assert_eq!(p.attachments.iter().map(|a| a.size).collect::<Vec<_>>(), vec![6]);
+        assert_eq!(p, parse_decoding_attachments(raw.as_bytes())?);
+        // Invalid base64 in a body: mail-parser's own recovery, as if nothing was hidden.
+        let raw = with_attachment("application/pdf", "JVBERi0=", "not*base64!");
+        assert_eq!(parse(raw.as_bytes())?, parse_decoding_attachments(raw.as_bytes())?);
+        // A text body that quotes MIME headers: the lines are found, but they are no part's
+        // header, so the message is parsed as it came and its text keeps every character.
+        let quoted = "Subject: howto\r\nFrom: a@x.com\r\nContent-Type: text/plain\r\n\r\nWrite this:\r\n\r\n\
+Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n";
+        assert_eq!(hidden_base64(quoted.as_bytes()).len(), 1);
+        let p = parse(quoted.as_bytes())?;
+        assert!(p.text.contains("Content-Transfer-Encoding: base64"), "{}", p.text);
+        assert_eq!(p, parse_decoding_attachments(quoted.as_bytes())?);
+        Ok(())
+    }
+
+    #[test]
+    fn a_message_that_makes_mail_parser_panic_is_refused_with_a_code() {
+        // Two message/rfc822 parts in a row, then another part: mail-parser 0.11 panics on it
+        // ("Invalid part ID, could not find multipart").
+        let raw = "From: a@x.com\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n--zz\r\nContent-Type: message/rfc822\r\n\
+Content-Transfer-Encoding: 7bit\r\n\r\nAA==\r\n--zz\r\nContent-Type: message/rfc822\r\n\r\nAA==\r\n\
+--zz\r\n\r\n\r\n--zz--\r\n";
+        let panics = std::panic::catch_unwind(|| MessageParser::new().parse(raw.as_bytes()).is_some()).is_err();
+        assert!(panics, "mail-parser no longer panics on this message: the catch may go");
+        assert_eq!(parse(raw.as_bytes()).err().map(|e| e.code().to_owned()).as_deref(), Some("mail.parse_failed"));
+        assert_eq!(attachment_content(raw.as_bytes(), 1), None);
     }
 
     #[test]
@@ -501,5 +845,83 @@ Date: Tue, 1 Dec 2026 10:00:00 +0100\r\n\r\nBonjour\r\n";
         let odd = format!("Subject: x\r\nThread-Index: {}\r\n\r\nx\r\n", b64(23));
         assert_eq!(parse(odd.as_bytes())?.thread_index, None, "not 22 + 5n bytes: not a conversation index");
         Ok(())
+    }
+
+    mod generated {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// One MIME part as a generator writes it.
+        fn part() -> impl Strategy<Value = String> {
+            let content_type = prop::sample::select(vec![
+                "", "text/plain; charset=utf-8", "TEXT/HTML", "text/plain; charset=iso-2022-jp", "text/csv",
+                "application/pdf; name=\"a.pdf\"", "image/png", "message/rfc822", "application/octet-stream",
+            ]);
+            let encoding = prop::sample::select(vec!["", "base64", "BASE64 ", "quoted-printable", "7bit", "base64x"]);
+            let disposition = prop::sample::select(vec!["", "attachment; filename=\"f.bin\"", "inline"]);
+            let body = prop_oneof![
+                // Valid base64, folded or not.
+                (prop::collection::vec(any::<u8>(), 0..300), any::<bool>()).prop_map(|(b, fold)| {
+                    use base64::Engine as _;
+                    let e = base64::engine::general_purpose::STANDARD.encode(b);
+                    if fold {
+                        e.as_bytes().chunks(76).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("\r\n")
+                    } else {
+                        e
+                    }
+                }),
+                // Anything printable, quoted headers included.
+                "[ -~\r\n]{0,200}",
+                Just("Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=".to_owned()),
+            ];
+            (content_type, encoding, disposition, body).prop_map(|(ct, cte, disp, body)| {
+                let mut h = String::new();
+                if !ct.is_empty() {
+                    h += &format!("Content-Type: {ct}\r\n");
+                }
+                if !cte.is_empty() {
+                    h += &format!("Content-Transfer-Encoding: {cte}\r\n");
+                }
+                if !disp.is_empty() {
+                    h += &format!("Content-Disposition: {disp}\r\n");
+                }
+                format!("{h}\r\n{body}")
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1500))]
+
+            /// Whatever the parts, their types, encodings and contents, cut anywhere and with
+            /// either line end: decoding base64 here gives exactly what mail-parser gives, and
+            /// never panics.
+            #[test]
+            fn decoding_base64_here_changes_nothing(
+                parts in prop::collection::vec(part(), 1..4),
+                single in any::<bool>(),
+                cut in any::<prop::sample::Index>(),
+                lf in any::<bool>(),
+            ) {
+                let mut raw = "From: a@x.com\r\nSubject: s\r\nMIME-Version: 1.0\r\n".to_owned();
+                if single {
+                    raw += &parts[0];
+                } else {
+                    raw += "Content-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n";
+                    for p in &parts {
+                        raw += &format!("--zz\r\n{p}\r\n");
+                    }
+                    raw += "--zz--\r\n";
+                }
+                let mut raw = raw.into_bytes();
+                if lf {
+                    raw = String::from_utf8_lossy(&raw).replace("\r\n", "\n").into_bytes();
+                }
+                let whole = parse(&raw).map_err(|e| e.code().to_owned());
+                prop_assert_eq!(whole, parse_decoding_attachments(&raw).map_err(|e| e.code().to_owned()));
+                let cut = raw[..cut.index(raw.len() + 1)].to_vec();
+                let fast = parse(&cut).map_err(|e| e.code().to_owned());
+                prop_assert_eq!(fast, parse_decoding_attachments(&cut).map_err(|e| e.code().to_owned()));
+            }
+        }
     }
 }
