@@ -567,12 +567,13 @@ async fn the_mailbox_grid_reads_windows_sorted_in_sql_and_a_view_can_be_selected
     let first = page(by_name, 0, 100).await;
     assert_eq!(first.total, 249, "the active view, without the inactive mailbox");
     assert_eq!(first.rows.len(), 100);
-    let names: Vec<&str> = first.rows.iter().map(|r| r.mailbox.name.as_str()).collect();
+    assert!(first.rows.iter().all(|r| r.last_synced_on.is_none()), "never synchronised");
+    let names: Vec<&str> = first.rows.iter().map(|r| r.mailbox.mailbox.name.as_str()).collect();
     assert_eq!(&names[..3], ["user 000", "User 001", "user 002"], "by name, whatever the case");
     // Windows follow one another without overlap or gap, to the end.
     let mut seen = Vec::new();
     for offset in (0..249).step_by(100) {
-        seen.extend(page(by_name, offset, 100).await.rows.into_iter().map(|r| r.mailbox.id));
+        seen.extend(page(by_name, offset, 100).await.rows.into_iter().map(|r| r.mailbox.mailbox.id));
     }
     let distinct: std::collections::BTreeSet<_> = seen.iter().collect();
     assert_eq!((seen.len(), distinct.len()), (249, 249));
@@ -580,7 +581,7 @@ async fn the_mailbox_grid_reads_windows_sorted_in_sql_and_a_view_can_be_selected
     // Descending email addresses; a search narrows the view and its total.
     let desc = page(MailboxSort { key: MailboxSortKey::EmailAddress, descending: true }, 0, 2).await;
     assert_eq!(
-        desc.rows.iter().map(|r| r.mailbox.email_address.as_str()).collect::<Vec<_>>(),
+        desc.rows.iter().map(|r| r.mailbox.mailbox.email_address.as_str()).collect::<Vec<_>>(),
         ["u249@grid.test", "u248@grid.test"]
     );
     let searched =
@@ -590,7 +591,7 @@ async fn the_mailbox_grid_reads_windows_sorted_in_sql_and_a_view_can_be_selected
     assert_eq!((searched.total, searched.rows.len()), (10, 10));
 
     // "All" selects the view by query: every active mailbox but the ones unticked.
-    let except = vec![first.rows[0].mailbox.id, first.rows[1].mailbox.id];
+    let except = vec![first.rows[0].mailbox.mailbox.id, first.rows[1].mailbox.mailbox.id];
     let selected = api::selected_mailbox_ids(
         &e,
         MailboxSelection::Query {

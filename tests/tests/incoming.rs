@@ -259,6 +259,7 @@ async fn a_preview_writes_nothing_and_changes_nothing_on_the_server() -> Result<
     assert_eq!(serversync_tests::count_rows(&db, "email_activity"), rows_before);
     assert_eq!(serversync_tests::count_rows(&db, "mailbox_sync_state"), 0, "no cursor written");
     assert_eq!(servers_flags(&servers).await, seen_before, "no flag changed on the server");
+    assert_eq!(last_synced(&e, carol).await, None, "a preview is no synchronisation");
     // Apply refuses a mailbox that was not tested and enabled.
     let refused = ok(api::sync_mailboxes(
         &e,
@@ -398,6 +399,7 @@ async fn a_cycle_capped_at_n_messages_leaves_the_rest_for_the_next_one() -> Resu
             msg("a@example.org", "carol@localhost", "", &format!("Capped {i}"), &format!("c{i}@example.org"), "", "x");
         deliver(&servers, "a@example.org", &["carol@localhost"], &m);
     }
+    let started = chrono::Utc::now();
     let mut tracked = Vec::new();
     for _ in 0..4 {
         let r = ok(api::sync_mailboxes(
@@ -412,5 +414,13 @@ async fn a_cycle_capped_at_n_messages_leaves_the_rest_for_the_next_one() -> Resu
     }
     assert_eq!(tracked, vec![2, 2, 1, 0], "five messages (Test & Enable's and four) in cycles of two");
     assert_eq!(activities(&e).await.len(), 5);
+    // The Mailboxes grid says when the mailbox was last synchronised.
+    assert!(last_synced(&e, carol).await.is_some_and(|t| t >= started), "{:?}", last_synced(&e, carol).await);
     Ok(())
+}
+
+/// The "last synchronised" of a mailbox's row in the Mailboxes grid.
+async fn last_synced(e: &Engine, id: MailboxId) -> Option<chrono::DateTime<chrono::Utc>> {
+    let page = ok(api::list_mailbox_page(e, Default::default(), Default::default(), 0, 1000).await);
+    page.rows.into_iter().find(|r| r.mailbox.mailbox.id == id).and_then(|r| r.last_synced_on)
 }

@@ -228,11 +228,22 @@ pub struct MailboxSort {
     pub descending: bool,
 }
 
+/// A row of the mailbox grid.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MailboxRow {
+    #[serde(flatten)]
+    pub mailbox: MailboxDto,
+    /// When a synchronisation of the mailbox last completed (scheduled, any workload, or run by
+    /// hand); None: never.
+    pub last_synced_on: Option<crate::domain::Timestamp>,
+}
+
 /// One window of a grid view and the view's size.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MailboxPage {
-    pub rows: Vec<MailboxDto>,
+    pub rows: Vec<MailboxRow>,
     /// How many mailboxes the view holds.
     pub total: u32,
 }
@@ -264,10 +275,14 @@ pub async fn list_mailbox_page(
     engine
         .read(move |c, _| {
             let (rows, total) = store::mailboxes::page(c, &query.filter(), key, sort.descending, offset, limit)?;
-            Ok(MailboxPage {
-                rows: rows.into_iter().map(Into::into).collect(),
-                total: u32::try_from(total).unwrap_or(u32::MAX),
-            })
+            let rows = rows
+                .into_iter()
+                .map(|m| {
+                    let last_synced_on = store::sync_state::last_completed(c, m.id)?;
+                    Ok(MailboxRow { mailbox: m.into(), last_synced_on })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(MailboxPage { rows, total: u32::try_from(total).unwrap_or(u32::MAX) })
         })
         .await
 }

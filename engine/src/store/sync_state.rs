@@ -36,6 +36,16 @@ pub fn get(c: &Connection, mailbox: MailboxId) -> Result<SyncState> {
     Ok(row.unwrap_or_default())
 }
 
+/// When a synchronisation of a mailbox last completed: a scheduled cycle of any workload, or an
+/// incoming cycle run by hand.
+pub fn last_completed(c: &Connection, mailbox: MailboxId) -> Result<Option<Timestamp>> {
+    Ok(c.prepare_cached(
+        "SELECT max(t) FROM (SELECT last_completed_on AS t FROM mailbox_schedule WHERE mailbox_id = ?1
+             UNION ALL SELECT last_sync_completed_on FROM mailbox_sync_state WHERE mailbox_id = ?1)",
+    )?
+    .query_row([mailbox], |r| r.get(0))?)
+}
+
 /// Writes a mailbox's sync state.
 pub fn put(tx: &Transaction<'_>, mailbox: MailboxId, s: &SyncState) -> Result<()> {
     tx.prepare_cached(

@@ -1047,14 +1047,14 @@ export type MailboxPage = MailboxPage_Serialize | MailboxPage_Deserialize;
 
 /**  One window of a grid view and the view's size. */
 export type MailboxPage_Deserialize = {
-	rows: MailboxDto_Deserialize[],
+	rows: MailboxRow_Deserialize[],
 	/**  How many mailboxes the view holds. */
 	total: number,
 };
 
 /**  One window of a grid view and the view's size. */
 export type MailboxPage_Serialize = {
-	rows: MailboxDto_Serialize[],
+	rows: MailboxRow_Serialize[],
 	/**  How many mailboxes the view holds. */
 	total: number,
 };
@@ -1077,6 +1077,27 @@ export type MailboxQuery_Serialize = {
 	search: string | null,
 	profile_id: ProfileId | null,
 };
+
+/**  A row of the mailbox grid. */
+export type MailboxRow = MailboxRow_Serialize | MailboxRow_Deserialize;
+
+/**  A row of the mailbox grid. */
+export type MailboxRow_Deserialize = {
+	/**
+	 *  When a synchronisation of the mailbox last completed (scheduled, any workload, or run by
+	 *  hand); None: never.
+	 */
+	last_synced_on?: string | null,
+} & MailboxDto_Deserialize;
+
+/**  A row of the mailbox grid. */
+export type MailboxRow_Serialize = {
+	/**
+	 *  When a synchronisation of the mailbox last completed (scheduled, any workload, or run by
+	 *  hand); None: never.
+	 */
+	last_synced_on: string | null,
+} & MailboxDto_Serialize;
 
 /**  A selection of mailboxes: the rows picked one by one, or every row of a view but some. */
 export type MailboxSelection = MailboxSelection_Serialize | MailboxSelection_Deserialize;

@@ -80,6 +80,7 @@ export const en = {
   "mailbox.incomingStatus": "Incoming Email Status",
   "mailbox.outgoingStatus": "Outgoing Email Status",
   "mailbox.actStatus": "Appointments, Contacts, and Tasks Status",
+  "mailbox.lastSynced": "Last Synchronized",
   "mailbox.testCompletedOn": "Mailbox Test Completed On",
   "mailbox.enabled": "Enabled for",
   "mailbox.noProfile": "(none)",

@@ -75,6 +75,7 @@ export const fr: Dict = {
   "mailbox.incomingStatus": "Statut du courrier entrant",
   "mailbox.outgoingStatus": "Statut du courrier sortant",
   "mailbox.actStatus": "Statut des rendez-vous, contacts et tâches",
+  "mailbox.lastSynced": "Dernière synchronisation",
   "mailbox.testCompletedOn": "Test de la boîte aux lettres terminé le",
   "mailbox.enabled": "Activée pour",
   "mailbox.noProfile": "(aucun)",

@@ -75,6 +75,7 @@ export const vi: Dict = {
   "mailbox.incomingStatus": "Trạng thái email đến",
   "mailbox.outgoingStatus": "Trạng thái email đi",
   "mailbox.actStatus": "Trạng thái cuộc hẹn, liên hệ và tác vụ",
+  "mailbox.lastSynced": "Lần đồng bộ gần nhất",
   "mailbox.testCompletedOn": "Kiểm tra hộp thư hoàn tất lúc",
   "mailbox.enabled": "Đã bật cho",
   "mailbox.noProfile": "(không có)",

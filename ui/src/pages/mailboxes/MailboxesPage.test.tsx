@@ -15,6 +15,8 @@ const mailbox = (id: number) => ({
   test_and_enable_last_attempted_on: null, email_address_status: "approved", approved_by_user_id: null, approved_by_administrator: true,
   approved_on: null, enabled_for_incoming: false, enabled_for_outgoing: false, enabled_for_act: false, process_email_received_after: null,
   state: "active", transient_failure_count: 0, last_sync_error_code: "", last_sync_error_on: null, created_on: "", modified_on: "",
+  // The first mailbox was synchronised three minutes ago; the others never.
+  last_synced_on: id === 1 ? new Date(Date.now() - 3 * 60_000).toISOString() : null,
 });
 
 let calls: { cmd: string; args: Record<string, unknown> }[] = [];
@@ -50,6 +52,18 @@ afterEach(() => {
 const pages = () => calls.filter((c) => c.cmd === "list_mailbox_page");
 
 describe("the mailbox grid over 100,000 mailboxes", () => {
+  it("says when each mailbox was last synchronised, relative to now, in the chosen language", async () => {
+    setLang("fr");
+    render(() => <MailboxesPage />);
+    await waitFor(() => expect(document.querySelector('[data-testid="mailbox-row"][data-name="Mailbox 000001"]')).not.toBeNull());
+    const first = document.querySelector('[data-testid="mailbox-row"][data-name="Mailbox 000001"] [data-testid="mailbox-last-synced"]');
+    expect(first?.textContent).toBe("il y a 3 minutes");
+    expect(first?.getAttribute("title")).toMatch(/\d{2}\/\d{2}\/\d{4}/);
+    const second = document.querySelector('[data-testid="mailbox-row"][data-name="Mailbox 000002"]');
+    expect(second?.textContent).toContain("Jamais");
+  });
+
+
   it("reads only the page it shows, sorted by the engine, and says how many there are", async () => {
     render(() => <MailboxesPage />);
     await waitFor(() => expect(document.querySelector('[data-testid="mailbox-row"][data-name="Mailbox 000001"]')).not.toBeNull());

@@ -4,13 +4,14 @@
 // selects the view itself (a query, with the rows unticked since), not a list of ids. Test &
 // Enable runs as a background job.
 import { Show, createEffect, createMemo, createResource, createSignal, on, onCleanup } from "solid-js";
-import { api, call, idFrom, type MailboxDto_Serialize, type MailboxId, type MailboxSync_Serialize, type ProfileId, type RecordRef, type UserId, type MailboxQuery_Deserialize, type MailboxChanges_Deserialize, type MailboxSelection_Deserialize, type MailboxSortKey } from "../../api";
+import { api, call, idFrom, type MailboxRow_Serialize, type MailboxId, type MailboxSync_Serialize, type ProfileId, type RecordRef, type UserId, type MailboxQuery_Deserialize, type MailboxChanges_Deserialize, type MailboxSelection_Deserialize, type MailboxSortKey } from "../../api";
 import { useCatalog } from "../../api/catalog";
 import { ErrorBanner, SelectField } from "../../components/form";
 import { currentJob, followJob } from "../../components/JobPanel";
 import { createPagedRows } from "../../components/pagedRows";
 import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
-import { fieldLabel, t } from "../../i18n";
+import { nowTick } from "../../components/when";
+import { fieldLabel, formatDate, formatRelative, t } from "../../i18n";
 import { MailboxForm } from "./MailboxForm";
 import { type SortDir } from "./selection";
 import { SyncResults } from "./SyncResults";
@@ -82,7 +83,7 @@ export function MailboxesPage() {
   };
 
   // The rows, read a page at a time as the grid scrolls, sorted and filtered by the engine.
-  const paged = createPagedRows<MailboxDto_Serialize>({
+  const paged = createPagedRows<MailboxRow_Serialize>({
     pageSize: PAGE_SIZE,
     fetch: (offset, limit) => {
       const q = query();
@@ -163,7 +164,7 @@ export function MailboxesPage() {
   };
   const some = () => selectedCount() > 0;
 
-  const columns = (): (GridColumn<MailboxDto_Serialize> & { key: MailboxSortKey })[] => [
+  const columns = (): (GridColumn<MailboxRow_Serialize> & { key: MailboxSortKey | "last_synced_on" })[] => [
     { key: "name", sortable: true, title: fieldLabel("name"), width: 220, render: (m) => m.name },
     { key: "email_address", sortable: true, title: fieldLabel("email_address"), width: 240, render: (m) => m.email_address },
     { key: "email_address_status", sortable: true, title: t("mailbox.emailAddressStatus"), width: 140, render: (m) => t(`approval.${m.email_address_status}`) },
@@ -172,6 +173,12 @@ export function MailboxesPage() {
     { key: "outgoing_status", sortable: true, title: t("mailbox.outgoingStatus"), width: 120, render: (m) => t(`status.${m.outgoing_status}`) },
     { key: "act_status", sortable: true, title: t("mailbox.actStatus"), width: 120, render: (m) => t(`status.${m.act_status}`) },
     { key: "kind", sortable: true, title: t("mailbox.regarding"), width: 110, render: (m) => t(`mailbox.kind.${m.kind}`) },
+    {
+      key: "last_synced_on", title: t("mailbox.lastSynced"), width: 150,
+      render: (m) => (m.last_synced_on
+        ? <time dateTime={m.last_synced_on} title={formatDate(m.last_synced_on)} data-testid="mailbox-last-synced">{formatRelative(m.last_synced_on, nowTick())}</time>
+        : t("schedule.never")),
+    },
   ];
 
   async function run(f: () => Promise<unknown>) {
@@ -318,7 +325,7 @@ export function MailboxesPage() {
           </div>
         </Show>
 
-        <VirtualGrid<MailboxDto_Serialize, MailboxId>
+        <VirtualGrid<MailboxRow_Serialize, MailboxId>
           testid="mailbox-grid"
           rowTestid="mailbox-row"
           label={t("nav.mailboxes")}
