@@ -418,7 +418,8 @@ fn base64_decode_lines(content: &[u8]) -> Option<Vec<u8>> {
     use base64::Engine as _;
     const LINES: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
         &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new().with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone),
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone),
     );
     let value = |b: u8| -> Option<u32> {
         Some(u32::from(match b {
@@ -854,8 +855,15 @@ Content-Transfer-Encoding: 7bit\r\n\r\nAA==\r\n--zz\r\nContent-Type: message/rfc
         /// One MIME part as a generator writes it.
         fn part() -> impl Strategy<Value = String> {
             let content_type = prop::sample::select(vec![
-                "", "text/plain; charset=utf-8", "TEXT/HTML", "text/plain; charset=iso-2022-jp", "text/csv",
-                "application/pdf; name=\"a.pdf\"", "image/png", "message/rfc822", "application/octet-stream",
+                "",
+                "text/plain; charset=utf-8",
+                "TEXT/HTML",
+                "text/plain; charset=iso-2022-jp",
+                "text/csv",
+                "application/pdf; name=\"a.pdf\"",
+                "image/png",
+                "message/rfc822",
+                "application/octet-stream",
             ]);
             let encoding = prop::sample::select(vec!["", "base64", "BASE64 ", "quoted-printable", "7bit", "base64x"]);
             let disposition = prop::sample::select(vec!["", "attachment; filename=\"f.bin\"", "inline"]);
@@ -865,7 +873,11 @@ Content-Transfer-Encoding: 7bit\r\n\r\nAA==\r\n--zz\r\nContent-Type: message/rfc
                     use base64::Engine as _;
                     let e = base64::engine::general_purpose::STANDARD.encode(b);
                     if fold {
-                        e.as_bytes().chunks(76).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("\r\n")
+                        e.as_bytes()
+                            .chunks(76)
+                            .map(|c| String::from_utf8_lossy(c).into_owned())
+                            .collect::<Vec<_>>()
+                            .join("\r\n")
                     } else {
                         e
                     }
