@@ -10,7 +10,7 @@ use crate::domain::{Account, Contact, Lead, RecordState, Timestamp};
 use crate::store::{self, record::Record, records::Table};
 use crate::{Engine, Error, Result};
 use rusqlite::Transaction;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// A record kind as the API handles it: its rules.
@@ -107,6 +107,102 @@ where
     <R as Record>::Id: std::fmt::Display + Send,
 {
     engine.read(move |c, _| store::records::list(c, view.state())).await
+}
+
+/// What a record grid (Contacts, Accounts, Leads) asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordQuery {
+    pub view: PrincipalView,
+    /// Part of a name or an e-mail address.
+    pub search: Option<String>,
+}
+
+impl RecordQuery {
+    fn filter(&self) -> store::records::RecordFilter {
+        store::records::RecordFilter { state: self.view.state(), search: self.search.clone() }
+    }
+}
+
+/// The columns a record grid sorts by (the company name is a lead's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum RecordSortKey {
+    #[default]
+    Name,
+    EmailAddress1,
+    CompanyName,
+    OwnerUserId,
+    ModifiedOn,
+}
+
+/// A record grid's sort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordSort {
+    pub key: RecordSortKey,
+    pub descending: bool,
+}
+
+/// A selection of records: the rows picked one by one, or every row of a view but some.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case", tag = "by")]
+pub enum RecordSelection {
+    Ids { ids: Vec<i64> },
+    Query { query: RecordQuery, except: Vec<i64> },
+}
+
+/// The most rows one page may hold.
+pub const MAX_RECORD_PAGE_ROWS: u32 = 1000;
+
+async fn page<R: Kind>(
+    engine: &Engine,
+    query: RecordQuery,
+    sort: RecordSort,
+    offset: u32,
+    limit: u32,
+) -> Result<(Vec<R>, u32)>
+where
+    <R as Record>::Id: std::fmt::Display + Send,
+{
+    use store::records::RecordOrder;
+    let order = match sort.key {
+        RecordSortKey::Name => RecordOrder::Name,
+        RecordSortKey::EmailAddress1 => RecordOrder::Column("email_address_1"),
+        RecordSortKey::CompanyName if R::TEXT_COLUMNS.contains(&"company_name") => RecordOrder::Column("company_name"),
+        RecordSortKey::CompanyName => {
+            return Err(Error::validation("record.sort.unknown")
+                .param("entity", <R as crate::domain::crm::CrmRecord>::ENTITY)
+                .param("key", "company_name"));
+        }
+        RecordSortKey::OwnerUserId => RecordOrder::Owner,
+        RecordSortKey::ModifiedOn => RecordOrder::ModifiedOn,
+    };
+    let limit = limit.clamp(1, MAX_RECORD_PAGE_ROWS);
+    engine
+        .read(move |c, _| {
+            let (rows, total) = store::records::page::<R>(c, &query.filter(), order, sort.descending, offset, limit)?;
+            Ok((rows, u32::try_from(total).unwrap_or(u32::MAX)))
+        })
+        .await
+}
+
+async fn selected_ids<R: Kind>(engine: &Engine, selection: RecordSelection) -> Result<Vec<i64>>
+where
+    <R as Record>::Id: std::fmt::Display + Send,
+{
+    match selection {
+        RecordSelection::Ids { ids } => Ok(ids),
+        RecordSelection::Query { query, except } => {
+            let except: std::collections::HashSet<i64> = except.into_iter().collect();
+            let ids = engine.read(move |c, _| store::records::ids::<R>(c, &query.filter())).await?;
+            Ok(ids.into_iter().filter(|id| !except.contains(id)).collect())
+        }
+    }
 }
 
 async fn set_state<R: Kind>(engine: &Engine, ids: Vec<<R as Record>::Id>, state: RecordState) -> Result<Vec<R>>
@@ -224,7 +320,37 @@ where
 
 /// Declares the public calls of one record kind over the generic ones above.
 macro_rules! record_api {
-    ($ty:ident, $id:ident, $changes:ident, $create:ident, $update:ident, $get:ident, $list:ident, $set_state:ident, $import:ident) => {
+    ($ty:ident, $id:ident, $changes:ident, $create:ident, $update:ident, $get:ident, $list:ident, $set_state:ident, $import:ident,
+     $page_ty:ident, $page:ident, $selected:ident) => {
+        #[doc = concat!("One window of a ", stringify!($ty), " grid view, sorted in SQL, and the view's size.")]
+        #[derive(Debug, Clone, PartialEq, Serialize)]
+        #[cfg_attr(feature = "specta", derive(specta::Type))]
+        pub struct $page_ty {
+            pub rows: Vec<wire::$ty>,
+            pub total: u32,
+        }
+
+        #[doc = concat!(
+            "Rows `offset..offset + limit` of a ", stringify!($ty),
+            " grid view: the grid reads the rows it shows, whatever the number of records."
+        )]
+        pub async fn $page(
+            engine: &Engine,
+            query: RecordQuery,
+            sort: RecordSort,
+            offset: u32,
+            limit: u32,
+        ) -> Result<$page_ty> {
+            let (rows, total) = page::<$ty>(engine, query, sort, offset, limit).await?;
+            Ok($page_ty { rows: rows.wire(), total })
+        }
+
+        #[doc = concat!("The ids of a selection of ", stringify!($ty), " records, by id (a view selected with \"all\" is read in the engine).")]
+        pub async fn $selected(engine: &Engine, selection: RecordSelection) -> Result<Vec<wire::$id>> {
+            let ids = selected_ids::<$ty>(engine, selection).await?;
+            Ok(ids.into_iter().map(|id| wire::$id::from(crate::domain::$id(id))).collect())
+        }
+
         #[doc = concat!("Creates a ", stringify!($ty), " (Save on a new form).")]
         pub async fn $create(engine: &Engine, changes: wire::$changes) -> Result<wire::$ty> {
             create::<$ty>(engine, changes.into()).await.map(Wire::wire)
@@ -273,7 +399,10 @@ record_api!(
     get_contact,
     list_contacts,
     set_contact_state,
-    import_contacts
+    import_contacts,
+    ContactPage,
+    list_contact_page,
+    selected_contact_ids
 );
 record_api!(
     Account,
@@ -284,6 +413,22 @@ record_api!(
     get_account,
     list_accounts,
     set_account_state,
-    import_accounts
+    import_accounts,
+    AccountPage,
+    list_account_page,
+    selected_account_ids
 );
-record_api!(Lead, LeadId, LeadChanges, create_lead, update_lead, get_lead, list_leads, set_lead_state, import_leads);
+record_api!(
+    Lead,
+    LeadId,
+    LeadChanges,
+    create_lead,
+    update_lead,
+    get_lead,
+    list_leads,
+    set_lead_state,
+    import_leads,
+    LeadPage,
+    list_lead_page,
+    selected_lead_ids
+);

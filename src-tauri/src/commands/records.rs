@@ -2,15 +2,35 @@
 
 use super::{CmdResult, dto};
 use serversync::Engine;
-use serversync::api::{self, ImportSummary, PrincipalView, RecordState};
+use serversync::api::{self, ImportSummary, PrincipalView, RecordQuery, RecordSelection, RecordSort, RecordState};
 use serversync::api::{
-    Account, AccountChanges, AccountId, Contact, ContactChanges, ContactId, Lead, LeadChanges, LeadId,
+    Account, AccountChanges, AccountId, AccountPage, Contact, ContactChanges, ContactId, ContactPage, Lead,
+    LeadChanges, LeadId, LeadPage,
 };
 use tauri::State;
 
-/// The five commands of one record kind.
+/// The seven commands of one record kind.
 macro_rules! record_commands {
-    ($ty:ident, $id:ident, $changes:ident, $create:ident, $update:ident, $list:ident, $set_state:ident, $import:ident) => {
+    ($ty:ident, $id:ident, $changes:ident, $create:ident, $update:ident, $list:ident, $set_state:ident, $import:ident,
+     $page_ty:ident, $page:ident, $selected:ident) => {
+        #[tauri::command]
+        #[specta::specta]
+        pub async fn $page(
+            engine: State<'_, Engine>,
+            query: RecordQuery,
+            sort: RecordSort,
+            offset: u32,
+            limit: u32,
+        ) -> CmdResult<$page_ty> {
+            api::$page(&engine, query, sort, offset, limit).await.map_err(dto)
+        }
+
+        #[tauri::command]
+        #[specta::specta]
+        pub async fn $selected(engine: State<'_, Engine>, selection: RecordSelection) -> CmdResult<Vec<$id>> {
+            api::$selected(&engine, selection).await.map_err(dto)
+        }
+
         #[tauri::command]
         #[specta::specta]
         pub async fn $create(engine: State<'_, Engine>, changes: $changes) -> CmdResult<$ty> {
@@ -52,7 +72,10 @@ record_commands!(
     update_contact,
     list_contacts,
     set_contact_state,
-    import_contacts
+    import_contacts,
+    ContactPage,
+    list_contact_page,
+    selected_contact_ids
 );
 record_commands!(
     Account,
@@ -62,6 +85,21 @@ record_commands!(
     update_account,
     list_accounts,
     set_account_state,
-    import_accounts
+    import_accounts,
+    AccountPage,
+    list_account_page,
+    selected_account_ids
 );
-record_commands!(Lead, LeadId, LeadChanges, create_lead, update_lead, list_leads, set_lead_state, import_leads);
+record_commands!(
+    Lead,
+    LeadId,
+    LeadChanges,
+    create_lead,
+    update_lead,
+    list_leads,
+    set_lead_state,
+    import_leads,
+    LeadPage,
+    list_lead_page,
+    selected_lead_ids
+);

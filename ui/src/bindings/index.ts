@@ -53,18 +53,24 @@ export const commands = {
 	getJob: (id: JobId) => typedError<JobDto_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("get_job", { id })),
 	cancelJob: (id: JobId) => typedError<JobDto_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("cancel_job", { id })),
 	listContacts: (view: PrincipalView) => typedError<Contact_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("list_contacts", { view })),
+	listContactPage: (query: RecordQuery_Deserialize, sort: RecordSort_Deserialize, offset: number, limit: number) => typedError<ContactPage_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("list_contact_page", { query, sort, offset, limit })),
+	selectedContactIds: (selection: RecordSelection_Deserialize) => typedError<ContactId[], ErrorDto_Serialize>(__TAURI_INVOKE("selected_contact_ids", { selection })),
 	createContact: (changes: ContactChanges_Deserialize) => typedError<Contact_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("create_contact", { changes })),
 	updateContact: (id: ContactId, changes: ContactChanges_Deserialize) => typedError<Contact_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("update_contact", { id, changes })),
 	setContactState: (ids: ContactId[], state: RecordState) => typedError<Contact_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("set_contact_state", { ids, state })),
 	/**  CSV text (the file's content, read by the window), all rows or none. */
 	importContacts: (csv: string) => typedError<ImportSummary, ErrorDto_Serialize>(__TAURI_INVOKE("import_contacts", { csv })),
 	listAccounts: (view: PrincipalView) => typedError<Account_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("list_accounts", { view })),
+	listAccountPage: (query: RecordQuery_Deserialize, sort: RecordSort_Deserialize, offset: number, limit: number) => typedError<AccountPage_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("list_account_page", { query, sort, offset, limit })),
+	selectedAccountIds: (selection: RecordSelection_Deserialize) => typedError<AccountId[], ErrorDto_Serialize>(__TAURI_INVOKE("selected_account_ids", { selection })),
 	createAccount: (changes: AccountChanges_Deserialize) => typedError<Account_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("create_account", { changes })),
 	updateAccount: (id: AccountId, changes: AccountChanges_Deserialize) => typedError<Account_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("update_account", { id, changes })),
 	setAccountState: (ids: AccountId[], state: RecordState) => typedError<Account_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("set_account_state", { ids, state })),
 	/**  CSV text (the file's content, read by the window), all rows or none. */
 	importAccounts: (csv: string) => typedError<ImportSummary, ErrorDto_Serialize>(__TAURI_INVOKE("import_accounts", { csv })),
 	listLeads: (view: PrincipalView) => typedError<Lead_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("list_leads", { view })),
+	listLeadPage: (query: RecordQuery_Deserialize, sort: RecordSort_Deserialize, offset: number, limit: number) => typedError<LeadPage_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("list_lead_page", { query, sort, offset, limit })),
+	selectedLeadIds: (selection: RecordSelection_Deserialize) => typedError<LeadId[], ErrorDto_Serialize>(__TAURI_INVOKE("selected_lead_ids", { selection })),
 	createLead: (changes: LeadChanges_Deserialize) => typedError<Lead_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("create_lead", { changes })),
 	updateLead: (id: LeadId, changes: LeadChanges_Deserialize) => typedError<Lead_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("update_lead", { id, changes })),
 	setLeadState: (ids: LeadId[], state: RecordState) => typedError<Lead_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("set_lead_state", { ids, state })),
@@ -128,6 +134,18 @@ export type AccountChanges_Serialize = {
 
 /**  An account. */
 export type AccountId = number & { readonly __brand: "AccountId" };
+
+export type AccountPage = AccountPage_Serialize | AccountPage_Deserialize;
+
+export type AccountPage_Deserialize = {
+	rows: Account_Deserialize[],
+	total: number,
+};
+
+export type AccountPage_Serialize = {
+	rows: Account_Serialize[],
+	total: number,
+};
 
 /**  An account (`account`): a company or organisation. */
 export type Account_Deserialize = {
@@ -298,6 +316,18 @@ export type ContactChanges_Serialize = {
 
 /**  A contact. */
 export type ContactId = number & { readonly __brand: "ContactId" };
+
+export type ContactPage = ContactPage_Serialize | ContactPage_Deserialize;
+
+export type ContactPage_Deserialize = {
+	rows: Contact_Deserialize[],
+	total: number,
+};
+
+export type ContactPage_Serialize = {
+	rows: Contact_Serialize[],
+	total: number,
+};
 
 /**  A contact (`contact`): a person the organisation deals with. */
 export type Contact_Deserialize = {
@@ -951,6 +981,18 @@ export type LeadChanges_Serialize = {
 
 /**  A lead. */
 export type LeadId = number & { readonly __brand: "LeadId" };
+
+export type LeadPage = LeadPage_Serialize | LeadPage_Deserialize;
+
+export type LeadPage_Deserialize = {
+	rows: Lead_Deserialize[],
+	total: number,
+};
+
+export type LeadPage_Serialize = {
+	rows: Lead_Serialize[],
+	total: number,
+};
 
 /**  A lead (`lead`): a prospect not yet qualified. */
 export type Lead_Deserialize = {
@@ -1776,10 +1818,54 @@ export type Recipient_Serialize = {
 	address: string | null,
 };
 
+/**  What a record grid (Contacts, Accounts, Leads) asks for. */
+export type RecordQuery = RecordQuery_Serialize | RecordQuery_Deserialize;
+
+/**  What a record grid (Contacts, Accounts, Leads) asks for. */
+export type RecordQuery_Deserialize = {
+	view?: PrincipalView,
+	/**  Part of a name or an e-mail address. */
+	search?: string | null,
+};
+
+/**  What a record grid (Contacts, Accounts, Leads) asks for. */
+export type RecordQuery_Serialize = {
+	view: PrincipalView,
+	/**  Part of a name or an e-mail address. */
+	search: string | null,
+};
+
 /**  A record of an email-enabled table: a party, a regarding, the accepting user or queue. */
 export type RecordRef = {
 	entity: EmailEntity,
 	id: number,
+};
+
+/**  A selection of records: the rows picked one by one, or every row of a view but some. */
+export type RecordSelection = RecordSelection_Serialize | RecordSelection_Deserialize;
+
+/**  A selection of records: the rows picked one by one, or every row of a view but some. */
+export type RecordSelection_Deserialize = { by: "ids"; ids: number[] } | { by: "query"; query: RecordQuery_Deserialize; except: number[] };
+
+/**  A selection of records: the rows picked one by one, or every row of a view but some. */
+export type RecordSelection_Serialize = { by: "ids"; ids: number[] } | { by: "query"; query: RecordQuery_Serialize; except: number[] };
+
+/**  A record grid's sort. */
+export type RecordSort = RecordSort_Serialize | RecordSort_Deserialize;
+
+/**  The columns a record grid sorts by (the company name is a lead's). */
+export type RecordSortKey = "name" | "email_address1" | "company_name" | "owner_user_id" | "modified_on";
+
+/**  A record grid's sort. */
+export type RecordSort_Deserialize = {
+	key?: RecordSortKey,
+	descending?: boolean,
+};
+
+/**  A record grid's sort. */
+export type RecordSort_Serialize = {
+	key: RecordSortKey,
+	descending: boolean,
 };
 
 /**  Active / Inactive (statecode). */
