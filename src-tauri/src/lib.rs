@@ -32,6 +32,8 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             profiles::new_profile_draft,
             profiles::test_profile_connection,
             principals::list_users,
+            principals::list_user_page,
+            principals::list_queue_page,
             principals::create_user,
             principals::update_user,
             principals::set_user_state,

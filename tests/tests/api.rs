@@ -718,3 +718,63 @@ async fn record_grids_page_sort_search_and_select_in_the_engine() {
             .await);
     assert_eq!(leads.rows.iter().map(|l| l.company_name.as_str()).collect::<Vec<_>>(), ["alpha", "Zeta", ""]);
 }
+
+#[tokio::test]
+async fn users_and_queues_grids_page_sort_and_search_in_the_engine() {
+    use api::{PrincipalSort, PrincipalSortKey, RecordQuery};
+    let (e, _, _d) = memory_engine().await;
+    for i in 0..120 {
+        user(&e, &format!("{}user {i:03}", if i % 2 == 0 { "a" } else { "B" }), &format!("u{i:03}@contoso.com")).await;
+    }
+    for i in 0..30 {
+        let email = if i % 5 == 0 { String::new() } else { format!("q{i:02}@contoso.com") };
+        ok(api::create_queue(
+            &e,
+            CreateQueue {
+                name: format!("Queue {i:02}"),
+                email_address: email,
+                owner_user_id: None,
+                incoming_filtering_method: None,
+            },
+        )
+        .await);
+    }
+    let sort = |key, descending| PrincipalSort { key, descending };
+    let users = ok(api::list_user_page(&e, RecordQuery::default(), sort(PrincipalSortKey::Name, false), 0, 50).await);
+    assert_eq!((users.total, users.rows.len()), (120, 50));
+    assert_eq!(&users.rows.iter().map(|u| u.full_name.as_str()).collect::<Vec<_>>()[..2], ["auser 000", "auser 002"]);
+    let last = ok(api::list_user_page(&e, RecordQuery::default(), sort(PrincipalSortKey::Name, false), 100, 50).await);
+    assert_eq!((last.rows.len(), last.rows[19].full_name.as_str()), (20, "Buser 119"), "the last window is the rest");
+    let by_email =
+        ok(api::list_user_page(&e, RecordQuery::default(), sort(PrincipalSortKey::EmailAddress, true), 0, 1).await);
+    assert_eq!(by_email.rows[0].primary_email, "u119@contoso.com");
+    let search = RecordQuery { search: Some("u11".into()), ..Default::default() };
+    assert_eq!(ok(api::list_user_page(&e, search, sort(PrincipalSortKey::Name, false), 0, 1000).await).total, 10);
+    // Queues: blank addresses last, either way; a search reads names and addresses.
+    for descending in [false, true] {
+        let q = ok(api::list_queue_page(
+            &e,
+            RecordQuery::default(),
+            sort(PrincipalSortKey::EmailAddress, descending),
+            0,
+            1000,
+        )
+        .await);
+        assert_eq!(q.total, 30);
+        assert!(
+            q.rows[24..].iter().all(|q| q.email_address.is_empty())
+                && q.rows[..24].iter().all(|q| !q.email_address.is_empty())
+        );
+    }
+    let search = RecordQuery { search: Some("QUEUE 1".into()), ..Default::default() };
+    assert_eq!(ok(api::list_queue_page(&e, search, sort(PrincipalSortKey::Name, false), 0, 1000).await).total, 10);
+    ok(api::set_queue_state(
+        &e,
+        vec![ok(api::list_queues(&e, api::PrincipalView::Active).await)[0].id],
+        RecordState::Inactive,
+    )
+    .await);
+    let inactive = RecordQuery { view: api::PrincipalView::Inactive, search: None };
+    let q = ok(api::list_queue_page(&e, inactive, sort(PrincipalSortKey::Name, false), 0, 1000).await);
+    assert_eq!((q.total, q.rows[0].name.as_str()), (1, "Queue 00"));
+}

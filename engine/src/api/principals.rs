@@ -246,6 +246,89 @@ pub async fn list_users(engine: &Engine, view: PrincipalView) -> Result<Vec<wire
     engine.read(move |c, _| store::principals::users(c, view.state())).await.map(Wire::wire)
 }
 
+/// The columns the Users and Queues grids sort by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalSortKey {
+    #[default]
+    Name,
+    EmailAddress,
+}
+
+/// A Users or Queues grid's sort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(deny_unknown_fields, default)]
+pub struct PrincipalSort {
+    pub key: PrincipalSortKey,
+    pub descending: bool,
+}
+
+/// One window of a Users grid view and the view's size.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct UserPage {
+    pub rows: Vec<wire::User>,
+    pub total: u32,
+}
+
+/// One window of a Queues grid view and the view's size.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct QueuePage {
+    pub rows: Vec<wire::Queue>,
+    pub total: u32,
+}
+
+async fn principal_page<R: store::principals::PrincipalTable + Send + 'static>(
+    engine: &Engine,
+    query: super::RecordQuery,
+    sort: PrincipalSort,
+    offset: u32,
+    limit: u32,
+) -> Result<(Vec<R>, u32)> {
+    let limit = limit.clamp(1, super::MAX_RECORD_PAGE_ROWS);
+    engine
+        .read(move |c, _| {
+            let (rows, total) = store::principals::page::<R>(
+                c,
+                query.view.state(),
+                query.search.as_deref(),
+                sort.key == PrincipalSortKey::EmailAddress,
+                sort.descending,
+                offset,
+                limit,
+            )?;
+            Ok((rows, u32::try_from(total).unwrap_or(u32::MAX)))
+        })
+        .await
+}
+
+/// Rows `offset..offset + limit` of a Users grid view, sorted and searched in SQL.
+pub async fn list_user_page(
+    engine: &Engine,
+    query: super::RecordQuery,
+    sort: PrincipalSort,
+    offset: u32,
+    limit: u32,
+) -> Result<UserPage> {
+    let (rows, total) = principal_page::<User>(engine, query, sort, offset, limit).await?;
+    Ok(UserPage { rows: rows.wire(), total })
+}
+
+/// Rows `offset..offset + limit` of a Queues grid view, sorted and searched in SQL.
+pub async fn list_queue_page(
+    engine: &Engine,
+    query: super::RecordQuery,
+    sort: PrincipalSort,
+    offset: u32,
+    limit: u32,
+) -> Result<QueuePage> {
+    let (rows, total) = principal_page::<Queue>(engine, query, sort, offset, limit).await?;
+    Ok(QueuePage { rows: rows.wire(), total })
+}
+
 /// Activates or deactivates users; their mailboxes follow.
 pub async fn set_user_state(
     engine: &Engine,

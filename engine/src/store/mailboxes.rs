@@ -80,8 +80,7 @@ fn where_of(filter: &MailboxFilter) -> (String, Vec<Box<dyn ToSql>>) {
     if let Some(p) = filter.profile {
         push("profile_id = ?", Box::new(p));
     }
-    if let Some(s) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let pattern = format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    if let Some(pattern) = super::like_pattern(filter.search.as_deref()) {
         // One placeholder number, used twice: both refer to the same value.
         push("(name LIKE ? ESCAPE '\\' OR email_address LIKE ? ESCAPE '\\')", Box::new(pattern));
     }

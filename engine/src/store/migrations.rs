@@ -17,7 +17,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0009_exchange_online.sql"),
     include_str!("../../migrations/0010_certificate_thumbprint.sql"),
     include_str!("../../migrations/0011_mailbox_grid_index.sql"),
-    include_str!("../../migrations/0012_record_grid_index.sql"),
+    include_str!("../../migrations/0012_grid_indexes.sql"),
 ];
 
 /// The schema version this build writes.

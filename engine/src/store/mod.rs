@@ -59,6 +59,13 @@ pub enum Durability {
     Full,
 }
 
+/// The LIKE pattern (with `ESCAPE '\\'`) of a grid's search: what contains the text, `%` and `_`
+/// taken as characters. None for a blank search.
+pub(crate) fn like_pattern(search: Option<&str>) -> Option<String> {
+    let s = search.map(str::trim).filter(|s| !s.is_empty())?;
+    Some(format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")))
+}
+
 /// Runs `f` for each item in a savepoint of its own: an item whose `f` fails is rolled back
 /// alone and its error kept; the others stay in the transaction, which the caller commits once.
 ///

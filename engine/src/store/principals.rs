@@ -1,9 +1,10 @@
 //! The `system_user` and `queue` tables: the principals that own mailboxes.
 
+use super::record::Record;
 use super::record::{self, table_record};
 use crate::Result;
 use crate::domain::{Queue, QueueId, RecordState, User, UserId};
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, OptionalExtension, ToSql, Transaction};
 
 table_record!(User, "system_user", id: UserId {
     full_name, primary_email, can_approve_email, incoming_filtering_method, state, created_on, modified_on,
@@ -24,6 +25,61 @@ pub fn users(c: &Connection, state: Option<RecordState>) -> Result<Vec<User>> {
         Some(s) => record::select(c, "state = ?1", "full_name COLLATE NOCASE, id", &[&s]),
         None => record::select(c, "1", "full_name COLLATE NOCASE, id", &[]),
     }
+}
+
+/// A principal table as a grid reads it.
+pub(crate) trait PrincipalTable: Record {
+    /// The name column.
+    const NAME: &'static str;
+    /// The e-mail address column.
+    const EMAIL: &'static str;
+}
+
+impl PrincipalTable for User {
+    const NAME: &'static str = "full_name";
+    const EMAIL: &'static str = "primary_email";
+}
+
+impl PrincipalTable for Queue {
+    const NAME: &'static str = "name";
+    const EMAIL: &'static str = "email_address";
+}
+
+/// One window of the users or queues in `state` (all for None) whose name or address contains
+/// `search`, sorted in SQL by name or by address (blank addresses last), and how many match.
+pub(crate) fn page<R: PrincipalTable>(
+    c: &Connection,
+    state: Option<RecordState>,
+    search: Option<&str>,
+    by_email: bool,
+    descending: bool,
+    offset: u32,
+    limit: u32,
+) -> Result<(Vec<R>, u64)> {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut params: Vec<Box<dyn ToSql>> = Vec::new();
+    if let Some(s) = state {
+        params.push(Box::new(s));
+        clauses.push(format!("state = ?{}", params.len()));
+    }
+    if let Some(pattern) = super::like_pattern(search) {
+        params.push(Box::new(pattern));
+        let n = params.len();
+        clauses.push(format!("({} LIKE ?{n} ESCAPE '\\' OR {} LIKE ?{n} ESCAPE '\\')", R::NAME, R::EMAIL));
+    }
+    let where_sql = if clauses.is_empty() { "1".to_owned() } else { clauses.join(" AND ") };
+    let refs: Vec<&dyn ToSql> = params.iter().map(|p| p.as_ref()).collect();
+    let dir = if descending { "DESC" } else { "ASC" };
+    let order = if by_email {
+        format!("{email} = '' ASC, {email} COLLATE NOCASE {dir}, id {dir}", email = R::EMAIL)
+    } else {
+        format!("{} COLLATE NOCASE {dir}, id {dir}", R::NAME)
+    };
+    // Numbers, not parameters: SQLite plans a LIMIT it can see.
+    let rows = record::select(c, &where_sql, &format!("{order} LIMIT {limit} OFFSET {offset}"), &refs)?;
+    let mut stmt = c.prepare_cached(&format!("SELECT COUNT(*) FROM {} WHERE {where_sql}", R::TABLE))?;
+    let total: i64 = stmt.query_row(refs.as_slice(), |r| r.get(0))?;
+    Ok((rows, u64::try_from(total).unwrap_or_default()))
 }
 
 /// Inserts a new user and returns its id.

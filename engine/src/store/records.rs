@@ -78,8 +78,8 @@ fn where_of<R: Table>(filter: &RecordFilter) -> (String, Vec<Box<dyn ToSql>>) {
         params.push(Box::new(s));
         clauses.push(format!("state = ?{}", params.len()));
     }
-    if let Some(s) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        params.push(Box::new(format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))));
+    if let Some(pattern) = super::like_pattern(filter.search.as_deref()) {
+        params.push(Box::new(pattern));
         let n = params.len();
         clauses.push(
             [R::NAME, "email_address_1", "email_address_2", "email_address_3"]

@@ -2,7 +2,7 @@
 
 use super::{CmdResult, dto};
 use serversync::Engine;
-use serversync::api::{self, CreateQueue, CreateUser, PrincipalView};
+use serversync::api::{self, CreateQueue, CreateUser, PrincipalSort, PrincipalView, QueuePage, RecordQuery, UserPage};
 use serversync::api::{Queue, QueueChanges, QueueId, RecordState, User, UserChanges, UserId};
 use tauri::State;
 
@@ -10,6 +10,30 @@ use tauri::State;
 #[specta::specta]
 pub async fn list_users(engine: State<'_, Engine>, view: PrincipalView) -> CmdResult<Vec<User>> {
     api::list_users(&engine, view).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_user_page(
+    engine: State<'_, Engine>,
+    query: RecordQuery,
+    sort: PrincipalSort,
+    offset: u32,
+    limit: u32,
+) -> CmdResult<UserPage> {
+    api::list_user_page(&engine, query, sort, offset, limit).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_queue_page(
+    engine: State<'_, Engine>,
+    query: RecordQuery,
+    sort: PrincipalSort,
+    offset: u32,
+    limit: u32,
+) -> CmdResult<QueuePage> {
+    api::list_queue_page(&engine, query, sort, offset, limit).await.map_err(dto)
 }
 
 #[tauri::command]

@@ -26,6 +26,8 @@ export const commands = {
 	newProfileDraft: (serverType: ServerType) => typedError<Profile_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("new_profile_draft", { serverType })),
 	testProfileConnection: (id: ProfileId) => typedError<ConnectionTest_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("test_profile_connection", { id })),
 	listUsers: (view: PrincipalView) => typedError<User_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("list_users", { view })),
+	listUserPage: (query: RecordQuery_Deserialize, sort: PrincipalSort_Deserialize, offset: number, limit: number) => typedError<UserPage_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("list_user_page", { query, sort, offset, limit })),
+	listQueuePage: (query: RecordQuery_Deserialize, sort: PrincipalSort_Deserialize, offset: number, limit: number) => typedError<QueuePage_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("list_queue_page", { query, sort, offset, limit })),
 	createUser: (request: CreateUser_Deserialize) => typedError<User_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("create_user", { request })),
 	updateUser: (id: UserId, changes: UserChanges_Deserialize) => typedError<User_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("update_user", { id, changes })),
 	setUserState: (ids: UserId[], state: RecordState) => typedError<User_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("set_user_state", { ids, state })),
@@ -1528,6 +1530,24 @@ export type Party_Serialize = {
 	record: RecordRef | null,
 };
 
+/**  A Users or Queues grid's sort. */
+export type PrincipalSort = PrincipalSort_Serialize | PrincipalSort_Deserialize;
+
+/**  The columns the Users and Queues grids sort by. */
+export type PrincipalSortKey = "name" | "email_address";
+
+/**  A Users or Queues grid's sort. */
+export type PrincipalSort_Deserialize = {
+	key?: PrincipalSortKey,
+	descending?: boolean,
+};
+
+/**  A Users or Queues grid's sort. */
+export type PrincipalSort_Serialize = {
+	key: PrincipalSortKey,
+	descending: boolean,
+};
+
 /**  Active / Inactive / All, for users and queues. */
 export type PrincipalView = "active" | "inactive" | "all";
 
@@ -1754,6 +1774,21 @@ export type QueueChanges_Serialize = {
 
 /**  A queue. */
 export type QueueId = number & { readonly __brand: "QueueId" };
+
+/**  One window of a Queues grid view and the view's size. */
+export type QueuePage = QueuePage_Serialize | QueuePage_Deserialize;
+
+/**  One window of a Queues grid view and the view's size. */
+export type QueuePage_Deserialize = {
+	rows: Queue_Deserialize[],
+	total: number,
+};
+
+/**  One window of a Queues grid view and the view's size. */
+export type QueuePage_Serialize = {
+	rows: Queue_Serialize[],
+	total: number,
+};
 
 /**  A queue (shared inbox). */
 export type Queue_Deserialize = {
@@ -2201,6 +2236,21 @@ export type UserChanges_Serialize = Record<string, never>;
 
 /**  A user (systemuser). */
 export type UserId = number & { readonly __brand: "UserId" };
+
+/**  One window of a Users grid view and the view's size. */
+export type UserPage = UserPage_Serialize | UserPage_Deserialize;
+
+/**  One window of a Users grid view and the view's size. */
+export type UserPage_Deserialize = {
+	rows: User_Deserialize[],
+	total: number,
+};
+
+/**  One window of a Users grid view and the view's size. */
+export type UserPage_Serialize = {
+	rows: User_Serialize[],
+	total: number,
+};
 
 /**  A user of the organisation. */
 export type User_Deserialize = {
