@@ -603,6 +603,23 @@ async fn the_mailbox_grid_reads_windows_sorted_in_sql_and_a_view_can_be_selected
     .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(selected.len(), 247);
     assert!(!selected.contains(&except[0]) && !selected.contains(&inactive));
+    // A status sorts in the order of its option values, as Dynamics sorts choices: Empty (0),
+    // Approved (1), Pending Approval (2), Rejected (3) — not alphabetically by code, which would
+    // put Approved before Empty.
+    let (to_approve, to_reject) = (first.rows[5].mailbox.mailbox.id, first.rows[6].mailbox.mailbox.id);
+    ok(api::approve_mailboxes(&e, vec![to_approve], None).await);
+    ok(api::reject_mailboxes(&e, vec![to_reject], None).await);
+    user(&e, "No Address", "").await;
+    let by_status = page(MailboxSort { key: MailboxSortKey::EmailAddressStatus, descending: false }, 0, 1000).await;
+    let statuses: Vec<EmailAddressStatus> =
+        by_status.rows.iter().map(|r| r.mailbox.mailbox.email_address_status).collect();
+    assert!(statuses.windows(2).all(|w| w[0] <= w[1]), "{statuses:?}");
+    assert!(statuses.contains(&EmailAddressStatus::Approved));
+    assert_eq!(
+        (statuses.first(), statuses.last()),
+        (Some(&EmailAddressStatus::Empty), Some(&EmailAddressStatus::Rejected)),
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]

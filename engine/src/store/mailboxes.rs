@@ -46,19 +46,41 @@ pub enum MailboxSortKey {
     Kind,
 }
 
+/// A choice column in the order of its option values, as Dynamics sorts choice columns (not in
+/// the alphabetical order of its codes, which means nothing in any language).
+fn by_option_value<T: Copy>(
+    column: &str,
+    all: &[T],
+    code: impl Fn(T) -> &'static str,
+    value: impl Fn(T) -> i32,
+) -> String {
+    let whens: String = all.iter().map(|v| format!(" WHEN '{}' THEN {}", code(*v), value(*v))).collect();
+    format!("CASE {column}{whens} END")
+}
+
 impl MailboxSortKey {
-    fn sql(self) -> &'static str {
+    fn sql(self) -> String {
+        use crate::domain::{EmailAddressStatus, TestStatus};
+        let status =
+            |column: &str| by_option_value(column, TestStatus::ALL, TestStatus::code, TestStatus::dataverse_value);
         match self {
-            MailboxSortKey::Name => "name COLLATE NOCASE",
-            MailboxSortKey::EmailAddress => "email_address COLLATE NOCASE",
-            MailboxSortKey::EmailAddressStatus => "email_address_status",
+            MailboxSortKey::Name => "name COLLATE NOCASE".to_owned(),
+            MailboxSortKey::EmailAddress => "email_address COLLATE NOCASE".to_owned(),
+            MailboxSortKey::EmailAddressStatus => by_option_value(
+                "email_address_status",
+                EmailAddressStatus::ALL,
+                EmailAddressStatus::code,
+                EmailAddressStatus::dataverse_value,
+            ),
             MailboxSortKey::Profile => {
-                "(SELECT p.name FROM email_server_profile p WHERE p.id = mailbox.profile_id) COLLATE NOCASE"
+                "(SELECT p.name FROM email_server_profile p WHERE p.id = mailbox.profile_id) COLLATE NOCASE".to_owned()
             }
-            MailboxSortKey::IncomingStatus => "incoming_status",
-            MailboxSortKey::OutgoingStatus => "outgoing_status",
-            MailboxSortKey::ActStatus => "act_status",
-            MailboxSortKey::Kind => "CASE WHEN user_id IS NOT NULL THEN 0 WHEN queue_id IS NOT NULL THEN 1 ELSE 2 END",
+            MailboxSortKey::IncomingStatus => status("incoming_status"),
+            MailboxSortKey::OutgoingStatus => status("outgoing_status"),
+            MailboxSortKey::ActStatus => status("act_status"),
+            MailboxSortKey::Kind => {
+                "CASE WHEN user_id IS NOT NULL THEN 0 WHEN queue_id IS NOT NULL THEN 1 ELSE 2 END".to_owned()
+            }
         }
     }
 }

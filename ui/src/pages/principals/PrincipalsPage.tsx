@@ -1,27 +1,127 @@
-// Users & Queues: each has a mailbox, created with it.
-import { For, createResource, createSignal } from "solid-js";
-import { api, call, type MailboxId, type PrincipalView, type UserId } from "../../api";
+// Users & Queues: each has a mailbox, created with it. Both grids read the rows they show from
+// the engine, a page at a time, sorted and searched in SQL: an organisation may have 100,000
+// users.
+import { createEffect, createResource, createSignal, on, onCleanup } from "solid-js";
+import { api, call, type MailboxId, type PrincipalSortKey, type PrincipalView, type Queue_Serialize, type RecordQuery_Deserialize, type User_Serialize, type UserId } from "../../api";
 import { CheckField, ErrorBanner, Section, SelectField, TextField } from "../../components/form";
-import { t } from "../../i18n";
+import { createPagedRows } from "../../components/pagedRows";
+import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
+import { formatNumber, t } from "../../i18n";
+import type { SortDir } from "../mailboxes/selection";
+
+export const PAGE_SIZE = 200;
+/** How many users the queue owner's list offers for a search. */
+const OWNER_CHOICES = 50;
+
+type Sort = { key: PrincipalSortKey; dir: SortDir };
+
+/** A search box whose value settles 150 ms after the last key. */
+function debounced(initial = "") {
+  const [text, setText] = createSignal(initial);
+  const [value, setValue] = createSignal(initial);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  onCleanup(() => clearTimeout(timer));
+  return {
+    text,
+    value,
+    input(v: string) {
+      setText(v);
+      clearTimeout(timer);
+      timer = setTimeout(() => setValue(v), 150);
+    },
+    clear() {
+      clearTimeout(timer);
+      setText("");
+      setValue("");
+    },
+  };
+}
+
+/** One paged grid of users or queues over a view, a search and a sort. */
+function principalGrid<T>(
+  view: () => PrincipalView,
+  search: () => string,
+  fetch: (q: RecordQuery_Deserialize, sort: Sort, offset: number, limit: number) => Promise<{ rows: T[]; total: number }>,
+  onError: (e: unknown) => void,
+) {
+  const [sort, setSort] = createSignal<Sort>({ key: "name", dir: "asc" });
+  const paged = createPagedRows<T>({
+    pageSize: PAGE_SIZE,
+    fetch: (offset, limit) => fetch({ view: view(), search: search().trim() || null }, sort(), offset, limit),
+    onError,
+  });
+  createEffect(on([view, search, sort], () => paged.reset()));
+  return {
+    paged,
+    sort,
+    onSort: (key: string) => setSort({ key: key as PrincipalSortKey, dir: sort().key === key && sort().dir === "asc" ? "desc" : "asc" }),
+  };
+}
 
 export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void }) {
   const [view, setView] = createSignal<PrincipalView>("active");
-  const [users, { refetch: refetchUsers }] = createResource(view, (v) => call(api.listUsers(v)));
-  const [queues, { refetch: refetchQueues }] = createResource(view, (v) => call(api.listQueues(v)));
   const [error, setError] = createSignal<unknown>(null);
+  const userSearch = debounced();
+  const queueSearch = debounced();
+  const users = principalGrid<User_Serialize>(view, userSearch.value, (q, s, offset, limit) =>
+    call(api.listUserPage(q, { key: s.key, descending: s.dir === "desc" }, offset, limit)), setError);
+  const queues = principalGrid<Queue_Serialize>(view, queueSearch.value, (q, s, offset, limit) =>
+    call(api.listQueuePage(q, { key: s.key, descending: s.dir === "desc" }, offset, limit)), setError);
+
   const [user, setUser] = createSignal({ full_name: "", primary_email: "", can_approve_email: false });
   const [queue, setQueue] = createSignal<{ name: string; email_address: string; owner_user_id: UserId | null }>({ name: "", email_address: "", owner_user_id: null });
+  // The queue owner is chosen among the active users whose name or address matches a search.
+  const ownerSearch = debounced();
+  const [owners] = createResource(ownerSearch.value, (s) =>
+    call(api.listUserPage({ view: "active", search: s.trim() || null }, { key: "name", descending: false }, 0, OWNER_CHOICES)));
+  const ownerOptions = () => {
+    const list = (owners()?.rows ?? []).map((u) => ({ value: u.id, label: `${u.full_name}${u.primary_email ? ` <${u.primary_email}>` : ""}` }));
+    const chosen = queue().owner_user_id;
+    return chosen === null || list.some((o) => o.value === chosen) ? list : [{ value: chosen, label: `#${chosen}` }, ...list];
+  };
 
   async function run(f: () => Promise<unknown>) {
     setError(null);
     try {
       await f();
-      refetchUsers();
-      refetchQueues();
+      users.paged.reset(false);
+      queues.paged.reset(false);
     } catch (e) {
       setError(e);
     }
   }
+
+  const stateButton = (state: "active" | "inactive", toggle: () => Promise<unknown>) => (
+    <button type="button" data-testid="principal-state" onClick={(e) => { e.stopPropagation(); void run(toggle); }}>
+      {state === "active" ? t("cmd.deactivate") : t("cmd.activate")}
+    </button>
+  );
+  const userColumns: GridColumn<User_Serialize>[] = [
+    { key: "name", sortable: true, title: t("users.fullName"), width: 220, render: (u) => u.full_name },
+    { key: "email_address", sortable: true, title: t("users.primaryEmail"), width: 240, render: (u) => u.primary_email },
+    { key: "state", title: t("common.state"), width: 100, render: (u) => t(`state.${u.state}`) },
+    {
+      key: "actions", title: "", width: 220,
+      render: (u) => (
+        <span class="row-actions">
+          {stateButton(u.state, () => call(api.setUserState([u.id], u.state === "active" ? "inactive" : "active")))}
+          <button type="button" disabled={u.mailbox_id === null}
+            onClick={(e) => { e.stopPropagation(); if (u.mailbox_id !== null) props.onOpenMailbox?.(u.mailbox_id); }}>
+            {t("common.mailbox")}
+          </button>
+        </span>
+      ),
+    },
+  ];
+  const queueColumns: GridColumn<Queue_Serialize>[] = [
+    { key: "name", sortable: true, title: t("queues.name"), width: 200, render: (q) => q.name },
+    { key: "email_address", sortable: true, title: t("queues.email"), width: 220, render: (q) => q.email_address },
+    { key: "state", title: t("common.state"), width: 100, render: (q) => t(`state.${q.state}`) },
+    {
+      key: "actions", title: "", width: 130,
+      render: (q) => stateButton(q.state, () => call(api.setQueueState([q.id], q.state === "active" ? "inactive" : "active"))),
+    },
+  ];
 
   return (
     <section class="page" data-testid="principals-page">
@@ -43,59 +143,64 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
               setUser({ full_name: "", primary_email: "", can_approve_email: false });
             })}>{t("cmd.save")}</button>
           </Section>
-          <h3>{t("users.title")}</h3>
-          <table class="grid" data-testid="users-grid">
-            <thead><tr><th>{t("users.fullName")}</th><th>{t("users.primaryEmail")}</th><th>{t("common.state")}</th><th></th></tr></thead>
-            <tbody>
-              <For each={users() ?? []}>
-                {(u) => (
-                  <tr data-testid="user-row" data-name={u.full_name}>
-                    <td>{u.full_name}</td>
-                    <td>{u.primary_email}</td>
-                    <td>{t(`state.${u.state}`)}</td>
-                    <td>
-                      <button type="button" onClick={() => run(() => call(api.setUserState([u.id], u.state === "active" ? "inactive" : "active")))}>
-                        {u.state === "active" ? t("cmd.deactivate") : t("cmd.activate")}
-                      </button>
-                      <button type="button" disabled={u.mailbox_id === null} onClick={() => u.mailbox_id !== null && props.onOpenMailbox?.(u.mailbox_id)}>{t("common.mailbox")}</button>
-                    </td>
-                  </tr>
-                )}
-              </For>
-            </tbody>
-          </table>
+          <div class="grid-title">
+            <h3>{t("users.title")}</h3>
+            <label class="inline">
+              <span class="sr-only">{t("records.search")}</span>
+              <input type="search" data-testid="user-search" placeholder={t("records.search")} value={userSearch.text()} onInput={(e) => userSearch.input(e.currentTarget.value)} />
+            </label>
+            <span class="muted" data-testid="user-count">{t("records.count", { count: formatNumber(users.paged.total() ?? 0) })}</span>
+          </div>
+          <VirtualGrid<User_Serialize, UserId>
+            testid="users-grid"
+            rowTestid="user-row"
+            label={t("users.title")}
+            count={users.paged.total() ?? 0}
+            row={users.paged.row}
+            rowId={(u) => u.id}
+            rowName={(u) => u.full_name}
+            columns={userColumns}
+            sort={users.sort()}
+            onSort={users.onSort}
+            onRange={users.paged.range}
+            empty={users.paged.total() === null ? t("common.loading") : undefined}
+          />
         </div>
         <div>
           <Section title={t("cmd.newQueue")} id="new-queue">
             <TextField name="name" label={t("queues.name")} value={queue().name} error={error()} onInput={(v) => setQueue({ ...queue(), name: v })} />
             <TextField name="email_address" label={t("queues.email")} value={queue().email_address} error={error()} onInput={(v) => setQueue({ ...queue(), email_address: v })} />
+            <TextField name="owner_search" label={t("queues.ownerSearch")} value={ownerSearch.text()} onInput={(v) => ownerSearch.input(v)} />
             <SelectField name="owner_user_id" label={t("queues.owner")} value={queue().owner_user_id} allowNone="—"
-              options={(users() ?? []).map((u) => ({ value: u.id, label: u.full_name }))} onChange={(v) => setQueue({ ...queue(), owner_user_id: v })} />
+              options={ownerOptions()} onChange={(v) => setQueue({ ...queue(), owner_user_id: v })} />
             <button type="button" data-testid="queue-create" onClick={() => run(async () => {
               await call(api.createQueue({ ...queue(), incoming_filtering_method: null }));
               setQueue({ name: "", email_address: "", owner_user_id: null });
+              ownerSearch.clear();
             })}>{t("cmd.save")}</button>
           </Section>
-          <h3>{t("queues.title")}</h3>
-          <table class="grid" data-testid="queues-grid">
-            <thead><tr><th>{t("queues.name")}</th><th>{t("queues.email")}</th><th>{t("common.state")}</th><th></th></tr></thead>
-            <tbody>
-              <For each={queues() ?? []}>
-                {(q) => (
-                  <tr data-testid="queue-row">
-                    <td>{q.name}</td>
-                    <td>{q.email_address}</td>
-                    <td>{t(`state.${q.state}`)}</td>
-                    <td>
-                      <button type="button" onClick={() => run(() => call(api.setQueueState([q.id], q.state === "active" ? "inactive" : "active")))}>
-                        {q.state === "active" ? t("cmd.deactivate") : t("cmd.activate")}
-                      </button>
-                    </td>
-                  </tr>
-                )}
-              </For>
-            </tbody>
-          </table>
+          <div class="grid-title">
+            <h3>{t("queues.title")}</h3>
+            <label class="inline">
+              <span class="sr-only">{t("records.search")}</span>
+              <input type="search" data-testid="queue-search" placeholder={t("records.search")} value={queueSearch.text()} onInput={(e) => queueSearch.input(e.currentTarget.value)} />
+            </label>
+            <span class="muted" data-testid="queue-count">{t("records.count", { count: formatNumber(queues.paged.total() ?? 0) })}</span>
+          </div>
+          <VirtualGrid<Queue_Serialize, number>
+            testid="queues-grid"
+            rowTestid="queue-row"
+            label={t("queues.title")}
+            count={queues.paged.total() ?? 0}
+            row={queues.paged.row}
+            rowId={(q) => q.id as unknown as number}
+            rowName={(q) => q.name}
+            columns={queueColumns}
+            sort={queues.sort()}
+            onSort={queues.onSort}
+            onRange={queues.paged.range}
+            empty={queues.paged.total() === null ? t("common.loading") : undefined}
+          />
         </div>
       </div>
     </section>

@@ -1,0 +1,92 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { cleanup, fireEvent, render, screen, waitFor } from "@solidjs/testing-library";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { PAGE_SIZE, PrincipalsPage } from "./PrincipalsPage";
+import { setLang } from "../../i18n";
+import "../../test/viewport";
+
+const USERS = 100_000;
+const user = (id: number) => ({
+  id, full_name: `User ${String(id).padStart(6, "0")}`, primary_email: `u${id}@contoso.com`, can_approve_email: false,
+  incoming_filtering_method: "responses_to_crm_email", state: "active", mailbox_id: id + 1000, created_on: "", modified_on: "",
+});
+const queue = (id: number) => ({
+  id, name: `Queue ${id}`, email_address: `q${id}@contoso.com`, owner_user_id: null, incoming_filtering_method: "all_email",
+  state: "active", mailbox_id: id + 5000, created_on: "", modified_on: "",
+});
+
+let calls: { cmd: string; args: Record<string, unknown> }[] = [];
+
+beforeEach(() => {
+  setLang("en");
+  calls = [];
+  mockIPC((cmd, args) => {
+    const a = args as Record<string, unknown>;
+    calls.push({ cmd, args: a });
+    const offset = a.offset as number;
+    const limit = a.limit as number;
+    if (cmd === "list_user_page") {
+      const search = (a.query as { search: string | null }).search;
+      const total = search ? 3 : USERS;
+      return { rows: Array.from({ length: Math.max(0, Math.min(limit, total - offset)) }, (_, i) => user(offset + i + 1)), total };
+    }
+    if (cmd === "list_queue_page") return { rows: [queue(1), queue(2)].slice(offset, offset + limit), total: 2 };
+    if (cmd === "create_queue") return queue(3);
+    if (cmd === "set_user_state") return [];
+    throw new Error(`unexpected command ${cmd}`);
+  });
+});
+
+afterEach(() => {
+  cleanup();
+  clearMocks();
+});
+
+const of = (cmd: string) => calls.filter((c) => c.cmd === cmd);
+const userGridPages = () => of("list_user_page").filter((c) => c.args.limit === PAGE_SIZE);
+
+describe("Users & Queues over 100,000 users", () => {
+  it("reads only the page of users it shows, sorted by the engine, and says how many there are", async () => {
+    render(() => <PrincipalsPage />);
+    await waitFor(() => expect(document.querySelector('[data-testid="user-row"][data-name="User 000001"]')).not.toBeNull());
+    expect(userGridPages().length).toBe(1);
+    expect(userGridPages()[0].args).toMatchObject({ offset: 0, limit: PAGE_SIZE, query: { view: "active", search: null }, sort: { key: "name", descending: false } });
+    expect(screen.getByTestId("user-count").textContent).toBe("100,000 records");
+    expect(document.querySelectorAll('[data-testid="user-row"]').length).toBeLessThan(100);
+    expect(document.querySelectorAll('[data-testid="queue-row"]').length).toBe(2);
+
+    // Sorting by address, then a search: the engine is asked again, from the top.
+    fireEvent.click(document.querySelector('[data-testid="users-grid"] [data-testid="sort-email_address"]')!);
+    await waitFor(() => expect(userGridPages().at(-1)!.args).toMatchObject({ offset: 0, sort: { key: "email_address", descending: false } }));
+    fireEvent.input(screen.getByTestId("user-search"), { target: { value: "ann" } });
+    await waitFor(() => expect(userGridPages().at(-1)!.args).toMatchObject({ offset: 0, query: { search: "ann" } }));
+    await waitFor(() => expect(screen.getByTestId("user-count").textContent).toBe("3 records"));
+  });
+
+  it("offers the queue owner among the users a search finds, never the whole list", async () => {
+    render(() => <PrincipalsPage />);
+    await waitFor(() => expect(document.querySelector('[data-testid="queue-row"]')).not.toBeNull());
+    const owners = () => of("list_user_page").filter((c) => c.args.limit !== PAGE_SIZE);
+    await waitFor(() => expect(owners().length).toBeGreaterThan(0));
+    expect(owners()[0].args).toMatchObject({ offset: 0, limit: 50, query: { view: "active" } });
+    fireEvent.input(screen.getByLabelText("Find the owner"), { target: { value: "User 000002" } });
+    await waitFor(() => expect(owners().at(-1)!.args).toMatchObject({ query: { search: "User 000002" } }));
+    const select = screen.getByLabelText("Owner") as HTMLSelectElement;
+    await waitFor(() => expect(select.options.length).toBe(4), { timeout: 2000 }); // "—" and three users
+    fireEvent.change(select, { target: { value: "2" } });
+    fireEvent.input(document.querySelector('[data-section="new-queue"] input[name="name"]')!, { target: { value: "Support" } });
+    fireEvent.click(screen.getByTestId("queue-create"));
+    await waitFor(() => expect(of("create_queue").length).toBe(1));
+    expect(of("create_queue")[0].args).toMatchObject({ request: { name: "Support", owner_user_id: 2 } });
+  });
+
+  it("deactivates a user from its row and reads the view again", async () => {
+    render(() => <PrincipalsPage />);
+    await waitFor(() => expect(document.querySelector('[data-testid="user-row"][data-name="User 000001"]')).not.toBeNull());
+    const before = userGridPages().length;
+    fireEvent.click(document.querySelector('[data-testid="user-row"][data-name="User 000001"] [data-testid="principal-state"]')!);
+    await waitFor(() => expect(of("set_user_state").length).toBe(1));
+    expect(of("set_user_state")[0].args).toMatchObject({ ids: [1], state: "inactive" });
+    await waitFor(() => expect(userGridPages().length).toBeGreaterThan(before));
+  });
+});
