@@ -7,6 +7,13 @@ import { setLang } from "../../i18n";
 import type { ActivityId, RecordRef } from "../../api";
 import { DETAIL } from "./fixtures";
 
+/** A page of `rows` as the engine answers a search: the rows whose fields contain it. */
+const pageOf = <T,>(rows: T[], a: Record<string, unknown>) => {
+  const s = ((a.query as { search: string | null }).search ?? "").toLowerCase();
+  const found = s ? rows.filter((r) => JSON.stringify(r).toLowerCase().includes(s)) : rows;
+  return { rows: found, total: found.length };
+};
+
 const contact = (id: number, first_name: string, last_name: string) => ({
   id, first_name, last_name, email_address_1: `${first_name.toLowerCase()}@fabrikam.com`, email_address_2: "", email_address_3: "",
   owner_user_id: null, state: "active", created_on: "", modified_on: "",
@@ -25,7 +32,7 @@ beforeEach(() => {
     if (cmd === "get_email_activity") return { ...detail, id: a.id };
     if (cmd === "export_email") return "/home/ann/Downloads/Quote for 20 chairs.eml";
     if (cmd === "export_attachment") return "/home/ann/Downloads/quote.pdf";
-    if (cmd === "list_contacts") return [contact(2, "Ann", "Baker"), contact(4, "Cleo", "Diaz")];
+    if (cmd === "list_contact_page") return pageOf([contact(2, "Ann", "Baker"), contact(4, "Cleo", "Diaz")], a);
     if (cmd === "set_email_regarding") {
       const r = a.regarding as RecordRef | null;
       detail = { ...detail, regarding: r as typeof detail.regarding, regarding_name: r ? (r.id === 4 ? "Cleo Diaz" : "Ann Baker") : "" };
@@ -155,7 +162,7 @@ describe("the email detail", () => {
     await show();
     expect(screen.getByTestId("regarding-link").textContent).toBe("Fabrikam");
     // The records are read only when the picker opens.
-    expect(calls.some((c) => c.cmd === "list_contacts")).toBe(false);
+    expect(calls.some((c) => c.cmd === "list_contact_page")).toBe(false);
     fireEvent.click(screen.getByTestId("regarding-change"));
     await waitFor(() => expect(screen.getByTestId("regarding-record").querySelectorAll("option").length).toBe(2));
     fireEvent.input(screen.getByTestId("regarding-search"), { target: { value: "cleo" } });

@@ -1,11 +1,12 @@
 // The record search shared by the email pages: choose a kind of record (user, queue, contact,
-// account, lead), type part of its name or address, pick one of the matches. The records of a
-// kind are read when the picker shows it.
-import { For, createEffect, createMemo, createResource, createSignal, on } from "solid-js";
-import { api, call, type EmailEntity, type RecordRef } from "../../api";
+// account, lead), type part of its name or address, pick one of the matches. The engine searches
+// the active records of the kind and returns the first matches by name: an organisation may have
+// 100,000 of them.
+import { For, createEffect, createResource, createSignal, on, onCleanup } from "solid-js";
+import { api, call, type EmailEntity, type RecordQuery_Deserialize, type RecordRef } from "../../api";
 import { errorText } from "../../components/form";
-import { lang, optionLabel, t } from "../../i18n";
-import { KINDS } from "../records/kinds";
+import { optionLabel, t } from "../../i18n";
+import { KINDS, type AnyRecord } from "../records/kinds";
 
 /** How many matching records the picker lists at once. */
 export const PICK_LIMIT = 100;
@@ -16,20 +17,23 @@ export type Pickable = { id: number; name: string; emails: string[] };
 /** A record chosen in the picker. */
 export type PickedRecord = { ref: RecordRef; name: string; address: string };
 
-const fromKind = (e: "contact" | "account" | "lead") => async (): Promise<Pickable[]> =>
-  (await KINDS[e].list("active")).map((r) => ({
+const query = (search: string): RecordQuery_Deserialize => ({ view: "active", search: search.trim() || null });
+const BY_NAME = { key: "name", descending: false } as const;
+
+const fromKind = (e: "contact" | "account" | "lead", rows: AnyRecord[]): Pickable[] =>
+  rows.map((r) => ({
     id: r.id,
     name: KINDS[e].name(r),
     emails: [r.email_address_1, r.email_address_2, r.email_address_3].filter((a) => a),
   }));
 
-/** Where the active records of each kind are read. */
-export const PICK_SOURCES: Record<EmailEntity, () => Promise<Pickable[]>> = {
-  user: async () => (await call(api.listUsers("active"))).map((u) => ({ id: u.id, name: u.full_name, emails: [u.primary_email].filter((a) => a) })),
-  queue: async () => (await call(api.listQueues("active"))).map((q) => ({ id: q.id, name: q.name, emails: [q.email_address].filter((a) => a) })),
-  contact: fromKind("contact"),
-  account: fromKind("account"),
-  lead: fromKind("lead"),
+/** The first active records of each kind whose name or address contains the search, by name. */
+export const PICK_SOURCES: Record<EmailEntity, (search: string) => Promise<Pickable[]>> = {
+  user: async (s) => (await call(api.listUserPage(query(s), BY_NAME, 0, PICK_LIMIT))).rows.map((u) => ({ id: u.id, name: u.full_name, emails: [u.primary_email].filter((a) => a) })),
+  queue: async (s) => (await call(api.listQueuePage(query(s), BY_NAME, 0, PICK_LIMIT))).rows.map((q) => ({ id: q.id, name: q.name, emails: [q.email_address].filter((a) => a) })),
+  contact: async (s) => fromKind("contact", (await call(api.listContactPage(query(s), BY_NAME, 0, PICK_LIMIT))).rows as unknown as AnyRecord[]),
+  account: async (s) => fromKind("account", (await call(api.listAccountPage(query(s), BY_NAME, 0, PICK_LIMIT))).rows as unknown as AnyRecord[]),
+  lead: async (s) => fromKind("lead", (await call(api.listLeadPage(query(s), BY_NAME, 0, PICK_LIMIT))).rows as unknown as AnyRecord[]),
 };
 
 /** How a record reads in the picker and in a chosen list: "Name <address>". */
@@ -42,18 +46,19 @@ export function pickLabel(r: { name: string; address: string }): string {
  * `${prefix}-search`, `${prefix}-record`); `onChoice` hears the record selected, or null. */
 export function RecordPicker(props: { entities: EmailEntity[]; prefix: string; onChoice: (r: PickedRecord | null) => void }) {
   const [entity, setEntity] = createSignal<EmailEntity>(props.entities[0]);
-  const [query, setQuery] = createSignal("");
+  const [text, setText] = createSignal("");
+  // The search the engine runs: the text, 150 ms after the last key.
+  const [search, setSearch] = createSignal("");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  onCleanup(() => clearTimeout(timer));
+  const type = (v: string) => {
+    setText(v);
+    clearTimeout(timer);
+    timer = setTimeout(() => setSearch(v), 150);
+  };
   const [choice, setChoice] = createSignal<number | null>(null);
-  const [records] = createResource(entity, (e) => PICK_SOURCES[e]());
-  const matches = createMemo(() => {
-    const q = query().trim().toLocaleLowerCase(lang());
-    const out: Pickable[] = [];
-    for (const r of (records.error ? undefined : records()) ?? []) {
-      if (!q || [r.name, ...r.emails].some((v) => v.toLocaleLowerCase(lang()).includes(q))) out.push(r);
-      if (out.length >= PICK_LIMIT) break;
-    }
-    return out;
-  });
+  const [records] = createResource(() => ({ e: entity(), s: search() }), ({ e, s }) => PICK_SOURCES[e](s));
+  const matches = (): Pickable[] => (records.error ? [] : (records.latest ?? []));
   createEffect(on(matches, (m) => setChoice(m.length ? m[0].id : null)));
   createEffect(() => {
     const id = choice();
@@ -70,7 +75,7 @@ export function RecordPicker(props: { entities: EmailEntity[]; prefix: string; o
       </label>
       <label class="field">
         <span class="label">{t("activity.regarding.search")}</span>
-        <input type="search" data-testid={`${props.prefix}-search`} value={query()} onInput={(e) => setQuery(e.currentTarget.value)} />
+        <input type="search" data-testid={`${props.prefix}-search`} value={text()} onInput={(e) => type(e.currentTarget.value)} />
       </label>
       <label class="field">
         <span class="label">{t("activity.regarding.record")}</span>

@@ -7,6 +7,13 @@ import { errorField, emptyDraft, recipientsOf, splitAddresses } from "./compose"
 import { ApiError, type MailboxId } from "../../api";
 import { setLang } from "../../i18n";
 
+/** A page of `rows` as the engine answers a search: the rows whose fields contain it. */
+const pageOf = <T,>(rows: T[], a: Record<string, unknown>) => {
+  const s = ((a.query as { search: string | null }).search ?? "").toLowerCase();
+  const found = s ? rows.filter((r) => JSON.stringify(r).toLowerCase().includes(s)) : rows;
+  return { rows: found, total: found.length };
+};
+
 const mailbox = (id: number, name: string, email: string, kind: string, enabled_for_outgoing: boolean) => ({
   id, name, email_address: email, kind, enabled_for_outgoing, enabled_for_incoming: true, state: "active",
 });
@@ -41,9 +48,9 @@ beforeEach(() => {
         mailbox(3, "Sales", "sales@contoso.com", "queue", false),
         mailbox(1, "Nancy Anderson", "nancy@contoso.com", "user", true),
       ];
-      if (cmd === "list_contacts") return [record(2, { first_name: "Ann", last_name: "Baker", email_address_1: "ann@fabrikam.com" }), record(4, { first_name: "Cleo", last_name: "Diaz", email_address_1: "cleo@fabrikam.com" })];
-      if (cmd === "list_accounts") return [{ ...record(7, { email_address_1: "orders@fabrikam.com" }), name: "Fabrikam" }];
-      if (cmd === "list_users") return [{ id: 5, full_name: "Bob Lee", primary_email: "bob@contoso.com", state: "active" }];
+      if (cmd === "list_contact_page") return pageOf([record(2, { first_name: "Ann", last_name: "Baker", email_address_1: "ann@fabrikam.com" }), record(4, { first_name: "Cleo", last_name: "Diaz", email_address_1: "cleo@fabrikam.com" })], a);
+      if (cmd === "list_account_page") return pageOf([{ ...record(7, { email_address_1: "orders@fabrikam.com" }), name: "Fabrikam" }], a);
+      if (cmd === "list_user_page") return pageOf([{ id: 5, full_name: "Bob Lee", primary_email: "bob@contoso.com", state: "active" }], a);
       if (cmd === "send_email") return sendAnswer();
       if (cmd === "get_email_activity") return { ...SENT, status, sent_on: status === "sent" ? "2026-12-04T09:00:30Z" : null };
       throw new Error(`unexpected command ${cmd}`);

@@ -42,6 +42,7 @@ afterEach(() => {
   clearMocks();
 });
 
+const last = <T,>(list: T[]): T => list[list.length - 1];
 const of = (cmd: string) => calls.filter((c) => c.cmd === cmd);
 const userGridPages = () => of("list_user_page").filter((c) => c.args.limit === PAGE_SIZE);
 
@@ -57,9 +58,9 @@ describe("Users & Queues over 100,000 users", () => {
 
     // Sorting by address, then a search: the engine is asked again, from the top.
     fireEvent.click(document.querySelector('[data-testid="users-grid"] [data-testid="sort-email_address"]')!);
-    await waitFor(() => expect(userGridPages().at(-1)!.args).toMatchObject({ offset: 0, sort: { key: "email_address", descending: false } }));
+    await waitFor(() => expect(last(userGridPages()).args).toMatchObject({ offset: 0, sort: { key: "email_address", descending: false } }));
     fireEvent.input(screen.getByTestId("user-search"), { target: { value: "ann" } });
-    await waitFor(() => expect(userGridPages().at(-1)!.args).toMatchObject({ offset: 0, query: { search: "ann" } }));
+    await waitFor(() => expect(last(userGridPages()).args).toMatchObject({ offset: 0, query: { search: "ann" } }));
     await waitFor(() => expect(screen.getByTestId("user-count").textContent).toBe("3 records"));
   });
 
@@ -70,7 +71,7 @@ describe("Users & Queues over 100,000 users", () => {
     await waitFor(() => expect(owners().length).toBeGreaterThan(0));
     expect(owners()[0].args).toMatchObject({ offset: 0, limit: 50, query: { view: "active" } });
     fireEvent.input(screen.getByLabelText("Find the owner"), { target: { value: "User 000002" } });
-    await waitFor(() => expect(owners().at(-1)!.args).toMatchObject({ query: { search: "User 000002" } }));
+    await waitFor(() => expect(last(owners()).args).toMatchObject({ query: { search: "User 000002" } }));
     const select = screen.getByLabelText("Owner") as HTMLSelectElement;
     await waitFor(() => expect(select.options.length).toBe(4), { timeout: 2000 }); // "—" and three users
     fireEvent.change(select, { target: { value: "2" } });
