@@ -81,6 +81,7 @@ export const en = {
   "mailbox.outgoingStatus": "Outgoing Email Status",
   "mailbox.actStatus": "Appointments, Contacts, and Tasks Status",
   "mailbox.lastSynced": "Last Synchronized",
+  "mailbox.find": "Find a mailbox",
   "mailbox.testCompletedOn": "Mailbox Test Completed On",
   "mailbox.enabled": "Enabled for",
   "mailbox.noProfile": "(none)",

@@ -76,6 +76,7 @@ export const fr: Dict = {
   "mailbox.outgoingStatus": "Statut du courrier sortant",
   "mailbox.actStatus": "Statut des rendez-vous, contacts et tâches",
   "mailbox.lastSynced": "Dernière synchronisation",
+  "mailbox.find": "Rechercher une boîte aux lettres",
   "mailbox.testCompletedOn": "Test de la boîte aux lettres terminé le",
   "mailbox.enabled": "Activée pour",
   "mailbox.noProfile": "(aucun)",

@@ -76,6 +76,7 @@ export const ja: Dict = {
   "mailbox.outgoingStatus": "送信電子メールの状態",
   "mailbox.actStatus": "予定、取引先担当者、タスクの状態",
   "mailbox.lastSynced": "前回の同期",
+  "mailbox.find": "メールボックスを検索",
   "mailbox.testCompletedOn": "メールボックスのテスト完了日時",
   "mailbox.enabled": "有効な対象",
   "mailbox.noProfile": "(なし)",

@@ -76,6 +76,7 @@ export const vi: Dict = {
   "mailbox.outgoingStatus": "Trạng thái email đi",
   "mailbox.actStatus": "Trạng thái cuộc hẹn, liên hệ và tác vụ",
   "mailbox.lastSynced": "Lần đồng bộ gần nhất",
+  "mailbox.find": "Tìm hộp thư",
   "mailbox.testCompletedOn": "Kiểm tra hộp thư hoàn tất lúc",
   "mailbox.enabled": "Đã bật cho",
   "mailbox.noProfile": "(không có)",

@@ -23,7 +23,7 @@ beforeEach(() => {
   mockIPC((cmd, args) => {
     const a = args as Record<string, unknown>;
     calls.push({ cmd, args: a });
-    if (cmd === "list_mailboxes") return [{ id: 5, name: "Sales queue" }, { id: 6, name: "Dana" }];
+    if (cmd === "list_mailbox_page") return { rows: [{ id: 5, name: "Sales queue" }, { id: 6, name: "Dana" }], total: 2 };
     if (cmd === "list_email_activities") {
       const f = a.filter as Record<string, unknown>;
       const total = f.correlation_method ? 3 : TOTAL;

@@ -2,12 +2,13 @@
 // 200 rows as the user scrolls (the first page says how many there are). Filters: text, receiving
 // mailbox, correlation method, received from / to. Opening a row shows the email; New Email
 // writes one.
-import { For, Show, createEffect, createMemo, createResource, createSignal, on, onCleanup } from "solid-js";
+import { For, Show, createEffect, createMemo, createSignal, on, onCleanup } from "solid-js";
 import {
   api, call, idFrom,
   type ActivityId, type CorrelationMethod, type EmailActivityFilter_Deserialize, type EmailActivityRow_Serialize, type MailboxId, type RecordRef,
 } from "../../api";
 import { DateTimeInput, ErrorBanner } from "../../components/form";
+import { MailboxSearchInput, createMailboxSearch } from "../../components/mailboxSearch";
 import { createPagedRows } from "../../components/pagedRows";
 import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
 import { formatDate, formatNumber, optionLabel, t } from "../../i18n";
@@ -31,7 +32,7 @@ export function ActivitiesPage(props: { onOpenRecord?: (r: RecordRef) => void })
   const current = () => opened()[opened().length - 1] ?? null;
   const [composing, setComposing] = createSignal(false);
 
-  const [mailboxes] = createResource(() => call(api.listMailboxes({ view: { view: "all" }, search: null, profile_id: null })));
+  const mailboxes = createMailboxSearch("all");
 
   const filter = createMemo<EmailActivityFilter_Deserialize>(() => ({
     mailbox_id: mailbox(),
@@ -110,9 +111,14 @@ export function ActivitiesPage(props: { onOpenRecord?: (r: RecordRef) => void })
           </label>
           <label class="inline">
             {t("activity.receivingMailbox")}
-            <select data-testid="activity-mailbox" onChange={(e) => setMailbox(e.currentTarget.value ? idFrom<MailboxId>(e.currentTarget.value) : null)}>
+            <MailboxSearchInput search={mailboxes} testid="activity-mailbox-search" />
+            <select data-testid="activity-mailbox" onChange={(e) => {
+              const id = e.currentTarget.value ? idFrom<MailboxId>(e.currentTarget.value) : null;
+              mailboxes.choose(id);
+              setMailbox(id);
+            }}>
               <option value="">{t("activity.anyMailbox")}</option>
-              <For each={mailboxes() ?? []}>{(m) => <option value={m.id} selected={m.id === mailbox()}>{m.name}</option>}</For>
+              <For each={mailboxes.rows()}>{(m) => <option value={m.id} selected={m.id === mailbox()}>{m.name}</option>}</For>
             </select>
           </label>
           <label class="inline">

@@ -2,6 +2,7 @@
 import { For, Show, createResource, createSignal } from "solid-js";
 import { api, call, idFrom, type AlertLevel, type MailboxId, type ProfileId } from "../../api";
 import { ErrorBanner } from "../../components/form";
+import { MailboxSearchInput, createMailboxSearch } from "../../components/mailboxSearch";
 import { formatDate, formatNumber, msg, t } from "../../i18n";
 
 export function AlertsPage() {
@@ -12,9 +13,15 @@ export function AlertsPage() {
   const filter = () => ({ level: level(), profile_id: profile(), mailbox_id: mailbox() });
   const [alerts, { refetch }] = createResource(filter, (f) => call(api.listAlerts(f)));
   const [profiles] = createResource(() => call(api.listProfiles("all")));
-  const [mailboxes] = createResource(() => call(api.listMailboxes({ view: { view: "all" }, search: null, profile_id: null })));
+  const mailboxes = createMailboxSearch("all");
+  // The names of the mailboxes the alerts are about (one look-up each), not a list of them all.
+  const [mailboxNames] = createResource(alerts, async (list) => {
+    const ids = [...new Set(list.flatMap((a) => (a.regarding?.type === "mailbox" ? [a.regarding.id as MailboxId] : [])))];
+    const found = await Promise.all(ids.map((id) => call(api.getMailbox(id)).then((m) => [id, m.name] as const, () => [id, `#${id}`] as const)));
+    return new Map<number, string>(found);
+  });
   const regarding = (r: { type: "profile" | "mailbox"; id: number }) =>
-    r.type === "profile" ? profiles()?.find((p) => p.id === r.id)?.name ?? `#${r.id}` : mailboxes()?.find((m) => m.id === r.id)?.name ?? `#${r.id}`;
+    r.type === "profile" ? profiles()?.find((p) => p.id === r.id)?.name ?? `#${r.id}` : mailboxNames()?.get(r.id) ?? `#${r.id}`;
 
   return (
     <section class="page" data-testid="alerts-page">
@@ -32,9 +39,14 @@ export function AlertsPage() {
           <option value="">{t("alerts.anyProfile")}</option>
           <For each={profiles() ?? []}>{(p) => <option value={p.id}>{p.name}</option>}</For>
         </select>
-        <select aria-label={t("alerts.filterMailbox")} onChange={(e) => setMailbox(e.currentTarget.value ? idFrom<MailboxId>(e.currentTarget.value) : null)}>
+        <MailboxSearchInput search={mailboxes} testid="alerts-mailbox-search" />
+        <select aria-label={t("alerts.filterMailbox")} data-testid="alerts-mailbox" onChange={(e) => {
+          const id = e.currentTarget.value ? idFrom<MailboxId>(e.currentTarget.value) : null;
+          mailboxes.choose(id);
+          setMailbox(id);
+        }}>
           <option value="">{t("alerts.anyMailbox")}</option>
-          <For each={mailboxes() ?? []}>{(m) => <option value={m.id}>{m.name}</option>}</For>
+          <For each={mailboxes.rows()}>{(m) => <option value={m.id} selected={m.id === mailbox()}>{m.name}</option>}</For>
         </select>
         <button type="button" onClick={async () => { try { await call(api.deleteAlerts(filter())); refetch(); } catch (e) { setError(e); } }}>{t("cmd.deleteAllAlerts")}</button>
       </header>

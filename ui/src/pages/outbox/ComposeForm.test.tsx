@@ -43,11 +43,11 @@ beforeEach(() => {
     (cmd, args) => {
       const a = args as Record<string, unknown>;
       calls.push({ cmd, args: a });
-      if (cmd === "list_mailboxes") return [
+      if (cmd === "list_mailbox_page") return pageOf([
         mailbox(9, "Forward", "fwd@contoso.com", "forward", false),
         mailbox(3, "Sales", "sales@contoso.com", "queue", false),
         mailbox(1, "Nancy Anderson", "nancy@contoso.com", "user", true),
-      ];
+      ], a);
       if (cmd === "list_contact_page") return pageOf([record(2, { first_name: "Ann", last_name: "Baker", email_address_1: "ann@fabrikam.com" }), record(4, { first_name: "Cleo", last_name: "Diaz", email_address_1: "cleo@fabrikam.com" })], a);
       if (cmd === "list_account_page") return pageOf([{ ...record(7, { email_address_1: "orders@fabrikam.com" }), name: "Fabrikam" }], a);
       if (cmd === "list_user_page") return pageOf([{ id: 5, full_name: "Bob Lee", primary_email: "bob@contoso.com", state: "active" }], a);
@@ -181,6 +181,17 @@ describe("New Email", () => {
     fireEvent.click(screen.getByTestId("compose-send"));
     const err = await screen.findByTestId("compose-error-attachments");
     expect(err.textContent).toBe("Files like setup.exe are blocked for attachments in this organization.");
+  });
+
+  it("finds the sender by a search the engine runs, and never offers a forward mailbox", async () => {
+    await open();
+    const options = () => [...(screen.getByTestId("compose-from") as HTMLSelectElement).options].map((o) => o.textContent ?? "");
+    await waitFor(() => expect(options().length).toBe(2));
+    expect(options().some((o) => o.includes("Forward"))).toBe(false);
+    fireEvent.input(screen.getByTestId("compose-from-search"), { target: { value: "sales" } });
+    await waitFor(() => expect(calls.some((c) => c.cmd === "list_mailbox_page" && (c.args.query as { search: string | null }).search === "sales")).toBe(true));
+    await waitFor(() => expect(options()).toEqual([expect.stringContaining("Sales <sales@contoso.com>")]));
+    expect(calls.find((c) => c.cmd === "list_mailbox_page")!.args).toMatchObject({ query: { view: { view: "active" } }, limit: 50 });
   });
 
   it("words the form in the user's language", async () => {

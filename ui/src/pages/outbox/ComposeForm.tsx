@@ -3,10 +3,11 @@
 // base64), Regarding, and an optional Send Later time. Send puts the email in the Outbox (Pending
 // Send); the form then shows it, its status kept current, or the engine's refusal next to the
 // field it is about.
-import { For, Show, createMemo, createResource, createSignal, type JSX } from "solid-js";
+import { For, Show, createMemo, createSignal, type JSX } from "solid-js";
 import { api, call, events, type EmailActivityDetail_Serialize, type EmailEntity, type MailboxId } from "../../api";
 import { coalesce, onEngineEvent } from "../../api/live";
 import { DateTimeInput, ErrorBanner, errorText } from "../../components/form";
+import { MailboxSearchInput, createMailboxSearch } from "../../components/mailboxSearch";
 import { formatDate, formatSize, optionLabel, t } from "../../i18n";
 import { RecordPicker, pickLabel, type PickedRecord } from "../activities/RecordPicker";
 import { ROLES, emptyDraft, errorField, readFiles, sendRequest, type ChosenRecord, type Draft, type Role } from "./compose";
@@ -71,9 +72,9 @@ function RecordLookup(props: {
 }
 
 export function ComposeForm(props: { onClose: () => void; onSent?: (email: EmailActivityDetail_Serialize) => void }) {
-  const [mailboxes] = createResource(async () =>
-    (await call(api.listMailboxes({ view: { view: "active" }, search: null, profile_id: null }))).filter((m) => m.kind !== "forward"));
-  const senders = () => (mailboxes.error ? [] : (mailboxes() ?? []));
+  // The sender: an active user or queue mailbox, found by a search (the first ones by name).
+  const mailboxes = createMailboxSearch("active");
+  const senders = () => mailboxes.rows().filter((m) => m.kind !== "forward");
   const [draft, setDraft] = createSignal<Draft>(emptyDraft());
   const [error, setError] = createSignal<unknown>(null);
   const [busy, setBusy] = createSignal(false);
@@ -171,7 +172,7 @@ export function ComposeForm(props: { onClose: () => void; onSent?: (email: Email
           <button type="button" data-testid="compose-close" onClick={props.onClose}>{t("cmd.close")}</button>
         </div>
       </header>
-      <ErrorBanner error={error() ?? mailboxes.error} />
+      <ErrorBanner error={error() ?? mailboxes.error()} />
       <Show when={sent()}>
         {(s) => (
           <div class="banner ok" role="status" data-testid="compose-sent" data-id={s().id} data-status={s().status}>
@@ -187,13 +188,18 @@ export function ComposeForm(props: { onClose: () => void; onSent?: (email: Email
         )}
       </Show>
       <Show when={!sent()}>
-        <Show when={!mailboxes.loading && !mailboxes.error && senders().length === 0}>
+        <Show when={!mailboxes.loading() && !mailboxes.error() && !mailboxes.text().trim() && senders().length === 0}>
           <div class="banner warning" data-testid="compose-no-mailbox">{t("compose.noMailbox")}</div>
         </Show>
         <div class="section compose-fields">
           <Field name="from_mailbox_id" label={t("compose.from")} error={errorFor("from_mailbox_id")}>
+            <MailboxSearchInput search={mailboxes} testid="compose-from-search" />
             <select name="from_mailbox_id" data-testid="compose-from" aria-label={t("compose.from")}
-              onChange={(e) => set({ from: e.currentTarget.value ? (Number(e.currentTarget.value) as MailboxId) : null })}>
+              onChange={(e) => {
+                const id = e.currentTarget.value ? (Number(e.currentTarget.value) as MailboxId) : null;
+                mailboxes.choose(id);
+                set({ from: id });
+              }}>
               <For each={senders()}>
                 {(m) => <option value={m.id} selected={m.id === from()}>{`${m.name} <${m.email_address}>`} · {t(`mailbox.kind.${m.kind}`)}</option>}
               </For>

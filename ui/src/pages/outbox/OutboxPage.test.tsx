@@ -111,7 +111,7 @@ describe("the Outbox", () => {
   it("opens New Email from the Outbox, and comes back to it", async () => {
     mockIPC((cmd) => {
       if (cmd === "list_outbox") return [];
-      if (cmd === "list_mailboxes") return [];
+      if (cmd === "list_mailbox_page") return { rows: [], total: 0 };
       throw new Error(`unexpected command ${cmd}`);
     });
     render(() => <OutboxPage />);
