@@ -40,15 +40,16 @@ function appsOn(dataDir) {
   return out;
 }
 
-/** Starts tauri-driver and opens the app on `dataDir`; `stop()` ends both. */
-export async function openApp(dataDir) {
+/** Starts tauri-driver and opens the app on `dataDir` (`env`: more of the app's environment);
+ * `stop()` ends both. */
+export async function openApp(dataDir, env = {}) {
   mkdirSync(SHOTS, { recursive: true });
   // The driver's output goes to a file, not to this process's pipes: an app it leaves behind
   // would otherwise hold the test runner's output open, and the runner would wait for ever.
   const log = openSync(join(OUT, "tauri-driver.log"), "a");
   const driver = spawn(DRIVER, ["--port", "4444"], {
     stdio: ["ignore", log, log],
-    env: { ...process.env, SERVERSYNC_DATA_DIR: dataDir },
+    env: { ...process.env, ...env, SERVERSYNC_DATA_DIR: dataDir },
   });
   await waitForDriver();
   const browser = await remote({

@@ -1,8 +1,8 @@
 // The window as an administrator meets it, on a new organisation: the first-run guidance, a
 // profile created and a mailbox tested and enabled with the keyboard alone (against the real
 // Dovecot and Postfix of tests/servers), the job panel docked where it hides no field, dates in
-// each language's own order, and axe-core run on every page with no serious or critical
-// violation.
+// each language's own order, axe-core run on every page with no serious or critical violation,
+// and the dark theme the system asks for, with its contrast checked on every page.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -253,4 +253,44 @@ test("axe-core finds no serious or critical violation on any page", async () => 
   await browser.$("[data-field]").waitForDisplayed({ timeout: 10000 });
   await audit("mailbox form");
   assert.deepEqual(found, [], `accessibility violations:\n${found.join("\n")}`);
+});
+
+test("dark mode follows the system's preference, and keeps its contrast on every page", async () => {
+  await app.stop();
+  // The system's dark theme, as a desktop sets it: WebKitGTK reads prefers-color-scheme from it.
+  app = await openApp(DATA, { GTK_THEME: "Adwaita:dark" });
+  browser = app.browser;
+  await (await $t("nav-profiles")).waitForDisplayed({ timeout: 10000 });
+  const look = () =>
+    browser.execute(() => {
+      const rgb = (c) => (c.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map(Number);
+      const luminance = ([r, g, b]) => (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+      const page = document.querySelector(".page") ?? document.body;
+      return {
+        dark: matchMedia("(prefers-color-scheme: dark)").matches,
+        background: luminance(rgb(getComputedStyle(document.body).backgroundColor)),
+        text: luminance(rgb(getComputedStyle(page).color)),
+      };
+    });
+  const seen = await look();
+  assert.equal(seen.dark, true, "the window does not see the system's dark preference");
+  assert.ok(seen.background < 0.25 && seen.text > 0.6, `not a dark theme: ${JSON.stringify(seen)}`);
+  await (await $t("nav-mailboxes")).click();
+  await browser.$('[data-testid="mailbox-row"][data-name="alice"]').waitForDisplayed({ timeout: 10000 });
+  await shot("window-dark-mailboxes");
+  // Contrast (WCAG AA) on every page, in the dark colours.
+  const found = [];
+  for (const p of ["profiles", "mailboxes", "settings", "principals", "alerts", "monitoring", "activities", "outbox", "contacts", "accounts", "leads"]) {
+    await (await $t(`nav-${p}`)).click();
+    await browser.pause(300);
+    if (!(await browser.execute(() => typeof window.axe === "object"))) await browser.execute(`${AXE}\nreturn true;`);
+    const result = await browser.executeAsync((done) => {
+      window.axe
+        .run(document, { runOnly: { type: "rule", values: ["color-contrast"] } })
+        .then((r) => done(r.violations.map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`)))
+        .catch((e) => done([`axe failed: ${e}`]));
+    });
+    for (const v of result) found.push(`${p}: ${v}`);
+  }
+  assert.deepEqual(found, [], `contrast violations in dark mode:\n${found.join("\n")}`);
 });
