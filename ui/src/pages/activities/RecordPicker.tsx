@@ -58,7 +58,10 @@ export function RecordPicker(props: { entities: EmailEntity[]; prefix: string; o
   };
   const [choice, setChoice] = createSignal<number | null>(null);
   const [records] = createResource(() => ({ e: entity(), s: search() }), ({ e, s }) => PICK_SOURCES[e](s));
-  const matches = (): Pickable[] => (records.error ? [] : (records.latest ?? []));
+  // While a search is typed or read, the previous matches are not offered: a choice made then
+  // would be a record of the previous search.
+  const pending = () => records.loading || text() !== search();
+  const matches = (): Pickable[] => (records.error || pending() ? [] : (records.latest ?? []));
   createEffect(on(matches, (m) => setChoice(m.length ? m[0].id : null)));
   createEffect(() => {
     const id = choice();
@@ -80,7 +83,7 @@ export function RecordPicker(props: { entities: EmailEntity[]; prefix: string; o
       <label class="field">
         <span class="label">{t("activity.regarding.record")}</span>
         <select data-testid={`${props.prefix}-record`} onChange={(e) => setChoice(e.currentTarget.value ? Number(e.currentTarget.value) : null)}>
-          <For each={matches()} fallback={<option value="">{records.loading ? t("common.loading") : records.error ? errorText(records.error) : t("common.empty")}</option>}>
+          <For each={matches()} fallback={<option value="">{pending() ? t("common.loading") : records.error ? errorText(records.error) : t("common.empty")}</option>}>
             {(r) => <option value={r.id} selected={r.id === choice()}>{pickLabel({ name: r.name, address: r.emails[0] ?? "" })}</option>}
           </For>
         </select>
