@@ -47,9 +47,16 @@ beforeEach(() => {
       received_on: DETAIL.received_on, receiving_mailbox_id: 5, receiving_mailbox_name: "Sales queue", correlation_method: "in_reply_to", attachment_count: 2,
     }] };
     if (cmd === "get_email_activity") return DETAIL;
-    if (cmd === "list_contacts") return [record(1, { first_name: "Zoe", last_name: "Adams" }), record(2, { first_name: "Ann", last_name: "Baker" })];
-    if (cmd === "list_leads") return [record(9, { first_name: "Bob", last_name: "Carter", company_name: "Fabrikam" })];
-    if (cmd === "list_accounts") return [{ ...record(3, {}), name: "Fabrikam" }];
+    const contacts = [record(1, { first_name: "Zoe", last_name: "Adams" }), record(2, { first_name: "Ann", last_name: "Baker" })];
+    const leads = [record(9, { first_name: "Bob", last_name: "Carter", company_name: "Fabrikam" })];
+    const accounts = [{ ...record(3, {}), name: "Fabrikam" }];
+    const a = args as Record<string, unknown>;
+    if (cmd === "list_contact_page") return { rows: contacts, total: contacts.length };
+    if (cmd === "list_lead_page") return { rows: leads, total: leads.length };
+    if (cmd === "list_account_page") return { rows: accounts, total: accounts.length };
+    if (cmd === "get_contact") return contacts.find((r) => r.id === a.id);
+    if (cmd === "get_lead") return leads.find((r) => r.id === a.id);
+    if (cmd === "get_account") return accounts.find((r) => r.id === a.id);
     throw new Error(`unexpected command ${cmd}`);
   });
 });

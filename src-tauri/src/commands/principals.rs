@@ -14,6 +14,12 @@ pub async fn list_users(engine: State<'_, Engine>, view: PrincipalView) -> CmdRe
 
 #[tauri::command]
 #[specta::specta]
+pub async fn get_user(engine: State<'_, Engine>, id: UserId) -> CmdResult<User> {
+    api::get_user(&engine, id).await.map_err(dto)
+}
+
+#[tauri::command]
+#[specta::specta]
 pub async fn list_user_page(
     engine: State<'_, Engine>,
     query: RecordQuery,

@@ -9,10 +9,16 @@ use serversync::api::{
 };
 use tauri::State;
 
-/// The seven commands of one record kind.
+/// The eight commands of one record kind.
 macro_rules! record_commands {
     ($ty:ident, $id:ident, $changes:ident, $create:ident, $update:ident, $list:ident, $set_state:ident, $import:ident,
-     $page_ty:ident, $page:ident, $selected:ident) => {
+     $page_ty:ident, $page:ident, $selected:ident, $get:ident) => {
+        #[tauri::command]
+        #[specta::specta]
+        pub async fn $get(engine: State<'_, Engine>, id: $id) -> CmdResult<$ty> {
+            api::$get(&engine, id).await.map_err(dto)
+        }
+
         #[tauri::command]
         #[specta::specta]
         pub async fn $page(
@@ -75,7 +81,8 @@ record_commands!(
     import_contacts,
     ContactPage,
     list_contact_page,
-    selected_contact_ids
+    selected_contact_ids,
+    get_contact
 );
 record_commands!(
     Account,
@@ -88,7 +95,8 @@ record_commands!(
     import_accounts,
     AccountPage,
     list_account_page,
-    selected_account_ids
+    selected_account_ids,
+    get_account
 );
 record_commands!(
     Lead,
@@ -101,5 +109,6 @@ record_commands!(
     import_leads,
     LeadPage,
     list_lead_page,
-    selected_lead_ids
+    selected_lead_ids,
+    get_lead
 );

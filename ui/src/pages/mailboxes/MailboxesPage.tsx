@@ -3,11 +3,12 @@
 // engine, so 100,000 mailboxes open as fast as 100. Commands act on the selected rows; "all"
 // selects the view itself (a query, with the rows unticked since), not a list of ids. Test &
 // Enable runs as a background job.
-import { Show, createEffect, createMemo, createResource, createSignal, on, onCleanup } from "solid-js";
+import { Show, createEffect, createResource, createSignal, on, onCleanup } from "solid-js";
 import { api, call, idFrom, type MailboxRow_Serialize, type MailboxId, type MailboxSync_Serialize, type ProfileId, type RecordRef, type UserId, type MailboxQuery_Deserialize, type MailboxChanges_Deserialize, type MailboxSelection_Deserialize, type MailboxSortKey } from "../../api";
 import { useCatalog } from "../../api/catalog";
 import { ErrorBanner, SelectField } from "../../components/form";
 import { currentJob, followJob } from "../../components/JobPanel";
+import { createGridSelection } from "../../components/gridSelection";
 import { createPagedRows } from "../../components/pagedRows";
 import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
 import { nowTick } from "../../components/when";
@@ -20,8 +21,6 @@ import { SyncResults } from "./SyncResults";
 export const PAGE_SIZE = 200;
 
 /** The grid's selection: rows ticked one by one, or the whole view but the rows unticked. */
-type Selection = { all: false; ids: Set<MailboxId> } | { all: true; except: Set<MailboxId> };
-const NONE: Selection = { all: false, ids: new Set() };
 
 /** How many messages per mailbox a Preview reads at most. */
 export const PREVIEW_MAX_MESSAGES = 200;
@@ -62,8 +61,6 @@ export function MailboxesPage() {
     searchTimer = setTimeout(() => setSearch(v), 150);
   };
   onCleanup(() => clearTimeout(searchTimer));
-  const [selection, setSelection] = createSignal<Selection>(NONE);
-  const [anchor, setAnchor] = createSignal<number | null>(null);
   const [sort, setSort] = createSignal<{ key: MailboxSortKey; dir: SortDir }>({ key: "name", dir: "asc" });
   const [open, setOpen] = createSignal<MailboxId | null>(null);
   const [dialog, setDialog] = createSignal<"edit" | "defaults" | "approve" | null>(null);
@@ -96,56 +93,19 @@ export function MailboxesPage() {
   const refetch = () => paged.reset(false);
   // Another view, search or sort: a new grid, nothing selected.
   createEffect(on([query, sort], () => {
-    setSelection(NONE);
-    setAnchor(null);
+    sel.clear();
     paged.reset();
   }));
   const row = paged.row;
-  const isSelected = (id: MailboxId) => {
-    const s = selection();
-    return s.all ? !s.except.has(id) : s.ids.has(id);
-  };
-  const selectedCount = createMemo(() => {
-    const s = selection();
-    return s.all ? Math.max(0, (total() ?? 0) - s.except.size) : s.ids.size;
-  });
+  const sel = createGridSelection<MailboxRow_Serialize, MailboxId>({ total, row, indexWhere: paged.indexWhere, rowId: (m) => m.id });
+  const selection = sel.selection;
+  const isSelected = sel.isSelected;
+  const selectedCount = sel.count;
   /** The selection as the engine takes it. */
   const selectionDto = (): MailboxSelection_Deserialize => {
-    const s = selection();
     const q = query();
-    return s.all && q ? { by: "query", query: q, except: [...s.except] } : { by: "ids", ids: s.all ? [] : [...s.ids] };
+    return q ? sel.dto(q) : { by: "ids", ids: [] };
   };
-  function clickRow(id: MailboxId, e: MouseEvent) {
-    const index = paged.indexWhere((r) => r.id === id);
-    const s = selection();
-    if (e.shiftKey && anchor() !== null && index >= 0) {
-      const [lo, hi] = anchor()! < index ? [anchor()!, index] : [index, anchor()!];
-      const ids = new Set<MailboxId>(e.ctrlKey || e.metaKey ? (s.all ? [] : s.ids) : []);
-      for (let i = lo; i <= hi; i++) {
-        const r = paged.row(i);
-        if (r) ids.add(r.id);
-      }
-      setSelection({ all: false, ids });
-      return;
-    }
-    if (e.ctrlKey || e.metaKey) {
-      if (s.all) {
-        const except = new Set(s.except);
-        if (except.has(id)) except.delete(id);
-        else except.add(id);
-        setSelection({ all: true, except });
-      } else {
-        const ids = new Set(s.ids);
-        if (ids.has(id)) ids.delete(id);
-        else ids.add(id);
-        setSelection({ all: false, ids });
-      }
-    } else {
-      setSelection({ all: false, ids: new Set([id]) });
-    }
-    setAnchor(index >= 0 ? index : null);
-  }
-  const toggleAll = () => setSelection(selection().all && (selection() as { except: Set<MailboxId> }).except.size === 0 ? NONE : { all: true, except: new Set() });
   // When a Test & Enable job ends, the grid shows the statuses and enabled flags it wrote.
   createEffect(
     on(
@@ -337,10 +297,10 @@ export function MailboxesPage() {
           selectable
           isSelected={isSelected}
           allSelected={selection().all}
-          onToggleAll={toggleAll}
+          onToggleAll={sel.toggleAll}
           sort={sort()}
           onSort={(key) => setSort({ key: key as MailboxSortKey, dir: sort().key === key && sort().dir === "asc" ? "desc" : "asc" })}
-          onRowClick={clickRow}
+          onRowClick={(id, e) => sel.click(id, e)}
           onRowOpen={(id) => setOpen(id)}
           onRange={paged.range}
           empty={total() === null ? t("common.loading") : t("mailbox.empty")}

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cleanup, fireEvent, render, screen, waitFor } from "@solidjs/testing-library";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import { RecordsPage } from "./RecordsPage";
+import { PAGE_SIZE, RecordsPage } from "./RecordsPage";
 import { setLang } from "../../i18n";
 import "../../test/viewport";
 
@@ -15,6 +15,21 @@ const user = (id: number, full_name: string, state = "active") => ({
 });
 
 let calls: { cmd: string; args: Record<string, unknown> }[] = [];
+
+type Query = { view: "active" | "inactive" | "all"; search: string | null };
+/** The contacts of a view whose name or address contains the search, as the engine finds them. */
+const matching = (q: Query) =>
+  contacts.filter((c) => (q.view === "all" || c.state === q.view)
+    && (!q.search || [`${c.first_name} ${c.last_name}`, c.email_address_1].some((v) => v.toLowerCase().includes(q.search!.toLowerCase()))));
+/** A window of a view, sorted as the engine sorts it (by last name; blank addresses last). */
+function page(a: Record<string, unknown>) {
+  const sort = a.sort as { key: string; descending: boolean };
+  const key = (c: ReturnType<typeof contact>) => (sort.key === "email_address_1" ? c.email_address_1 : `${c.last_name} ${c.first_name}`);
+  const rows = [...matching(a.query as Query)].sort((x, y) =>
+    (key(x) === "") !== (key(y) === "") ? (key(x) === "" ? 1 : -1) : key(x).localeCompare(key(y)) * (sort.descending ? -1 : 1) || x.id - y.id);
+  const offset = a.offset as number;
+  return { rows: rows.slice(offset, offset + (a.limit as number)), total: rows.length };
+}
 let contacts: ReturnType<typeof contact>[] = [];
 let createAnswer: (changes: Record<string, unknown>) => unknown;
 let importAnswer: (csv: string) => unknown;
@@ -28,8 +43,18 @@ beforeEach(() => {
   mockIPC((cmd, args) => {
     const a = args as Record<string, unknown>;
     calls.push({ cmd, args: a });
-    if (cmd === "list_contacts") return a.view === "inactive" ? contacts.filter((c) => c.state === "inactive") : a.view === "all" ? contacts : contacts.filter((c) => c.state === "active");
-    if (cmd === "list_users") return [user(7, "Dana"), user(8, "Eli"), user(9, "Old", "inactive")];
+    if (cmd === "list_contact_page") return page(a);
+    if (cmd === "selected_contact_ids") {
+      const sel = a.selection as { by: "ids"; ids: number[] } | { by: "query"; query: Query; except: number[] };
+      return sel.by === "ids" ? sel.ids : matching(sel.query).map((c) => c.id).filter((id) => !sel.except.includes(id));
+    }
+    if (cmd === "get_contact") {
+      const found = contacts.find((c) => c.id === a.id);
+      if (!found) throw { kind: "not_found", code: "record.not_found", params: { entity: "contact", id: String(a.id) }, message: "" };
+      return found;
+    }
+    if (cmd === "list_user_page") return { rows: [user(7, "Dana"), user(8, "Eli"), user(9, "Old", "inactive")], total: 3 };
+    if (cmd === "get_user") return user(a.id as number, `User ${a.id}`);
     if (cmd === "create_contact") return createAnswer(a.changes as Record<string, unknown>);
     if (cmd === "update_contact") return { ...contacts.find((c) => c.id === a.id), ...(a.changes as object) };
     if (cmd === "set_contact_state") return [];
@@ -47,24 +72,44 @@ const input = (field: string) => document.querySelector(`[data-testid="record-fo
 const rowNames = () => [...document.querySelectorAll('[data-testid="contact-row"]')].map((r) => r.getAttribute("data-name"));
 
 describe("the Contacts page", () => {
-  it("lists the active contacts sorted by name, in a virtualised grid", async () => {
+  it("lists the active contacts as the engine sorts them (by last name), in a virtualised grid", async () => {
     render(() => <RecordsPage entity="contact" />);
-    await waitFor(() => expect(rowNames()).toEqual(["Ann Baker", "Bob Carter", "Zoe Adams"]));
-    expect(calls.find((c) => c.cmd === "list_contacts")!.args.view).toBe("active");
+    await waitFor(() => expect(rowNames()).toEqual(["Zoe Adams", "Ann Baker", "Bob Carter"]));
+    expect(calls.find((c) => c.cmd === "list_contact_page")!.args).toMatchObject({
+      query: { view: "active", search: null }, sort: { key: "name", descending: false }, offset: 0, limit: PAGE_SIZE,
+    });
     expect(screen.getByTestId("contact-grid").getAttribute("role")).toBe("grid");
     expect(document.querySelector('[data-testid="contact-row"]')!.getAttribute("role")).toBe("row");
     expect(screen.getByTestId("record-count").textContent).toContain("3 records");
     // Sorting by the email column puts the contact without email last.
     fireEvent.click(screen.getByTestId("sort-email_address_1"));
     await waitFor(() => expect(rowNames()).toEqual(["Ann Baker", "Zoe Adams", "Bob Carter"]));
+    expect(calls.filter((c) => c.cmd === "list_contact_page")[calls.filter((c) => c.cmd === "list_contact_page").length - 1].args).toMatchObject({ offset: 0, sort: { key: "email_address_1", descending: false } });
   });
 
-  it("renders only the rows in view when there are thousands", async () => {
-    contacts = Array.from({ length: 5000 }, (_, i) => contact(i + 1, "Person", String(i).padStart(5, "0")));
+  it("reads only the page it shows when there are thousands, and searches in the engine", async () => {
+    contacts = Array.from({ length: 50_000 }, (_, i) => contact(i + 1, "Person", String(i).padStart(5, "0")));
     render(() => <RecordsPage entity="contact" />);
     await waitFor(() => expect(rowNames().length).toBeGreaterThan(0));
     expect(rowNames().length).toBeLessThan(100);
-    expect(screen.getByTestId("record-count").textContent).toContain("5,000 records");
+    expect(screen.getByTestId("record-count").textContent).toContain("50,000 records");
+    expect(calls.filter((c) => c.cmd === "list_contact_page").length).toBe(1);
+    fireEvent.input(screen.getByTestId("record-search"), { target: { value: "Person 0001" } });
+    await waitFor(() => expect(screen.getByTestId("record-count").textContent).toContain("10 records"));
+    expect(calls.filter((c) => c.cmd === "list_contact_page")[calls.filter((c) => c.cmd === "list_contact_page").length - 1].args).toMatchObject({ offset: 0, query: { search: "Person 0001" } });
+  });
+
+  it("selects a whole view by query, and resolves it in the engine for Deactivate", async () => {
+    contacts = Array.from({ length: 50_000 }, (_, i) => contact(i + 1, "Person", String(i).padStart(5, "0")));
+    render(() => <RecordsPage entity="contact" />);
+    await waitFor(() => expect(rowNames().length).toBeGreaterThan(0));
+    fireEvent.click(screen.getByTestId("contact-grid-select-all"));
+    fireEvent.click(document.querySelector('[data-testid="contact-row"][data-name="Person 00000"]')!, { ctrlKey: true });
+    await waitFor(() => expect(screen.getByTestId("record-count").textContent).toContain("49,999 selected"));
+    fireEvent.click(screen.getByTestId("record-deactivate"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "set_contact_state")).toBe(true));
+    expect(calls.find((c) => c.cmd === "selected_contact_ids")!.args.selection).toEqual({ by: "query", query: { view: "active", search: null }, except: [1] });
+    expect((calls.find((c) => c.cmd === "set_contact_state")!.args.ids as number[]).length).toBe(49_999);
   });
 
   it("creates a contact, sending the fields filled in and the owner", async () => {
@@ -73,8 +118,8 @@ describe("the Contacts page", () => {
     fireEvent.click(screen.getByTestId("record-new"));
     await waitFor(() => expect(screen.getByTestId("record-form")).toBeTruthy());
     // The owner choices are the active users.
-    const owners = [...input("owner_user_id").querySelectorAll("option")].map((o) => o.textContent);
-    expect(owners).toEqual(["—", "Dana", "Eli"]);
+    const owners = () => [...input("owner_user_id").querySelectorAll("option")].map((o) => o.textContent);
+    await waitFor(() => expect(owners()).toEqual(["—", "Dana", "Eli"]));
     fireEvent.input(input("first_name"), { target: { value: "Nina" } });
     fireEvent.input(input("last_name"), { target: { value: "Lopez" } });
     fireEvent.input(input("email_address_1"), { target: { value: "nina@fabrikam.com" } });
@@ -118,7 +163,7 @@ describe("the Contacts page", () => {
   it("imports a CSV file and says how many records it imported", async () => {
     render(() => <RecordsPage entity="contact" />);
     await waitFor(() => expect(rowNames().length).toBe(3));
-    const before = calls.filter((c) => c.cmd === "list_contacts").length;
+    const before = calls.filter((c) => c.cmd === "list_contact_page").length;
     const file = new File(["last_name,email_address_1\nLee,lee@x.com\nKim,kim@x.com\n"], "contacts.csv", { type: "text/csv" });
     const picker = screen.getByTestId("record-import-file") as HTMLInputElement;
     Object.defineProperty(picker, "files", { value: [file], configurable: true });
@@ -126,7 +171,7 @@ describe("the Contacts page", () => {
     await waitFor(() => expect(screen.getByTestId("record-import-result").textContent).toBe("2 records imported."));
     expect(calls.find((c) => c.cmd === "import_contacts")!.args.csv).toBe("last_name,email_address_1\nLee,lee@x.com\nKim,kim@x.com\n");
     // The grid is read again.
-    expect(calls.filter((c) => c.cmd === "list_contacts").length).toBeGreaterThan(before);
+    expect(calls.filter((c) => c.cmd === "list_contact_page").length).toBeGreaterThan(before);
   });
 
   it("shows an import refusal naming the refused line, and nothing as imported", async () => {

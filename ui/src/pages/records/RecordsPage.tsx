@@ -1,13 +1,20 @@
-// Contacts, Accounts, Leads: Active / Inactive views in a virtualised grid, New and the record
-// form, Activate / Deactivate of the selected rows, and Import from CSV (all rows or none).
-import { For, Show, createEffect, createMemo, createResource, createSignal, on } from "solid-js";
-import { ApiError, type PrincipalView, type User_Serialize, type UserId } from "../../api";
+// Contacts, Accounts, Leads: Active / Inactive views in a virtualised grid whose rows the engine
+// reads a page at a time (sorted and searched in SQL: an organisation may have 100,000 of them),
+// New and the record form, Activate / Deactivate of the selected rows (a whole view is selected
+// by query), and Import from CSV (all rows or none).
+import { For, Show, createEffect, createResource, createSignal, on, onCleanup } from "solid-js";
+import { ApiError, type RecordQuery_Deserialize, type RecordSortKey, type User_Serialize, type UserId } from "../../api";
 import { api, call } from "../../api";
 import { ErrorBanner, SelectField, TextField, errorText } from "../../components/form";
+import { createGridSelection } from "../../components/gridSelection";
+import { createPagedRows } from "../../components/pagedRows";
 import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
-import { fieldLabel, formatDate, formatNumber, lang, optionLabel, t } from "../../i18n";
-import { clickSelect, prune, toggleAll, type SortDir } from "../mailboxes/selection";
+import { fieldLabel, formatDate, formatNumber, optionLabel, t } from "../../i18n";
+import type { SortDir } from "../mailboxes/selection";
 import { KINDS, changesOf, valuesOf, type AnyRecord, type RecordChanges, type RecordEntity, type RecordKind } from "./kinds";
+
+/** Rows read from the engine at a time. */
+export const PAGE_SIZE = 200;
 
 /** A request to open one record (a new object each time, so the same record can be opened twice). */
 export type OpenRequest = { id: number } | null;
@@ -15,39 +22,62 @@ export type OpenRequest = { id: number } | null;
 export function RecordsPage(props: { entity: RecordEntity; open?: OpenRequest }) {
   // Each entity has its own page instance (App renders one per page id).
   const kind = KINDS[props.entity];
-  const [view, setView] = createSignal<Exclude<PrincipalView, "all">>("active");
+  const [view, setView] = createSignal<"active" | "inactive">("active");
+  const [searchText, setSearchText] = createSignal("");
   const [search, setSearch] = createSignal("");
-  const [selected, setSelected] = createSignal<Set<number>>(new Set());
-  const [anchor, setAnchor] = createSignal<number | null>(null);
-  const [sort, setSort] = createSignal<{ key: string; dir: SortDir }>({ key: "name", dir: "asc" });
+  let searchTimer: ReturnType<typeof setTimeout> | undefined;
+  const typeSearch = (v: string) => {
+    setSearchText(v);
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => setSearch(v), 150);
+  };
+  onCleanup(() => clearTimeout(searchTimer));
+  const [sort, setSort] = createSignal<{ key: RecordSortKey; dir: SortDir }>({ key: "name", dir: "asc" });
   const [editing, setEditing] = createSignal<{ record: AnyRecord | null } | null>(null);
   const [error, setError] = createSignal<unknown>(null);
   const [imported, setImported] = createSignal<number | null>(null);
   const [importError, setImportError] = createSignal<unknown>(null);
   const [importing, setImporting] = createSignal(false);
 
-  const [records, { refetch }] = createResource(view, (v) => kind.list(v));
-  const [users] = createResource(() => call(api.listUsers("all")));
-  const userName = (id: UserId | null) => (id === null ? "" : users()?.find((u) => u.id === id)?.full_name ?? `#${id}`);
-
-  const valueOf = (r: AnyRecord, key: string): string =>
-    key === "name" ? kind.name(r) : key === "owner_user_id" ? userName(r.owner_user_id) : String(r[key] ?? "");
-  const rows = createMemo(() => {
-    const q = search().trim().toLocaleLowerCase(lang());
-    const list = (records() ?? []).filter(
-      (r) => !q || [kind.name(r), r.email_address_1, r.email_address_2, r.email_address_3].some((v) => v.toLocaleLowerCase(lang()).includes(q)),
-    );
-    const { key, dir } = sort();
-    const collator = new Intl.Collator(lang(), { numeric: true });
-    const sign = dir === "asc" ? 1 : -1;
-    const keyed = list.map((r) => [valueOf(r, key), r] as const);
-    keyed.sort((a, b) => (a[0] === b[0] ? a[1].id - b[1].id : a[0] === "" ? 1 : b[0] === "" ? -1 : collator.compare(a[0], b[0]) * sign));
-    return keyed.map(([, r]) => r);
+  const query = (): RecordQuery_Deserialize => ({ view: view(), search: search().trim() || null });
+  const paged = createPagedRows<AnyRecord>({
+    pageSize: PAGE_SIZE,
+    fetch: (offset, limit) => kind.page(query(), { key: sort().key, descending: sort().dir === "desc" }, offset, limit),
+    onError: setError,
   });
-  const order = createMemo(() => rows().map((r) => r.id));
-  const ids = () => [...prune(selected(), order())];
+  const total = paged.total;
+  const selection = createGridSelection<AnyRecord, number>({ total, row: paged.row, indexWhere: paged.indexWhere, rowId: (r) => r.id });
+  // Another view, search or sort: a new grid, nothing selected.
+  createEffect(on([query, sort], () => {
+    selection.clear();
+    paged.reset();
+  }));
+  /** Reads the view again (after a command): the rows in view come back first. */
+  const refetch = () => paged.reset(false);
+  /** The selected ids (a whole view is read in the engine). */
+  const ids = async (): Promise<number[]> => {
+    const s = selection.selection();
+    return s.all ? kind.selectedIds(selection.dto(query())) : [...s.ids];
+  };
 
-  // Opening a record from elsewhere (an email's party or regarding): find it in any view.
+  // The owners' names: each user a row in view names is looked up once, not all users.
+  const [names, setNames] = createSignal<Map<number, string>>(new Map());
+  const asked = new Set<number>();
+  const userName = (id: UserId | null) => {
+    if (id === null) return "";
+    if (!asked.has(id)) {
+      asked.add(id);
+      call(api.getUser(id)).then(
+        (u) => setNames((m) => new Map(m).set(id, u.full_name)),
+        () => setNames((m) => new Map(m).set(id, `#${id}`)),
+      );
+    }
+    return names().get(id) ?? "";
+  };
+  // The form's owner choices: the users a search finds.
+  const [users] = createResource(editing, () => call(api.listUserPage({ view: "all", search: null }, { key: "name", descending: false }, 0, 1000)));
+
+  // Opening a record from elsewhere (an email's party or regarding).
   createEffect(
     on(
       () => props.open,
@@ -55,11 +85,9 @@ export function RecordsPage(props: { entity: RecordEntity; open?: OpenRequest })
         if (!req) return;
         setError(null);
         try {
-          const found = (await kind.list("all")).find((r) => r.id === req.id);
-          if (found) setEditing({ record: found });
-          else throw new ApiError({ kind: "not_found", code: "record.not_found", params: { entity: kind.entity, id: String(req.id) }, message: "" });
+          setEditing({ record: await kind.get(req.id) });
         } catch (e) {
-          setError(e);
+          setError(e instanceof ApiError ? e : new ApiError({ kind: "not_found", code: "record.not_found", params: { entity: kind.entity, id: String(req.id) }, message: "" }));
         }
       },
     ),
@@ -69,7 +97,7 @@ export function RecordsPage(props: { entity: RecordEntity; open?: OpenRequest })
     setError(null);
     try {
       await f();
-      setSelected(new Set<number>());
+      selection.clear();
       refetch();
     } catch (e) {
       setError(e);
@@ -114,7 +142,7 @@ export function RecordsPage(props: { entity: RecordEntity; open?: OpenRequest })
 
   return (
     <Show when={editing() === null} fallback={
-      <RecordForm kind={kind} record={editing()!.record} users={users() ?? []}
+      <RecordForm kind={kind} record={editing()!.record} users={users()?.rows ?? []}
         onSaved={() => refetch()} onClose={() => { setEditing(null); refetch(); }} />
     }>
       <section class="page" data-testid={`${kind.entity}s-page`}>
@@ -129,18 +157,18 @@ export function RecordsPage(props: { entity: RecordEntity; open?: OpenRequest })
           </label>
           <label class="inline">
             <span class="sr-only">{t("records.search")}</span>
-            <input type="search" data-testid="record-search" placeholder={t("records.search")} value={search()} onInput={(e) => setSearch(e.currentTarget.value)} />
+            <input type="search" data-testid="record-search" placeholder={t("records.search")} value={searchText()} onInput={(e) => typeSearch(e.currentTarget.value)} />
           </label>
           <span class="muted" data-testid="record-count">
-            {t("records.count", { count: formatNumber(rows().length) })} · {t("mailbox.selected", { count: formatNumber(ids().length) })}
+            {t("records.count", { count: formatNumber(total() ?? 0) })} · {t("mailbox.selected", { count: formatNumber(selection.count()) })}
           </span>
         </header>
         <div class="commands bar">
           <button type="button" data-testid="record-new" onClick={() => setEditing({ record: null })}>{t("cmd.new")}</button>
           <Show when={view() === "active"} fallback={
-            <button type="button" data-testid="record-activate" disabled={!ids().length} onClick={() => run(() => kind.setState(ids(), "active"))}>{t("cmd.activate")}</button>
+            <button type="button" data-testid="record-activate" disabled={!selection.count()} onClick={() => run(async () => kind.setState(await ids(), "active"))}>{t("cmd.activate")}</button>
           }>
-            <button type="button" data-testid="record-deactivate" disabled={!ids().length} onClick={() => run(() => kind.setState(ids(), "inactive"))}>{t("cmd.deactivate")}</button>
+            <button type="button" data-testid="record-deactivate" disabled={!selection.count()} onClick={() => run(async () => kind.setState(await ids(), "inactive"))}>{t("cmd.deactivate")}</button>
           </Show>
           <button type="button" data-testid="record-refresh" onClick={() => refetch()}>{t("cmd.refresh")}</button>
           <label class="file-button" classList={{ disabled: importing() }}>
@@ -170,32 +198,29 @@ export function RecordsPage(props: { entity: RecordEntity; open?: OpenRequest })
             </div>
           )}
         </Show>
-        <Show when={records.error}>
-          <ErrorBanner error={records.error} />
-        </Show>
         <VirtualGrid<AnyRecord, number>
           testid={`${kind.entity}-grid`}
           rowTestid={`${kind.entity}-row`}
           label={t(kind.title)}
-          count={rows().length}
-          row={(i) => rows()[i]}
+          count={total() ?? 0}
+          row={paged.row}
           rowId={(r) => r.id}
           rowName={(r) => kind.name(r)}
           columns={columns()}
           selectable
-          selected={selected()}
-          allSelected={order().length > 0 && order().every((id) => selected().has(id))}
-          onToggleAll={() => setSelected(toggleAll(selected(), order()))}
+          isSelected={selection.isSelected}
+          allSelected={selection.selection().all}
+          onToggleAll={selection.toggleAll}
           sort={sort()}
-          onSort={(key) => setSort({ key, dir: sort().key === key && sort().dir === "asc" ? "desc" : "asc" })}
-          onRowClick={(id, e) => {
-            setSelected(clickSelect(selected(), order(), id, anchor(), { ctrl: e.ctrlKey || e.metaKey, shift: e.shiftKey }));
-            if (!e.shiftKey) setAnchor(id);
-          }}
+          onSort={(key) => setSort({ key: key as RecordSortKey, dir: sort().key === key && sort().dir === "asc" ? "desc" : "asc" })}
+          onRowClick={(id, e) => selection.click(id, e)}
           onRowOpen={(id) => {
-            const r = rows().find((x) => x.id === id);
+            const i = paged.indexWhere((x) => x.id === id);
+            const r = i >= 0 ? paged.row(i) : undefined;
             if (r) setEditing({ record: r });
           }}
+          onRange={paged.range}
+          empty={total() === null ? t("common.loading") : undefined}
         />
       </section>
     </Show>
@@ -217,10 +242,11 @@ export function RecordForm(props: { kind: RecordKind; record: AnyRecord | null; 
     return e instanceof ApiError && e.field !== undefined && formFields().includes(e.field);
   };
   // The owner choices: active users, and the current owner even if deactivated.
-  const owners = () =>
-    props.users
-      .filter((u) => u.state === "active" || u.id === record()?.owner_user_id)
-      .map((u) => ({ value: u.id, label: u.full_name }));
+  const owners = () => {
+    const current = record()?.owner_user_id ?? null;
+    const list = props.users.filter((u) => u.state === "active" || u.id === current).map((u) => ({ value: u.id, label: u.full_name }));
+    return current === null || list.some((o) => o.value === current) ? list : [{ value: current, label: `#${current}` }, ...list];
+  };
 
   async function save(close: boolean) {
     setError(null);

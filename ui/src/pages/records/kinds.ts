@@ -1,6 +1,6 @@
 // Contacts, Accounts and Leads: the three record tables an email's parties resolve to. One page
 // serves them all; this says what differs between them (fields, name, engine calls).
-import { api, call, type ImportSummary, type PrincipalView, type RecordState, type UserId } from "../../api";
+import { api, call, type ImportSummary, type PrincipalView, type RecordQuery_Deserialize, type RecordSelection_Deserialize, type RecordSort_Deserialize, type RecordState, type UserId } from "../../api";
 import type { Key } from "../../i18n";
 
 export type RecordEntity = "contact" | "account" | "lead";
@@ -34,6 +34,11 @@ export type RecordKind = {
   nameLabel: string;
   name: (r: AnyRecord) => string;
   list: (view: PrincipalView) => Promise<AnyRecord[]>;
+  /** Rows `offset..offset + limit` of a view, sorted and searched by the engine, and its size. */
+  page: (query: RecordQuery_Deserialize, sort: RecordSort_Deserialize, offset: number, limit: number) => Promise<{ rows: AnyRecord[]; total: number }>;
+  /** The ids of a selection (a whole view is read in the engine). */
+  selectedIds: (selection: RecordSelection_Deserialize) => Promise<number[]>;
+  get: (id: number) => Promise<AnyRecord>;
   create: (changes: RecordChanges) => Promise<AnyRecord>;
   update: (id: number, changes: RecordChanges) => Promise<AnyRecord>;
   setState: (ids: number[], state: RecordState) => Promise<AnyRecord[]>;
@@ -55,6 +60,9 @@ export const KINDS: Record<RecordEntity, RecordKind> = {
     nameLabel: "full_name",
     name: personName,
     list: (v) => call(api.listContacts(v)) as Promise<any>,
+    page: (q, sort, offset, limit) => call(api.listContactPage(q, sort, offset, limit)) as Promise<any>,
+    selectedIds: (sel) => call(api.selectedContactIds(sel)) as Promise<any>,
+    get: (id) => call(api.getContact(id as any)) as Promise<any>,
     create: (c) => call(api.createContact(c as any)) as Promise<any>,
     update: (id, c) => call(api.updateContact(id as any, c as any)) as Promise<any>,
     setState: (ids, s) => call(api.setContactState(ids as any, s)) as Promise<any>,
@@ -69,6 +77,9 @@ export const KINDS: Record<RecordEntity, RecordKind> = {
     nameLabel: "name",
     name: (r) => String(r.name ?? ""),
     list: (v) => call(api.listAccounts(v)) as Promise<any>,
+    page: (q, sort, offset, limit) => call(api.listAccountPage(q, sort, offset, limit)) as Promise<any>,
+    selectedIds: (sel) => call(api.selectedAccountIds(sel)) as Promise<any>,
+    get: (id) => call(api.getAccount(id as any)) as Promise<any>,
     create: (c) => call(api.createAccount(c as any)) as Promise<any>,
     update: (id, c) => call(api.updateAccount(id as any, c as any)) as Promise<any>,
     setState: (ids, s) => call(api.setAccountState(ids as any, s)) as Promise<any>,
@@ -83,6 +94,9 @@ export const KINDS: Record<RecordEntity, RecordKind> = {
     nameLabel: "full_name",
     name: personName,
     list: (v) => call(api.listLeads(v)) as Promise<any>,
+    page: (q, sort, offset, limit) => call(api.listLeadPage(q, sort, offset, limit)) as Promise<any>,
+    selectedIds: (sel) => call(api.selectedLeadIds(sel)) as Promise<any>,
+    get: (id) => call(api.getLead(id as any)) as Promise<any>,
     create: (c) => call(api.createLead(c as any)) as Promise<any>,
     update: (id, c) => call(api.updateLead(id as any, c as any)) as Promise<any>,
     setState: (ids, s) => call(api.setLeadState(ids as any, s)) as Promise<any>,
