@@ -23,7 +23,8 @@ export function createPagedRows<T>(options: {
   async function load(page: number) {
     if (asked.has(page) || page < 0) return;
     const known = total();
-    if (known !== null && page * size >= known) return;
+    // Past the end of the view (the first page is always read: an empty view may have rows now).
+    if (known !== null && page > 0 && page * size >= known) return;
     const request = options.fetch(page * size, size);
     if (request === null) return;
     asked.add(page);
