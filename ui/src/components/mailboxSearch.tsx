@@ -1,7 +1,8 @@
 // Choosing a mailbox where a page needs one (a filter, the sender of an email): a search box
 // whose matches the engine finds, the first few by name. An organisation may have 100,000
 // mailboxes: a list of them all is never read.
-import { createResource, createSignal, onCleanup } from "solid-js";
+import { createResource, createSignal } from "solid-js";
+import { createDebounced } from "./debounced";
 import { api, call, type MailboxId, type MailboxRow_Serialize } from "../api";
 import { t } from "../i18n";
 
@@ -9,21 +10,14 @@ import { t } from "../i18n";
 export const MAILBOX_CHOICES = 50;
 
 export function createMailboxSearch(view: "active" | "all") {
-  const [text, setText] = createSignal("");
-  const [search, setSearch] = createSignal("");
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  onCleanup(() => clearTimeout(timer));
-  const [page] = createResource(search, (s) =>
+  const box = createDebounced();
+  const [page] = createResource(box.value, (s) =>
     call(api.listMailboxPage({ view: { view }, search: s.trim() || null, profile_id: null }, { key: "name", descending: false }, 0, MAILBOX_CHOICES)));
   // The mailbox chosen last, kept as an option while a later search does not find it.
   const [chosen, setChosen] = createSignal<MailboxRow_Serialize | null>(null);
   return {
-    text,
-    input(v: string) {
-      setText(v);
-      clearTimeout(timer);
-      timer = setTimeout(() => setSearch(v), 150);
-    },
+    text: box.text,
+    input: box.input,
     /** The matches, with the chosen mailbox first when the search does not find it. */
     rows(): MailboxRow_Serialize[] {
       const found = page.error ? [] : (page.latest?.rows ?? []);

@@ -2,8 +2,9 @@
 // account, lead), type part of its name or address, pick one of the matches. The engine searches
 // the active records of the kind and returns the first matches by name: an organisation may have
 // 100,000 of them.
-import { For, createEffect, createResource, createSignal, on, onCleanup } from "solid-js";
+import { For, createEffect, createResource, createSignal, on } from "solid-js";
 import { api, call, type EmailEntity, type RecordQuery_Deserialize, type RecordRef } from "../../api";
+import { createDebounced } from "../../components/debounced";
 import { errorText } from "../../components/form";
 import { optionLabel, t } from "../../i18n";
 import { KINDS, type AnyRecord } from "../records/kinds";
@@ -46,16 +47,11 @@ export function pickLabel(r: { name: string; address: string }): string {
  * `${prefix}-search`, `${prefix}-record`); `onChoice` hears the record selected, or null. */
 export function RecordPicker(props: { entities: EmailEntity[]; prefix: string; onChoice: (r: PickedRecord | null) => void }) {
   const [entity, setEntity] = createSignal<EmailEntity>(props.entities[0]);
-  const [text, setText] = createSignal("");
-  // The search the engine runs: the text, 150 ms after the last key.
-  const [search, setSearch] = createSignal("");
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  onCleanup(() => clearTimeout(timer));
-  const type = (v: string) => {
-    setText(v);
-    clearTimeout(timer);
-    timer = setTimeout(() => setSearch(v), 150);
-  };
+  // The search the engine runs: the text, once typing pauses.
+  const box = createDebounced();
+  const text = box.text;
+  const search = box.value;
+  const type = box.input;
   const [choice, setChoice] = createSignal<number | null>(null);
   const [records] = createResource(() => ({ e: entity(), s: search() }), ({ e, s }) => PICK_SOURCES[e](s));
   // While a search is typed or read, the previous matches are not offered: a choice made then

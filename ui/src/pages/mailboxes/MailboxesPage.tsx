@@ -3,11 +3,12 @@
 // engine, so 100,000 mailboxes open as fast as 100. Commands act on the selected rows; "all"
 // selects the view itself (a query, with the rows unticked since), not a list of ids. Test &
 // Enable runs as a background job.
-import { Show, createEffect, createResource, createSignal, on, onCleanup } from "solid-js";
+import { Show, createEffect, createResource, createSignal, on } from "solid-js";
 import { api, call, idFrom, type MailboxRow_Serialize, type MailboxId, type MailboxSync_Serialize, type ProfileId, type RecordRef, type UserId, type MailboxQuery_Deserialize, type MailboxChanges_Deserialize, type MailboxSelection_Deserialize, type MailboxSortKey } from "../../api";
 import { useCatalog } from "../../api/catalog";
 import { ErrorBanner, SelectField } from "../../components/form";
 import { currentJob, followJob } from "../../components/JobPanel";
+import { createDebounced } from "../../components/debounced";
 import { createGridSelection } from "../../components/gridSelection";
 import { createPagedRows } from "../../components/pagedRows";
 import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
@@ -51,16 +52,11 @@ export function MailboxesPage() {
       /* storage may be unavailable; the choice holds for this session */
     }
   };
-  const [search, setSearch] = createSignal("");
   // What is typed; the search itself waits for a pause in typing.
-  const [searchText, setSearchText] = createSignal("");
-  let searchTimer: ReturnType<typeof setTimeout> | undefined;
-  const typeSearch = (v: string) => {
-    setSearchText(v);
-    clearTimeout(searchTimer);
-    searchTimer = setTimeout(() => setSearch(v), 150);
-  };
-  onCleanup(() => clearTimeout(searchTimer));
+  const searchBox = createDebounced();
+  const search = searchBox.value;
+  const searchText = searchBox.text;
+  const typeSearch = searchBox.input;
   const [sort, setSort] = createSignal<{ key: MailboxSortKey; dir: SortDir }>({ key: "name", dir: "asc" });
   const [open, setOpen] = createSignal<MailboxId | null>(null);
   const [dialog, setDialog] = createSignal<"edit" | "defaults" | "approve" | null>(null);

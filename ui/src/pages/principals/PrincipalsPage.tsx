@@ -1,9 +1,10 @@
 // Users & Queues: each has a mailbox, created with it. Both grids read the rows they show from
 // the engine, a page at a time, sorted and searched in SQL: an organisation may have 100,000
 // users.
-import { createEffect, createResource, createSignal, on, onCleanup } from "solid-js";
+import { createEffect, createResource, createSignal, on } from "solid-js";
 import { api, call, type MailboxId, type PrincipalSortKey, type PrincipalView, type Queue_Serialize, type RecordQuery_Deserialize, type User_Serialize, type UserId } from "../../api";
 import { CheckField, ErrorBanner, Section, SelectField, TextField } from "../../components/form";
+import { createDebounced } from "../../components/debounced";
 import { createPagedRows } from "../../components/pagedRows";
 import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
 import { formatNumber, t } from "../../i18n";
@@ -14,28 +15,6 @@ export const PAGE_SIZE = 200;
 const OWNER_CHOICES = 50;
 
 type Sort = { key: PrincipalSortKey; dir: SortDir };
-
-/** A search box whose value settles 150 ms after the last key. */
-function debounced(initial = "") {
-  const [text, setText] = createSignal(initial);
-  const [value, setValue] = createSignal(initial);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  onCleanup(() => clearTimeout(timer));
-  return {
-    text,
-    value,
-    input(v: string) {
-      setText(v);
-      clearTimeout(timer);
-      timer = setTimeout(() => setValue(v), 150);
-    },
-    clear() {
-      clearTimeout(timer);
-      setText("");
-      setValue("");
-    },
-  };
-}
 
 /** One paged grid of users or queues over a view, a search and a sort. */
 function principalGrid<T>(
@@ -61,8 +40,8 @@ function principalGrid<T>(
 export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void }) {
   const [view, setView] = createSignal<PrincipalView>("active");
   const [error, setError] = createSignal<unknown>(null);
-  const userSearch = debounced();
-  const queueSearch = debounced();
+  const userSearch = createDebounced();
+  const queueSearch = createDebounced();
   const users = principalGrid<User_Serialize>(view, userSearch.value, (q, s, offset, limit) =>
     call(api.listUserPage(q, { key: s.key, descending: s.dir === "desc" }, offset, limit)), setError);
   const queues = principalGrid<Queue_Serialize>(view, queueSearch.value, (q, s, offset, limit) =>
@@ -71,7 +50,7 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
   const [user, setUser] = createSignal({ full_name: "", primary_email: "", can_approve_email: false });
   const [queue, setQueue] = createSignal<{ name: string; email_address: string; owner_user_id: UserId | null }>({ name: "", email_address: "", owner_user_id: null });
   // The queue owner is chosen among the active users whose name or address matches a search.
-  const ownerSearch = debounced();
+  const ownerSearch = createDebounced();
   const [owners] = createResource(ownerSearch.value, (s) =>
     call(api.listUserPage({ view: "active", search: s.trim() || null }, { key: "name", descending: false }, 0, OWNER_CHOICES)));
   const ownerOptions = () => {

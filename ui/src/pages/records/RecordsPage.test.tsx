@@ -57,7 +57,12 @@ beforeEach(() => {
     if (cmd === "get_user") return user(a.id as number, `User ${a.id}`);
     if (cmd === "create_contact") return createAnswer(a.changes as Record<string, unknown>);
     if (cmd === "update_contact") return { ...contacts.find((c) => c.id === a.id), ...(a.changes as object) };
-    if (cmd === "set_contact_state") return [];
+    if (cmd === "set_contact_state") {
+      const ids = new Set(a.ids as number[]);
+      const changed = contacts.filter((c) => ids.has(c.id));
+      changed.forEach((c) => (c.state = a.state as string));
+      return changed;
+    }
     if (cmd === "import_contacts") return importAnswer(a.csv as string);
     throw new Error(`unexpected command ${cmd}`);
   });
@@ -202,6 +207,43 @@ describe("the Contacts page", () => {
     const call = calls.find((c) => c.cmd === "set_contact_state")!;
     expect((call.args.ids as number[]).sort()).toEqual([1, 3]);
     expect(call.args.state).toBe("inactive");
+    // A list of ids needs no look-up in the engine.
+    expect(calls.some((c) => c.cmd === "selected_contact_ids")).toBe(false);
+    // Then the selection clears and the grid is read again, from the top, without them.
+    await waitFor(() => expect(rowNames()).toEqual(["Ann Baker"]));
+    expect(screen.getByTestId("record-count").textContent).toBe("1 records · 0 selected");
+    expect((screen.getByTestId("record-deactivate") as HTMLButtonElement).disabled).toBe(true);
+    const last = calls.filter((c) => c.cmd === "list_contact_page").pop()!;
+    expect(last.args).toMatchObject({ offset: 0, query: { view: "active" } });
+  });
+
+  it("activates the selected rows of the inactive view", async () => {
+    contacts.push(contact(4, "Ivy", "Stone", "ivy@x.com", "inactive"), contact(5, "Jon", "Hale", "", "inactive"));
+    render(() => <RecordsPage entity="contact" />);
+    await waitFor(() => expect(rowNames().length).toBe(3));
+    fireEvent.change(screen.getByTestId("record-view"), { target: { value: "inactive" } });
+    await waitFor(() => expect(rowNames()).toEqual(["Jon Hale", "Ivy Stone"]));
+    expect(calls.filter((c) => c.cmd === "list_contact_page").pop()!.args).toMatchObject({ offset: 0, query: { view: "inactive", search: null } });
+    expect(screen.queryByTestId("record-deactivate")).toBeNull();
+    fireEvent.click(document.querySelector('[data-testid="contact-row"][data-name="Ivy Stone"]')!);
+    fireEvent.click(screen.getByTestId("record-activate"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "set_contact_state")).toBe(true));
+    expect(calls.find((c) => c.cmd === "set_contact_state")!.args).toMatchObject({ ids: [4], state: "active" });
+    await waitFor(() => expect(rowNames()).toEqual(["Jon Hale"]));
+  });
+
+  it("picks a range with Shift-click, and a new sort clears the selection and asks the engine from the top", async () => {
+    render(() => <RecordsPage entity="contact" />);
+    await waitFor(() => expect(rowNames().length).toBe(3));
+    fireEvent.click(document.querySelector('[data-testid="contact-row"][data-name="Zoe Adams"]')!);
+    fireEvent.click(document.querySelector('[data-testid="contact-row"][data-name="Bob Carter"]')!, { shiftKey: true });
+    await waitFor(() => expect(screen.getByTestId("record-count").textContent).toBe("3 records · 3 selected"));
+    // The same column again sorts the other way; the selection does not outlive the order.
+    fireEvent.click(screen.getByTestId("sort-name"));
+    await waitFor(() => expect(rowNames()).toEqual(["Bob Carter", "Ann Baker", "Zoe Adams"]));
+    expect(calls.filter((c) => c.cmd === "list_contact_page").pop()!.args).toMatchObject({ offset: 0, limit: PAGE_SIZE, sort: { key: "name", descending: true } });
+    expect(screen.getByTestId("record-count").textContent).toBe("3 records · 0 selected");
+    expect(document.querySelectorAll('[data-testid="contact-row"][aria-selected="true"]').length).toBe(0);
   });
 
   it("opens the record it is asked to open, even an inactive one", async () => {
@@ -210,5 +252,41 @@ describe("the Contacts page", () => {
     await waitFor(() => expect(screen.getByTestId("record-form").getAttribute("data-id")).toBe("4"));
     expect(input("first_name").value).toBe("Ivy");
     expect(screen.getByTestId("record-title").textContent).toBe("Ivy Stone");
+  });
+});
+
+describe("the Leads page", () => {
+  it("reads its pages from the engine, and sorts by the company name there", async () => {
+    const lead = (id: number, company: string) => ({
+      id, first_name: "Lead", last_name: String(id).padStart(5, "0"), company_name: company, email_address_1: "", email_address_2: "", email_address_3: "",
+      owner_user_id: null, state: "active", created_on: "", modified_on: "2026-11-02T10:00:00Z",
+    });
+    const leads = Array.from({ length: 50_000 }, (_, i) => lead(i + 1, `Company ${String(50_000 - i).padStart(5, "0")}`));
+    mockIPC((cmd, args) => {
+      const a = args as Record<string, unknown>;
+      calls.push({ cmd, args: a });
+      if (cmd === "list_lead_page") {
+        const sort = a.sort as { key: string; descending: boolean };
+        const key = (l: ReturnType<typeof lead>) => (sort.key === "company_name" ? l.company_name : l.last_name);
+        const rows = [...leads].sort((x, y) => key(x).localeCompare(key(y)) * (sort.descending ? -1 : 1));
+        const offset = a.offset as number;
+        return { rows: rows.slice(offset, offset + (a.limit as number)), total: rows.length };
+      }
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    const leadNames = () => [...document.querySelectorAll('[data-testid="lead-row"]')].map((r) => r.getAttribute("data-name"));
+    const leadPages = () => calls.filter((c) => c.cmd === "list_lead_page");
+    render(() => <RecordsPage entity="lead" />);
+    await waitFor(() => expect(leadNames()[0]).toBe("Lead 00001"));
+    expect(leadPages().length).toBe(1);
+    expect(leadPages()[0].args).toMatchObject({ query: { view: "active", search: null }, sort: { key: "name", descending: false }, offset: 0, limit: PAGE_SIZE });
+    expect(leadNames().length).toBeLessThan(100);
+    expect(screen.getByTestId("record-count").textContent).toContain("50,000 records");
+    // Every column sorts by a key the engine knows.
+    expect([...screen.getByTestId("lead-grid").querySelectorAll('[data-testid^="sort-"]')].map((b) => b.getAttribute("data-testid")))
+      .toEqual(["sort-name", "sort-company_name", "sort-email_address_1", "sort-owner_user_id", "sort-modified_on"]);
+    fireEvent.click(screen.getByTestId("sort-company_name"));
+    await waitFor(() => expect(leadNames()[0]).toBe("Lead 50000"));
+    expect(leadPages().pop()!.args).toMatchObject({ offset: 0, sort: { key: "company_name", descending: false } });
   });
 });

@@ -2,10 +2,11 @@
 // reads a page at a time (sorted and searched in SQL: an organisation may have 100,000 of them),
 // New and the record form, Activate / Deactivate of the selected rows (a whole view is selected
 // by query), and Import from CSV (all rows or none).
-import { For, Show, createEffect, createResource, createSignal, on, onCleanup } from "solid-js";
+import { For, Show, createEffect, createResource, createSignal, on } from "solid-js";
 import { ApiError, type RecordQuery_Deserialize, type RecordSortKey, type User_Serialize, type UserId } from "../../api";
 import { api, call } from "../../api";
 import { ErrorBanner, SelectField, TextField, errorText } from "../../components/form";
+import { createDebounced } from "../../components/debounced";
 import { createGridSelection } from "../../components/gridSelection";
 import { createPagedRows } from "../../components/pagedRows";
 import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
@@ -23,15 +24,10 @@ export function RecordsPage(props: { entity: RecordEntity; open?: OpenRequest })
   // Each entity has its own page instance (App renders one per page id).
   const kind = KINDS[props.entity];
   const [view, setView] = createSignal<"active" | "inactive">("active");
-  const [searchText, setSearchText] = createSignal("");
-  const [search, setSearch] = createSignal("");
-  let searchTimer: ReturnType<typeof setTimeout> | undefined;
-  const typeSearch = (v: string) => {
-    setSearchText(v);
-    clearTimeout(searchTimer);
-    searchTimer = setTimeout(() => setSearch(v), 150);
-  };
-  onCleanup(() => clearTimeout(searchTimer));
+  const searchBox = createDebounced();
+  const search = searchBox.value;
+  const searchText = searchBox.text;
+  const typeSearch = searchBox.input;
   const [sort, setSort] = createSignal<{ key: RecordSortKey; dir: SortDir }>({ key: "name", dir: "asc" });
   const [editing, setEditing] = createSignal<{ record: AnyRecord | null } | null>(null);
   const [error, setError] = createSignal<unknown>(null);
@@ -98,7 +94,6 @@ export function RecordsPage(props: { entity: RecordEntity; open?: OpenRequest })
     try {
       await f();
       selection.clear();
-      refetch();
     } catch (e) {
       setError(e);
     }
