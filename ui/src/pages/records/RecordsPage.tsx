@@ -94,6 +94,7 @@ export function RecordsPage(props: { entity: RecordEntity; open?: OpenRequest })
     try {
       await f();
       selection.clear();
+      refetch();
     } catch (e) {
       setError(e);
     }
