@@ -129,21 +129,14 @@ pub fn page(
     let (where_sql, params) = where_of(filter);
     let refs: Vec<&dyn ToSql> = params.iter().map(|p| p.as_ref()).collect();
     let dir = if descending { "DESC" } else { "ASC" };
-    // Numbers, not parameters: SQLite plans a LIMIT it can see.
-    let order = format!("{} {dir}, id {dir} LIMIT {limit} OFFSET {offset}", key.sql());
-    let rows = record::select(c, &where_sql, &order, &refs)?;
-    let mut stmt = c.prepare_cached(&format!("SELECT COUNT(*) FROM mailbox WHERE {where_sql}"))?;
-    let total: i64 = stmt.query_row(refs.as_slice(), |r| r.get(0))?;
-    Ok((rows, u64::try_from(total).unwrap_or_default()))
+    record::window(c, &where_sql, &format!("{} {dir}, id {dir}", key.sql()), &refs, offset, limit)
 }
 
 /// The ids of the mailboxes matching `filter` (a selection made by query), by id.
 pub fn ids(c: &Connection, filter: &MailboxFilter) -> Result<Vec<MailboxId>> {
     let (where_sql, params) = where_of(filter);
     let refs: Vec<&dyn ToSql> = params.iter().map(|p| p.as_ref()).collect();
-    let mut stmt = c.prepare_cached(&format!("SELECT id FROM mailbox WHERE {where_sql} ORDER BY id"))?;
-    let rows = stmt.query_map(refs.as_slice(), |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<Vec<MailboxId>>>()?)
+    record::ids::<Mailbox, MailboxId>(c, &where_sql, &refs)
 }
 
 /// The mailboxes that use a profile, by id.

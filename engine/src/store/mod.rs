@@ -66,6 +66,29 @@ pub(crate) fn like_pattern(search: Option<&str>) -> Option<String> {
     Some(format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")))
 }
 
+/// The WHERE clause of a grid view and its parameters: a state (any for None), and a search that
+/// any of `columns` contains.
+pub(crate) fn grid_filter(
+    state: Option<crate::domain::RecordState>,
+    search: Option<&str>,
+    columns: &[&str],
+) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut params: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+    if let Some(s) = state {
+        params.push(Box::new(s));
+        clauses.push(format!("state = ?{}", params.len()));
+    }
+    if let Some(pattern) = like_pattern(search) {
+        params.push(Box::new(pattern));
+        let n = params.len();
+        let any: Vec<String> = columns.iter().map(|c| format!("{c} LIKE ?{n} ESCAPE '\\'")).collect();
+        clauses.push(format!("({})", any.join(" OR ")));
+    }
+    let where_sql = if clauses.is_empty() { "1".to_owned() } else { clauses.join(" AND ") };
+    (where_sql, params)
+}
+
 /// Runs `f` for each item in a savepoint of its own: an item whose `f` fails is rolled back
 /// alone and its error kept; the others stay in the transaction, which the caller commits once.
 ///

@@ -56,18 +56,7 @@ pub(crate) fn page<R: PrincipalTable>(
     offset: u32,
     limit: u32,
 ) -> Result<(Vec<R>, u64)> {
-    let mut clauses: Vec<String> = Vec::new();
-    let mut params: Vec<Box<dyn ToSql>> = Vec::new();
-    if let Some(s) = state {
-        params.push(Box::new(s));
-        clauses.push(format!("state = ?{}", params.len()));
-    }
-    if let Some(pattern) = super::like_pattern(search) {
-        params.push(Box::new(pattern));
-        let n = params.len();
-        clauses.push(format!("({} LIKE ?{n} ESCAPE '\\' OR {} LIKE ?{n} ESCAPE '\\')", R::NAME, R::EMAIL));
-    }
-    let where_sql = if clauses.is_empty() { "1".to_owned() } else { clauses.join(" AND ") };
+    let (where_sql, params) = super::grid_filter(state, search, &[R::NAME, R::EMAIL]);
     let refs: Vec<&dyn ToSql> = params.iter().map(|p| p.as_ref()).collect();
     let dir = if descending { "DESC" } else { "ASC" };
     let order = if by_email {
@@ -75,11 +64,7 @@ pub(crate) fn page<R: PrincipalTable>(
     } else {
         format!("{} COLLATE NOCASE {dir}, id {dir}", R::NAME)
     };
-    // Numbers, not parameters: SQLite plans a LIMIT it can see.
-    let rows = record::select(c, &where_sql, &format!("{order} LIMIT {limit} OFFSET {offset}"), &refs)?;
-    let mut stmt = c.prepare_cached(&format!("SELECT COUNT(*) FROM {} WHERE {where_sql}", R::TABLE))?;
-    let total: i64 = stmt.query_row(refs.as_slice(), |r| r.get(0))?;
-    Ok((rows, u64::try_from(total).unwrap_or_default()))
+    record::window(c, &where_sql, &order, &refs, offset, limit)
 }
 
 /// Inserts a new user and returns its id.

@@ -146,6 +146,34 @@ where
 
 /// Reads the records matching a condition of the calling table module (`where_sql` may be "1"),
 /// in `order`.
+/// Rows `offset..offset + limit` of the rows matching `where_sql`, in `order`, and how many match
+/// in all: one window of a grid.
+pub(crate) fn window<R: Record>(
+    conn: &Connection,
+    where_sql: &str,
+    order: &str,
+    params: &[&dyn ToSql],
+    offset: u32,
+    limit: u32,
+) -> Result<(Vec<R>, u64)> {
+    // Numbers, not parameters: SQLite plans a LIMIT it can see.
+    let rows = select(conn, where_sql, &format!("{order} LIMIT {limit} OFFSET {offset}"), params)?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT COUNT(*) FROM {} WHERE {where_sql}", R::TABLE))?;
+    let total: i64 = stmt.query_row(params, |r| r.get(0))?;
+    Ok((rows, u64::try_from(total).unwrap_or_default()))
+}
+
+/// The ids of the rows matching `where_sql`, by id (a view selected whole).
+pub(crate) fn ids<R: Record, Id: rusqlite::types::FromSql>(
+    conn: &Connection,
+    where_sql: &str,
+    params: &[&dyn ToSql],
+) -> Result<Vec<Id>> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT id FROM {} WHERE {where_sql} ORDER BY id", R::TABLE))?;
+    let rows = stmt.query_map(params, |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<Id>>>()?)
+}
+
 pub(crate) fn select<R: Record>(
     conn: &Connection,
     where_sql: &str,

@@ -72,27 +72,11 @@ pub(crate) enum RecordOrder {
 }
 
 fn where_of<R: Table>(filter: &RecordFilter) -> (String, Vec<Box<dyn ToSql>>) {
-    let mut clauses: Vec<String> = Vec::new();
-    let mut params: Vec<Box<dyn ToSql>> = Vec::new();
-    if let Some(s) = filter.state {
-        params.push(Box::new(s));
-        clauses.push(format!("state = ?{}", params.len()));
-    }
-    if let Some(pattern) = super::like_pattern(filter.search.as_deref()) {
-        params.push(Box::new(pattern));
-        let n = params.len();
-        clauses.push(
-            [R::NAME, "email_address_1", "email_address_2", "email_address_3"]
-                .iter()
-                .map(|c| format!("{c} LIKE ?{n} ESCAPE '\\'"))
-                .collect::<Vec<_>>()
-                .join(" OR "),
-        );
-        let last = clauses.len() - 1;
-        clauses[last] = format!("({})", clauses[last]);
-    }
-    let where_sql = if clauses.is_empty() { "1".to_owned() } else { clauses.join(" AND ") };
-    (where_sql, params)
+    super::grid_filter(
+        filter.state,
+        filter.search.as_deref(),
+        &[R::NAME, "email_address_1", "email_address_2", "email_address_3"],
+    )
 }
 
 /// One window of the records matching `filter`, sorted in SQL (blank values last, either way),
@@ -107,13 +91,7 @@ pub(crate) fn page<R: Table>(
 ) -> Result<(Vec<R>, u64)> {
     let (where_sql, params) = where_of::<R>(filter);
     let refs: Vec<&dyn ToSql> = params.iter().map(|p| p.as_ref()).collect();
-    // Numbers, not parameters: SQLite plans a LIMIT it can see.
-    let order_sql = format!("{} LIMIT {limit} OFFSET {offset}", order_by::<R>(order, descending));
-    let rows = record::select(c, &where_sql, &order_sql, &refs)?;
-    let table = <R as Record>::TABLE;
-    let mut stmt = c.prepare_cached(&format!("SELECT COUNT(*) FROM {table} WHERE {where_sql}"))?;
-    let total: i64 = stmt.query_row(refs.as_slice(), |r| r.get(0))?;
-    Ok((rows, u64::try_from(total).unwrap_or_default()))
+    record::window(c, &where_sql, &order_by::<R>(order, descending), &refs, offset, limit)
 }
 
 /// The ORDER BY terms of a grid's sort, ending with the id.
@@ -133,10 +111,7 @@ fn order_by<R: Table>(order: RecordOrder, descending: bool) -> String {
 pub(crate) fn ids<R: Table>(c: &Connection, filter: &RecordFilter) -> Result<Vec<i64>> {
     let (where_sql, params) = where_of::<R>(filter);
     let refs: Vec<&dyn ToSql> = params.iter().map(|p| p.as_ref()).collect();
-    let table = <R as Record>::TABLE;
-    let mut stmt = c.prepare_cached(&format!("SELECT id FROM {table} WHERE {where_sql} ORDER BY id"))?;
-    let rows = stmt.query_map(refs.as_slice(), |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
+    record::ids::<R, i64>(c, &where_sql, &refs)
 }
 
 /// One record, or `record.not_found`.
