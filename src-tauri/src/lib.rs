@@ -143,7 +143,7 @@ fn data_dir() -> Result<std::path::PathBuf, serversync::Error> {
 #[cfg(target_os = "linux")]
 fn lighten_webview(window: &tauri::WebviewWindow) {
     let done = window.with_webview(|wv| {
-        use webkit2gtk::{CacheModel, SettingsExt, WebContextExt, WebViewExt};
+        use webkit2gtk::{CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt};
         let view = wv.inner();
         if let Some(context) = view.context() {
             context.set_cache_model(CacheModel::DocumentViewer);
@@ -151,6 +151,7 @@ fn lighten_webview(window: &tauri::WebviewWindow) {
         if let Some(settings) = WebViewExt::settings(&view) {
             settings.set_enable_page_cache(false);
             settings.set_enable_webgl(false);
+            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
         }
     });
     if let Err(e) = done {

@@ -82,8 +82,32 @@ export async function openApp(dataDir, env = {}) {
 }
 
 /** Saves a screenshot of the window (after a frame: right after a click the previous one can
- * still be on screen). */
+ * still be on screen).
+ *
+ * WebKitWebDriver answers a screenshot after the page's next painting. The app's web view paints
+ * without GPU compositing (docs/adr/0016), and there a page with nothing left to paint does not
+ * paint again, so a second screenshot of an unchanged window would wait for ever. While the
+ * screenshot is taken, a one-pixel dot in the top-left corner flickers between transparent and
+ * 2 % black, which keeps the page painting; it is removed afterwards. */
 export async function shot(browser, name) {
   await browser.pause(400);
-  await browser.saveScreenshot(join(SHOTS, `${name}.png`));
+  await browser.execute(() => {
+    const dot = document.createElement("div");
+    dot.id = "screenshot-repaint";
+    dot.setAttribute("aria-hidden", "true");
+    dot.style.cssText = "position:fixed;left:0;top:0;width:1px;height:1px;pointer-events:none;z-index:2147483647";
+    document.body.append(dot);
+    let n = 0;
+    window.__screenshotRepaint = setInterval(() => {
+      dot.style.backgroundColor = n++ % 2 ? "rgba(0, 0, 0, 0)" : "rgba(0, 0, 0, 0.02)";
+    }, 50);
+  });
+  try {
+    await browser.saveScreenshot(join(SHOTS, `${name}.png`));
+  } finally {
+    await browser.execute(() => {
+      clearInterval(window.__screenshotRepaint);
+      document.getElementById("screenshot-repaint")?.remove();
+    });
+  }
 }
