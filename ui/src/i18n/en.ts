@@ -230,7 +230,7 @@ export const en = {
   "queues.name": "Name",
   "queues.email": "Incoming Email",
   "queues.owner": "Owner",
-  "queues.ownerSearch": "Find the owner",
+  "owner.search": "Find the owner",
   "queues.filtering": "Convert Incoming Email To Activities",
   "common.mailbox": "Mailbox",
   "common.state": "Status",

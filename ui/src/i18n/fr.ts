@@ -219,7 +219,7 @@ export const fr: Dict = {
   "queues.name": "Nom",
   "queues.email": "Courrier électronique entrant",
   "queues.owner": "Propriétaire",
-  "queues.ownerSearch": "Rechercher le propriétaire",
+  "owner.search": "Rechercher le propriétaire",
   "queues.filtering": "Convertir les e-mails entrants en activités",
   "common.mailbox": "Boîte aux lettres",
   "common.state": "Statut",

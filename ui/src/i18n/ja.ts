@@ -219,7 +219,7 @@ export const ja: Dict = {
   "queues.name": "名前",
   "queues.email": "受信電子メール",
   "queues.owner": "所有者",
-  "queues.ownerSearch": "所有者を検索",
+  "owner.search": "所有者を検索",
   "queues.filtering": "受信電子メールを活動に変換",
   "common.mailbox": "メールボックス",
   "common.state": "状態",

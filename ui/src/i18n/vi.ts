@@ -219,7 +219,7 @@ export const vi: Dict = {
   "queues.name": "Tên",
   "queues.email": "Email đến",
   "queues.owner": "Chủ sở hữu",
-  "queues.ownerSearch": "Tìm chủ sở hữu",
+  "owner.search": "Tìm chủ sở hữu",
   "queues.filtering": "Chuyển email đến thành hoạt động",
   "common.mailbox": "Hộp thư",
   "common.state": "Trạng thái",

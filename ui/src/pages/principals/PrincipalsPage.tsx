@@ -1,18 +1,17 @@
 // Users & Queues: each has a mailbox, created with it. Both grids read the rows they show from
 // the engine, a page at a time, sorted and searched in SQL: an organisation may have 100,000
 // users.
-import { createEffect, createResource, createSignal, on } from "solid-js";
+import { createEffect, createSignal, on } from "solid-js";
 import { api, call, type MailboxId, type PrincipalSortKey, type PrincipalView, type Queue_Serialize, type RecordQuery_Deserialize, type User_Serialize, type UserId } from "../../api";
-import { CheckField, ErrorBanner, Section, SelectField, TextField } from "../../components/form";
+import { CheckField, ErrorBanner, Section, TextField } from "../../components/form";
 import { createDebounced } from "../../components/debounced";
+import { OwnerFields, createOwnerSearch } from "../../components/ownerSearch";
 import { createPagedRows } from "../../components/pagedRows";
 import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
 import { formatNumber, t } from "../../i18n";
 import type { SortDir } from "../mailboxes/selection";
 
 export const PAGE_SIZE = 200;
-/** How many users the queue owner's list offers for a search. */
-const OWNER_CHOICES = 50;
 
 type Sort = { key: PrincipalSortKey; dir: SortDir };
 
@@ -50,14 +49,7 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
   const [user, setUser] = createSignal({ full_name: "", primary_email: "", can_approve_email: false });
   const [queue, setQueue] = createSignal<{ name: string; email_address: string; owner_user_id: UserId | null }>({ name: "", email_address: "", owner_user_id: null });
   // The queue owner is chosen among the active users whose name or address matches a search.
-  const ownerSearch = createDebounced();
-  const [owners] = createResource(ownerSearch.value, (s) =>
-    call(api.listUserPage({ view: "active", search: s.trim() || null }, { key: "name", descending: false }, 0, OWNER_CHOICES)));
-  const ownerOptions = () => {
-    const list = (owners()?.rows ?? []).map((u) => ({ value: u.id, label: `${u.full_name}${u.primary_email ? ` <${u.primary_email}>` : ""}` }));
-    const chosen = queue().owner_user_id;
-    return chosen === null || list.some((o) => o.value === chosen) ? list : [{ value: chosen, label: `#${chosen}` }, ...list];
-  };
+  const ownerSearch = createOwnerSearch();
 
   async function run(f: () => Promise<unknown>) {
     setError(null);
@@ -149,9 +141,8 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
           <Section title={t("cmd.newQueue")} id="new-queue">
             <TextField name="name" label={t("queues.name")} value={queue().name} error={error()} onInput={(v) => setQueue({ ...queue(), name: v })} />
             <TextField name="email_address" label={t("queues.email")} value={queue().email_address} error={error()} onInput={(v) => setQueue({ ...queue(), email_address: v })} />
-            <TextField name="owner_search" label={t("queues.ownerSearch")} value={ownerSearch.text()} onInput={(v) => ownerSearch.input(v)} />
-            <SelectField name="owner_user_id" label={t("queues.owner")} value={queue().owner_user_id} allowNone="—"
-              options={ownerOptions()} onChange={(v) => setQueue({ ...queue(), owner_user_id: v })} />
+            <OwnerFields search={ownerSearch} label={t("queues.owner")} value={queue().owner_user_id}
+              onChange={(v) => setQueue({ ...queue(), owner_user_id: v })} />
             <button type="button" data-testid="queue-create" onClick={() => run(async () => {
               await call(api.createQueue({ ...queue(), incoming_filtering_method: null }));
               setQueue({ name: "", email_address: "", owner_user_id: null });

@@ -53,7 +53,13 @@ beforeEach(() => {
       if (!found) throw { kind: "not_found", code: "record.not_found", params: { entity: "contact", id: String(a.id) }, message: "" };
       return found;
     }
-    if (cmd === "list_user_page") return { rows: [user(7, "Dana"), user(8, "Eli"), user(9, "Old", "inactive")], total: 3 };
+    if (cmd === "list_user_page") {
+      const q = a.query as { view: string; search: string | null };
+      const rows = [user(7, "Dana"), user(8, "Eli"), user(9, "Old", "inactive")]
+        .filter((u) => q.view === "all" || u.state === q.view)
+        .filter((u) => !q.search || u.full_name.toLowerCase().includes(q.search.toLowerCase()));
+      return { rows, total: rows.length };
+    }
     if (cmd === "get_user") return user(a.id as number, `User ${a.id}`);
     if (cmd === "create_contact") return createAnswer(a.changes as Record<string, unknown>);
     if (cmd === "update_contact") return { ...contacts.find((c) => c.id === a.id), ...(a.changes as object) };
@@ -122,9 +128,12 @@ describe("the Contacts page", () => {
     await waitFor(() => expect(rowNames().length).toBe(3));
     fireEvent.click(screen.getByTestId("record-new"));
     await waitFor(() => expect(screen.getByTestId("record-form")).toBeTruthy());
-    // The owner choices are the active users.
+    // The owner choices are the active users, and a search narrows them in the engine.
     const owners = () => [...input("owner_user_id").querySelectorAll("option")].map((o) => o.textContent);
-    await waitFor(() => expect(owners()).toEqual(["—", "Dana", "Eli"]));
+    await waitFor(() => expect(owners()).toEqual(["—", "Dana <dana@contoso.com>", "Eli <eli@contoso.com>"]));
+    fireEvent.input(input("owner_search"), { target: { value: "el" } });
+    await waitFor(() => expect(owners()).toEqual(["—", "Eli <eli@contoso.com>"]));
+    expect(calls.filter((c) => c.cmd === "list_user_page").map((c) => (c.args.query as { search: string | null }).search)).toEqual([null, "el"]);
     fireEvent.input(input("first_name"), { target: { value: "Nina" } });
     fireEvent.input(input("last_name"), { target: { value: "Lopez" } });
     fireEvent.input(input("email_address_1"), { target: { value: "nina@fabrikam.com" } });
@@ -136,6 +145,19 @@ describe("the Contacts page", () => {
     });
     await waitFor(() => expect(screen.getByTestId("record-title").textContent).toBe("Nina Lopez"));
     expect(screen.getByTestId("record-form").getAttribute("data-id")).toBe("50");
+  });
+
+  it("keeps a deactivated owner as the first choice, by name, until another is chosen", async () => {
+    contacts[1] = { ...contacts[1], owner_user_id: 9 as unknown as null };
+    render(() => <RecordsPage entity="contact" />);
+    await waitFor(() => expect(rowNames().length).toBe(3));
+    fireEvent.click(document.querySelector('[data-testid="contact-row"][data-name="Ann Baker"] [data-testid="record-open"]')!);
+    const owners = () => [...input("owner_user_id").querySelectorAll("option")].map((o) => o.textContent);
+    // The search offers active users only; the owner now is named by a lookup of that user.
+    await waitFor(() => expect(owners()).toEqual(["—", "User 9", "Dana <dana@contoso.com>", "Eli <eli@contoso.com>"]));
+    expect(input("owner_user_id").value).toBe("9");
+    fireEvent.change(input("owner_user_id"), { target: { value: "7" } });
+    await waitFor(() => expect(owners()).toEqual(["—", "Dana <dana@contoso.com>", "Eli <eli@contoso.com>"]));
   });
 
   it("saves only what changed on an existing contact", async () => {

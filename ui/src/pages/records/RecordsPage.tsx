@@ -2,12 +2,13 @@
 // reads a page at a time (sorted and searched in SQL: an organisation may have 100,000 of them),
 // New and the record form, Activate / Deactivate of the selected rows (a whole view is selected
 // by query), and Import from CSV (all rows or none).
-import { For, Show, createEffect, createResource, createSignal, on } from "solid-js";
-import { ApiError, type RecordQuery_Deserialize, type RecordSortKey, type User_Serialize, type UserId } from "../../api";
+import { For, Show, createEffect, createSignal, on } from "solid-js";
+import { ApiError, type RecordQuery_Deserialize, type RecordSortKey, type UserId } from "../../api";
 import { api, call } from "../../api";
-import { ErrorBanner, SelectField, TextField, errorText } from "../../components/form";
+import { ErrorBanner, TextField, errorText } from "../../components/form";
 import { createDebounced } from "../../components/debounced";
 import { createGridSelection } from "../../components/gridSelection";
+import { OwnerFields, createOwnerSearch } from "../../components/ownerSearch";
 import { createPagedRows } from "../../components/pagedRows";
 import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
 import { fieldLabel, formatDate, formatNumber, optionLabel, t } from "../../i18n";
@@ -70,8 +71,6 @@ export function RecordsPage(props: { entity: RecordEntity; open?: OpenRequest })
     }
     return names().get(id) ?? "";
   };
-  // The form's owner choices: the users a search finds.
-  const [users] = createResource(editing, () => call(api.listUserPage({ view: "all", search: null }, { key: "name", descending: false }, 0, 1000)));
 
   // Opening a record from elsewhere (an email's party or regarding).
   createEffect(
@@ -138,7 +137,7 @@ export function RecordsPage(props: { entity: RecordEntity; open?: OpenRequest })
 
   return (
     <Show when={editing() === null} fallback={
-      <RecordForm kind={kind} record={editing()!.record} users={users()?.rows ?? []}
+      <RecordForm kind={kind} record={editing()!.record} ownerName={userName}
         onSaved={() => refetch()} onClose={() => { setEditing(null); refetch(); }} />
     }>
       <section class="page" data-testid={`${kind.entity}s-page`}>
@@ -225,7 +224,14 @@ export function RecordsPage(props: { entity: RecordEntity; open?: OpenRequest })
 
 /** The record form: create (nothing saved yet) or edit. The engine validates on Save and its
  * refusal shows next to its field. */
-export function RecordForm(props: { kind: RecordKind; record: AnyRecord | null; users: User_Serialize[]; onSaved: (r: AnyRecord) => void; onClose: () => void }) {
+export function RecordForm(props: {
+  kind: RecordKind;
+  record: AnyRecord | null;
+  /** A user's name, looked up in the engine. */
+  ownerName: (id: UserId) => string;
+  onSaved: (r: AnyRecord) => void;
+  onClose: () => void;
+}) {
   const [record, setRecord] = createSignal<AnyRecord | null>(props.record);
   const [values, setValues] = createSignal<RecordChanges>(valuesOf(props.kind, props.record));
   const [error, setError] = createSignal<unknown>(null);
@@ -237,12 +243,9 @@ export function RecordForm(props: { kind: RecordKind; record: AnyRecord | null; 
     const e = error();
     return e instanceof ApiError && e.field !== undefined && formFields().includes(e.field);
   };
-  // The owner choices: active users, and the current owner even if deactivated.
-  const owners = () => {
-    const current = record()?.owner_user_id ?? null;
-    const list = props.users.filter((u) => u.state === "active" || u.id === current).map((u) => ({ value: u.id, label: u.full_name }));
-    return current === null || list.some((o) => o.value === current) ? list : [{ value: current, label: `#${current}` }, ...list];
-  };
+  // The owner is chosen among the active users a search finds; the owner now stays a choice
+  // even if deactivated.
+  const ownerSearch = createOwnerSearch();
 
   async function save(close: boolean) {
     setError(null);
@@ -289,8 +292,8 @@ export function RecordForm(props: { kind: RecordKind; record: AnyRecord | null; 
                 error={error()} onInput={(v) => set(f, v)} />
             )}
           </For>
-          <SelectField name="owner_user_id" value={values().owner_user_id ?? null} error={error()} allowNone={t("common.none")}
-            options={owners()} onChange={(v) => set("owner_user_id", v)} />
+          <OwnerFields search={ownerSearch} value={values().owner_user_id ?? null} error={error()} currentName={props.ownerName}
+            onChange={(v) => set("owner_user_id", v)} />
         </div>
       </fieldset>
       <Show when={record()}>
