@@ -157,8 +157,12 @@ test("a password entered on the mailbox form goes to the keychain; the database 
   await browser.waitUntil(async () => (await (await $t("secret-password")).getText()) === "Set", { timeout: 10000 });
   await shot("mailbox-form");
   const reply = await browser.execute(async () => {
-    const m = await window.__TAURI_INTERNALS__.invoke("list_mailboxes", { query: { view: { view: "all" }, search: "nancy", profile_id: null } });
-    return JSON.stringify(m);
+    const invoke = window.__TAURI_INTERNALS__.invoke;
+    const page = await invoke("list_mailbox_page", {
+      query: { view: { view: "all" }, search: "nancy", profile_id: null }, sort: { key: "name", descending: false }, offset: 0, limit: 50,
+    });
+    const one = await invoke("get_mailbox", { id: page.rows[0].id });
+    return JSON.stringify({ page, one });
   });
   assert.ok(reply.includes('"is_password_set":true'), reply);
   assert.ok(!reply.includes(PASSWORD), "the IPC reply carries the password");

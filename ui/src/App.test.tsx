@@ -40,7 +40,6 @@ beforeEach(() => {
     if (cmd === "list_mailboxes") return [];
     if (cmd === "list_mailbox_page") return { rows: [], total: 0 };
     if (cmd === "first_run_progress") return { profile: true, default_profile: true, users_or_queues: true, approved: true, enabled: true };
-    if (cmd === "list_users" || cmd === "list_queues") return [];
     if (cmd === "list_user_page" || cmd === "list_queue_page") return { rows: [], total: 0 };
     if (cmd === "list_email_activities") return { total: 1, rows: [{
       id: 11, subject: DETAIL.subject, sender: DETAIL.sender, to: "sales@contoso.com", regarding: null, regarding_name: "",

@@ -10,12 +10,6 @@ use tauri::State;
 
 #[tauri::command]
 #[specta::specta]
-pub async fn list_mailboxes(engine: State<'_, Engine>, query: MailboxQuery) -> CmdResult<Vec<MailboxDto>> {
-    api::list_mailboxes(&engine, query).await.map_err(dto)
-}
-
-#[tauri::command]
-#[specta::specta]
 pub async fn list_mailbox_page(
     engine: State<'_, Engine>,
     query: MailboxQuery,

@@ -2,20 +2,20 @@
 
 use super::{CmdResult, dto};
 use serversync::Engine;
-use serversync::api::{self, CreateQueue, CreateUser, PrincipalSort, PrincipalView, QueuePage, RecordQuery, UserPage};
+use serversync::api::{self, CreateQueue, CreateUser, PrincipalSort, QueuePage, RecordQuery, UserPage};
 use serversync::api::{Queue, QueueChanges, QueueId, RecordState, User, UserChanges, UserId};
 use tauri::State;
 
 #[tauri::command]
 #[specta::specta]
-pub async fn list_users(engine: State<'_, Engine>, view: PrincipalView) -> CmdResult<Vec<User>> {
-    api::list_users(&engine, view).await.map_err(dto)
+pub async fn get_user(engine: State<'_, Engine>, id: UserId) -> CmdResult<User> {
+    api::get_user(&engine, id).await.map_err(dto)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn get_user(engine: State<'_, Engine>, id: UserId) -> CmdResult<User> {
-    api::get_user(&engine, id).await.map_err(dto)
+pub async fn get_queue(engine: State<'_, Engine>, id: QueueId) -> CmdResult<Queue> {
+    api::get_queue(&engine, id).await.map_err(dto)
 }
 
 #[tauri::command]
@@ -58,12 +58,6 @@ pub async fn update_user(engine: State<'_, Engine>, id: UserId, changes: UserCha
 #[specta::specta]
 pub async fn set_user_state(engine: State<'_, Engine>, ids: Vec<UserId>, state: RecordState) -> CmdResult<Vec<User>> {
     api::set_user_state(&engine, ids, state).await.map_err(dto)
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn list_queues(engine: State<'_, Engine>, view: PrincipalView) -> CmdResult<Vec<Queue>> {
-    api::list_queues(&engine, view).await.map_err(dto)
 }
 
 #[tauri::command]

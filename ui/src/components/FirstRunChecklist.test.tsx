@@ -39,12 +39,6 @@ beforeEach(() => {
         return engine.profiles;
       case "get_settings":
         return { id: 1, default_profile_id: engine.default_profile_id };
-      case "list_users":
-        return engine.users;
-      case "list_queues":
-        return engine.queues;
-      case "list_mailboxes":
-        return engine.mailboxes;
       case "first_run_progress":
         // What the engine's query answers for this organisation.
         return {

@@ -34,11 +34,11 @@ describe("the Test & Enable panel", () => {
     });
     render(() => <JobPanel />);
     followJob(job("running", [["Ann", "pending", ""], ["Bob", "pending", ""]]), 10);
-    await waitFor(() => expect(document.querySelector('[data-testid="job-progress"]')!.textContent).toBe("0 of 2 mailboxes tested"));
+    await waitFor(() => expect(document.querySelector('[data-testid="job-progress"]')!.textContent).toBe("Mailboxes tested: 0 of 2"));
     await waitFor(() => expect(document.querySelector('[data-mailbox="Bob"]')!.getAttribute("data-state")).toBe("failure"));
     expect(document.querySelector('[data-mailbox="Ann"]')!.getAttribute("data-state")).toBe("success");
     expect(document.querySelector('[data-mailbox="Bob"] .reason')!.textContent).toContain("is not approved");
-    expect(document.querySelector('[data-testid="job-progress"]')!.textContent).toBe("2 of 2 mailboxes tested");
+    expect(document.querySelector('[data-testid="job-progress"]')!.textContent).toBe("Mailboxes tested: 2 of 2");
   });
 
   it("reads the job again as soon as the engine says it changed, without waiting for the poll", async () => {
@@ -87,7 +87,7 @@ describe("the Test & Enable panel", () => {
     expect(minimise.textContent).toBe("Restore");
     expect(body.hidden).toBe(true);
     expect(screen.getByTestId("job-panel").getAttribute("data-minimised")).toBe("true");
-    expect(screen.getByTestId("job-progress").textContent).toBe("0 of 2 mailboxes tested");
+    expect(screen.getByTestId("job-progress").textContent).toBe("Mailboxes tested: 0 of 2");
     fireEvent.click(minimise);
     expect(minimise.getAttribute("aria-expanded")).toBe("true");
     expect(body.hidden).toBe(false);
@@ -117,7 +117,7 @@ describe("the Test & Enable panel", () => {
     fireEvent.click(screen.getByTestId("job-notification-open"));
     expect(screen.getByTestId("job-panel").getAttribute("data-state")).toBe("failed");
     expect(document.querySelector('[data-mailbox="Bob"]')!.getAttribute("data-state")).toBe("failure");
-    expect(screen.getByTestId("job-progress").textContent).toBe("2 of 2 mailboxes tested");
+    expect(screen.getByTestId("job-progress").textContent).toBe("Mailboxes tested: 2 of 2");
     // It is not repeated while the panel shows the job, and comes back when the panel closes.
     expect(screen.queryByTestId("job-notification")).toBeNull();
     fireEvent.click(screen.getByTestId("job-panel-close"));

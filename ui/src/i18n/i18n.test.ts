@@ -4,7 +4,7 @@ import { fr } from "./fr";
 import { ja } from "./ja";
 import { vi } from "./vi";
 import enCodes from "../../../engine/i18n/en.json";
-import { fieldLabel, msg, setLang, systemLang } from "./index";
+import { fieldLabel, msg, setLang, systemLang, tn } from "./index";
 
 describe("dictionaries", () => {
   it("every language has every key of English, and no other", () => {
@@ -17,6 +17,26 @@ describe("dictionaries", () => {
   it("placeholders survive translation", () => {
     const ph = (s: string) => (s.match(/\{\w+\}/g) ?? []).sort().join();
     for (const d of [fr, ja, vi]) for (const k of Object.keys(en) as (keyof typeof en)[]) expect(ph(d[k]), k).toBe(ph(en[k]));
+  });
+  it("every word that counts has both forms in every language", () => {
+    for (const d of [en, fr, ja, vi] as Record<string, string>[]) {
+      for (const k of Object.keys(d)) {
+        if (k.endsWith(".one")) expect(d[`${k.slice(0, -4)}.other`], k).toBeDefined();
+        if (k.endsWith(".other")) expect(d[`${k.slice(0, -6)}.one`], k).toBeDefined();
+      }
+    }
+  });
+  it("counts take the form their language gives the number", () => {
+    setLang("en");
+    expect([0, 1, 2, 100000].map((n) => tn("mailbox.count", n))).toEqual(["0 mailboxes", "1 mailbox", "2 mailboxes", "100,000 mailboxes"]);
+    setLang("fr");
+    // French counts 0 and 1 as singular.
+    expect([0, 1, 2].map((n) => tn("mailbox.count", n))).toEqual(["0 boîte aux lettres", "1 boîte aux lettres", "2 boîtes aux lettres"]);
+    expect(tn("records.imported", 1)).toBe("1 enregistrement importé.");
+    expect(tn("records.imported", 1500)).toBe("1\u202f500 enregistrements importés.");
+    setLang("ja");
+    expect(tn("mailbox.count", 1)).toBe("1 個のメールボックス");
+    setLang("en");
   });
   it("the system language is chosen when it is one of ours", () => {
     expect(systemLang(["ja-JP", "en-US"])).toBe("ja");

@@ -60,6 +60,21 @@ export function t(key: Key, params?: Record<string, string | number>): string {
   return fill(dicts[lang()][key] ?? en[key], params);
 }
 
+/** The words that change with a number: each has a `.one` and an `.other` form. */
+type BaseOf<K> = K extends `${infer Base}.other` ? Base : never;
+export type PluralKey = BaseOf<Key>;
+const pluralRules = new Map<Lang, Intl.PluralRules>();
+
+/** A UI word that counts something, in the form the language uses for `count` (English "1
+ * mailbox" / "2 mailboxes"; French also "0 boîte"); `count` is written the language's way. */
+export function tn(key: PluralKey, count: number, params?: Record<string, string | number>): string {
+  const l = lang();
+  let rules = pluralRules.get(l);
+  if (!rules) pluralRules.set(l, (rules = new Intl.PluralRules(l)));
+  const form = rules.select(count) === "one" ? "one" : "other";
+  return t(`${key}.${form}` as Key, { ...params, count });
+}
+
 function code(key: string): string | undefined {
   return codes[lang()][key] ?? codes.en[key];
 }

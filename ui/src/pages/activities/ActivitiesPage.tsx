@@ -11,7 +11,7 @@ import { DateTimeInput, ErrorBanner } from "../../components/form";
 import { MailboxSearchInput, createMailboxSearch } from "../../components/mailboxSearch";
 import { createPagedRows } from "../../components/pagedRows";
 import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
-import { formatDate, formatNumber, optionLabel, t } from "../../i18n";
+import { formatDate, optionLabel, t, tn } from "../../i18n";
 import { ComposeForm } from "../outbox/ComposeForm";
 import { EmailDetail } from "./EmailDetail";
 import { CORRELATION_METHODS, correlationLabel, localDayStart } from "./labels";
@@ -139,7 +139,7 @@ export function ActivitiesPage(props: { onOpenRecord?: (r: RecordRef) => void })
           <button type="button" data-testid="activity-refresh" onClick={reload}>{t("cmd.refresh")}</button>
           <button type="button" data-testid="activity-new-email" onClick={() => setComposing(true)}>{t("outbox.newEmail")}</button>
           <span class="muted" data-testid="activity-count" data-total={total() ?? ""} aria-live="polite">
-            {total() === null ? t("common.loading") : t("activity.count", { count: formatNumber(total()!) })}
+            {total() === null ? t("common.loading") : tn("activity.count", total()!)}
             <Show when={inFlight() > 0 && total() !== null}> · {t("common.loading")}</Show>
           </span>
         </header>

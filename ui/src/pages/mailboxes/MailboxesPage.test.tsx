@@ -33,7 +33,12 @@ beforeEach(() => {
       const rows = Array.from({ length: Math.max(0, Math.min(limit, TOTAL - offset)) }, (_, i) => mailbox(offset + i + 1));
       return { rows, total: TOTAL };
     }
-    if (cmd === "list_users") return [];
+    if (cmd === "list_user_page") {
+      const q = a.query as { view: string; search: string | null };
+      const users = [{ id: 7, full_name: "Dana", primary_email: "dana@contoso.com", state: "active" }, { id: 8, full_name: "Eli", primary_email: "", state: "active" }]
+        .filter((u) => !q.search || u.full_name.toLowerCase().includes(q.search.toLowerCase()));
+      return { rows: users, total: users.length };
+    }
     if (cmd === "list_profiles") return [{ id: 1, name: "Contoso IMAP" }];
     if (cmd === "get_settings") return { default_profile_id: 1, default_incoming_method: "server_side_sync", default_outgoing_method: "none", default_act_method: "none" };
     if (cmd === "form_catalog") return catalog;
@@ -90,6 +95,22 @@ describe("the mailbox grid over 100,000 mailboxes", () => {
     await waitFor(() => expect(calls.some((c) => c.cmd === "start_test_and_enable")).toBe(true));
     const scope = calls.find((c) => c.cmd === "start_test_and_enable")!.args.scope;
     expect(scope).toEqual({ scope: "selection", id: { by: "query", query: { view: { view: "active" }, search: null, profile_id: null }, except: [2] } });
+  });
+
+  it("My Active: the user is found by a search in the engine, and the grid asks for that user's mailboxes", async () => {
+    localStorage.removeItem("serversync.me");
+    render(() => <MailboxesPage />);
+    await waitFor(() => expect(pages().length).toBe(1));
+    fireEvent.change(screen.getByTestId("mailbox-view"), { target: { value: "my_active" } });
+    const me = () => [...screen.getByTestId("mailbox-me").querySelectorAll("option")].map((o) => o.textContent);
+    await waitFor(() => expect(me()).toEqual(["—", "Dana <dana@contoso.com>", "Eli"]));
+    fireEvent.input(screen.getByTestId("mailbox-me-search"), { target: { value: "el" } });
+    await waitFor(() => expect(me()).toEqual(["—", "Eli"]));
+    fireEvent.change(screen.getByTestId("mailbox-me"), { target: { value: "8" } });
+    await waitFor(() => expect(pages()[pages().length - 1].args.query).toMatchObject({ view: { view: "my_active", owner: 8 } }));
+    // No page reads the whole user table.
+    expect(calls.some((c) => c.cmd === "list_users")).toBe(false);
+    localStorage.removeItem("serversync.me");
   });
 
   it("moves between rows with the arrow keys", async () => {

@@ -4,16 +4,18 @@
 // selects the view itself (a query, with the rows unticked since), not a list of ids. Test &
 // Enable runs as a background job.
 import { Show, createEffect, createResource, createSignal, on } from "solid-js";
-import { api, call, idFrom, type MailboxRow_Serialize, type MailboxId, type MailboxSync_Serialize, type ProfileId, type RecordRef, type UserId, type MailboxQuery_Deserialize, type MailboxChanges_Deserialize, type MailboxSelection_Deserialize, type MailboxSortKey } from "../../api";
+import { api, call, idFrom, type MailboxRow_Serialize, type MailboxId, type MailboxSync_Serialize, type ProfileId, type QueueId, type RecordRef, type UserId, type MailboxQuery_Deserialize, type MailboxChanges_Deserialize, type MailboxSelection_Deserialize, type MailboxSortKey } from "../../api";
 import { useCatalog } from "../../api/catalog";
 import { ErrorBanner, SelectField } from "../../components/form";
 import { currentJob, followJob } from "../../components/JobPanel";
 import { createDebounced } from "../../components/debounced";
 import { createGridSelection } from "../../components/gridSelection";
+import { createNameLookup } from "../../components/nameLookup";
+import { createOwnerSearch } from "../../components/ownerSearch";
 import { createPagedRows } from "../../components/pagedRows";
 import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
 import { nowTick } from "../../components/when";
-import { fieldLabel, formatDate, formatRelative, t } from "../../i18n";
+import { fieldLabel, formatDate, formatRelative, t, tn } from "../../i18n";
 import { MailboxForm } from "./MailboxForm";
 import { type SortDir } from "./selection";
 import { SyncResults } from "./SyncResults";
@@ -158,13 +160,14 @@ export function MailboxesPage() {
   // Synchronize now / Preview: one incoming cycle of each selected mailbox, then its report.
   const [syncing, setSyncing] = createSignal<"sync" | "preview" | null>(null);
   const [syncResults, setSyncResults] = createSignal<{ preview: boolean; results: MailboxSync_Serialize[] } | null>(null);
-  // Queue names, for who accepted each message; read while the cycle runs.
-  const [queues] = createResource(() => syncing() !== null || syncResults() !== null, () => call(api.listQueues("all")));
-  // The users are read only when they are needed (the "Me" choice, a cycle's report): an
-  // organisation may have 100,000 of them.
-  const [users] = createResource(() => view() === "my_active" || syncing() !== null || syncResults() !== null, () => call(api.listUsers("active")));
+  // The names of who accepted each message in a cycle's report, each looked up once: an
+  // organisation may have 100,000 users.
+  const userName = createNameLookup<UserId>(async (id) => (await call(api.getUser(id))).full_name);
+  const queueName = createNameLookup<QueueId>(async (id) => (await call(api.getQueue(id))).name);
   const nameOf = (r: RecordRef) =>
-    r.entity === "user" ? users()?.find((u) => u.id === r.id)?.full_name : r.entity === "queue" ? queues()?.find((q) => q.id === r.id)?.name : undefined;
+    (r.entity === "user" ? userName(idFrom<UserId>(r.id)) : r.entity === "queue" ? queueName(idFrom<QueueId>(r.id)) : "") || undefined;
+  // "Me" is chosen among the active users a search finds.
+  const meSearch = createOwnerSearch();
   async function synchronize(preview: boolean) {
     if (!some() || syncing()) return;
     const s = selection();
@@ -196,15 +199,17 @@ export function MailboxesPage() {
           <Show when={view() === "my_active"}>
             <label class="inline">
               {t("view.me")}
+              <input type="search" data-testid="mailbox-me-search" aria-label={t("owner.search")} placeholder={t("owner.search")}
+                value={meSearch.text()} onInput={(e) => meSearch.input(e.currentTarget.value)} />
               <select data-testid="mailbox-me" onChange={(e) => setMe(e.currentTarget.value ? idFrom<UserId>(e.currentTarget.value) : null)}>
                 <option value="">—</option>
-                {(users() ?? []).map((u) => <option value={u.id} selected={me() === u.id}>{u.full_name}</option>)}
+                {meSearch.options(me(), userName).map((u) => <option value={u.value} selected={me() === u.value}>{u.label}</option>)}
               </select>
             </label>
           </Show>
           <input type="search" data-testid="mailbox-search" aria-label={t("mailbox.search")} placeholder={t("mailbox.search")} value={searchText()} onInput={(e) => typeSearch(e.currentTarget.value)} />
           <span class="muted" data-testid="mailbox-count" aria-live="polite">
-            {t("mailbox.count", { count: total() ?? 0 })} · {t("mailbox.selected", { count: selectedCount() })}
+            {tn("mailbox.count", total() ?? 0)} · {tn("mailbox.selected", selectedCount())}
           </span>
         </header>
         <div class="commands bar">
@@ -235,14 +240,14 @@ export function MailboxesPage() {
 
         <Show when={dialog() === "approve"}>
           <div class="dialog" data-testid="dialog-approve">
-            <p>{t("mailbox.approveConfirm", { count: selectedCount() })}</p>
+            <p>{tn("mailbox.approveConfirm", selectedCount())}</p>
             <button type="button" data-testid="dialog-ok" onClick={() => { setDialog(null); run(async () => call(api.approveMailboxes(await ids(), null))); }}>{t("cmd.ok")}</button>
             <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>
           </div>
         </Show>
         <Show when={dialog() === "defaults"}>
           <div class="dialog" data-testid="dialog-defaults">
-            <p>{t("mailbox.applyDefaultsConfirm", { count: selectedCount() })}</p>
+            <p>{tn("mailbox.applyDefaultsConfirm", selectedCount())}</p>
             <dl>
               <dt>{fieldLabel("profile_id")}</dt><dd>{profileName(settings()?.default_profile_id ?? null) || t("mailbox.noProfile")}</dd>
               <dt>{fieldLabel("incoming_method")}</dt><dd>{settings() ? t(`option.incoming.${settings()!.default_incoming_method}`) : ""}</dd>
@@ -263,7 +268,7 @@ export function MailboxesPage() {
         </Show>
         <Show when={dialog() === "edit"}>
           <div class="dialog" data-testid="dialog-edit">
-            <h3>{t("mailbox.editTitle", { count: selectedCount() })}</h3>
+            <h3>{tn("mailbox.editTitle", selectedCount())}</h3>
             <SelectField name="profile_id" value={bulk().profile_id === undefined ? -1 : (bulk().profile_id ?? 0)}
               options={[{ value: -1, label: t("mailbox.keep") }, { value: 0, label: t("mailbox.noProfile") }, ...(profiles() ?? []).map((p) => ({ value: p.id, label: p.name }))]}
               onChange={(v) => setBulk({ ...bulk(), profile_id: v === -1 || v === null ? undefined : v === 0 ? null : v })} />

@@ -40,8 +40,8 @@ beforeEach(() => {
     const a = args as Record<string, unknown>;
     calls.push({ cmd, args: a });
     if (cmd === "list_mailbox_page") return { rows: [mailbox(1, "Ann"), mailbox(2, "Sales", "queue"), mailbox(3, "Bob")], total: 3 };
-    if (cmd === "list_users") return [{ id: 7, full_name: "Dana", state: "active" }];
-    if (cmd === "list_queues") return [{ id: 2, name: "Sales", state: "active" }];
+    if (cmd === "get_user" && a.id === 7) return { id: 7, full_name: "Dana", state: "active" };
+    if (cmd === "get_queue" && a.id === 2) return { id: 2, name: "Sales", state: "active" };
     if (cmd === "list_profiles") return [{ id: 1, name: "Contoso IMAP" }];
     if (cmd === "get_settings") return { default_profile_id: 1, default_incoming_method: "server_side_sync", default_outgoing_method: "none", default_act_method: "none" };
     if (cmd === "form_catalog") return catalog;

@@ -8,7 +8,7 @@ import { createDebounced } from "../../components/debounced";
 import { OwnerFields, createOwnerSearch } from "../../components/ownerSearch";
 import { createPagedRows } from "../../components/pagedRows";
 import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
-import { formatNumber, t } from "../../i18n";
+import { t, tn } from "../../i18n";
 import type { SortDir } from "../mailboxes/selection";
 
 export const PAGE_SIZE = 200;
@@ -120,7 +120,7 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
               <span class="sr-only">{t("records.search")}</span>
               <input type="search" data-testid="user-search" placeholder={t("records.search")} value={userSearch.text()} onInput={(e) => userSearch.input(e.currentTarget.value)} />
             </label>
-            <span class="muted" data-testid="user-count">{t("records.count", { count: formatNumber(users.paged.total() ?? 0) })}</span>
+            <span class="muted" data-testid="user-count">{tn("records.count", users.paged.total() ?? 0)}</span>
           </div>
           <VirtualGrid<User_Serialize, UserId>
             testid="users-grid"
@@ -155,7 +155,7 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
               <span class="sr-only">{t("records.search")}</span>
               <input type="search" data-testid="queue-search" placeholder={t("records.search")} value={queueSearch.text()} onInput={(e) => queueSearch.input(e.currentTarget.value)} />
             </label>
-            <span class="muted" data-testid="queue-count">{t("records.count", { count: formatNumber(queues.paged.total() ?? 0) })}</span>
+            <span class="muted" data-testid="queue-count">{tn("records.count", queues.paged.total() ?? 0)}</span>
           </div>
           <VirtualGrid<Queue_Serialize, number>
             testid="queues-grid"

@@ -233,7 +233,7 @@ describe("the Contacts page", () => {
     expect(calls.some((c) => c.cmd === "selected_contact_ids")).toBe(false);
     // Then the selection clears and the grid is read again, from the top, without them.
     await waitFor(() => expect(rowNames()).toEqual(["Ann Baker"]));
-    expect(screen.getByTestId("record-count").textContent).toBe("1 records · 0 selected");
+    expect(screen.getByTestId("record-count").textContent).toBe("1 record · 0 selected");
     expect((screen.getByTestId("record-deactivate") as HTMLButtonElement).disabled).toBe(true);
     const last = calls.filter((c) => c.cmd === "list_contact_page").pop()!;
     expect(last.args).toMatchObject({ offset: 0, query: { view: "active" } });

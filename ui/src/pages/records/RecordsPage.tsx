@@ -8,10 +8,11 @@ import { api, call } from "../../api";
 import { ErrorBanner, TextField, errorText } from "../../components/form";
 import { createDebounced } from "../../components/debounced";
 import { createGridSelection } from "../../components/gridSelection";
+import { createNameLookup } from "../../components/nameLookup";
 import { OwnerFields, createOwnerSearch } from "../../components/ownerSearch";
 import { createPagedRows } from "../../components/pagedRows";
 import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
-import { fieldLabel, formatDate, formatNumber, optionLabel, t } from "../../i18n";
+import { fieldLabel, formatDate, optionLabel, t, tn } from "../../i18n";
 import type { SortDir } from "../mailboxes/selection";
 import { KINDS, changesOf, valuesOf, type AnyRecord, type RecordChanges, type RecordEntity, type RecordKind } from "./kinds";
 
@@ -58,19 +59,7 @@ export function RecordsPage(props: { entity: RecordEntity; open?: OpenRequest })
   };
 
   // The owners' names: each user a row in view names is looked up once, not all users.
-  const [names, setNames] = createSignal<Map<number, string>>(new Map());
-  const asked = new Set<number>();
-  const userName = (id: UserId | null) => {
-    if (id === null) return "";
-    if (!asked.has(id)) {
-      asked.add(id);
-      call(api.getUser(id)).then(
-        (u) => setNames((m) => new Map(m).set(id, u.full_name)),
-        () => setNames((m) => new Map(m).set(id, `#${id}`)),
-      );
-    }
-    return names().get(id) ?? "";
-  };
+  const userName = createNameLookup<UserId>(async (id) => (await call(api.getUser(id))).full_name);
 
   // Opening a record from elsewhere (an email's party or regarding).
   createEffect(
@@ -155,7 +144,7 @@ export function RecordsPage(props: { entity: RecordEntity; open?: OpenRequest })
             <input type="search" data-testid="record-search" placeholder={t("records.search")} value={searchText()} onInput={(e) => typeSearch(e.currentTarget.value)} />
           </label>
           <span class="muted" data-testid="record-count">
-            {t("records.count", { count: formatNumber(total() ?? 0) })} · {t("mailbox.selected", { count: formatNumber(selection.count()) })}
+            {tn("records.count", total() ?? 0)} · {tn("mailbox.selected", selection.count())}
           </span>
         </header>
         <div class="commands bar">
@@ -178,7 +167,7 @@ export function RecordsPage(props: { entity: RecordEntity; open?: OpenRequest })
         </Show>
         <Show when={imported() !== null}>
           <div class="banner ok" role="status" data-testid="record-import-result" data-count={imported()!}>
-            {imported() === 1 ? t("records.imported.one") : t("records.imported.other", { count: formatNumber(imported()!) })}
+            {tn("records.imported", imported()!)}
           </div>
         </Show>
         <Show when={importError()}>
