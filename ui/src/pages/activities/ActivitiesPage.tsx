@@ -2,7 +2,8 @@
 // 200 rows as the user scrolls (the first page says how many there are). Filters: text, receiving
 // mailbox, correlation method, received from / to. Opening a row shows the email; New Email
 // writes one.
-import { For, Show, createEffect, createMemo, createSignal, on, onCleanup } from "solid-js";
+import { For, Show, createEffect, createMemo, createSignal, on } from "solid-js";
+import { createDebounced } from "../../components/debounced";
 import {
   api, call, idFrom,
   type ActivityId, type CorrelationMethod, type EmailActivityFilter_Deserialize, type EmailActivityRow_Serialize, type MailboxId, type RecordRef,
@@ -17,11 +18,11 @@ import { EmailDetail } from "./EmailDetail";
 import { CORRELATION_METHODS, correlationLabel, localDayStart } from "./labels";
 
 export const PAGE_SIZE = 200;
-const SEARCH_DELAY_MS = 250;
 
 export function ActivitiesPage(props: { onOpenRecord?: (r: RecordRef) => void }) {
-  const [searchText, setSearchText] = createSignal("");
-  const [search, setSearch] = createSignal("");
+  // The search follows what is typed after a pause, or at once on Enter.
+  const searchBox = createDebounced();
+  const search = searchBox.value;
   const [mailbox, setMailbox] = createSignal<MailboxId | null>(null);
   const [method, setMethod] = createSignal<CorrelationMethod | null>(null);
   const [from, setFrom] = createSignal("");
@@ -55,14 +56,6 @@ export function ActivitiesPage(props: { onOpenRecord?: (r: RecordRef) => void })
     paged.reset();
   }
   createEffect(on(filter, reload));
-
-  let searchTimer: ReturnType<typeof setTimeout> | undefined;
-  const typeSearch = (v: string) => {
-    setSearchText(v);
-    clearTimeout(searchTimer);
-    searchTimer = setTimeout(() => setSearch(v), SEARCH_DELAY_MS);
-  };
-  onCleanup(() => clearTimeout(searchTimer));
 
   const row = paged.row;
   const open = (id: ActivityId) => {
@@ -105,9 +98,9 @@ export function ActivitiesPage(props: { onOpenRecord?: (r: RecordRef) => void })
           <h2 class="page-title">{t("nav.activities")}</h2>
           <label class="inline">
             <span class="sr-only">{t("activity.search")}</span>
-            <input type="search" data-testid="activity-search" placeholder={t("activity.search")} value={searchText()}
-              onInput={(e) => typeSearch(e.currentTarget.value)}
-              onKeyDown={(e) => { if (e.key === "Enter") { clearTimeout(searchTimer); setSearch(e.currentTarget.value); } }} />
+            <input type="search" data-testid="activity-search" placeholder={t("activity.search")} value={searchBox.text()}
+              onInput={(e) => searchBox.input(e.currentTarget.value)}
+              onKeyDown={(e) => { if (e.key === "Enter") searchBox.now(e.currentTarget.value); }} />
           </label>
           <label class="inline">
             {t("activity.receivingMailbox")}
