@@ -1,6 +1,7 @@
 // The names of records a page shows by id (a row's owner, who accepted a message): each id is
 // read from the engine once, when first shown, instead of reading every user or queue.
 import { createSignal } from "solid-js";
+import { api, call, type MailboxId, type QueueId, type UserId } from "../api";
 
 /** `name(id)` is "" until the engine answers, then the record's name (`#id` if it cannot be
  * read, say it was deleted). */
@@ -19,3 +20,8 @@ export function createNameLookup<Id extends number>(read: (id: Id) => Promise<st
     return names().get(id) ?? "";
   };
 }
+
+/** Users', queues' and mailboxes' names, by id. */
+export const createUserNames = () => createNameLookup<UserId>(async (id) => (await call(api.getUser(id))).full_name);
+export const createQueueNames = () => createNameLookup<QueueId>(async (id) => (await call(api.getQueue(id))).name);
+export const createMailboxNames = () => createNameLookup<MailboxId>(async (id) => (await call(api.getMailbox(id))).name);

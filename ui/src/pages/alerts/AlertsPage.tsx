@@ -3,6 +3,7 @@ import { For, Show, createResource, createSignal } from "solid-js";
 import { api, call, idFrom, type AlertLevel, type MailboxId, type ProfileId } from "../../api";
 import { ErrorBanner } from "../../components/form";
 import { MailboxSearchInput, createMailboxSearch } from "../../components/mailboxSearch";
+import { createMailboxNames } from "../../components/nameLookup";
 import { formatDate, formatNumber, msg, t } from "../../i18n";
 
 export function AlertsPage() {
@@ -14,14 +15,10 @@ export function AlertsPage() {
   const [alerts, { refetch }] = createResource(filter, (f) => call(api.listAlerts(f)));
   const [profiles] = createResource(() => call(api.listProfiles("all")));
   const mailboxes = createMailboxSearch("all");
-  // The names of the mailboxes the alerts are about (one look-up each), not a list of them all.
-  const [mailboxNames] = createResource(alerts, async (list) => {
-    const ids = [...new Set(list.flatMap((a) => (a.regarding?.type === "mailbox" ? [a.regarding.id as MailboxId] : [])))];
-    const found = await Promise.all(ids.map((id) => call(api.getMailbox(id)).then((m) => [id, m.name] as const, () => [id, `#${id}`] as const)));
-    return new Map<number, string>(found);
-  });
+  // The names of the mailboxes the alerts are about, each looked up once, not a list of them all.
+  const mailboxName = createMailboxNames();
   const regarding = (r: { type: "profile" | "mailbox"; id: number }) =>
-    r.type === "profile" ? profiles()?.find((p) => p.id === r.id)?.name ?? `#${r.id}` : mailboxNames()?.get(r.id) ?? `#${r.id}`;
+    (r.type === "profile" ? profiles()?.find((p) => p.id === r.id)?.name : mailboxName(idFrom<MailboxId>(r.id))) || `#${r.id}`;
 
   return (
     <section class="page" data-testid="alerts-page">

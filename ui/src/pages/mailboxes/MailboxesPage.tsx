@@ -10,7 +10,7 @@ import { ErrorBanner, SelectField } from "../../components/form";
 import { currentJob, followJob } from "../../components/JobPanel";
 import { createDebounced } from "../../components/debounced";
 import { createGridSelection } from "../../components/gridSelection";
-import { createNameLookup } from "../../components/nameLookup";
+import { createQueueNames, createUserNames } from "../../components/nameLookup";
 import { createOwnerSearch } from "../../components/ownerSearch";
 import { createPagedRows } from "../../components/pagedRows";
 import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
@@ -162,8 +162,8 @@ export function MailboxesPage() {
   const [syncResults, setSyncResults] = createSignal<{ preview: boolean; results: MailboxSync_Serialize[] } | null>(null);
   // The names of who accepted each message in a cycle's report, each looked up once: an
   // organisation may have 100,000 users.
-  const userName = createNameLookup<UserId>(async (id) => (await call(api.getUser(id))).full_name);
-  const queueName = createNameLookup<QueueId>(async (id) => (await call(api.getQueue(id))).name);
+  const userName = createUserNames();
+  const queueName = createQueueNames();
   const nameOf = (r: RecordRef) =>
     (r.entity === "user" ? userName(idFrom<UserId>(r.id)) : r.entity === "queue" ? queueName(idFrom<QueueId>(r.id)) : "") || undefined;
   // "Me" is chosen among the active users a search finds.

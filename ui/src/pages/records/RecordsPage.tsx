@@ -4,11 +4,10 @@
 // by query), and Import from CSV (all rows or none).
 import { For, Show, createEffect, createSignal, on } from "solid-js";
 import { ApiError, type RecordQuery_Deserialize, type RecordSortKey, type UserId } from "../../api";
-import { api, call } from "../../api";
 import { ErrorBanner, TextField, errorText } from "../../components/form";
 import { createDebounced } from "../../components/debounced";
 import { createGridSelection } from "../../components/gridSelection";
-import { createNameLookup } from "../../components/nameLookup";
+import { createUserNames } from "../../components/nameLookup";
 import { OwnerFields, createOwnerSearch } from "../../components/ownerSearch";
 import { createPagedRows } from "../../components/pagedRows";
 import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
@@ -59,7 +58,7 @@ export function RecordsPage(props: { entity: RecordEntity; open?: OpenRequest })
   };
 
   // The owners' names: each user a row in view names is looked up once, not all users.
-  const userName = createNameLookup<UserId>(async (id) => (await call(api.getUser(id))).full_name);
+  const userName = createUserNames();
 
   // Opening a record from elsewhere (an email's party or regarding).
   createEffect(
