@@ -360,6 +360,43 @@ async fn the_same_alert_raised_again_updates_one_row() {
 }
 
 #[tokio::test]
+async fn the_alert_wall_is_read_a_page_at_a_time_most_recent_first() {
+    let (e, _, _d) = memory_engine().await;
+    let (_, mid) = user(&e, "Nancy", "nancy@contoso.test").await;
+    let raise = |i: usize| NewAlert {
+        level: if i.is_multiple_of(5) { AlertLevel::Error } else { AlertLevel::Warning },
+        code: format!("test.alert_{i:03}"),
+        params: BTreeMap::new(),
+        regarding: Regarding::Mailbox(mid),
+        detail: String::new(),
+    };
+    let mut ids = Vec::new();
+    for i in 0..250 {
+        ids.push(ok(api::record_alert(&e, raise(i)).await).unwrap_or_else(|| panic!("alert {i} not recorded")));
+    }
+    // Raised again, the first alert is the most recent.
+    ok(api::record_alert(&e, raise(0)).await);
+    let newest_first: Vec<_> = std::iter::once(ids[0]).chain(ids[1..].iter().rev().copied()).collect();
+
+    let first = ok(api::list_alert_page(&e, AlertFilter::default(), 0, 100).await);
+    assert_eq!(first.total, 250);
+    assert_eq!(first.rows.iter().map(|a| a.id).collect::<Vec<_>>(), newest_first[..100]);
+    let last = ok(api::list_alert_page(&e, AlertFilter::default(), 200, 100).await);
+    assert_eq!((last.total, last.rows.len()), (250, 50));
+    assert_eq!(last.rows.iter().map(|a| a.id).collect::<Vec<_>>(), newest_first[200..]);
+    let errors = AlertFilter { level: Some(AlertLevel::Error), ..Default::default() };
+    let page = ok(api::list_alert_page(&e, errors.clone(), 10, 100).await);
+    assert_eq!((page.total, page.rows.len()), (50, 40));
+    assert!(page.rows.iter().all(|a| a.level == AlertLevel::Error));
+    // A page is never larger than 1,000 rows, whatever is asked.
+    let many = ok(api::list_alert_page(&e, AlertFilter::default(), 0, u32::MAX).await);
+    assert_eq!(many.rows.len(), 250);
+    assert_eq!(ok(api::delete_alerts(&e, errors.clone()).await), 50);
+    assert_eq!(ok(api::list_alert_page(&e, errors, 0, 100).await).total, 0);
+    assert_eq!(ok(api::list_alert_page(&e, AlertFilter::default(), 0, 1).await).total, 200);
+}
+
+#[tokio::test]
 async fn mailbox_grid_views_and_search() {
     let (e, _, _d) = memory_engine().await;
     let (ann, _) = user(&e, "Ann", "ann@contoso.test").await;

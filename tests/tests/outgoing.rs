@@ -192,6 +192,13 @@ async fn a_mailbox_that_may_not_send_leaves_its_email_pending_and_says_why() -> 
     }];
     assert_eq!(api::send_email(&e, blocked).await.err().map(|e| e.code()), Some("attachment.blocked"));
     assert_eq!(ok(api::list_outbox(&e, None, 10).await).len(), 1, "only the waiting email");
+    // The Outbox grid's page of Pending Send, and the count of each tab.
+    let page = ok(api::list_outbox_page(&e, Some(EmailStatus::PendingSend), 0, 10).await);
+    assert_eq!(page.rows.iter().map(|r| r.id).collect::<Vec<_>>(), vec![waiting.id]);
+    assert_eq!(page.total, 1);
+    assert_eq!((page.counts.pending_send, page.counts.sending, page.counts.failed), (1, 0, 0));
+    let failed = ok(api::list_outbox_page(&e, Some(EmailStatus::Failed), 0, 10).await);
+    assert_eq!((failed.rows.len(), failed.total, failed.counts.pending_send), (0, 0, 1));
     Ok(())
 }
 

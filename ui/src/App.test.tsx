@@ -31,7 +31,7 @@ beforeEach(() => {
       return settings;
     }
     if (cmd === "form_catalog") return catalog;
-    if (cmd === "list_outbox") return [];
+    if (cmd === "list_outbox_page") return { rows: [], total: 0, counts: { pending_send: 0, sending: 0, failed: 0 } };
     if (cmd === "monitoring_summary") return {
       generated_on: "2026-12-04T09:30:00Z", since: "2026-12-03T09:30:00Z", per_hour: [], latency: [], failures: [], mailboxes: [],
       backlog: { pending_send: 0, sending: 0, failed_emails: 0, possible_duplicates: 0, overdue_workloads: 0 },
@@ -87,7 +87,7 @@ describe("navigation", () => {
     render(() => <App />);
     await waitFor(() => expect(screen.getByTestId("scheduler-status").getAttribute("data-running")).toBe("true"));
     fireEvent.click(screen.getByTestId("nav-outbox"));
-    await screen.findByTestId("outbox-empty");
+    await screen.findByTestId("outbox-grid-empty");
     expect(screen.getByTestId("nav-outbox").textContent).toBe("Outbox");
     fireEvent.click(screen.getByTestId("nav-monitoring"));
     await waitFor(() => expect(screen.getByTestId("chart-per-hour").getAttribute("data-incoming-total")).toBe("0"));

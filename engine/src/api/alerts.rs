@@ -29,6 +29,23 @@ pub async fn list_alerts(engine: &Engine, filter: AlertFilter) -> Result<Vec<Ale
     engine.read(move |c, _| store::alerts::list(c, &filter)).await.map(wire::list)
 }
 
+/// A page of the Alerts wall.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AlertPage {
+    pub rows: Vec<Alert>,
+    /// The alerts matching the filter, in all.
+    pub total: u64,
+}
+
+/// The Alerts wall: the alerts matching `filter`, most recent first, `limit` of them from `offset`.
+pub async fn list_alert_page(engine: &Engine, filter: AlertFilter, offset: u32, limit: u32) -> Result<AlertPage> {
+    let filter = domain::AlertFilter::from(filter);
+    let limit = limit.clamp(1, 1000);
+    let (rows, total) = engine.read(move |c, _| store::alerts::page(c, &filter, offset, limit)).await?;
+    Ok(AlertPage { rows: wire::list(rows), total })
+}
+
 /// Deletes the alerts matching `filter` ("delete all alerts" with an empty filter); returns how many.
 pub async fn delete_alerts(engine: &Engine, filter: AlertFilter) -> Result<usize> {
     let filter = domain::AlertFilter::from(filter);

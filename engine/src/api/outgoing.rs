@@ -345,24 +345,63 @@ pub struct OutboxRow {
 /// The Outbox: emails waiting (Pending Send), being sent, or failed, newest first.
 pub async fn list_outbox(engine: &Engine, status: Option<wire::EmailStatus>, limit: u32) -> Result<Vec<OutboxRow>> {
     let status = status.map(Into::into);
-    let rows = engine.read(move |c, _| store::outbox::list(c, status, limit)).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| OutboxRow {
-            id: r.id.into(),
-            subject: r.subject,
-            sender_mailbox_id: r.sender_mailbox_id.wire(),
-            sender_mailbox_name: r.sender_mailbox_name,
-            to: r.to,
-            status: r.status.into(),
-            delivery_attempts: r.delivery_attempts,
-            send_after: r.send_after,
-            created_on: r.created_on,
-            last_error_code: r.last_error_code,
-            last_error_params: r.last_error_params,
-            possible_duplicate: r.possible_duplicate,
-        })
-        .collect())
+    let rows = engine.read(move |c, _| store::outbox::list(c, status, 0, limit)).await?;
+    Ok(rows.into_iter().map(outbox_row).collect())
+}
+
+/// How many emails are in each tab of the Outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct OutboxCounts {
+    pub pending_send: u64,
+    pub sending: u64,
+    pub failed: u64,
+}
+
+/// A page of the Outbox grid, with the count of each tab read in the same moment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct OutboxPage {
+    pub rows: Vec<OutboxRow>,
+    /// The emails of the status asked for, in all.
+    pub total: u64,
+    pub counts: OutboxCounts,
+}
+
+/// The Outbox grid: the emails of `status`, newest first, `limit` of them from `offset`.
+pub async fn list_outbox_page(
+    engine: &Engine,
+    status: Option<wire::EmailStatus>,
+    offset: u32,
+    limit: u32,
+) -> Result<OutboxPage> {
+    let status = status.map(Into::into);
+    let limit = limit.clamp(1, 1000);
+    let (rows, counts) = engine
+        .read(move |c, _| Ok((store::outbox::list(c, status, offset, limit)?, store::outbox::counts(c)?)))
+        .await?;
+    Ok(OutboxPage {
+        rows: rows.into_iter().map(outbox_row).collect(),
+        total: counts.of(status),
+        counts: OutboxCounts { pending_send: counts.pending_send, sending: counts.sending, failed: counts.failed },
+    })
+}
+
+fn outbox_row(r: store::outbox::OutboxRow) -> OutboxRow {
+    OutboxRow {
+        id: r.id.into(),
+        subject: r.subject,
+        sender_mailbox_id: r.sender_mailbox_id.wire(),
+        sender_mailbox_name: r.sender_mailbox_name,
+        to: r.to,
+        status: r.status.into(),
+        delivery_attempts: r.delivery_attempts,
+        send_after: r.send_after,
+        created_on: r.created_on,
+        last_error_code: r.last_error_code,
+        last_error_params: r.last_error_params,
+        possible_duplicate: r.possible_duplicate,
+    }
 }
 
 /// Retry: a failed email goes back to Pending Send, its attempts counted anew.

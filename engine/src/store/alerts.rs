@@ -72,14 +72,25 @@ pub fn raise(tx: &Transaction<'_>, alert: &NewAlert, now: Timestamp) -> Result<A
 
 /// The alerts matching `filter`, most recent first.
 pub fn list(c: &Connection, filter: &AlertFilter) -> Result<Vec<Alert>> {
-    let (where_sql, params) = filter_sql(filter);
+    Ok(page(c, filter, 0, u32::MAX)?.0)
+}
+
+/// `limit` alerts matching `filter` from `offset`, most recent first, and how many match in all.
+pub fn page(c: &Connection, filter: &AlertFilter, offset: u32, limit: u32) -> Result<(Vec<Alert>, u64)> {
+    let (where_sql, mut params) = filter_sql(filter);
+    let total: i64 = c
+        .prepare_cached(&format!("SELECT count(*) FROM alert WHERE {where_sql}"))?
+        .query_row(params_from_iter(params.iter().map(|p| p.as_ref() as &dyn ToSql)), |r| r.get(0))?;
+    params.push(Box::new(i64::from(limit.max(1))));
+    params.push(Box::new(offset));
+    let (nl, no) = (params.len() - 1, params.len());
     let sql = format!(
         "SELECT id, level, code, params, regarding_profile_id, regarding_mailbox_id, first_seen, last_seen, count, detail
-         FROM alert WHERE {where_sql} ORDER BY last_seen DESC, id DESC"
+         FROM alert WHERE {where_sql} ORDER BY last_seen DESC, id DESC LIMIT ?{nl} OFFSET ?{no}"
     );
-    let mut stmt = c.prepare(&sql)?;
+    let mut stmt = c.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(params.iter().map(|p| p.as_ref() as &dyn ToSql)), from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    Ok((rows.collect::<rusqlite::Result<Vec<_>>>()?, total.max(0) as u64))
 }
 
 /// Deletes the alerts matching `filter`; returns how many.

@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0010_certificate_thumbprint.sql"),
     include_str!("../../migrations/0011_mailbox_grid_index.sql"),
     include_str!("../../migrations/0012_grid_indexes.sql"),
+    include_str!("../../migrations/0013_alert_and_outbox_pages.sql"),
 ];
 
 /// The schema version this build writes.

@@ -173,9 +173,12 @@ pub struct OutboxRow {
     pub possible_duplicate: bool,
 }
 
-/// The emails waiting, being sent, or failed (newest first), optionally of one status.
-pub fn list(c: &Connection, status: Option<EmailStatus>, limit: u32) -> Result<Vec<OutboxRow>> {
-    let mut stmt = c.prepare_cached(
+/// The emails waiting, being sent, or failed (newest first), optionally of one status: `limit`
+/// of them from `offset`.
+pub fn list(c: &Connection, status: Option<EmailStatus>, offset: u32, limit: u32) -> Result<Vec<OutboxRow>> {
+    // One status is one range of the outbox index, read in order; all three are merged and sorted.
+    let of_status = if status.is_some() { "e.status = ?1" } else { "?1 IS NULL" };
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT e.id, e.subject, e.sender_mailbox_id, coalesce(m.name, ''),
             (SELECT group_concat(address, '; ') FROM (SELECT DISTINCT position, address FROM activity_party
                 WHERE activity_id = e.id AND role = 'to' ORDER BY position)),
@@ -185,11 +188,10 @@ pub fn list(c: &Connection, status: Option<EmailStatus>, limit: u32) -> Result<V
             CASE WHEN e.waiting_code <> '' THEN e.waiting_params ELSE e.last_error_params END,
             e.possible_duplicate
          FROM email_activity e LEFT JOIN mailbox m ON m.id = e.sender_mailbox_id
-         WHERE e.direction = 'outgoing' AND e.status IN ('pending_send', 'sending', 'failed')
-            AND (?1 IS NULL OR e.status = ?1)
-         ORDER BY e.created_on DESC, e.id DESC LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![status, limit.clamp(1, 10_000)], |r| {
+         WHERE e.direction = 'outgoing' AND e.status IN ('pending_send', 'sending', 'failed') AND {of_status}
+         ORDER BY e.created_on DESC, e.id DESC LIMIT ?2 OFFSET ?3"
+    ))?;
+    let rows = stmt.query_map(params![status, limit.clamp(1, 10_000), offset], |r| {
         Ok(OutboxRow {
             id: r.get(0)?,
             subject: r.get(1)?,
@@ -208,14 +210,44 @@ pub fn list(c: &Connection, status: Option<EmailStatus>, limit: u32) -> Result<V
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// How many emails are in each outbox state and how many may have arrived twice.
-pub fn counts(c: &Connection) -> Result<BTreeMap<String, u64>> {
+/// How many emails wait (Pending Send), are being sent, and failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    pub pending_send: u64,
+    pub sending: u64,
+    pub failed: u64,
+}
+
+impl OutboxCounts {
+    /// The emails of `status` (all three without one).
+    pub fn of(&self, status: Option<EmailStatus>) -> u64 {
+        match status {
+            Some(EmailStatus::PendingSend) => self.pending_send,
+            Some(EmailStatus::Sending) => self.sending,
+            Some(EmailStatus::Failed) => self.failed,
+            Some(_) => 0,
+            None => self.pending_send + self.sending + self.failed,
+        }
+    }
+}
+
+/// How many emails are in each outbox state.
+pub fn counts(c: &Connection) -> Result<OutboxCounts> {
     let mut stmt = c.prepare_cached(
-        "SELECT status, count(*) FROM email_activity WHERE direction = 'outgoing' GROUP BY status
-         UNION ALL SELECT 'possible_duplicate', count(*) FROM email_activity WHERE possible_duplicate = 1",
+        "SELECT status, count(*) FROM email_activity
+         WHERE direction = 'outgoing' AND status IN ('pending_send', 'sending', 'failed') GROUP BY status",
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
-    Ok(rows.collect::<rusqlite::Result<BTreeMap<_, _>>>()?)
+    let mut counts = OutboxCounts::default();
+    for row in stmt.query_map([], |r| Ok((r.get::<_, EmailStatus>(0)?, r.get::<_, i64>(1)?.max(0) as u64)))? {
+        let (status, n) = row?;
+        match status {
+            EmailStatus::PendingSend => counts.pending_send = n,
+            EmailStatus::Sending => counts.sending = n,
+            EmailStatus::Failed => counts.failed = n,
+            _ => {}
+        }
+    }
+    Ok(counts)
 }
 
 #[cfg(test)]
@@ -254,7 +286,7 @@ mod tests {
             Ok((new(&email("busy"))?, new(&email("fine"))?))
         })?;
         let reasons = || -> Result<BTreeMap<ActivityId, String>> {
-            Ok(store.read(|c| list(c, None, 10))?.into_iter().map(|r| (r.id, r.last_error_code)).collect())
+            Ok(store.read(|c| list(c, None, 0, 10))?.into_iter().map(|r| (r.id, r.last_error_code)).collect())
         };
         // The first email's try met a busy server: its own reason.
         let p = BTreeMap::from([("host".to_owned(), "smtp.x".to_owned())]);

@@ -2,7 +2,7 @@
 
 use super::{CmdResult, dto};
 use serversync::api::{self, ActivityId, EmailActivityDetail, EmailActivityFilter, EmailActivityPage, RecordRef};
-use serversync::api::{EmailStatus, MailboxSend, OutboxRow, SendEmail};
+use serversync::api::{EmailStatus, MailboxSend, OutboxPage, SendEmail};
 use serversync::api::{MailItemOutcome, MailboxId, MailboxSync, SyncRequest, SyncScope, SyncState};
 use serversync::{Engine, Lang};
 use tauri::State;
@@ -84,12 +84,13 @@ pub async fn send_email(engine: State<'_, Engine>, request: SendEmail) -> CmdRes
 
 #[tauri::command]
 #[specta::specta]
-pub async fn list_outbox(
+pub async fn list_outbox_page(
     engine: State<'_, Engine>,
     status: Option<EmailStatus>,
+    offset: u32,
     limit: u32,
-) -> CmdResult<Vec<OutboxRow>> {
-    api::list_outbox(&engine, status, limit).await.map_err(dto)
+) -> CmdResult<OutboxPage> {
+    api::list_outbox_page(&engine, status, offset, limit).await.map_err(dto)
 }
 
 #[tauri::command]

@@ -49,6 +49,8 @@ export const commands = {
 	setMailboxCredentials: (id: MailboxId, userName: string, password: string) => typedError<MailboxDto_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("set_mailbox_credentials", { id, userName, password })),
 	clearMailboxCredentials: (id: MailboxId) => typedError<MailboxDto_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("clear_mailbox_credentials", { id })),
 	listAlerts: (filter: AlertFilter_Deserialize) => typedError<Alert[], ErrorDto_Serialize>(__TAURI_INVOKE("list_alerts", { filter })),
+	/**  The Alerts wall, a window of rows at a time. */
+	listAlertPage: (filter: AlertFilter_Deserialize, offset: number, limit: number) => typedError<AlertPage, ErrorDto_Serialize>(__TAURI_INVOKE("list_alert_page", { filter, offset, limit })),
 	deleteAlerts: (filter: AlertFilter_Deserialize) => typedError<number, ErrorDto_Serialize>(__TAURI_INVOKE("delete_alerts", { filter })),
 	startTestAndEnable: (scope: TestAndEnableScope_Deserialize) => typedError<JobDto_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("start_test_and_enable", { scope })),
 	getJob: (id: JobId) => typedError<JobDto_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("get_job", { id })),
@@ -93,7 +95,7 @@ export const commands = {
 	listItemOutcomes: (mailbox: MailboxId | null, limit: number) => typedError<MailItemOutcome[], ErrorDto_Serialize>(__TAURI_INVOKE("list_item_outcomes", { mailbox, limit })),
 	/**  Send: the email goes to the outbox (Pending Send) and leaves with its mailbox's next cycle. */
 	sendEmail: (request: SendEmail_Deserialize) => typedError<EmailActivityDetail_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("send_email", { request })),
-	listOutbox: (status: EmailStatus | null, limit: number) => typedError<OutboxRow_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("list_outbox", { status, limit })),
+	listOutboxPage: (status: EmailStatus | null, offset: number, limit: number) => typedError<OutboxPage_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("list_outbox_page", { status, offset, limit })),
 	retryEmail: (id: ActivityId) => typedError<EmailActivityDetail_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("retry_email", { id })),
 	/**  Send now: one outgoing cycle of each mailbox. */
 	sendPending: (ids: MailboxId[]) => typedError<MailboxSend_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("send_pending", { ids })),
@@ -225,6 +227,13 @@ export type AlertId = number & { readonly __brand: "AlertId" };
 
 /**  Alert level (`tracelog.level`). */
 export type AlertLevel = "information" | "warning" | "error";
+
+/**  A page of the Alerts wall. */
+export type AlertPage = {
+	rows: Alert[],
+	/**  The alerts matching the filter, in all. */
+	total: number,
+};
 
 /**  An attachment of an email; `not_saved` says why one was not kept. */
 export type Attachment = Attachment_Serialize | Attachment_Deserialize;
@@ -1430,6 +1439,32 @@ export type OrgSettings_Serialize = {
 	/**  Tracking-token prefixes used before the current one (read-only). */
 	previous_tracking_prefixes: string,
 	modified_on: string,
+};
+
+/**  How many emails are in each tab of the Outbox. */
+export type OutboxCounts = {
+	pending_send: number,
+	sending: number,
+	failed: number,
+};
+
+/**  A page of the Outbox grid, with the count of each tab read in the same moment. */
+export type OutboxPage = OutboxPage_Serialize | OutboxPage_Deserialize;
+
+/**  A page of the Outbox grid, with the count of each tab read in the same moment. */
+export type OutboxPage_Deserialize = {
+	rows: OutboxRow_Deserialize[],
+	/**  The emails of the status asked for, in all. */
+	total: number,
+	counts: OutboxCounts,
+};
+
+/**  A page of the Outbox grid, with the count of each tab read in the same moment. */
+export type OutboxPage_Serialize = {
+	rows: OutboxRow_Serialize[],
+	/**  The emails of the status asked for, in all. */
+	total: number,
+	counts: OutboxCounts,
 };
 
 /**  One row of the Outbox. */

@@ -27,6 +27,10 @@ export function VirtualGrid<T, Id extends number>(props: {
   row: (index: number) => T | undefined;
   rowId: (row: T) => Id;
   rowName?: (row: T) => string;
+  /** More `data-*` attributes of a row (its state, for styles and tests). */
+  rowData?: (row: T) => Record<`data-${string}`, string>;
+  /** Classes of a row (its state). */
+  rowClass?: (row: T) => Record<string, boolean>;
   columns: GridColumn<T>[];
   selectable?: boolean;
   selected?: ReadonlySet<Id>;
@@ -87,8 +91,10 @@ export function VirtualGrid<T, Id extends number>(props: {
       <div class="vgrid-header" style={{ "grid-template-columns": template() }} role="row" aria-rowindex={1}>
         <Show when={props.selectable}>
           <span role="columnheader">
-            <input type="checkbox" aria-label={t("grid.selectAll")} data-testid={`${props.testid}-select-all`}
-              checked={!!props.allSelected} onChange={() => props.onToggleAll?.()} />
+            <Show when={props.onToggleAll} fallback={<span class="sr-only">{t("grid.selectRow")}</span>}>
+              <input type="checkbox" aria-label={t("grid.selectAll")} data-testid={`${props.testid}-select-all`}
+                checked={!!props.allSelected} onChange={() => props.onToggleAll?.()} />
+            </Show>
           </span>
         </Show>
         <For each={props.columns}>
@@ -106,7 +112,7 @@ export function VirtualGrid<T, Id extends number>(props: {
         </For>
       </div>
       <div class="vgrid-body" ref={scroller} data-testid={`${props.testid}-body`}>
-        <Show when={props.count > 0} fallback={<div class="muted pad">{props.empty ?? t("common.empty")}</div>}>
+        <Show when={props.count > 0} fallback={<div class="muted pad" data-testid={`${props.testid}-empty`}>{props.empty ?? t("common.empty")}</div>}>
           <div style={{ height: `${virtualizer.getTotalSize()}px`, position: "relative" }}>
             <For each={virtualizer.getVirtualItems()}>
               {(v) => {
@@ -127,7 +133,10 @@ export function VirtualGrid<T, Id extends number>(props: {
                         onFocus={() => setActive(v.index)}
                         aria-rowindex={v.index + 2}
                         aria-selected={props.selectable ? isSelected(r()) : undefined}
-                        classList={{ selected: isSelected(r()) }}
+                        classList={{ ...props.rowClass?.(r()), selected: isSelected(r()) }}
+                        ref={(el) => props.rowData && createEffect(() => {
+                          for (const [k, v] of Object.entries(props.rowData!(r()))) el.setAttribute(k, v);
+                        })}
                         data-testid={props.rowTestid}
                         data-id={props.rowId(r())}
                         data-name={props.rowName?.(r())}
@@ -146,6 +155,7 @@ export function VirtualGrid<T, Id extends number>(props: {
                         <Show when={props.selectable}>
                           <span role="gridcell">
                             <input type="checkbox" tabIndex={-1} aria-label={t("grid.selectRow")} checked={isSelected(r())}
+                              data-testid={`${props.rowTestid}-select`}
                               onClick={(e) => { e.stopPropagation(); props.onRowClick?.(props.rowId(r()), new MouseEvent("click", { ctrlKey: true })); }} />
                           </span>
                         </Show>

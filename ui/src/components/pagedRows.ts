@@ -1,7 +1,9 @@
 // The rows of a grid read a page at a time from the engine, as the grid scrolls: the first page
 // says how many rows there are, rows not read yet are `undefined` (the grid shows placeholders),
 // and a reset (a new filter or sort, a refresh) starts a new generation whose answers replace
-// the old ones: a late answer for an older generation is dropped.
+// the old ones: a late answer for an older generation is dropped. A reset reads again the first
+// page and the pages in view. A refresh (the view itself unchanged) keeps showing the rows it
+// has until their pages are read again, so a grid read every few seconds does not flicker.
 import { createSignal } from "solid-js";
 
 export type Page<T> = { rows: T[]; total: number };
@@ -19,6 +21,8 @@ export function createPagedRows<T>(options: {
   const [version, setVersion] = createSignal(0);
   const [total, setTotal] = createSignal<number | null>(null);
   const [inFlight, setInFlight] = createSignal(0);
+  // The rows last in view (the grid's `onRange`).
+  let inView: [number, number] | null = null;
 
   async function load(page: number) {
     if (asked.has(page) || page < 0) return;
@@ -34,6 +38,7 @@ export function createPagedRows<T>(options: {
       const answer = await request;
       if (gen !== generation) return;
       answer.rows.forEach((r, i) => (rows[page * size + i] = r));
+      if (rows.length > answer.total) rows.length = answer.total;
       setTotal(answer.total);
       setVersion((v) => v + 1);
     } catch (e) {
@@ -57,16 +62,21 @@ export function createPagedRows<T>(options: {
     inFlight,
     /** Reads the pages rows `first..last` fall in (the grid's `onRange`). */
     range: (first: number, last: number) => {
+      inView = [first, last];
       for (let p = Math.floor(first / size); p <= Math.floor(last / size); p++) void load(p);
     },
-    /** Starts again from the first page; `forgetTotal` while the view itself changed. */
+    /** Reads again the first page and the pages in view; `forgetTotal` while the view itself
+     * changed (its old rows are dropped at once), not for a refresh. */
     reset: (forgetTotal = true) => {
       generation++;
-      rows = [];
       asked.clear();
-      if (forgetTotal) setTotal(null);
-      setVersion((v) => v + 1);
+      if (forgetTotal) {
+        rows = [];
+        setTotal(null);
+        setVersion((v) => v + 1);
+      }
       void load(0);
+      if (inView) for (let p = Math.floor(inView[0] / size); p <= Math.floor(inView[1] / size); p++) void load(p);
     },
   };
 }

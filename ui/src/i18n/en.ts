@@ -287,6 +287,10 @@ export const en = {
   "common.no": "No",
   "connTest.noSignIn": "This profile's mailboxes sign in with their own credentials, so signing in was not tested here: Test & Enable Mailboxes tests it for each mailbox.",
   "alerts.details": "Details",
+  "alerts.levelColumn": "Level",
+  "alerts.firstSeen": "First seen",
+  "alerts.total.one": "{count} alert",
+  "alerts.total.other": "{count} alerts",
 
   // Email Activities, Contacts, Accounts, Leads, and incoming synchronization.
   "nav.sales": "Sales",

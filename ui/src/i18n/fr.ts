@@ -275,6 +275,10 @@ export const fr: Dict = {
   "common.no": "Non",
   "connTest.noSignIn": "Les boîtes aux lettres de ce profil se connectent avec leurs propres informations d'identification : la connexion n'a donc pas été testée ici. Tester et activer les boîtes aux lettres la teste pour chaque boîte aux lettres.",
   "alerts.details": "Détails",
+  "alerts.levelColumn": "Niveau",
+  "alerts.firstSeen": "Première occurrence",
+  "alerts.total.one": "{count} alerte",
+  "alerts.total.other": "{count} alertes",
 
   // Email Activities, Contacts, Accounts, Leads, and incoming synchronization.
   "nav.sales": "Ventes",

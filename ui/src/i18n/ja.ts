@@ -275,6 +275,10 @@ export const ja: Dict = {
   "common.no": "いいえ",
   "connTest.noSignIn": "このプロファイルのメールボックスは各自の資格情報でサインインするため、ここではサインインをテストしていません。[メールボックスのテストと有効化] で各メールボックスのサインインがテストされます。",
   "alerts.details": "詳細",
+  "alerts.levelColumn": "レベル",
+  "alerts.firstSeen": "初回発生日時",
+  "alerts.total.one": "{count} 件の警告",
+  "alerts.total.other": "{count} 件の警告",
 
   // Email Activities, Contacts, Accounts, Leads, and incoming synchronization.
   "nav.sales": "営業",

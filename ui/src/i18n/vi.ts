@@ -275,6 +275,10 @@ export const vi: Dict = {
   "common.no": "Không",
   "connTest.noSignIn": "Các hộp thư của cấu hình này đăng nhập bằng thông tin xác thực riêng, nên việc đăng nhập chưa được kiểm tra ở đây: Kiểm tra và bật hộp thư sẽ kiểm tra cho từng hộp thư.",
   "alerts.details": "Chi tiết",
+  "alerts.levelColumn": "Mức độ",
+  "alerts.firstSeen": "Lần đầu xuất hiện",
+  "alerts.total.one": "{count} cảnh báo",
+  "alerts.total.other": "{count} cảnh báo",
 
   // Email Activities, Contacts, Accounts, Leads, and incoming synchronization.
   "nav.sales": "Bán hàng",

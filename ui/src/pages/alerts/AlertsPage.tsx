@@ -1,38 +1,89 @@
-// The Alerts wall: Errors / Warnings / Information, filtered by profile or mailbox.
-import { For, Show, createResource, createSignal } from "solid-js";
-import { api, call, idFrom, type AlertLevel, type MailboxId, type ProfileId } from "../../api";
+// The Alerts wall: Errors / Warnings / Information, filtered by profile or mailbox, most recent
+// first, read a page at a time as the grid scrolls. Choosing an alert shows its details (what
+// the server answered) under the grid.
+import { For, Show, createEffect, createResource, createSignal, on } from "solid-js";
+import { api, call, idFrom, type Alert, type AlertId, type AlertLevel, type MailboxId, type ProfileId } from "../../api";
 import { ErrorBanner } from "../../components/form";
 import { MailboxSearchInput, createMailboxSearch } from "../../components/mailboxSearch";
 import { createMailboxNames } from "../../components/nameLookup";
-import { formatDate, formatNumber, msg, t } from "../../i18n";
+import { createPagedRows } from "../../components/pagedRows";
+import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
+import { formatDate, formatNumber, formatRelative, msg, t, tn } from "../../i18n";
+
+/** The alerts read at once, as the grid scrolls. */
+export const ALERTS_PAGE_SIZE = 200;
+
+type Regarding = { type: "profile" | "mailbox"; id: number };
 
 export function AlertsPage() {
   const [level, setLevel] = createSignal<AlertLevel | null>(null);
   const [profile, setProfile] = createSignal<ProfileId | null>(null);
   const [mailbox, setMailbox] = createSignal<MailboxId | null>(null);
   const [error, setError] = createSignal<unknown>(null);
+  const [chosen, setChosen] = createSignal<Alert | null>(null);
   const filter = () => ({ level: level(), profile_id: profile(), mailbox_id: mailbox() });
-  const [alerts, { refetch }] = createResource(filter, (f) => call(api.listAlerts(f)));
+  const paged = createPagedRows<Alert>({
+    pageSize: ALERTS_PAGE_SIZE,
+    fetch: (offset, limit) => call(api.listAlertPage(filter(), offset, limit)),
+    onError: setError,
+  });
+  const total = paged.total;
+  createEffect(on(filter, () => {
+    setChosen(null);
+    paged.reset();
+  }));
   const [profiles] = createResource(() => call(api.listProfiles("all")));
   const mailboxes = createMailboxSearch("all");
   // The names of the mailboxes the alerts are about, each looked up once, not a list of them all.
   const mailboxName = createMailboxNames();
-  const regarding = (r: { type: "profile" | "mailbox"; id: number }) =>
+  const regarding = (r: Regarding) =>
     (r.type === "profile" ? profiles()?.find((p) => p.id === r.id)?.name : mailboxName(idFrom<MailboxId>(r.id))) || `#${r.id}`;
+  const choose = (id: AlertId) => {
+    const index = paged.indexWhere((a) => a.id === id);
+    setChosen(index >= 0 ? (paged.row(index) ?? null) : null);
+  };
+
+  async function deleteShown() {
+    setError(null);
+    try {
+      await call(api.deleteAlerts(filter()));
+      setChosen(null);
+      paged.reset();
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  const columns = (): GridColumn<Alert>[] => [
+    { key: "level", title: t("alerts.levelColumn"), width: 110, render: (a) => <span class={`level ${a.level}`}>{t(`alerts.level.${a.level}`)}</span> },
+    {
+      key: "message", title: t("alerts.message"), width: 520,
+      render: (a) => <span title={msg(a.code, a.params)}>{msg(a.code, a.params)}</span>,
+    },
+    { key: "regarding", title: t("alerts.regarding"), width: 200, render: (a) => regarding(a.regarding as Regarding) },
+    {
+      key: "last_seen", title: t("alerts.lastSeen"), width: 150,
+      render: (a) => <span title={formatDate(a.last_seen)}>{formatRelative(a.last_seen)}</span>,
+    },
+    { key: "count", title: t("alerts.count"), width: 80, render: (a) => formatNumber(a.count) },
+  ];
 
   return (
     <section class="page" data-testid="alerts-page">
       <header class="page-header">
-        <div class="tabs">
+        <h2 class="page-title">{t("nav.alerts")}</h2>
+        <div class="tabs" role="tablist">
           <For each={[null, "error", "warning", "information"] as (AlertLevel | null)[]}>
             {(l) => (
-              <button type="button" classList={{ active: level() === l }} onClick={() => setLevel(l)}>
+              <button type="button" role="tab" aria-selected={level() === l} classList={{ active: level() === l }}
+                data-testid={`alerts-tab-${l ?? "all"}`} onClick={() => setLevel(l)}>
                 {l === null ? t("alerts.all") : l === "error" ? t("alerts.errors") : l === "warning" ? t("alerts.warnings") : t("alerts.information")}
               </button>
             )}
           </For>
         </div>
-        <select aria-label={t("alerts.filterProfile")} onChange={(e) => setProfile(e.currentTarget.value ? idFrom<ProfileId>(e.currentTarget.value) : null)}>
+        <select aria-label={t("alerts.filterProfile")} data-testid="alerts-profile"
+          onChange={(e) => setProfile(e.currentTarget.value ? idFrom<ProfileId>(e.currentTarget.value) : null)}>
           <option value="">{t("alerts.anyProfile")}</option>
           <For each={profiles() ?? []}>{(p) => <option value={p.id}>{p.name}</option>}</For>
         </select>
@@ -45,33 +96,50 @@ export function AlertsPage() {
           <option value="">{t("alerts.anyMailbox")}</option>
           <For each={mailboxes.rows()}>{(m) => <option value={m.id} selected={m.id === mailbox()}>{m.name}</option>}</For>
         </select>
-        <button type="button" onClick={async () => { try { await call(api.deleteAlerts(filter())); refetch(); } catch (e) { setError(e); } }}>{t("cmd.deleteAllAlerts")}</button>
+        <div class="commands">
+          <button type="button" data-testid="alerts-refresh" onClick={() => paged.reset(false)}>{t("cmd.refresh")}</button>
+          <button type="button" data-testid="alerts-delete" onClick={() => void deleteShown()}>{t("cmd.deleteAllAlerts")}</button>
+        </div>
+        <span class="muted" data-testid="alerts-count" data-total={total() ?? ""} aria-live="polite">
+          {total() === null ? t("common.loading") : tn("alerts.total", total()!)}
+        </span>
       </header>
       <ErrorBanner error={error()} />
-      <table class="grid" data-testid="alerts-grid">
-        <thead><tr><th>{t("alerts.level.error")}/{t("alerts.level.warning")}</th><th>{t("alerts.message")}</th><th>{t("alerts.regarding")}</th><th>{t("alerts.lastSeen")}</th><th>{t("alerts.count")}</th></tr></thead>
-        <tbody>
-          <For each={alerts() ?? []} fallback={<tr><td colspan="5" class="muted">{t("common.empty")}</td></tr>}>
-            {(a) => (
-              <tr class={`alert ${a.level}`} data-testid="alert-row" data-code={a.code}>
-                <td>{t(`alerts.level.${a.level}`)}</td>
-                <td>
-                  {msg(a.code, a.params)}
-                  <Show when={a.detail}>
-                    <details class="alert-detail" data-testid="alert-detail">
-                      <summary>{t("alerts.details")}</summary>
-                      <pre>{a.detail}</pre>
-                    </details>
-                  </Show>
-                </td>
-                <td>{regarding(a.regarding as { type: "profile" | "mailbox"; id: number })}</td>
-                <td>{formatDate(a.last_seen)}</td>
-                <td>{formatNumber(a.count)}</td>
-              </tr>
-            )}
-          </For>
-        </tbody>
-      </table>
+      <VirtualGrid<Alert, AlertId>
+        testid="alerts-grid"
+        rowTestid="alert-row"
+        label={t("nav.alerts")}
+        count={total() ?? 0}
+        row={paged.row}
+        rowId={(a) => a.id}
+        rowData={(a) => ({ "data-code": a.code, "data-level": a.level })}
+        rowClass={(a) => ({ alert: true, [a.level]: true, chosen: chosen()?.id === a.id })}
+        columns={columns()}
+        onRowClick={choose}
+        onRowOpen={choose}
+        onRange={paged.range}
+        empty={total() === null ? t("common.loading") : t("common.empty")}
+      />
+      <Show when={chosen()}>
+        {(a) => (
+          <section class="section alert-detail" data-testid="alert-detail" data-code={a().code} aria-live="polite">
+            <header class="form-header">
+              <h3>{t(`alerts.level.${a().level}`)} — {regarding(a().regarding as Regarding)}</h3>
+              <div class="commands"><button type="button" data-testid="alert-detail-close" onClick={() => setChosen(null)}>{t("cmd.close")}</button></div>
+            </header>
+            <p>{msg(a().code, a().params)}</p>
+            <dl class="readonly">
+              <dt>{t("alerts.firstSeen")}</dt><dd>{formatDate(a().first_seen)}</dd>
+              <dt>{t("alerts.lastSeen")}</dt><dd>{formatDate(a().last_seen)}</dd>
+              <dt>{t("alerts.count")}</dt><dd>{formatNumber(a().count)}</dd>
+            </dl>
+            <Show when={a().detail}>
+              <h4>{t("alerts.details")}</h4>
+              <pre data-testid="alert-detail-text">{a().detail}</pre>
+            </Show>
+          </section>
+        )}
+      </Show>
     </section>
   );
 }

@@ -3,6 +3,7 @@ import { cleanup, fireEvent, render, screen, waitFor } from "@solidjs/testing-li
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { OutboxPage } from "./OutboxPage";
 import { setLang } from "../../i18n";
+import "../../test/viewport";
 
 const row = (id: number, subject: string, status: string, extra: Record<string, unknown> = {}) => ({
   id, subject, sender_mailbox_id: 1, sender_mailbox_name: "Nancy Anderson", to: "ann@fabrikam.com", status, delivery_attempts: 0,
@@ -11,6 +12,18 @@ const row = (id: number, subject: string, status: string, extra: Record<string, 
 
 let calls: { cmd: string; args: Record<string, unknown> }[] = [];
 let outbox: ReturnType<typeof row>[] = [];
+
+// The engine's answer: a window of one tab's rows, its total, and every tab's count.
+function page(a: Record<string, unknown>) {
+  const of = (s: unknown) => outbox.filter((r) => s === null || r.status === s);
+  const rows = of(a.status);
+  const offset = a.offset as number;
+  return {
+    rows: rows.slice(offset, offset + (a.limit as number)),
+    total: rows.length,
+    counts: { pending_send: of("pending_send").length, sending: of("sending").length, failed: of("failed").length },
+  };
+}
 
 beforeEach(() => {
   setLang("en");
@@ -28,7 +41,7 @@ beforeEach(() => {
   mockIPC((cmd, args) => {
     const a = args as Record<string, unknown>;
     calls.push({ cmd, args: a });
-    if (cmd === "list_outbox") return outbox.filter((r) => a.status === null || r.status === a.status);
+    if (cmd === "list_outbox_page") return page(a);
     if (cmd === "retry_email") {
       outbox = outbox.map((r) => (r.id === a.id ? { ...r, status: "pending_send", delivery_attempts: 0 } : r));
       return { id: a.id, status: "pending_send" };
@@ -56,7 +69,7 @@ describe("the Outbox", () => {
     expect(screen.getByTestId("outbox-tab-pending_send").textContent).toBe("Pending Send (2)");
     expect(screen.getByTestId("outbox-tab-sending").textContent).toBe("Sending (1)");
     expect(screen.getByTestId("outbox-tab-failed").textContent).toBe("Failed (1)");
-    expect(calls.find((c) => c.cmd === "list_outbox")!.args).toEqual({ status: null, limit: 500 });
+    expect(calls.find((c) => c.cmd === "list_outbox_page")!.args).toEqual({ status: "pending_send", offset: 0, limit: 200 });
     const waiting = rowOf(2);
     expect(waiting.textContent).toContain("Sales");
     expect(waiting.querySelector('[data-testid="outbox-reason"]')!.textContent)
@@ -85,7 +98,7 @@ describe("the Outbox", () => {
     expect(calls.filter((c) => c.cmd === "retry_email").map((c) => c.args)).toEqual([{ id: 3 }]);
     // The Outbox is read again: the failed tab is empty, the email waits with the others.
     await waitFor(() => expect(screen.getByTestId("outbox-tab-failed").textContent).toBe("Failed (0)"));
-    expect(screen.getByTestId("outbox-empty")).toBeTruthy();
+    expect(screen.getByTestId("outbox-grid-empty")).toBeTruthy();
     fireEvent.click(screen.getByTestId("outbox-tab-pending_send"));
     await waitFor(() => expect(rows().map((r) => r.getAttribute("data-id"))).toEqual(["1", "2", "3"]));
   });
@@ -95,7 +108,7 @@ describe("the Outbox", () => {
     await waitFor(() => expect(rows().length).toBe(2));
     const sendNow = screen.getByTestId("outbox-send-now") as HTMLButtonElement;
     expect(sendNow.disabled).toBe(true);
-    for (const id of [1, 2]) fireEvent.change(rowOf(id).querySelector('[data-testid="outbox-select"]')!, { target: { checked: true } });
+    for (const id of [1, 2]) fireEvent.click(rowOf(id).querySelector('[data-testid="outbox-row-select"]')!);
     await waitFor(() => expect(sendNow.disabled).toBe(false));
     fireEvent.click(sendNow);
     const results = await screen.findByTestId("send-results");
@@ -110,12 +123,12 @@ describe("the Outbox", () => {
 
   it("opens New Email from the Outbox, and comes back to it", async () => {
     mockIPC((cmd) => {
-      if (cmd === "list_outbox") return [];
+      if (cmd === "list_outbox_page") return { rows: [], total: 0, counts: { pending_send: 0, sending: 0, failed: 0 } };
       if (cmd === "list_mailbox_page") return { rows: [], total: 0 };
       throw new Error(`unexpected command ${cmd}`);
     });
     render(() => <OutboxPage />);
-    await screen.findByTestId("outbox-empty");
+    await screen.findByTestId("outbox-grid-empty");
     fireEvent.click(screen.getByTestId("outbox-new-email"));
     await screen.findByTestId("compose");
     expect(await screen.findByTestId("compose-no-mailbox")).toBeTruthy();

@@ -1,16 +1,19 @@
 // The Outbox: the emails waiting to leave (Pending Send), leaving (Sending) and failed, each with
 // its sender, recipients, attempts, Send Later time and the reason it waits or failed. Retry puts
 // a failed email back; Send now runs an outgoing cycle of the selected emails' senders; New Email
-// writes one. Read again when a cycle ends and every few seconds while the window is visible.
-import { For, Show, createMemo, createSignal, onMount } from "solid-js";
-import { api, call, events, type ActivityId, type MailboxId, type MailboxSend_Serialize, type OutboxRow_Serialize } from "../../api";
+// writes one. Each tab is a grid read a page at a time; every read also brings the count of each
+// tab. Read again when a cycle ends and every few seconds while the window is visible.
+import { For, Show, createEffect, createSignal, on } from "solid-js";
+import { api, call, events, type ActivityId, type MailboxId, type MailboxSend_Serialize, type OutboxCounts, type OutboxRow_Serialize } from "../../api";
 import { coalesce, onEngineEvent, whileVisible } from "../../api/live";
 import { ErrorBanner } from "../../components/form";
+import { createPagedRows } from "../../components/pagedRows";
+import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
 import { formatDate, formatNumber, msg, t } from "../../i18n";
 import { ComposeForm } from "./ComposeForm";
 
-/** The most emails the Outbox reads at once. */
-export const OUTBOX_LIMIT = 500;
+/** The emails read at once, as the grid scrolls. */
+export const OUTBOX_PAGE_SIZE = 200;
 /** How often the Outbox reads again while the window is visible. */
 export const OUTBOX_POLL_MS = 10_000;
 
@@ -20,44 +23,50 @@ const TABS: OutboxTab[] = ["pending_send", "sending", "failed"];
 export function OutboxPage() {
   const [tab, setTab] = createSignal<OutboxTab>("pending_send");
   const [composing, setComposing] = createSignal(false);
-  const [selected, setSelected] = createSignal<Set<ActivityId>>(new Set());
+  // The emails chosen, with their senders (a chosen row need not be read any more).
+  const [selected, setSelected] = createSignal<Map<ActivityId, OutboxRow_Serialize>>(new Map());
   const [error, setError] = createSignal<unknown>(null);
   const [notice, setNotice] = createSignal("");
   const [busy, setBusy] = createSignal(false);
   const [sendingNow, setSendingNow] = createSignal(false);
   const [results, setResults] = createSignal<MailboxSend_Serialize[] | null>(null);
-  // One read serves the three tabs and their counts; an answer older than the latest read is
-  // dropped.
-  const [all, setAll] = createSignal<OutboxRow_Serialize[] | null>(null);
+  const [counts, setCounts] = createSignal<OutboxCounts | null>(null);
   const [loadError, setLoadError] = createSignal<unknown>(null);
-  let generation = 0;
-  async function refetch() {
-    const mine = ++generation;
-    try {
-      const list = await call(api.listOutbox(null, OUTBOX_LIMIT));
-      if (mine !== generation) return;
-      setAll(list);
-      setLoadError(null);
-    } catch (e) {
-      if (mine === generation) setLoadError(e);
-    }
-  }
-  onMount(() => void refetch());
-  const rows = createMemo(() => (all() ?? []).filter((r) => r.status === tab()));
-  const count = (s: OutboxTab) => (all() ?? []).filter((r) => r.status === s).length;
-  const shown = createMemo(() => new Set(rows().map((r) => r.id)));
-  const chosen = () => rows().filter((r) => selected().has(r.id));
-  const senders = () => [...new Set(chosen().map((r) => r.sender_mailbox_id).filter((m): m is MailboxId => m !== null))];
-  const names = createMemo(() => new Map((all() ?? []).map((r) => [r.sender_mailbox_id, r.sender_mailbox_name])));
+  // The sender names of the rows read, for the Send now results.
+  const names = new Map<MailboxId, string>();
 
-  const reread = coalesce(() => void refetch(), 1000);
+  const paged = createPagedRows<OutboxRow_Serialize>({
+    pageSize: OUTBOX_PAGE_SIZE,
+    fetch: (offset, limit) =>
+      call(api.listOutboxPage(tab(), offset, limit)).then((page) => {
+        setCounts(page.counts);
+        setLoadError(null);
+        for (const r of page.rows) if (r.sender_mailbox_id !== null) names.set(r.sender_mailbox_id, r.sender_mailbox_name);
+        return page;
+      }),
+    onError: setLoadError,
+  });
+  const total = paged.total;
+  // A new tab is a new view, and a new selection.
+  createEffect(on(tab, () => {
+    setSelected(new Map());
+    paged.reset();
+  }));
+  const refetch = () => paged.reset(false);
+
+  const reread = coalesce(refetch, 1000);
   onEngineEvent(events.syncChanged, reread);
   whileVisible(reread, OUTBOX_POLL_MS);
 
-  const toggle = (id: ActivityId, on: boolean) => {
-    const next = new Set([...selected()].filter((x) => shown().has(x)));
-    if (on) next.add(id);
-    else next.delete(id);
+  const senders = () => [...new Set([...selected().values()].map((r) => r.sender_mailbox_id).filter((m): m is MailboxId => m !== null))];
+  const toggle = (id: ActivityId) => {
+    const next = new Map(selected());
+    if (next.has(id)) next.delete(id);
+    else {
+      const index = paged.indexWhere((r) => r.id === id);
+      const row = index >= 0 ? paged.row(index) : undefined;
+      if (row) next.set(id, row);
+    }
     setSelected(next);
   };
 
@@ -71,7 +80,7 @@ export function OutboxPage() {
       setError(e);
     } finally {
       setBusy(false);
-      void refetch();
+      refetch();
     }
   }
   const retry = (row: OutboxRow_Serialize) =>
@@ -85,14 +94,50 @@ export function OutboxPage() {
       setSendingNow(true);
       try {
         setResults(await call(api.sendPending(senders())));
-        setSelected(new Set<ActivityId>());
+        setSelected(new Map());
       } finally {
         setSendingNow(false);
       }
     });
 
+  const columns = (): GridColumn<OutboxRow_Serialize>[] => [
+    {
+      key: "subject", title: t("activity.subject"), width: 300,
+      render: (r) => (
+        <>
+          <span class="subject" title={r.subject}>{r.subject || t("activity.noSubject")}</span>
+          <Show when={r.possible_duplicate}>
+            {" "}<span class="tag warning" data-testid="possible-duplicate" title={t("outbox.possibleDuplicateHint")}>{t("outbox.possibleDuplicate")}</span>
+          </Show>
+        </>
+      ),
+    },
+    { key: "sender", title: t("outbox.sender"), width: 180, render: (r) => r.sender_mailbox_name },
+    { key: "to", title: t("activity.to"), width: 200, render: (r) => r.to },
+    { key: "status", title: t("outbox.status"), width: 120, render: (r) => <span data-testid="outbox-status">{t(`emailStatus.${r.status}`)}</span> },
+    { key: "attempts", title: t("outbox.attempts"), width: 90, render: (r) => formatNumber(r.delivery_attempts) },
+    { key: "send_after", title: t("outbox.sendAfter"), width: 170, render: (r) => (r.send_after ? formatDate(r.send_after) : "") },
+    {
+      key: "reason", title: t("outbox.reason"), width: 360,
+      render: (r) => {
+        const reason = () => (r.last_error_code ? msg(r.last_error_code, r.last_error_params) : "");
+        return <span data-testid="outbox-reason" title={reason()}>{reason()}</span>;
+      },
+    },
+    {
+      key: "retry", title: "", width: 100,
+      render: (r) => (
+        <Show when={r.status === "failed"}>
+          <button type="button" data-testid="outbox-retry" disabled={busy()} onClick={(e) => { e.stopPropagation(); void retry(r); }}>
+            {t("outbox.retry")}
+          </button>
+        </Show>
+      ),
+    },
+  ];
+
   return (
-    <Show when={!composing()} fallback={<ComposeForm onClose={() => { setComposing(false); void refetch(); }} onSent={() => void refetch()} />}>
+    <Show when={!composing()} fallback={<ComposeForm onClose={() => { setComposing(false); refetch(); }} onSent={refetch} />}>
       <section class="page" data-testid="outbox-page">
         <header class="page-header">
           <h2 class="page-title">{t("nav.outbox")}</h2>
@@ -100,8 +145,8 @@ export function OutboxPage() {
             <For each={TABS}>
               {(s) => (
                 <button type="button" role="tab" aria-selected={tab() === s} classList={{ active: tab() === s }} data-testid={`outbox-tab-${s}`}
-                  data-count={all() ? count(s) : ""} onClick={() => setTab(s)}>
-                  {t("outbox.tabWithCount", { label: t(`emailStatus.${s}`), count: formatNumber(count(s)) })}
+                  data-count={counts()?.[s] ?? ""} onClick={() => setTab(s)}>
+                  {counts() ? t("outbox.tabWithCount", { label: t(`emailStatus.${s}`), count: formatNumber(counts()![s]) }) : t(`emailStatus.${s}`)}
                 </button>
               )}
             </For>
@@ -109,7 +154,7 @@ export function OutboxPage() {
           <div class="commands">
             <button type="button" data-testid="outbox-new-email" onClick={() => setComposing(true)}>{t("outbox.newEmail")}</button>
             <button type="button" data-testid="outbox-send-now" disabled={busy() || senders().length === 0} onClick={sendNow}>{t("outbox.sendNow")}</button>
-            <button type="button" data-testid="outbox-refresh" onClick={() => void refetch()}>{t("cmd.refresh")}</button>
+            <button type="button" data-testid="outbox-refresh" onClick={refetch}>{t("cmd.refresh")}</button>
           </div>
         </header>
         <ErrorBanner error={error() ?? loadError()} />
@@ -128,7 +173,7 @@ export function OutboxPage() {
                 <For each={list()}>
                   {(r) => (
                     <li data-testid="send-result" data-mailbox={r.mailbox_id} data-sent={r.sent} data-failed={r.failed} data-status={r.error ? "error" : "ok"}>
-                      <strong>{names().get(r.mailbox_id) || `#${r.mailbox_id}`}</strong>{" — "}
+                      <strong>{names.get(r.mailbox_id) || `#${r.mailbox_id}`}</strong>{" — "}
                       <Show when={r.error} fallback={
                         <span class="sync-counts inline">
                           <span>{t("outbox.result.sent")} <strong>{formatNumber(r.sent)}</strong></span>
@@ -147,54 +192,25 @@ export function OutboxPage() {
             </section>
           )}
         </Show>
-        <Show when={rows().length > 0} fallback={<p class="muted" data-testid="outbox-empty">{all() === null ? t("common.loading") : t("outbox.empty")}</p>}>
-          <table class="grid outbox" data-testid="outbox-grid" data-tab={tab()}>
-            <thead>
-              <tr>
-                <th><span class="sr-only">{t("grid.selectRow")}</span></th>
-                <th>{t("activity.subject")}</th>
-                <th>{t("outbox.sender")}</th>
-                <th>{t("activity.to")}</th>
-                <th>{t("outbox.status")}</th>
-                <th>{t("outbox.attempts")}</th>
-                <th>{t("outbox.sendAfter")}</th>
-                <th>{t("outbox.reason")}</th>
-                <th></th>
-              </tr>
-            </thead>
-            <tbody>
-              <For each={rows()}>
-                {(r) => (
-                  <tr data-testid="outbox-row" data-id={r.id} data-status={r.status} data-subject={r.subject} data-sender={r.sender_mailbox_id ?? ""}
-                    data-attempts={r.delivery_attempts} data-possible-duplicate={String(r.possible_duplicate)} data-code={r.last_error_code}
-                    classList={{ selected: selected().has(r.id) }}>
-                    <td>
-                      <input type="checkbox" data-testid="outbox-select" aria-label={t("grid.selectRow")} checked={selected().has(r.id)}
-                        disabled={r.sender_mailbox_id === null} onChange={(e) => toggle(r.id, e.currentTarget.checked)} />
-                    </td>
-                    <td>
-                      {r.subject || t("activity.noSubject")}
-                      <Show when={r.possible_duplicate}>
-                        {" "}<span class="tag warning" data-testid="possible-duplicate" title={t("outbox.possibleDuplicateHint")}>{t("outbox.possibleDuplicate")}</span>
-                      </Show>
-                    </td>
-                    <td>{r.sender_mailbox_name}</td>
-                    <td>{r.to}</td>
-                    <td data-testid="outbox-status">{t(`emailStatus.${r.status}`)}</td>
-                    <td>{formatNumber(r.delivery_attempts)}</td>
-                    <td>{r.send_after ? formatDate(r.send_after) : ""}</td>
-                    <td data-testid="outbox-reason">{r.last_error_code ? msg(r.last_error_code, r.last_error_params) : ""}</td>
-                    <td>
-                      <Show when={r.status === "failed"}>
-                        <button type="button" data-testid="outbox-retry" disabled={busy()} onClick={() => retry(r)}>{t("outbox.retry")}</button>
-                      </Show>
-                    </td>
-                  </tr>
-                )}
-              </For>
-            </tbody>
-          </table>
-        </Show>
+        <VirtualGrid<OutboxRow_Serialize, ActivityId>
+          testid="outbox-grid"
+          rowTestid="outbox-row"
+          label={t(`emailStatus.${tab()}`)}
+          count={total() ?? 0}
+          row={paged.row}
+          rowId={(r) => r.id}
+          rowName={(r) => r.subject}
+          rowData={(r) => ({
+            "data-status": r.status, "data-subject": r.subject, "data-sender": String(r.sender_mailbox_id ?? ""),
+            "data-attempts": String(r.delivery_attempts), "data-possible-duplicate": String(r.possible_duplicate), "data-code": r.last_error_code,
+          })}
+          columns={columns()}
+          selectable
+          isSelected={(id) => selected().has(id)}
+          onRowClick={toggle}
+          onRange={paged.range}
+          empty={total() === null ? t("common.loading") : t("outbox.empty")}
+        />
       </section>
     </Show>
   );
