@@ -929,7 +929,7 @@ async fn mailbox(e: &Engine, cmd: MailboxCmd, lang: Lang) -> Result<Output, Erro
                     serde_json::from_value::<MailboxView>(tagged).map_err(Error::internal)?
                 }
             };
-            let q = MailboxQuery { view, search, profile_id: profile };
+            let q = MailboxQuery { view, search, profile_id: profile, senders_only: false };
             output(&api::list_mailboxes(e, q).await?, MAILBOX_COLUMNS)
         }
         MailboxCmd::Show { id } => output(&api::get_mailbox(e, id).await?, &[]),

@@ -159,6 +159,27 @@ fn lighten_webview(window: &tauri::WebviewWindow) {
     }
 }
 
+/// What GTK and WebKit read from the environment only: GTK's own OpenGL, and WebKit's DMA-BUF
+/// renderer (the web process's frames shared through GPU buffers). The window needs neither: its
+/// web view paints without compositing, so both only load Mesa's drivers and cost about 10 MB
+/// idle (docs/adr/0016). A variable already set is left as it is.
+pub const PAINT_WITHOUT_GL: [(&str, &str); 2] = [("GDK_GL", "disable"), ("WEBKIT_DISABLE_DMABUF_RENDERER", "1")];
+
+/// Sets [`PAINT_WITHOUT_GL`] where the environment does not say otherwise.
+///
+/// # Safety
+/// No other thread may run: call it first thing in `main`.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub unsafe fn prepare_environment() {
+    for (name, value) in PAINT_WITHOUT_GL {
+        if std::env::var_os(name).is_none() {
+            // SAFETY: the caller guarantees that no other thread runs (see above).
+            unsafe { std::env::set_var(name, value) };
+        }
+    }
+}
+
 /// Keeps the log file's writer alive (and flushed at exit).
 struct LogGuard(#[allow(dead_code)] serversync::logging::FileLogGuard);
 

@@ -101,6 +101,17 @@ test("create a user; its mailbox appears with the organisation's defaults", asyn
   await (await $t("user-create")).click();
   await browser.$('[data-testid="user-row"][data-name="Nancy Anderson"]').waitForDisplayed({ timeout: 10000 });
   await shot("users-queues");
+  // Opened from the grid, she tracks all her incoming email from now on.
+  await jsClick('[data-testid="user-row"][data-name="Nancy Anderson"]');
+  const filtering = await browser.$('[data-section="edit-user"] select[name="incoming_filtering_method"]');
+  await filtering.waitForDisplayed({ timeout: 10000 });
+  assert.equal(await filtering.getValue(), "responses_to_crm_email");
+  await filtering.selectByAttribute("value", "all_email");
+  await (await $t("user-create")).click();
+  await browser.$('[data-section="new-user"]').waitForDisplayed({ timeout: 10000 });
+  const nancy = JSON.parse(execFileSync(CLI, ["--data-dir", DATA, "--json", "user", "list"], { encoding: "utf8", maxBuffer: 1 << 26 }))
+    .find((u) => u.full_name === "Nancy Anderson");
+  assert.equal(nancy?.incoming_filtering_method, "all_email", JSON.stringify(nancy));
 });
 
 test("the mailbox grid holds 10,000 mailboxes, scrolls and selects", async () => {

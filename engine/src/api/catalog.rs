@@ -34,6 +34,9 @@ pub struct FormCatalog {
     pub act_methods: Vec<wire::ActMethod>,
     pub process_email_using: Vec<wire::ProcessEmailUsing>,
     pub filtering_methods: Vec<wire::FilteringMethod>,
+    /// What a new user and a new queue track unless the form says otherwise.
+    pub user_filtering_default: wire::FilteringMethod,
+    pub queue_filtering_default: wire::FilteringMethod,
     /// What the mailbox grid's bulk Edit offers for each synchronization method.
     pub bulk_incoming_methods: Vec<wire::IncomingMethod>,
     pub bulk_outgoing_methods: Vec<wire::OutgoingMethod>,
@@ -56,6 +59,8 @@ pub fn form_catalog() -> FormCatalog {
         act_methods: domain::ActMethod::ALL.to_vec().wire(),
         process_email_using: domain::ProcessEmailUsing::ALL.to_vec().wire(),
         filtering_methods: domain::FilteringMethod::ALL.to_vec().wire(),
+        user_filtering_default: domain::principal::USER_FILTERING_DEFAULT.into(),
+        queue_filtering_default: domain::principal::QUEUE_FILTERING_DEFAULT.into(),
         bulk_incoming_methods: rules::BULK_EDIT_INCOMING.to_vec().wire(),
         bulk_outgoing_methods: rules::BULK_EDIT_OUTGOING.to_vec().wire(),
         bulk_act_methods: rules::BULK_EDIT_ACT.to_vec().wire(),

@@ -62,6 +62,9 @@ pub struct MailboxQuery {
     /// Case-insensitive text found in the name or the email address.
     pub search: Option<String>,
     pub profile_id: Option<wire::ProfileId>,
+    /// Only the mailboxes that can send email (the New Email sender): forward mailboxes are left
+    /// out.
+    pub senders_only: bool,
 }
 
 fn save(tx: &Transaction<'_>, m: &Mailbox) -> Result<()> {
@@ -194,7 +197,13 @@ impl MailboxQuery {
             MailboxView::MyActive(owner) => (Some(RecordState::Active), Some(owner.into())),
             MailboxView::All => (None, None),
         };
-        MailboxFilter { state, owner, profile: self.profile_id.wire(), search: self.search }
+        MailboxFilter {
+            state,
+            owner,
+            profile: self.profile_id.wire(),
+            search: self.search,
+            senders_only: self.senders_only,
+        }
     }
 }
 

@@ -4,8 +4,9 @@
 use super::wire::{self, Wire};
 use super::{non_empty, profile_of};
 use crate::domain::rules::{apply_default_email_settings, is_valid_email, validate_mailbox};
+use crate::domain::principal::{QUEUE_FILTERING_DEFAULT, USER_FILTERING_DEFAULT};
 use crate::domain::{
-    FilteringMethod, Mailbox, MailboxId, Queue, QueueChanges, QueueId, RecordState, User, UserChanges, UserId,
+    Mailbox, MailboxId, Queue, QueueChanges, QueueId, RecordState, User, UserChanges, UserId,
 };
 use crate::store;
 use crate::{Engine, Error, Result};
@@ -192,9 +193,7 @@ fn insert_user(tx: &Transaction<'_>, req: CreateUser, now: crate::domain::Timest
         full_name: req.full_name.trim().to_owned(),
         primary_email: email.clone(),
         can_approve_email: req.can_approve_email,
-        incoming_filtering_method: req
-            .incoming_filtering_method
-            .map_or(FilteringMethod::ResponsesToCrmEmail, Into::into),
+        incoming_filtering_method: req.incoming_filtering_method.map_or(USER_FILTERING_DEFAULT, Into::into),
         state: RecordState::Active,
         created_on: now,
         modified_on: now,
@@ -357,7 +356,7 @@ pub async fn create_queue(engine: &Engine, req: CreateQueue) -> Result<wire::Que
                 name: req.name.trim().to_owned(),
                 email_address: email.clone(),
                 owner_user_id,
-                incoming_filtering_method: req.incoming_filtering_method.map_or(FilteringMethod::AllEmail, Into::into),
+                incoming_filtering_method: req.incoming_filtering_method.map_or(QUEUE_FILTERING_DEFAULT, Into::into),
                 state: RecordState::Active,
                 created_on: now,
                 modified_on: now,

@@ -2,6 +2,12 @@
 
 use super::{FilteringMethod, MailboxId, QueueId, RecordState, Timestamp, UserId, change_set};
 
+/// A new user's "Select the email messages to track": email messages in response to email, the
+/// documented default (spec §2.3, USET).
+pub const USER_FILTERING_DEFAULT: FilteringMethod = FilteringMethod::ResponsesToCrmEmail;
+/// A new queue's "Convert Incoming Email To Activities": all email messages.
+pub const QUEUE_FILTERING_DEFAULT: FilteringMethod = FilteringMethod::AllEmail;
+
 /// A user of the organisation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {

@@ -23,6 +23,8 @@ pub struct MailboxFilter {
     pub profile: Option<ProfileId>,
     /// Case-insensitive text found in the name or the email address.
     pub search: Option<String>,
+    /// Only the mailboxes that can send email: forward mailboxes are left out.
+    pub senders_only: bool,
 }
 
 /// One mailbox, or `record.not_found`.
@@ -105,6 +107,9 @@ fn where_of(filter: &MailboxFilter) -> (String, Vec<Box<dyn ToSql>>) {
     if let Some(pattern) = super::like_pattern(filter.search.as_deref()) {
         // One placeholder number, used twice: both refer to the same value.
         push("(name LIKE ? ESCAPE '\\' OR email_address LIKE ? ESCAPE '\\')", Box::new(pattern));
+    }
+    if filter.senders_only {
+        clauses.push("is_forward_mailbox = 0".to_owned());
     }
     let where_sql = if clauses.is_empty() { "1".to_owned() } else { clauses.join(" AND ") };
     (where_sql, params)

@@ -803,6 +803,9 @@ export type FormCatalog = {
 	act_methods: ActMethod[],
 	process_email_using: ProcessEmailUsing[],
 	filtering_methods: FilteringMethod[],
+	/**  What a new user and a new queue track unless the form says otherwise. */
+	user_filtering_default: FilteringMethod,
+	queue_filtering_default: FilteringMethod,
 	/**  What the mailbox grid's bulk Edit offers for each synchronization method. */
 	bulk_incoming_methods: IncomingMethod[],
 	bulk_outgoing_methods: OutgoingMethod[],
@@ -1123,6 +1126,11 @@ export type MailboxQuery_Deserialize = {
 	/**  Case-insensitive text found in the name or the email address. */
 	search?: string | null,
 	profile_id?: ProfileId | null,
+	/**
+	 *  Only the mailboxes that can send email (the New Email sender): forward mailboxes are left
+	 *  out.
+	 */
+	senders_only?: boolean,
 };
 
 /**  What the mailbox grid asks for. */
@@ -1131,6 +1139,11 @@ export type MailboxQuery_Serialize = {
 	/**  Case-insensitive text found in the name or the email address. */
 	search: string | null,
 	profile_id: ProfileId | null,
+	/**
+	 *  Only the mailboxes that can send email (the New Email sender): forward mailboxes are left
+	 *  out.
+	 */
+	senders_only: boolean,
 };
 
 /**  A row of the mailbox grid. */

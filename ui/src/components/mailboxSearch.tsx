@@ -9,10 +9,12 @@ import { t } from "../i18n";
 /** How many mailboxes a search offers. */
 export const MAILBOX_CHOICES = 50;
 
-export function createMailboxSearch(view: "active" | "all") {
+/** `sendersOnly`: only the mailboxes that can send email (no forward mailbox), chosen by the engine. */
+export function createMailboxSearch(view: "active" | "all", options: { sendersOnly?: boolean } = {}) {
   const box = createDebounced();
   const [page] = createResource(box.value, (s) =>
-    call(api.listMailboxPage({ view: { view }, search: s.trim() || null, profile_id: null }, { key: "name", descending: false }, 0, MAILBOX_CHOICES)));
+    call(api.listMailboxPage({ view: { view }, search: s.trim() || null, profile_id: null, senders_only: options.sendersOnly ?? false },
+      { key: "name", descending: false }, 0, MAILBOX_CHOICES)));
   // The mailbox chosen last, kept as an option while a later search does not find it.
   const [chosen, setChosen] = createSignal<MailboxRow_Serialize | null>(null);
   return {

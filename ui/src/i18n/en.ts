@@ -237,6 +237,8 @@ export const en = {
   "queues.owner": "Owner",
   "owner.search": "Find the owner",
   "queues.filtering": "Convert Incoming Email To Activities",
+  "users.edit": "User: {name}",
+  "queues.edit": "Queue: {name}",
   "common.mailbox": "Mailbox",
   "common.state": "Status",
   "common.name": "Name",

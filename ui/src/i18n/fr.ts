@@ -226,6 +226,8 @@ export const fr: Dict = {
   "queues.owner": "Propriétaire",
   "owner.search": "Rechercher le propriétaire",
   "queues.filtering": "Convertir les e-mails entrants en activités",
+  "users.edit": "Utilisateur : {name}",
+  "queues.edit": "File d'attente : {name}",
   "common.mailbox": "Boîte aux lettres",
   "common.state": "Statut",
   "common.name": "Nom",

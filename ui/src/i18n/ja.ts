@@ -226,6 +226,8 @@ export const ja: Dict = {
   "queues.owner": "所有者",
   "owner.search": "所有者を検索",
   "queues.filtering": "受信電子メールを活動に変換",
+  "users.edit": "ユーザー: {name}",
+  "queues.edit": "キュー: {name}",
   "common.mailbox": "メールボックス",
   "common.state": "状態",
   "common.name": "名前",

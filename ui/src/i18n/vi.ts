@@ -226,6 +226,8 @@ export const vi: Dict = {
   "queues.owner": "Chủ sở hữu",
   "owner.search": "Tìm chủ sở hữu",
   "queues.filtering": "Chuyển email đến thành hoạt động",
+  "users.edit": "Người dùng: {name}",
+  "queues.edit": "Hàng đợi: {name}",
   "common.mailbox": "Hộp thư",
   "common.state": "Trạng thái",
   "common.name": "Tên",

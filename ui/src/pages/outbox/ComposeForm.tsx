@@ -72,9 +72,10 @@ function RecordLookup(props: {
 }
 
 export function ComposeForm(props: { onClose: () => void; onSent?: (email: EmailActivityDetail_Serialize) => void }) {
-  // The sender: an active user or queue mailbox, found by a search (the first ones by name).
-  const mailboxes = createMailboxSearch("active");
-  const senders = () => mailboxes.rows().filter((m) => m.kind !== "forward");
+  // The sender: an active user or queue mailbox (the engine leaves forward mailboxes out), found
+  // by a search (the first ones by name).
+  const mailboxes = createMailboxSearch("active", { sendersOnly: true });
+  const senders = () => mailboxes.rows();
   const [draft, setDraft] = createSignal<Draft>(emptyDraft());
   const [error, setError] = createSignal<unknown>(null);
   const [busy, setBusy] = createSignal(false);

@@ -31,7 +31,14 @@ beforeEach(() => {
       return { rows: Array.from({ length: Math.max(0, Math.min(limit, total - offset)) }, (_, i) => user(offset + i + 1)), total };
     }
     if (cmd === "list_queue_page") return { rows: [queue(1), queue(2)].slice(offset, offset + limit), total: 2 };
+    if (cmd === "form_catalog") return {
+      filtering_methods: ["all_email", "responses_to_crm_email", "from_leads_contacts_accounts", "from_email_enabled_records", "no_email"],
+      user_filtering_default: "responses_to_crm_email", queue_filtering_default: "all_email",
+    };
     if (cmd === "create_queue") return queue(3);
+    if (cmd === "update_user") return { ...user(a.id as number), ...(a.changes as object) };
+    if (cmd === "update_queue") return { ...queue(a.id as number), ...(a.changes as object) };
+    if (cmd === "get_user") return user(a.id as number);
     if (cmd === "set_user_state") return [];
     throw new Error(`unexpected command ${cmd}`);
   });
@@ -89,5 +96,54 @@ describe("Users & Queues over 100,000 users", () => {
     await waitFor(() => expect(of("set_user_state").length).toBe(1));
     expect(of("set_user_state")[0].args).toMatchObject({ ids: [1], state: "inactive" });
     await waitFor(() => expect(userGridPages().length).toBeGreaterThan(before));
+  });
+
+  it("opens a chosen user in the form and saves what it tracks", async () => {
+    render(() => <PrincipalsPage />);
+    const row = async () => document.querySelector<HTMLElement>('[data-testid="user-row"][data-name="User 000002"]');
+    await waitFor(async () => expect(await row()).not.toBeNull());
+    // A new user starts with the engine's default.
+    await waitFor(() => expect((document.querySelector('[data-section="new-user"] select[name="incoming_filtering_method"]') as HTMLSelectElement).value)
+      .toBe("responses_to_crm_email"));
+    fireEvent.click((await row())!);
+    const form = await waitFor(() => document.querySelector('[data-section="edit-user"]')!);
+    expect(form.querySelector("legend")!.textContent).toBe("User: User 000002");
+    expect((form.querySelector('input[name="primary_email"]') as HTMLInputElement).value).toBe("u2@contoso.com");
+    const filtering = form.querySelector('select[name="incoming_filtering_method"]') as HTMLSelectElement;
+    expect(filtering.value).toBe("responses_to_crm_email");
+    expect([...filtering.options].map((o) => o.textContent)).toContain("All email messages");
+    fireEvent.change(filtering, { target: { value: "all_email" } });
+    fireEvent.click(screen.getByTestId("user-create"));
+    await waitFor(() => expect(of("update_user").length).toBe(1));
+    expect(of("update_user")[0].args).toEqual({
+      id: 2,
+      changes: { full_name: "User 000002", primary_email: "u2@contoso.com", can_approve_email: false, incoming_filtering_method: "all_email" },
+    });
+    expect(of("create_user").length).toBe(0);
+    // Saved: the form is a new user's again.
+    await waitFor(() => expect(document.querySelector('[data-section="new-user"]')).not.toBeNull());
+  });
+
+  it("opens a chosen queue with its owner named, and cancels without saving", async () => {
+    mockIPC((cmd, args) => {
+      const a = args as Record<string, unknown>;
+      calls.push({ cmd, args: a });
+      if (cmd === "list_user_page") return { rows: [], total: 0 };
+      if (cmd === "list_queue_page") return { rows: [{ ...queue(1), owner_user_id: 7, incoming_filtering_method: "no_email" }], total: 1 };
+      if (cmd === "form_catalog") return { filtering_methods: ["all_email", "no_email"], user_filtering_default: "responses_to_crm_email", queue_filtering_default: "all_email" };
+      if (cmd === "get_user") return user(a.id as number);
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    render(() => <PrincipalsPage />);
+    await waitFor(() => expect(document.querySelector('[data-testid="queue-row"]')).not.toBeNull());
+    fireEvent.click(document.querySelector('[data-testid="queue-row"]')!);
+    const form = await waitFor(() => document.querySelector('[data-section="edit-queue"]')!);
+    expect((form.querySelector('select[name="incoming_filtering_method"]') as HTMLSelectElement).value).toBe("no_email");
+    const owner = form.querySelector('select[name="owner_user_id"]') as HTMLSelectElement;
+    await waitFor(() => expect(owner.selectedOptions[0].textContent).toBe("User 000007"));
+    fireEvent.click(screen.getByTestId("queue-cancel"));
+    await waitFor(() => expect(document.querySelector('[data-section="new-queue"]')).not.toBeNull());
+    expect((document.querySelector('[data-section="new-queue"] select[name="incoming_filtering_method"]') as HTMLSelectElement).value).toBe("all_email");
+    expect(calls.some((c) => c.cmd === "update_queue" || c.cmd === "create_queue")).toBe(false);
   });
 });

@@ -1,14 +1,20 @@
 // Users & Queues: each has a mailbox, created with it. Both grids read the rows they show from
 // the engine, a page at a time, sorted and searched in SQL: an organisation may have 100,000
-// users.
-import { createEffect, createSignal, on } from "solid-js";
-import { api, call, type MailboxId, type PrincipalSortKey, type PrincipalView, type Queue_Serialize, type RecordQuery_Deserialize, type User_Serialize, type UserId } from "../../api";
-import { CheckField, ErrorBanner, Section, TextField } from "../../components/form";
+// users. Choosing a row opens it in the form beside its grid, to edit: its name, its address
+// (its mailbox's), and which incoming email it tracks.
+import { Show, createEffect, createSignal, on } from "solid-js";
+import {
+  api, call, type FilteringMethod, type MailboxId, type PrincipalSortKey, type PrincipalView, type QueueId, type Queue_Serialize,
+  type RecordQuery_Deserialize, type User_Serialize, type UserId,
+} from "../../api";
+import { useCatalog } from "../../api/catalog";
+import { CheckField, ErrorBanner, Section, SelectField, TextField } from "../../components/form";
 import { createDebounced } from "../../components/debounced";
+import { createUserNames } from "../../components/nameLookup";
 import { OwnerFields, createOwnerSearch } from "../../components/ownerSearch";
 import { createPagedRows } from "../../components/pagedRows";
 import { VirtualGrid, type GridColumn } from "../../components/VirtualGrid";
-import { t, tn } from "../../i18n";
+import { optionLabel, t, tn } from "../../i18n";
 import type { SortDir } from "../mailboxes/selection";
 
 export const PAGE_SIZE = 200;
@@ -46,10 +52,57 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
   const queues = principalGrid<Queue_Serialize>(view, queueSearch.value, (q, s, offset, limit) =>
     call(api.listQueuePage(q, { key: s.key, descending: s.dir === "desc" }, offset, limit)), setError);
 
-  const [user, setUser] = createSignal({ full_name: "", primary_email: "", can_approve_email: false });
-  const [queue, setQueue] = createSignal<{ name: string; email_address: string; owner_user_id: UserId | null }>({ name: "", email_address: "", owner_user_id: null });
+  const catalog = useCatalog();
+  const filterings = () => (catalog()?.filtering_methods ?? []).map((m) => ({ value: m, label: optionLabel("filtering_method", m) }));
+
+  // The user in the form: a new one, or the one chosen in the grid.
+  type UserDraft = { full_name: string; primary_email: string; can_approve_email: boolean; incoming_filtering_method: FilteringMethod | null };
+  const blankUser = (): UserDraft => ({ full_name: "", primary_email: "", can_approve_email: false, incoming_filtering_method: catalog()?.user_filtering_default ?? null });
+  const [editingUser, setEditingUser] = createSignal<User_Serialize | null>(null);
+  const [user, setUser] = createSignal<UserDraft>(blankUser());
+  createEffect(on([editingUser, catalog], ([u]) => setUser(u ? {
+    full_name: u.full_name, primary_email: u.primary_email, can_approve_email: u.can_approve_email, incoming_filtering_method: u.incoming_filtering_method,
+  } : blankUser())));
+
+  type QueueDraft = { name: string; email_address: string; owner_user_id: UserId | null; incoming_filtering_method: FilteringMethod | null };
+  const blankQueue = (): QueueDraft => ({ name: "", email_address: "", owner_user_id: null, incoming_filtering_method: catalog()?.queue_filtering_default ?? null });
+  const [editingQueue, setEditingQueue] = createSignal<Queue_Serialize | null>(null);
+  const [queue, setQueue] = createSignal<QueueDraft>(blankQueue());
+  createEffect(on([editingQueue, catalog], ([q]) => setQueue(q ? {
+    name: q.name, email_address: q.email_address, owner_user_id: q.owner_user_id, incoming_filtering_method: q.incoming_filtering_method,
+  } : blankQueue())));
   // The queue owner is chosen among the active users whose name or address matches a search.
   const ownerSearch = createOwnerSearch();
+  const ownerName = createUserNames();
+
+  const chooseUser = (id: UserId) => {
+    const i = users.paged.indexWhere((u) => u.id === id);
+    setError(null);
+    setEditingUser(i >= 0 ? (users.paged.row(i) ?? null) : null);
+  };
+  const chooseQueue = (id: QueueId) => {
+    const i = queues.paged.indexWhere((q) => q.id === id);
+    setError(null);
+    setEditingQueue(i >= 0 ? (queues.paged.row(i) ?? null) : null);
+    ownerSearch.clear();
+  };
+  const saveUser = () => run(async () => {
+    const u = editingUser();
+    const d = user();
+    if (u) await call(api.updateUser(u.id, { ...d, incoming_filtering_method: d.incoming_filtering_method ?? u.incoming_filtering_method }));
+    else await call(api.createUser(d));
+    setEditingUser(null);
+    setUser(blankUser());
+  });
+  const saveQueue = () => run(async () => {
+    const q = editingQueue();
+    const d = queue();
+    if (q) await call(api.updateQueue(q.id, { ...d, incoming_filtering_method: d.incoming_filtering_method ?? q.incoming_filtering_method }));
+    else await call(api.createQueue(d));
+    setEditingQueue(null);
+    setQueue(blankQueue());
+    ownerSearch.clear();
+  });
 
   async function run(f: () => Promise<unknown>) {
     setError(null);
@@ -105,14 +158,18 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
       <ErrorBanner error={error()} />
       <div class="two-columns">
         <div>
-          <Section title={t("cmd.newUser")} id="new-user">
+          <Section title={editingUser() ? t("users.edit", { name: editingUser()!.full_name }) : t("cmd.newUser")} id={editingUser() ? "edit-user" : "new-user"}>
             <TextField name="full_name" label={t("users.fullName")} value={user().full_name} error={error()} onInput={(v) => setUser({ ...user(), full_name: v })} />
             <TextField name="primary_email" label={t("users.primaryEmail")} value={user().primary_email} error={error()} onInput={(v) => setUser({ ...user(), primary_email: v })} />
             <CheckField name="can_approve_email" label={t("users.canApprove")} value={user().can_approve_email} onChange={(v) => setUser({ ...user(), can_approve_email: v })} />
-            <button type="button" data-testid="user-create" onClick={() => run(async () => {
-              await call(api.createUser({ ...user(), incoming_filtering_method: null }));
-              setUser({ full_name: "", primary_email: "", can_approve_email: false });
-            })}>{t("cmd.save")}</button>
+            <SelectField name="incoming_filtering_method" label={t("users.filtering")} value={user().incoming_filtering_method} error={error()}
+              options={filterings()} onChange={(v) => setUser({ ...user(), incoming_filtering_method: v })} />
+            <div class="commands">
+              <button type="button" data-testid="user-create" onClick={saveUser}>{t("cmd.save")}</button>
+              <Show when={editingUser()}>
+                <button type="button" data-testid="user-cancel" onClick={() => { setError(null); setEditingUser(null); }}>{t("cmd.cancel")}</button>
+              </Show>
+            </div>
           </Section>
           <div class="grid-title">
             <h3>{t("users.title")}</h3>
@@ -131,6 +188,8 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
             rowId={(u) => u.id}
             rowName={(u) => u.full_name}
             columns={userColumns}
+            onRowClick={chooseUser}
+            onRowOpen={chooseUser}
             sort={users.sort()}
             onSort={users.onSort}
             onRange={users.paged.range}
@@ -138,16 +197,19 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
           />
         </div>
         <div>
-          <Section title={t("cmd.newQueue")} id="new-queue">
+          <Section title={editingQueue() ? t("queues.edit", { name: editingQueue()!.name }) : t("cmd.newQueue")} id={editingQueue() ? "edit-queue" : "new-queue"}>
             <TextField name="name" label={t("queues.name")} value={queue().name} error={error()} onInput={(v) => setQueue({ ...queue(), name: v })} />
             <TextField name="email_address" label={t("queues.email")} value={queue().email_address} error={error()} onInput={(v) => setQueue({ ...queue(), email_address: v })} />
-            <OwnerFields search={ownerSearch} label={t("queues.owner")} value={queue().owner_user_id}
+            <OwnerFields search={ownerSearch} label={t("queues.owner")} value={queue().owner_user_id} currentName={ownerName}
               onChange={(v) => setQueue({ ...queue(), owner_user_id: v })} />
-            <button type="button" data-testid="queue-create" onClick={() => run(async () => {
-              await call(api.createQueue({ ...queue(), incoming_filtering_method: null }));
-              setQueue({ name: "", email_address: "", owner_user_id: null });
-              ownerSearch.clear();
-            })}>{t("cmd.save")}</button>
+            <SelectField name="incoming_filtering_method" label={t("queues.filtering")} value={queue().incoming_filtering_method} error={error()}
+              options={filterings()} onChange={(v) => setQueue({ ...queue(), incoming_filtering_method: v })} />
+            <div class="commands">
+              <button type="button" data-testid="queue-create" onClick={saveQueue}>{t("cmd.save")}</button>
+              <Show when={editingQueue()}>
+                <button type="button" data-testid="queue-cancel" onClick={() => { setError(null); setEditingQueue(null); ownerSearch.clear(); }}>{t("cmd.cancel")}</button>
+              </Show>
+            </div>
           </Section>
           <div class="grid-title">
             <h3>{t("queues.title")}</h3>
@@ -157,15 +219,17 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
             </label>
             <span class="muted" data-testid="queue-count">{tn("records.count", queues.paged.total() ?? 0)}</span>
           </div>
-          <VirtualGrid<Queue_Serialize, number>
+          <VirtualGrid<Queue_Serialize, QueueId>
             testid="queues-grid"
             rowTestid="queue-row"
             label={t("queues.title")}
             count={queues.paged.total() ?? 0}
             row={queues.paged.row}
-            rowId={(q) => q.id as unknown as number}
+            rowId={(q) => q.id}
             rowName={(q) => q.name}
             columns={queueColumns}
+            onRowClick={chooseQueue}
+            onRowOpen={chooseQueue}
             sort={queues.sort()}
             onSort={queues.onSort}
             onRange={queues.paged.range}
