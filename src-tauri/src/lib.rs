@@ -45,6 +45,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             mailboxes::selected_mailbox_ids,
             mailboxes::get_mailbox,
             mailboxes::create_forward_mailbox,
+            mailboxes::delete_forward_mailbox,
             mailboxes::update_mailbox,
             mailboxes::edit_mailboxes,
             mailboxes::set_mailbox_state,

@@ -3,11 +3,9 @@
 
 use super::wire::{self, Wire};
 use super::{non_empty, profile_of};
-use crate::domain::rules::{apply_default_email_settings, is_valid_email, validate_mailbox};
 use crate::domain::principal::{QUEUE_FILTERING_DEFAULT, USER_FILTERING_DEFAULT};
-use crate::domain::{
-    Mailbox, MailboxId, Queue, QueueChanges, QueueId, RecordState, User, UserChanges, UserId,
-};
+use crate::domain::rules::{apply_default_email_settings, is_valid_email, validate_mailbox};
+use crate::domain::{Mailbox, MailboxId, Queue, QueueChanges, QueueId, RecordState, User, UserChanges, UserId};
 use crate::store;
 use crate::{Engine, Error, Result};
 use rusqlite::Transaction;

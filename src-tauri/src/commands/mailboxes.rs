@@ -38,6 +38,13 @@ pub async fn create_forward_mailbox(engine: State<'_, Engine>, request: CreateFo
     api::create_forward_mailbox(&engine, request).await.map_err(dto)
 }
 
+/// Deletes a forward mailbox (user and queue mailboxes go with their owner).
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_forward_mailbox(engine: State<'_, Engine>, id: MailboxId) -> CmdResult<()> {
+    api::delete_forward_mailbox(&engine, id).await.map_err(dto)
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn update_mailbox(

@@ -39,6 +39,8 @@ export const commands = {
 	selectedMailboxIds: (selection: MailboxSelection_Deserialize) => typedError<MailboxId[], ErrorDto_Serialize>(__TAURI_INVOKE("selected_mailbox_ids", { selection })),
 	getMailbox: (id: MailboxId) => typedError<MailboxDto_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("get_mailbox", { id })),
 	createForwardMailbox: (request: CreateForwardMailbox_Deserialize) => typedError<MailboxDto_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("create_forward_mailbox", { request })),
+	/**  Deletes a forward mailbox (user and queue mailboxes go with their owner). */
+	deleteForwardMailbox: (id: MailboxId) => typedError<null, ErrorDto_Serialize>(__TAURI_INVOKE("delete_forward_mailbox", { id })),
 	updateMailbox: (id: MailboxId, changes: MailboxChanges_Deserialize) => typedError<MailboxDto_Serialize, ErrorDto_Serialize>(__TAURI_INVOKE("update_mailbox", { id, changes })),
 	editMailboxes: (ids: MailboxId[], changes: MailboxChanges_Deserialize) => typedError<MailboxDto_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("edit_mailboxes", { ids, changes })),
 	setMailboxState: (ids: MailboxId[], state: RecordState) => typedError<MailboxDto_Serialize[], ErrorDto_Serialize>(__TAURI_INVOKE("set_mailbox_state", { ids, state })),

@@ -73,6 +73,8 @@ export const en = {
   "mailbox.section.alerts": "Alerts",
   "mailbox.regarding": "Regarding",
   "mailbox.isForward": "Is Forward Mailbox",
+  "mailbox.forwardHint": "A forward mailbox collects email that users' mailboxes forward to it; its email is tracked for the users and queues whose Incoming Email is Forward Mailbox.",
+  "mailbox.deleteConfirm": "Delete the forward mailbox {name}? Its password is removed from the keychain.",
   "mailbox.kind.user": "User",
   "mailbox.kind.queue": "Queue",
   "mailbox.kind.forward": "Forward mailbox",

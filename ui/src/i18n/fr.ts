@@ -68,6 +68,8 @@ export const fr: Dict = {
   "mailbox.section.alerts": "Alertes",
   "mailbox.regarding": "Concernant",
   "mailbox.isForward": "Boîte aux lettres de transfert",
+  "mailbox.forwardHint": "Une boîte aux lettres de transfert reçoit les e-mails que les boîtes aux lettres des utilisateurs lui transfèrent ; ses e-mails sont suivis pour les utilisateurs et les files d'attente dont le courrier entrant est Boîte aux lettres de transfert.",
+  "mailbox.deleteConfirm": "Supprimer la boîte aux lettres de transfert {name} ? Son mot de passe est retiré du trousseau.",
   "mailbox.kind.user": "Utilisateur",
   "mailbox.kind.queue": "File d'attente",
   "mailbox.kind.forward": "Boîte aux lettres de transfert",

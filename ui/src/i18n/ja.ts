@@ -68,6 +68,8 @@ export const ja: Dict = {
   "mailbox.section.alerts": "警告",
   "mailbox.regarding": "関連",
   "mailbox.isForward": "転送メールボックス",
+  "mailbox.forwardHint": "転送メールボックスは、ユーザーのメールボックスから転送された電子メールを受け取ります。その電子メールは、受信メールが [転送メールボックス] のユーザーとキューについて追跡されます。",
+  "mailbox.deleteConfirm": "転送メールボックス {name} を削除しますか? パスワードはキーチェーンから削除されます。",
   "mailbox.kind.user": "ユーザー",
   "mailbox.kind.queue": "キュー",
   "mailbox.kind.forward": "転送メールボックス",

@@ -68,6 +68,8 @@ export const vi: Dict = {
   "mailbox.section.alerts": "Cảnh báo",
   "mailbox.regarding": "Liên quan",
   "mailbox.isForward": "Là hộp thư chuyển tiếp",
+  "mailbox.forwardHint": "Hộp thư chuyển tiếp nhận email mà hộp thư của người dùng chuyển tiếp đến; email của nó được theo dõi cho người dùng và hàng đợi có Email đến là Hộp thư chuyển tiếp.",
+  "mailbox.deleteConfirm": "Xóa hộp thư chuyển tiếp {name}? Mật khẩu của nó sẽ bị xóa khỏi chuỗi khóa.",
   "mailbox.kind.user": "Người dùng",
   "mailbox.kind.queue": "Hàng đợi",
   "mailbox.kind.forward": "Hộp thư chuyển tiếp",

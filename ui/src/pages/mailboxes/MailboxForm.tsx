@@ -16,6 +16,7 @@ import { RUNS_SHOWN, ScheduleSection } from "./ScheduleSection";
 export const OUTCOMES_SHOWN = 20;
 
 export function MailboxForm(props: { id: MailboxId; onClose: () => void }) {
+  const [confirmDelete, setConfirmDelete] = createSignal(false);
   const [mailbox, { mutate, refetch }] = createResource(() => props.id, (id) => call(api.getMailbox(id)));
   const [profiles] = createResource(() => call(api.listProfiles("active")));
   const catalog = useCatalog();
@@ -109,9 +110,22 @@ export function MailboxForm(props: { id: MailboxId; onClose: () => void }) {
                 <button type="button" onClick={async () => { try { await call(api.approveMailboxes([m().id], null)); refetch(); } catch (e) { setError(e); } }}>{t("cmd.approveEmail")}</button>
                 <button type="button" onClick={async () => { try { followJob(await call(api.startTestAndEnable({ scope: "mailboxes", id: [m().id] }))); } catch (e) { setError(e); } }}>{t("cmd.testEnableMailboxes")}</button>
                 <button type="button" data-testid="mailbox-refresh" onClick={() => { refetch(); refetchAlerts(); refetchSyncState(); refetchOutcomes(); refetchSchedule(); refetchRuns(); }}>{t("cmd.refresh")}</button>
+                <Show when={m().is_forward_mailbox}>
+                  <button type="button" data-testid="mailbox-delete" onClick={() => setConfirmDelete(true)}>{t("cmd.delete")}</button>
+                </Show>
                 <button type="button" onClick={props.onClose}>{t("cmd.close")}</button>
               </div>
             </header>
+            <Show when={confirmDelete()}>
+              <div class="dialog" data-testid="dialog-delete" role="alertdialog" aria-label={t("cmd.delete")}>
+                <p>{t("mailbox.deleteConfirm", { name: m().name })}</p>
+                <button type="button" data-testid="dialog-ok" onClick={async () => {
+                  setConfirmDelete(false);
+                  try { await call(api.deleteForwardMailbox(m().id)); props.onClose(); } catch (e) { setError(e); }
+                }}>{t("cmd.delete")}</button>
+                <button type="button" onClick={() => setConfirmDelete(false)}>{t("cmd.cancel")}</button>
+              </div>
+            </Show>
             <ErrorBanner error={error()} />
             <Show when={notice()}><div class="banner ok">{notice()}</div></Show>
             <Section title={t("mailbox.section.general")} id="general">

@@ -125,4 +125,46 @@ describe("the mailbox grid over 100,000 mailboxes", () => {
     fireEvent.keyDown(first, { key: "ArrowDown" });
     await waitFor(() => expect((document.activeElement as HTMLElement | null)?.getAttribute("data-name")).toBe("Mailbox 000002"));
   });
+
+  it("creates a forward mailbox, says why the engine refuses one, and opens it in its form", async () => {
+    let refused = true;
+    mockIPC((cmd, args) => {
+      const a = args as Record<string, unknown>;
+      calls.push({ cmd, args: a });
+      if (cmd === "list_mailbox_page") return { rows: [mailbox(1)], total: 1 };
+      if (cmd === "create_forward_mailbox") {
+        if (refused) {
+          refused = false;
+          throw { kind: "validation", code: "field.not_an_email", params: { field: "email_address", value: "collect@" }, message: "" };
+        }
+        return { ...mailbox(42), name: "Collect", kind: "forward", is_forward_mailbox: true };
+      }
+      if (cmd === "get_mailbox") return { ...mailbox(42), name: "Collect", kind: "forward", is_forward_mailbox: true };
+      if (cmd === "form_catalog") return catalog;
+      if (["list_profiles", "list_alerts", "list_item_outcomes", "list_sync_runs"].includes(cmd)) return [];
+      return null;
+    });
+    render(() => <MailboxesPage />);
+    fireEvent.click(await screen.findByTestId("cmd-new-forward"));
+    const dialog = await screen.findByTestId("dialog-forward");
+    fireEvent.input(dialog.querySelector('input[name="name"]')!, { target: { value: "Collect" } });
+    fireEvent.input(dialog.querySelector('input[name="email_address"]')!, { target: { value: "collect@" } });
+    fireEvent.click(dialog.querySelector('[data-testid="dialog-ok"]')!);
+    // Refused: the dialog stays, and says why.
+    await waitFor(() => expect(dialog.textContent).toContain("collect@"));
+    expect(screen.queryByTestId("mailbox-form")).toBeNull();
+    fireEvent.input(dialog.querySelector('input[name="email_address"]')!, { target: { value: "collect@contoso.com" } });
+    fireEvent.click(dialog.querySelector('[data-testid="dialog-ok"]')!);
+    await screen.findByTestId("mailbox-form");
+    expect(calls.filter((c) => c.cmd === "create_forward_mailbox").map((c) => c.args)[1])
+      .toEqual({ request: { name: "Collect", email_address: "collect@contoso.com", changes: {} } });
+    expect(calls.some((c) => c.cmd === "get_mailbox" && c.args.id === 42)).toBe(true);
+    // A forward mailbox can be deleted from its form, after a confirmation.
+    fireEvent.click(await screen.findByTestId("mailbox-delete"));
+    const confirm = await screen.findByTestId("dialog-delete");
+    expect(confirm.textContent).toContain("Collect");
+    fireEvent.click(confirm.querySelector('[data-testid="dialog-ok"]')!);
+    await waitFor(() => expect(calls.some((c) => c.cmd === "delete_forward_mailbox" && c.args.id === 42)).toBe(true));
+    await screen.findByTestId("mailboxes-page");
+  });
 });

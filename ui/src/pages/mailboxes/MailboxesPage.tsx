@@ -6,7 +6,7 @@
 import { Show, createEffect, createResource, createSignal, on } from "solid-js";
 import { api, call, idFrom, type MailboxRow_Serialize, type MailboxId, type MailboxSync_Serialize, type ProfileId, type QueueId, type RecordRef, type UserId, type MailboxQuery_Deserialize, type MailboxChanges_Deserialize, type MailboxSelection_Deserialize, type MailboxSortKey } from "../../api";
 import { useCatalog } from "../../api/catalog";
-import { ErrorBanner, SelectField } from "../../components/form";
+import { ErrorBanner, SelectField, TextField } from "../../components/form";
 import { currentJob, followJob } from "../../components/JobPanel";
 import { createDebounced } from "../../components/debounced";
 import { createGridSelection } from "../../components/gridSelection";
@@ -61,7 +61,21 @@ export function MailboxesPage() {
   const typeSearch = searchBox.input;
   const [sort, setSort] = createSignal<{ key: MailboxSortKey; dir: SortDir }>({ key: "name", dir: "asc" });
   const [open, setOpen] = createSignal<MailboxId | null>(null);
-  const [dialog, setDialog] = createSignal<"edit" | "defaults" | "approve" | null>(null);
+  const [dialog, setDialog] = createSignal<"edit" | "defaults" | "approve" | "forward" | null>(null);
+  // New Forward Mailbox: a name and an address; the rest is set in its form, opened once it exists.
+  const [forward, setForward] = createSignal({ name: "", email_address: "" });
+  const [forwardError, setForwardError] = createSignal<unknown>(null);
+  async function createForward() {
+    setForwardError(null);
+    try {
+      const m = await call(api.createForwardMailbox({ ...forward(), changes: {} }));
+      setDialog(null);
+      setForward({ name: "", email_address: "" });
+      setOpen(m.id);
+    } catch (e) {
+      setForwardError(e);
+    }
+  }
   const [error, setError] = createSignal<unknown>(null);
 
   const [profiles] = createResource(() => call(api.listProfiles("active")));
@@ -213,6 +227,7 @@ export function MailboxesPage() {
           </span>
         </header>
         <div class="commands bar">
+          <button type="button" data-testid="cmd-new-forward" onClick={() => { setForwardError(null); setDialog("forward"); }}>{t("cmd.newForwardMailbox")}</button>
           <button type="button" disabled={!some()} data-testid="cmd-apply-defaults" onClick={() => setDialog("defaults")}>{t("cmd.applyDefaults")}</button>
           <button type="button" disabled={!some()} data-testid="cmd-approve" onClick={() => setDialog("approve")}>{t("cmd.approveEmail")}</button>
           <button type="button" disabled={!some()} data-testid="cmd-reject" onClick={() => run(async () => call(api.rejectMailboxes(await ids(), null)))}>{t("cmd.rejectEmail")}</button>
@@ -263,6 +278,17 @@ export function MailboxesPage() {
                 if (testAfterDefaults()) followJob(await call(api.startTestAndEnable({ scope: "mailboxes", id: list })));
               });
             }}>{t("cmd.ok")}</button>
+            <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>
+          </div>
+        </Show>
+        <Show when={dialog() === "forward"}>
+          <div class="dialog" data-testid="dialog-forward" role="dialog" aria-label={t("cmd.newForwardMailbox")}>
+            <h3>{t("cmd.newForwardMailbox")}</h3>
+            <p class="muted">{t("mailbox.forwardHint")}</p>
+            <ErrorBanner error={forwardError()} />
+            <TextField name="name" value={forward().name} error={forwardError()} onInput={(v) => setForward({ ...forward(), name: v })} />
+            <TextField name="email_address" value={forward().email_address} error={forwardError()} onInput={(v) => setForward({ ...forward(), email_address: v })} />
+            <button type="button" data-testid="dialog-ok" onClick={() => void createForward()}>{t("cmd.save")}</button>
             <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>
           </div>
         </Show>

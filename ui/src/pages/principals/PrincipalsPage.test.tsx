@@ -3,6 +3,7 @@ import { cleanup, fireEvent, render, screen, waitFor } from "@solidjs/testing-li
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { PAGE_SIZE, PrincipalsPage } from "./PrincipalsPage";
 import { setLang } from "../../i18n";
+import catalog from "../../bindings/catalog.json";
 import "../../test/viewport";
 
 const USERS = 100_000;
@@ -31,10 +32,7 @@ beforeEach(() => {
       return { rows: Array.from({ length: Math.max(0, Math.min(limit, total - offset)) }, (_, i) => user(offset + i + 1)), total };
     }
     if (cmd === "list_queue_page") return { rows: [queue(1), queue(2)].slice(offset, offset + limit), total: 2 };
-    if (cmd === "form_catalog") return {
-      filtering_methods: ["all_email", "responses_to_crm_email", "from_leads_contacts_accounts", "from_email_enabled_records", "no_email"],
-      user_filtering_default: "responses_to_crm_email", queue_filtering_default: "all_email",
-    };
+    if (cmd === "form_catalog") return catalog;
     if (cmd === "create_queue") return queue(3);
     if (cmd === "update_user") return { ...user(a.id as number), ...(a.changes as object) };
     if (cmd === "update_queue") return { ...queue(a.id as number), ...(a.changes as object) };
@@ -130,7 +128,7 @@ describe("Users & Queues over 100,000 users", () => {
       calls.push({ cmd, args: a });
       if (cmd === "list_user_page") return { rows: [], total: 0 };
       if (cmd === "list_queue_page") return { rows: [{ ...queue(1), owner_user_id: 7, incoming_filtering_method: "no_email" }], total: 1 };
-      if (cmd === "form_catalog") return { filtering_methods: ["all_email", "no_email"], user_filtering_default: "responses_to_crm_email", queue_filtering_default: "all_email" };
+      if (cmd === "form_catalog") return catalog;
       if (cmd === "get_user") return user(a.id as number);
       throw new Error(`unexpected command ${cmd}`);
     });
