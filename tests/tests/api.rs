@@ -435,7 +435,7 @@ async fn mailbox_grid_views_and_search() {
     assert_eq!(names(ok(api::list_mailboxes(&e, senders.clone()).await)), ["Ann", "Bob"]);
     let by_name = api::MailboxSort { key: api::MailboxSortKey::Name, descending: true };
     let page = ok(api::list_mailbox_page(&e, senders, by_name, 0, 1).await);
-    assert_eq!((page.total, page.rows[0].mailbox.name.as_str()), (2, "Bob"));
+    assert_eq!((page.total, page.rows[0].mailbox.mailbox.name.as_str()), (2, "Bob"));
     ok(api::delete_forward_mailbox(&e, fwd.mailbox.id).await);
     assert_eq!(ok(api::list_mailboxes(&e, MailboxQuery::default()).await).len(), 2);
 }
