@@ -214,3 +214,22 @@ test("the pages speak Japanese and French", async () => {
   await shot("profile-form-fr");
   await (await $t("lang")).selectByAttribute("value", "en");
 });
+
+test("a forward mailbox is created from the Mailboxes page, opens in its form, and is deleted from it", async () => {
+  await (await $t("nav-mailboxes")).click();
+  await (await $t("cmd-new-forward")).click();
+  const dialog = await $t("dialog-forward");
+  await dialog.waitForDisplayed({ timeout: 10000 });
+  await (await dialog.$('[data-field="name"] input')).setValue("Collect");
+  await (await dialog.$('[data-field="email_address"] input')).setValue("collect@contoso.test");
+  await (await dialog.$('[data-testid="dialog-ok"]')).click();
+  await (await $t("mailbox-form")).waitForDisplayed({ timeout: 10000 });
+  const cli = (args) => JSON.parse(execFileSync(CLI, ["--data-dir", DATA, "--json", ...args], { encoding: "utf8", maxBuffer: 1 << 26 }));
+  const collect = cli(["mailbox", "list", "--search", "collect"]).find((m) => m.name === "Collect");
+  assert.equal(collect?.is_forward_mailbox, true, JSON.stringify(collect));
+  assert.equal(collect.outgoing_method, "none", "a forward mailbox sends nothing");
+  await (await $t("mailbox-delete")).click();
+  await (await browser.$('[data-testid="dialog-delete"] [data-testid="dialog-ok"]')).click();
+  await (await $t("mailboxes-page")).waitForDisplayed({ timeout: 10000 });
+  assert.equal(cli(["mailbox", "list", "--search", "collect"]).length, 0, "the forward mailbox is still there");
+});

@@ -77,16 +77,15 @@ pub fn list(c: &Connection, filter: &AlertFilter) -> Result<Vec<Alert>> {
 
 /// `limit` alerts matching `filter` from `offset`, most recent first, and how many match in all.
 pub fn page(c: &Connection, filter: &AlertFilter, offset: u32, limit: u32) -> Result<(Vec<Alert>, u64)> {
-    let (where_sql, mut params) = filter_sql(filter);
+    let (where_sql, params) = filter_sql(filter);
     let total: i64 = c
         .prepare_cached(&format!("SELECT count(*) FROM alert WHERE {where_sql}"))?
         .query_row(params_from_iter(params.iter().map(|p| p.as_ref() as &dyn ToSql)), |r| r.get(0))?;
-    params.push(Box::new(i64::from(limit.max(1))));
-    params.push(Box::new(offset));
-    let (nl, no) = (params.len() - 1, params.len());
+    // Numbers, not parameters: SQLite plans a LIMIT it can see.
+    let limit = limit.max(1);
     let sql = format!(
         "SELECT id, level, code, params, regarding_profile_id, regarding_mailbox_id, first_seen, last_seen, count, detail
-         FROM alert WHERE {where_sql} ORDER BY last_seen DESC, id DESC LIMIT ?{nl} OFFSET ?{no}"
+         FROM alert WHERE {where_sql} ORDER BY last_seen DESC, id DESC LIMIT {limit} OFFSET {offset}"
     );
     let mut stmt = c.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(params.iter().map(|p| p.as_ref() as &dyn ToSql)), from_row)?;

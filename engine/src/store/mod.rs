@@ -230,18 +230,19 @@ impl Store {
         out
     }
 
-    /// Runs `f` on a read-only connection (sees the last committed state).
+    /// Runs `f` on a read-only connection, in one read transaction: all its statements see the
+    /// same committed state (a grid's rows and its total agree, whatever is written meanwhile).
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         // A caller that went through the reader gate finds a free reader; one that did not
         // (a blocking caller) waits for the first.
         for r in &self.readers {
             if let Ok(guard) = r.try_lock() {
-                return f(&guard);
+                return snapshot(&guard, f);
             }
         }
         match self.readers.first() {
-            Some(r) => f(&lock(r)),
-            None => f(&lock(&self.writer)),
+            Some(r) => snapshot(&lock(r), f),
+            None => snapshot(&lock(&self.writer), f),
         }
     }
 
@@ -249,6 +250,14 @@ impl Store {
     pub fn with_writer<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         f(&lock(&self.writer))
     }
+}
+
+/// Runs `f` in a deferred transaction on `c`: its first read takes the snapshot the others see.
+fn snapshot<T>(c: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    let tx = c.unchecked_transaction()?;
+    let out = f(&tx)?;
+    tx.commit()?;
+    Ok(out)
 }
 
 #[cfg(test)]

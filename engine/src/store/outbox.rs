@@ -189,9 +189,11 @@ pub fn list(c: &Connection, status: Option<EmailStatus>, offset: u32, limit: u32
             e.possible_duplicate
          FROM email_activity e LEFT JOIN mailbox m ON m.id = e.sender_mailbox_id
          WHERE e.direction = 'outgoing' AND e.status IN ('pending_send', 'sending', 'failed') AND {of_status}
-         ORDER BY e.created_on DESC, e.id DESC LIMIT ?2 OFFSET ?3"
+         ORDER BY e.created_on DESC, e.id DESC LIMIT {limit} OFFSET {offset}",
+        // Numbers, not parameters: SQLite plans a LIMIT it can see.
+        limit = limit.clamp(1, 10_000)
     ))?;
-    let rows = stmt.query_map(params![status, limit.clamp(1, 10_000), offset], |r| {
+    let rows = stmt.query_map(params![status], |r| {
         Ok(OutboxRow {
             id: r.get(0)?,
             subject: r.get(1)?,

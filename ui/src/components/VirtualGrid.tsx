@@ -31,6 +31,8 @@ export function VirtualGrid<T, Id extends number>(props: {
   rowData?: (row: T) => Record<`data-${string}`, string>;
   /** Classes of a row (its state). */
   rowClass?: (row: T) => Record<string, boolean>;
+  /** The row open beside the grid (its details, its form), marked `aria-current`. */
+  current?: Id | null;
   columns: GridColumn<T>[];
   selectable?: boolean;
   selected?: ReadonlySet<Id>;
@@ -133,7 +135,8 @@ export function VirtualGrid<T, Id extends number>(props: {
                         onFocus={() => setActive(v.index)}
                         aria-rowindex={v.index + 2}
                         aria-selected={props.selectable ? isSelected(r()) : undefined}
-                        classList={{ ...props.rowClass?.(r()), selected: isSelected(r()) }}
+                        classList={{ ...props.rowClass?.(r()), selected: isSelected(r()), current: props.current === props.rowId(r()) }}
+                        aria-current={props.current === props.rowId(r()) ? "true" : undefined}
                         ref={(el) => props.rowData && createEffect(() => {
                           for (const [k, v] of Object.entries(props.rowData!(r()))) el.setAttribute(k, v);
                         })}
@@ -145,6 +148,8 @@ export function VirtualGrid<T, Id extends number>(props: {
                         onDblClick={() => props.onRowOpen?.(props.rowId(r()))}
                         onKeyDown={(e) => {
                           if (navigate(e, v.index)) return;
+                          // Enter and Space on a button in the row are that button's.
+                          if (e.target !== e.currentTarget) return;
                           if (e.key === "Enter") props.onRowOpen?.(props.rowId(r()));
                           else if (e.key === " " && props.selectable) {
                             e.preventDefault();

@@ -8,11 +8,13 @@ import { createSignal } from "solid-js";
 
 export type Page<T> = { rows: T[]; total: number };
 
-export function createPagedRows<T>(options: {
+export function createPagedRows<T, P extends Page<T> = Page<T>>(options: {
   pageSize: number;
   /** Rows `offset..offset + limit` and the total, or null when there is nothing to read. */
-  fetch: (offset: number, limit: number) => Promise<Page<T>> | null;
+  fetch: (offset: number, limit: number) => Promise<P> | null;
   onError: (e: unknown) => void;
+  /** Each answer of the current generation, once its rows are in (what else it carries). */
+  onAnswer?: (answer: P, offset: number) => void;
 }) {
   const size = options.pageSize;
   let rows: (T | undefined)[] = [];
@@ -41,6 +43,7 @@ export function createPagedRows<T>(options: {
       if (rows.length > answer.total) rows.length = answer.total;
       setTotal(answer.total);
       setVersion((v) => v + 1);
+      options.onAnswer?.(answer, page * size);
     } catch (e) {
       if (gen !== generation) return;
       asked.delete(page);

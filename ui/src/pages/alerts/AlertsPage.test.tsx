@@ -15,11 +15,12 @@ const alert = (i: number) => ({
   detail: i === 0 ? "invalid peer certificate: UnknownIssuer" : "",
   first_seen: "2026-12-01T09:00:00Z",
   last_seen: "2026-12-04T09:00:00Z",
-  count: i + 1,
+  count: i === 0 && raisedAgain ? 42 : i + 1,
 });
 
 let calls: { cmd: string; args: Record<string, unknown> }[] = [];
 let deleted = false;
+let raisedAgain = false;
 const pages = () => calls.filter((c) => c.cmd === "list_alert_page");
 const shownRows = () => [...document.querySelectorAll('[data-testid="alert-row"]')];
 
@@ -27,6 +28,7 @@ beforeEach(() => {
   setLang("en");
   calls = [];
   deleted = false;
+  raisedAgain = false;
   mockIPC((cmd, args) => {
     const a = args as Record<string, unknown>;
     calls.push({ cmd, args: a });
@@ -90,6 +92,11 @@ describe("the Alerts wall", () => {
     const detail = await screen.findByTestId("alert-detail");
     expect(detail.getAttribute("data-code")).toBe("mail.tls.untrusted");
     expect(screen.getByTestId("alert-detail-text").textContent).toBe("invalid peer certificate: UnknownIssuer");
+    expect(shownRows()[0].getAttribute("aria-current")).toBe("true");
+    // Raised again meanwhile: a refresh shows its new count in the details.
+    raisedAgain = true;
+    fireEvent.click(screen.getByTestId("alerts-refresh"));
+    await waitFor(() => expect(screen.getByTestId("alert-detail").textContent).toContain("42"));
     fireEvent.click(screen.getByTestId("alert-detail-close"));
     expect(screen.queryByTestId("alert-detail")).toBeNull();
   });

@@ -20,7 +20,14 @@ export function AlertsPage() {
   const [profile, setProfile] = createSignal<ProfileId | null>(null);
   const [mailbox, setMailbox] = createSignal<MailboxId | null>(null);
   const [error, setError] = createSignal<unknown>(null);
-  const [chosen, setChosen] = createSignal<Alert | null>(null);
+  // The alert shown under the grid, by id: a refresh shows its new count and last time.
+  const [chosenId, setChosenId] = createSignal<AlertId | null>(null);
+  const chosen = (): Alert | null => {
+    const id = chosenId();
+    if (id === null) return null;
+    const index = paged.indexWhere((a) => a.id === id);
+    return index >= 0 ? (paged.row(index) ?? null) : null;
+  };
   const filter = () => ({ level: level(), profile_id: profile(), mailbox_id: mailbox() });
   const paged = createPagedRows<Alert>({
     pageSize: ALERTS_PAGE_SIZE,
@@ -29,7 +36,7 @@ export function AlertsPage() {
   });
   const total = paged.total;
   createEffect(on(filter, () => {
-    setChosen(null);
+    setChosenId(null);
     paged.reset();
   }));
   const [profiles] = createResource(() => call(api.listProfiles("all")));
@@ -38,16 +45,13 @@ export function AlertsPage() {
   const mailboxName = createMailboxNames();
   const regarding = (r: Regarding) =>
     (r.type === "profile" ? profiles()?.find((p) => p.id === r.id)?.name : mailboxName(idFrom<MailboxId>(r.id))) || `#${r.id}`;
-  const choose = (id: AlertId) => {
-    const index = paged.indexWhere((a) => a.id === id);
-    setChosen(index >= 0 ? (paged.row(index) ?? null) : null);
-  };
+  const choose = (id: AlertId) => setChosenId(id);
 
   async function deleteShown() {
     setError(null);
     try {
       await call(api.deleteAlerts(filter()));
-      setChosen(null);
+      setChosenId(null);
       paged.reset();
     } catch (e) {
       setError(e);
@@ -113,7 +117,8 @@ export function AlertsPage() {
         row={paged.row}
         rowId={(a) => a.id}
         rowData={(a) => ({ "data-code": a.code, "data-level": a.level })}
-        rowClass={(a) => ({ alert: true, [a.level]: true, chosen: chosen()?.id === a.id })}
+        rowClass={(a) => ({ alert: true, [a.level]: true })}
+        current={chosenId()}
         columns={columns()}
         onRowClick={choose}
         onRowOpen={choose}
@@ -125,7 +130,7 @@ export function AlertsPage() {
           <section class="section alert-detail" data-testid="alert-detail" data-code={a().code} aria-live="polite">
             <header class="form-header">
               <h3>{t(`alerts.level.${a().level}`)} — {regarding(a().regarding as Regarding)}</h3>
-              <div class="commands"><button type="button" data-testid="alert-detail-close" onClick={() => setChosen(null)}>{t("cmd.close")}</button></div>
+              <div class="commands"><button type="button" data-testid="alert-detail-close" onClick={() => setChosenId(null)}>{t("cmd.close")}</button></div>
             </header>
             <p>{msg(a().code, a().params)}</p>
             <dl class="readonly">

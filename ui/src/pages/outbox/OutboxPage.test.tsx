@@ -135,4 +135,21 @@ describe("the Outbox", () => {
     fireEvent.click(screen.getByTestId("compose-close"));
     await screen.findByTestId("outbox-page");
   });
+
+  it("forgets a chosen email once it has left the tab, and never chooses one without a sender", async () => {
+    outbox.push(row(5, "No sender", "pending_send", { sender_mailbox_id: null, sender_mailbox_name: "" }));
+    render(() => <OutboxPage />);
+    await waitFor(() => expect(rows().length).toBe(3));
+    const sendNow = screen.getByTestId("outbox-send-now") as HTMLButtonElement;
+    fireEvent.click(rowOf(5).querySelector('[data-testid="outbox-row-select"]')!);
+    expect(sendNow.disabled).toBe(true);
+    fireEvent.click(rowOf(1).querySelector('[data-testid="outbox-row-select"]')!);
+    await waitFor(() => expect(sendNow.disabled).toBe(false));
+    // The email is sent meanwhile: the next read no longer lists it, and nothing is chosen.
+    outbox = outbox.filter((r) => r.id !== 1);
+    fireEvent.click(screen.getByTestId("outbox-refresh"));
+    await waitFor(() => expect(rowOf(1)).toBeNull());
+    await waitFor(() => expect(sendNow.disabled).toBe(true));
+    expect(screen.getByTestId("outbox-tab-pending_send").textContent).toBe("Pending Send (2)");
+  });
 });

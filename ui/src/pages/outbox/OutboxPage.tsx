@@ -4,7 +4,7 @@
 // writes one. Each tab is a grid read a page at a time; every read also brings the count of each
 // tab. Read again when a cycle ends and every few seconds while the window is visible.
 import { For, Show, createEffect, createSignal, on } from "solid-js";
-import { api, call, events, type ActivityId, type MailboxId, type MailboxSend_Serialize, type OutboxCounts, type OutboxRow_Serialize } from "../../api";
+import { api, call, events, type ActivityId, type MailboxId, type MailboxSend_Serialize, type OutboxCounts, type OutboxPage_Serialize, type OutboxRow_Serialize } from "../../api";
 import { coalesce, onEngineEvent, whileVisible } from "../../api/live";
 import { ErrorBanner } from "../../components/form";
 import { createPagedRows } from "../../components/pagedRows";
@@ -35,16 +35,19 @@ export function OutboxPage() {
   // The sender names of the rows read, for the Send now results.
   const names = new Map<MailboxId, string>();
 
-  const paged = createPagedRows<OutboxRow_Serialize>({
+  const paged = createPagedRows<OutboxRow_Serialize, OutboxPage_Serialize>({
     pageSize: OUTBOX_PAGE_SIZE,
-    fetch: (offset, limit) =>
-      call(api.listOutboxPage(tab(), offset, limit)).then((page) => {
-        setCounts(page.counts);
-        setLoadError(null);
-        for (const r of page.rows) if (r.sender_mailbox_id !== null) names.set(r.sender_mailbox_id, r.sender_mailbox_name);
-        return page;
-      }),
+    fetch: (offset, limit) => call(api.listOutboxPage(tab(), offset, limit)),
     onError: setLoadError,
+    // Only answers of the current view get here: a late one of another tab is dropped first.
+    onAnswer: (page) => {
+      setCounts(page.counts);
+      setLoadError(null);
+      for (const r of page.rows) if (r.sender_mailbox_id !== null) names.set(r.sender_mailbox_id, r.sender_mailbox_name);
+      // An email chosen that left this tab (sent, retried, failed) is no longer chosen.
+      const kept = [...selected()].filter(([id]) => paged.indexWhere((r) => r.id === id) >= 0);
+      if (kept.length !== selected().size) setSelected(new Map(kept));
+    },
   });
   const total = paged.total;
   // A new tab is a new view, and a new selection.
@@ -65,7 +68,8 @@ export function OutboxPage() {
     else {
       const index = paged.indexWhere((r) => r.id === id);
       const row = index >= 0 ? paged.row(index) : undefined;
-      if (row) next.set(id, row);
+      // An email without a sender mailbox has no cycle to send it.
+      if (row && row.sender_mailbox_id !== null) next.set(id, row);
     }
     setSelected(next);
   };

@@ -104,7 +104,9 @@ describe("Users & Queues over 100,000 users", () => {
     await waitFor(() => expect((document.querySelector('[data-section="new-user"] select[name="incoming_filtering_method"]') as HTMLSelectElement).value)
       .toBe("responses_to_crm_email"));
     fireEvent.click((await row())!);
-    const form = await waitFor(() => document.querySelector('[data-section="edit-user"]')!);
+    await waitFor(() => expect(document.querySelector('[data-section="edit-user"]')).not.toBeNull());
+    const form = document.querySelector('[data-section="edit-user"]')!;
+    expect((await row())!.getAttribute("aria-current")).toBe("true");
     expect(form.querySelector("legend")!.textContent).toBe("User: User 000002");
     expect((form.querySelector('input[name="primary_email"]') as HTMLInputElement).value).toBe("u2@contoso.com");
     const filtering = form.querySelector('select[name="incoming_filtering_method"]') as HTMLSelectElement;
@@ -135,7 +137,8 @@ describe("Users & Queues over 100,000 users", () => {
     render(() => <PrincipalsPage />);
     await waitFor(() => expect(document.querySelector('[data-testid="queue-row"]')).not.toBeNull());
     fireEvent.click(document.querySelector('[data-testid="queue-row"]')!);
-    const form = await waitFor(() => document.querySelector('[data-section="edit-queue"]')!);
+    await waitFor(() => expect(document.querySelector('[data-section="edit-queue"]')).not.toBeNull());
+    const form = document.querySelector('[data-section="edit-queue"]')!;
     expect((form.querySelector('select[name="incoming_filtering_method"]') as HTMLSelectElement).value).toBe("no_email");
     const owner = form.querySelector('select[name="owner_user_id"]') as HTMLSelectElement;
     await waitFor(() => expect(owner.selectedOptions[0].textContent).toBe("User 000007"));
@@ -143,5 +146,32 @@ describe("Users & Queues over 100,000 users", () => {
     await waitFor(() => expect(document.querySelector('[data-section="new-queue"]')).not.toBeNull());
     expect((document.querySelector('[data-section="new-queue"] select[name="incoming_filtering_method"]') as HTMLSelectElement).value).toBe("all_email");
     expect(calls.some((c) => c.cmd === "update_queue" || c.cmd === "create_queue")).toBe(false);
+  });
+
+  it("keeps what was typed when the catalog arrives late, and Enter on a row's button is that button's", async () => {
+    let answerCatalog: (c: unknown) => void = () => {};
+    mockIPC((cmd, args) => {
+      const a = args as Record<string, unknown>;
+      calls.push({ cmd, args: a });
+      if (cmd === "list_user_page") return { rows: [user(1)], total: 1 };
+      if (cmd === "list_queue_page") return { rows: [], total: 0 };
+      if (cmd === "form_catalog") return new Promise((resolve) => (answerCatalog = resolve));
+      if (cmd === "set_user_state") return [];
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    render(() => <PrincipalsPage />);
+    await waitFor(() => expect(document.querySelector('[data-testid="user-row"]')).not.toBeNull());
+    fireEvent.input(document.querySelector('[data-section="new-user"] input[name="full_name"]')!, { target: { value: "Olga Kim" } });
+    answerCatalog(catalog);
+    const filtering = () => (document.querySelector('[data-section="new-user"] select[name="incoming_filtering_method"]') as HTMLSelectElement).value;
+    await waitFor(() => expect(filtering()).toBe("responses_to_crm_email"));
+    expect((document.querySelector('[data-section="new-user"] input[name="full_name"]') as HTMLInputElement).value).toBe("Olga Kim");
+    // Enter on the row's Deactivate button deactivates; it does not open the user.
+    const button = document.querySelector('[data-testid="user-row"] [data-testid="principal-state"]') as HTMLButtonElement;
+    fireEvent.keyDown(button, { key: "Enter" });
+    expect(document.querySelector('[data-section="edit-user"]')).toBeNull();
+    // On the row itself, Enter opens it.
+    fireEvent.keyDown(document.querySelector('[data-testid="user-row"]')!, { key: "Enter" });
+    await waitFor(() => expect(document.querySelector('[data-section="edit-user"]')).not.toBeNull());
   });
 });

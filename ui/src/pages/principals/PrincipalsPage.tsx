@@ -60,7 +60,7 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
   const blankUser = (): UserDraft => ({ full_name: "", primary_email: "", can_approve_email: false, incoming_filtering_method: catalog()?.user_filtering_default ?? null });
   const [editingUser, setEditingUser] = createSignal<User_Serialize | null>(null);
   const [user, setUser] = createSignal<UserDraft>(blankUser());
-  createEffect(on([editingUser, catalog], ([u]) => setUser(u ? {
+  createEffect(on(editingUser, (u) => setUser(u ? {
     full_name: u.full_name, primary_email: u.primary_email, can_approve_email: u.can_approve_email, incoming_filtering_method: u.incoming_filtering_method,
   } : blankUser())));
 
@@ -68,9 +68,16 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
   const blankQueue = (): QueueDraft => ({ name: "", email_address: "", owner_user_id: null, incoming_filtering_method: catalog()?.queue_filtering_default ?? null });
   const [editingQueue, setEditingQueue] = createSignal<Queue_Serialize | null>(null);
   const [queue, setQueue] = createSignal<QueueDraft>(blankQueue());
-  createEffect(on([editingQueue, catalog], ([q]) => setQueue(q ? {
+  createEffect(on(editingQueue, (q) => setQueue(q ? {
     name: q.name, email_address: q.email_address, owner_user_id: q.owner_user_id, incoming_filtering_method: q.incoming_filtering_method,
   } : blankQueue())));
+  // The engine's defaults, once its catalog is read, where the form has no choice yet (what was
+  // typed meanwhile stays).
+  createEffect(on(catalog, (c) => {
+    if (!c) return;
+    if (user().incoming_filtering_method === null) setUser({ ...user(), incoming_filtering_method: c.user_filtering_default });
+    if (queue().incoming_filtering_method === null) setQueue({ ...queue(), incoming_filtering_method: c.queue_filtering_default });
+  }));
   // The queue owner is chosen among the active users whose name or address matches a search.
   const ownerSearch = createOwnerSearch();
   const ownerName = createUserNames();
@@ -190,6 +197,7 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
             columns={userColumns}
             onRowClick={chooseUser}
             onRowOpen={chooseUser}
+            current={editingUser()?.id ?? null}
             sort={users.sort()}
             onSort={users.onSort}
             onRange={users.paged.range}
@@ -230,6 +238,7 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
             columns={queueColumns}
             onRowClick={chooseQueue}
             onRowOpen={chooseQueue}
+            current={editingQueue()?.id ?? null}
             sort={queues.sort()}
             onSort={queues.onSort}
             onRange={queues.paged.range}
