@@ -61,6 +61,11 @@ export function createPagedRows<T, P extends Page<T> = Page<T>>(options: {
     },
     /** The index of the first row read so far that satisfies `pred`, or -1. */
     indexWhere: (pred: (row: T) => boolean) => rows.findIndex((r) => r !== undefined && pred(r)),
+    /** The first row read so far that satisfies `pred` (reactive: it follows new answers). */
+    find: (pred: (row: T) => boolean): T | undefined => {
+      version();
+      return rows.find((r): r is T => r !== undefined && pred(r));
+    },
     total,
     inFlight,
     /** Reads the pages rows `first..last` fall in (the grid's `onRange`). */

@@ -24,9 +24,7 @@ export function AlertsPage() {
   const [chosenId, setChosenId] = createSignal<AlertId | null>(null);
   const chosen = (): Alert | null => {
     const id = chosenId();
-    if (id === null) return null;
-    const index = paged.indexWhere((a) => a.id === id);
-    return index >= 0 ? (paged.row(index) ?? null) : null;
+    return id === null ? null : (paged.find((a) => a.id === id) ?? null);
   };
   const filter = () => ({ level: level(), profile_id: profile(), mailbox_id: mailbox() });
   const paged = createPagedRows<Alert>({

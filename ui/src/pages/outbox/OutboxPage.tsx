@@ -45,7 +45,7 @@ export function OutboxPage() {
       setLoadError(null);
       for (const r of page.rows) if (r.sender_mailbox_id !== null) names.set(r.sender_mailbox_id, r.sender_mailbox_name);
       // An email chosen that left this tab (sent, retried, failed) is no longer chosen.
-      const kept = [...selected()].filter(([id]) => paged.indexWhere((r) => r.id === id) >= 0);
+      const kept = [...selected()].filter(([id]) => paged.find((r) => r.id === id) !== undefined);
       if (kept.length !== selected().size) setSelected(new Map(kept));
     },
   });
@@ -66,8 +66,7 @@ export function OutboxPage() {
     const next = new Map(selected());
     if (next.has(id)) next.delete(id);
     else {
-      const index = paged.indexWhere((r) => r.id === id);
-      const row = index >= 0 ? paged.row(index) : undefined;
+      const row = paged.find((r) => r.id === id);
       // An email without a sender mailbox has no cycle to send it.
       if (row && row.sender_mailbox_id !== null) next.set(id, row);
     }

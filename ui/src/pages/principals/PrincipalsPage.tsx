@@ -83,14 +83,12 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
   const ownerName = createUserNames();
 
   const chooseUser = (id: UserId) => {
-    const i = users.paged.indexWhere((u) => u.id === id);
     setError(null);
-    setEditingUser(i >= 0 ? (users.paged.row(i) ?? null) : null);
+    setEditingUser(users.paged.find((u) => u.id === id) ?? null);
   };
   const chooseQueue = (id: QueueId) => {
-    const i = queues.paged.indexWhere((q) => q.id === id);
     setError(null);
-    setEditingQueue(i >= 0 ? (queues.paged.row(i) ?? null) : null);
+    setEditingQueue(queues.paged.find((q) => q.id === id) ?? null);
     ownerSearch.clear();
   };
   const saveUser = () => run(async () => {

@@ -198,8 +198,7 @@ export function RecordsPage(props: { entity: RecordEntity; open?: OpenRequest })
           onSort={(key) => setSort({ key: key as RecordSortKey, dir: sort().key === key && sort().dir === "asc" ? "desc" : "asc" })}
           onRowClick={(id, e) => selection.click(id, e)}
           onRowOpen={(id) => {
-            const i = paged.indexWhere((x) => x.id === id);
-            const r = i >= 0 ? paged.row(i) : undefined;
+            const r = paged.find((x) => x.id === id);
             if (r) setEditing({ record: r });
           }}
           onRange={paged.range}
