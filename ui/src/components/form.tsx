@@ -19,6 +19,13 @@ export function ErrorBanner(props: { error: unknown }) {
   );
 }
 
+/** A dialog's `ref`: once shown, focus moves into it, to its `[data-autofocus]` control or else
+ * its first field or button, so a keyboard user goes on from there. */
+export function focusInto(el: HTMLElement) {
+  queueMicrotask(() =>
+    (el.querySelector<HTMLElement>("[data-autofocus]") ?? el.querySelector<HTMLElement>("input, select, textarea, button"))?.focus());
+}
+
 export function Section(props: { title: string; children: JSX.Element; id?: string }) {
   return (
     <fieldset class="section" data-section={props.id}>

@@ -147,6 +147,8 @@ describe("the mailbox grid over 100,000 mailboxes", () => {
     render(() => <MailboxesPage />);
     fireEvent.click(await screen.findByTestId("cmd-new-forward"));
     const dialog = await screen.findByTestId("dialog-forward");
+    // Focus moves into the dialog, to its first field.
+    await waitFor(() => expect(document.activeElement).toBe(dialog.querySelector('input[name="name"]')));
     fireEvent.input(dialog.querySelector('input[name="name"]')!, { target: { value: "Collect" } });
     fireEvent.input(dialog.querySelector('input[name="email_address"]')!, { target: { value: "collect@" } });
     fireEvent.click(dialog.querySelector('[data-testid="dialog-ok"]')!);
@@ -163,6 +165,8 @@ describe("the mailbox grid over 100,000 mailboxes", () => {
     fireEvent.click(await screen.findByTestId("mailbox-delete"));
     const confirm = await screen.findByTestId("dialog-delete");
     expect(confirm.textContent).toContain("Collect");
+    // A destructive confirmation starts on Cancel.
+    await waitFor(() => expect(document.activeElement?.textContent).toBe("Cancel"));
     fireEvent.click(confirm.querySelector('[data-testid="dialog-ok"]')!);
     await waitFor(() => expect(calls.some((c) => c.cmd === "delete_forward_mailbox" && c.args.id === 42)).toBe(true));
     await screen.findByTestId("mailboxes-page");

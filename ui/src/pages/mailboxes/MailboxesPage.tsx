@@ -6,7 +6,7 @@
 import { Show, createEffect, createResource, createSignal, on } from "solid-js";
 import { api, call, idFrom, type MailboxRow_Serialize, type MailboxId, type MailboxSync_Serialize, type ProfileId, type QueueId, type RecordRef, type UserId, type MailboxQuery_Deserialize, type MailboxChanges_Deserialize, type MailboxSelection_Deserialize, type MailboxSortKey } from "../../api";
 import { useCatalog } from "../../api/catalog";
-import { ErrorBanner, SelectField, TextField } from "../../components/form";
+import { ErrorBanner, SelectField, TextField, focusInto } from "../../components/form";
 import { currentJob, followJob } from "../../components/JobPanel";
 import { createDebounced } from "../../components/debounced";
 import { createGridSelection } from "../../components/gridSelection";
@@ -254,14 +254,14 @@ export function MailboxesPage() {
         </Show>
 
         <Show when={dialog() === "approve"}>
-          <div class="dialog" data-testid="dialog-approve">
+          <div class="dialog" data-testid="dialog-approve" role="dialog" aria-label={t("cmd.approveEmail")} ref={focusInto}>
             <p>{tn("mailbox.approveConfirm", selectedCount())}</p>
             <button type="button" data-testid="dialog-ok" onClick={() => { setDialog(null); run(async () => call(api.approveMailboxes(await ids(), null))); }}>{t("cmd.ok")}</button>
             <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>
           </div>
         </Show>
         <Show when={dialog() === "defaults"}>
-          <div class="dialog" data-testid="dialog-defaults">
+          <div class="dialog" data-testid="dialog-defaults" role="dialog" aria-label={t("cmd.applyDefaults")} ref={focusInto}>
             <p>{tn("mailbox.applyDefaultsConfirm", selectedCount())}</p>
             <dl>
               <dt>{fieldLabel("profile_id")}</dt><dd>{profileName(settings()?.default_profile_id ?? null) || t("mailbox.noProfile")}</dd>
@@ -282,7 +282,7 @@ export function MailboxesPage() {
           </div>
         </Show>
         <Show when={dialog() === "forward"}>
-          <div class="dialog" data-testid="dialog-forward" role="dialog" aria-label={t("cmd.newForwardMailbox")}>
+          <div class="dialog" data-testid="dialog-forward" role="dialog" aria-label={t("cmd.newForwardMailbox")} ref={focusInto}>
             <h3>{t("cmd.newForwardMailbox")}</h3>
             <p class="muted">{t("mailbox.forwardHint")}</p>
             <ErrorBanner error={forwardError()} />
@@ -293,7 +293,7 @@ export function MailboxesPage() {
           </div>
         </Show>
         <Show when={dialog() === "edit"}>
-          <div class="dialog" data-testid="dialog-edit">
+          <div class="dialog" data-testid="dialog-edit" role="dialog" aria-label={t("cmd.edit")} ref={focusInto}>
             <h3>{tn("mailbox.editTitle", selectedCount())}</h3>
             <SelectField name="profile_id" value={bulk().profile_id === undefined ? -1 : (bulk().profile_id ?? 0)}
               options={[{ value: -1, label: t("mailbox.keep") }, { value: 0, label: t("mailbox.noProfile") }, ...(profiles() ?? []).map((p) => ({ value: p.id, label: p.name }))]}
