@@ -26,6 +26,8 @@ pub enum Fault {
     StallAfterServerBytes(u64),
     /// Answers the client with these bytes (a greeting) and closes; the server is never reached.
     Reply(Vec<u8>),
+    /// Forwards everything, each read of the server's answers this much later: a slow link.
+    Slow(std::time::Duration),
 }
 
 #[derive(Debug)]
@@ -139,6 +141,10 @@ async fn serve(mut client: TcpStream, upstream_port: u16, fault: Fault, counters
         }
         fault => {
             let Ok(server) = TcpStream::connect(("127.0.0.1", upstream_port)).await else { return };
+            let delay = match fault {
+                Fault::Slow(d) => Some(d),
+                _ => None,
+            };
             let (client_limit, server_limit) = match fault {
                 Fault::CutAfterClientBytes(n) => (Some((n, AtLimit::Cut)), None),
                 Fault::CutAfterServerBytes(n) => (None, Some((n, AtLimit::Cut))),
@@ -149,19 +155,21 @@ async fn serve(mut client: TcpStream, upstream_port: u16, fault: Fault, counters
             let (sr, sw) = server.into_split();
             let cut = CancellationToken::new();
             let stall = CancellationToken::new();
-            let up = pump(cr, sw, client_limit, cut.clone(), stall.clone(), counters.clone(), true);
-            let down = pump(sr, cw, server_limit, cut, stall, counters, false);
+            let up = pump(cr, sw, client_limit, None, cut.clone(), stall.clone(), counters.clone(), true);
+            let down = pump(sr, cw, server_limit, delay, cut, stall, counters, false);
             tokio::join!(up, down);
         }
     }
 }
 
-/// Copies `from` to `to` until either side closes, or this direction reaches its limit (then
-/// cuts or stalls both directions), or the other direction did.
+/// Copies `from` to `to` (each read `delay` later) until either side closes, or this direction
+/// reaches its limit (then cuts or stalls both directions), or the other direction did.
+#[allow(clippy::too_many_arguments)]
 async fn pump(
     mut from: OwnedReadHalf,
     mut to: OwnedWriteHalf,
     limit: Option<(u64, AtLimit)>,
+    delay: Option<std::time::Duration>,
     cut: CancellationToken,
     stall: CancellationToken,
     counters: Arc<Counters>,
@@ -182,6 +190,9 @@ async fn pump(
                 Ok(n) => n,
             },
         };
+        if let Some(d) = delay {
+            tokio::time::sleep(d).await;
+        }
         let mut chunk = &buf[..n];
         let mut reached = None;
         if let Some((max, what)) = limit

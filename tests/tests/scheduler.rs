@@ -14,6 +14,7 @@ use serversync::secrets::Secret;
 use serversync::{Engine, Result};
 use serversync_tests::fixed_engine;
 use serversync_tests::mail::{MailServers, deliver, silent_server};
+use serversync_tests::proxy::{Fault, FaultProxy};
 use serversync_tests::setup::{Sides, mailbox, ok, profile, test_and_enable, user_filter, within};
 
 fn message(n: u32) -> Vec<u8> {
@@ -128,6 +129,53 @@ async fn a_pass_runs_what_is_due_schedules_the_next_run_and_sends_a_new_email_at
     let csv = ok(api::mailbox_details_csv(&e, alice, serversync::Lang::Fr).await);
     assert!(csv.starts_with("kind,workload,started_on"), "{csv}");
     assert_eq!(csv.lines().filter(|l| l.starts_with("cycle,")).count(), runs.len(), "every cycle is a line: {csv}");
+    Ok(())
+}
+
+/// An email written while its mailbox's outgoing cycle runs was not seen by that cycle: the
+/// next cycle runs at once instead of a polling interval later (the SMTP server is reached
+/// through a slow link so that the cycle surely runs while the email is written).
+#[tokio::test]
+async fn an_email_written_while_its_mailbox_sends_leaves_at_the_next_pass() -> Result<()> {
+    let servers = MailServers::start(&[("alice", "alice-pass"), ("bob", "bob-pass")]);
+    let (e, clock, _d) = fixed_engine().await;
+    let proxy = FaultProxy::start(servers.port("SMTP_PORT")).await;
+    let sides = Sides { outgoing_port: proxy.port(), ..Sides::imaps_and_submission(&servers) };
+    let p = profile(&e, "Slow SMTP", &sides, &servers.ca_file(), ProfileChanges::default()).await;
+    let alice = mailbox(&e, p, "alice", "alice-pass", true).await;
+    mailbox(&e, p, "bob", "bob-pass", true).await;
+    test_and_enable(&e, vec![alice]).await;
+    let first = ok(api::send_email(&e, to_bob(alice, "Written first", None)).await);
+    proxy.set(Fault::Slow(std::time::Duration::from_millis(150)));
+
+    let running = tokio::spawn({
+        let e = e.clone();
+        async move { pass(&e).await }
+    });
+    let sending =
+        within(30, || async { ok(api::get_email_activity(&e, first.id).await).status == api::EmailStatus::Sending })
+            .await;
+    assert!(sending.is_some(), "the first email is being sent");
+    let second = ok(api::send_email(&e, to_bob(alice, "Written during the cycle", None)).await);
+    let ends = running.await.unwrap_or_else(|err| panic!("{err}"));
+    let a_out = of(&ends, alice, W::Outgoing).unwrap_or_else(|| panic!("alice outgoing ran: {ends:?}"));
+    assert_eq!(a_out.items, 1, "the cycle sent the email it read: {ends:?}");
+    assert_eq!(ok(api::get_email_activity(&e, second.id).await).status, api::EmailStatus::PendingSend);
+    assert_eq!(
+        schedule(&e, alice, W::Outgoing).await.next_run_on,
+        Some(clock.now()),
+        "the email the cycle did not see makes the next run due at once"
+    );
+
+    let ends = pass(&e).await;
+    let a_out = of(&ends, alice, W::Outgoing).unwrap_or_else(|| panic!("alice outgoing ran again: {ends:?}"));
+    assert_eq!(a_out.items, 1, "{ends:?}");
+    assert_eq!(ok(api::get_email_activity(&e, second.id).await).status, api::EmailStatus::Sent);
+    assert_eq!(
+        schedule(&e, alice, W::Outgoing).await.next_run_on,
+        Some(clock.now() + Duration::minutes(5)),
+        "nothing left: the polling interval again"
+    );
     Ok(())
 }
 

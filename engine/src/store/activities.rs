@@ -447,13 +447,12 @@ fn filter_sql(f: &ActivityFilter) -> (String, Vec<Box<dyn ToSql>>) {
 
 /// A page of the grid, newest first, and the number of rows matching the filter.
 pub fn list(c: &Connection, f: &ActivityFilter, offset: u32, limit: u32) -> Result<(Vec<ActivityRow>, u64)> {
-    let (where_sql, mut p) = filter_sql(f);
+    let (where_sql, p) = filter_sql(f);
     let total: i64 = c
         .prepare_cached(&format!("SELECT count(*) FROM email_activity e WHERE {where_sql}"))?
         .query_row(params_from_iter(p.iter()), |r| r.get(0))?;
-    p.push(Box::new(limit.clamp(1, 1000)));
-    p.push(Box::new(offset));
-    let (nl, no) = (p.len() - 1, p.len());
+    // Numbers, not parameters: SQLite plans a LIMIT it can see.
+    let limit = limit.clamp(1, 1000);
     let sql = format!(
         "SELECT e.id, e.subject, e.sender,
             (SELECT group_concat(address, '; ') FROM (SELECT DISTINCT position, address FROM activity_party
@@ -461,7 +460,7 @@ pub fn list(c: &Connection, f: &ActivityFilter, offset: u32, limit: u32) -> Resu
             e.regarding_entity, e.regarding_id, coalesce({}, ''), e.received_on, e.receiving_mailbox_id,
             coalesce((SELECT name FROM mailbox WHERE id = e.receiving_mailbox_id), ''), e.correlation_method,
             (SELECT count(*) FROM email_attachment WHERE activity_id = e.id)
-         FROM email_activity e WHERE {where_sql} ORDER BY e.received_on DESC, e.id DESC LIMIT ?{nl} OFFSET ?{no}",
+         FROM email_activity e WHERE {where_sql} ORDER BY e.received_on DESC, e.id DESC LIMIT {limit} OFFSET {offset}",
         record_name_sql("e.regarding_entity", "e.regarding_id")
     );
     let mut stmt = c.prepare_cached(&sql)?;

@@ -113,6 +113,17 @@ pub fn earliest_send_after(c: &Connection, mailbox: MailboxId, now: Timestamp) -
     .query_row(params![mailbox, now], |r| r.get(0))?)
 }
 
+/// Whether a Pending Send email of the mailbox that may leave by `now` was never tried. At the
+/// end of an outgoing cycle that tried every email it read, such an email came after the cycle
+/// read the outbox: written, put back by Retry, or its Send Later time came while it ran.
+pub fn has_untried_due(c: &Connection, mailbox: MailboxId, now: Timestamp) -> Result<bool> {
+    Ok(c.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM email_activity WHERE sender_mailbox_id = ?1 AND status = 'pending_send'
+            AND (send_after IS NULL OR send_after <= ?2) AND delivery_attempts = 0)",
+    )?
+    .query_row(params![mailbox, now], |r| r.get(0))?)
+}
+
 /// Whether some Pending Send email of the mailbox says the mailbox cannot send.
 pub fn has_waiting_reason(c: &Connection, mailbox: MailboxId) -> Result<bool> {
     Ok(c.prepare_cached(
@@ -303,6 +314,47 @@ mod tests {
         store.write(|tx| set_waiting_reason(tx, mailbox, Some(("mail.auth_failed", &BTreeMap::new()))))?;
         store.write(|tx| finish(tx, fine, EmailStatus::Sent, None, now))?;
         assert_eq!(reasons()?, BTreeMap::from([(busy, "mail.auth_failed".into())]));
+        Ok(())
+    }
+
+    #[test]
+    fn an_email_never_tried_and_due_is_found_and_one_tried_or_later_is_not() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(&dir.path().join("t.sqlite3"))?;
+        let now = chrono::Utc::now();
+        let mut m = Mailbox::new("m".into(), "m@x".into(), now);
+        m.is_forward_mailbox = true;
+        let mailbox = store.write(|tx| super::super::mailboxes::insert(tx, &m))?;
+        let insert = |subject: &str, send_after: Option<Timestamp>| {
+            let mut a = EmailActivity::blank(ActivityDirection::Outgoing, EmailStatus::PendingSend, now);
+            a.subject = subject.into();
+            a.dedupe_key = format!("<{subject}@x>");
+            a.sender_mailbox_id = Some(mailbox);
+            a.send_after = send_after;
+            store.write(|tx| {
+                super::super::activities::insert(
+                    tx,
+                    super::super::activities::NewEmail {
+                        activity: &a,
+                        parties: &[],
+                        attachments: &[],
+                        queue_items: &[],
+                    },
+                )
+            })
+        };
+        let untried = || store.read(|c| has_untried_due(c, mailbox, now));
+        assert!(!untried()?, "an empty outbox");
+        insert("later", Some(now + chrono::Duration::minutes(3)))?;
+        assert!(!untried()?, "a Send Later still to come is not due");
+        let id = insert("now", None)?;
+        assert!(untried()?, "written and never tried");
+        store.write(|tx| mark_sending(tx, id, now))?;
+        store.write(|tx| finish(tx, id, EmailStatus::PendingSend, None, now))?;
+        assert!(!untried()?, "tried once and left for a later cycle: it waits for the back-off");
+        store.write(|tx| finish(tx, id, EmailStatus::Failed, None, now))?;
+        assert!(store.write(|tx| retry(tx, id))?);
+        assert!(untried()?, "put back by Retry");
         Ok(())
     }
 }

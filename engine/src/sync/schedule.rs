@@ -110,19 +110,27 @@ pub fn after_cycle(
     }
 }
 
-/// The next run of an outgoing workload after a success, brought forward to the earliest Send
-/// Later time still to come of its Pending Send emails, so that such an email leaves at its time
-/// rather than up to a polling interval later. A failure's back-off is never shortened.
-pub fn with_send_later(
-    after: After,
-    outcome: Outcome,
-    earliest_send_after: Option<Timestamp>,
-    now: Timestamp,
-) -> After {
-    match (outcome, after.next_run, earliest_send_after) {
-        (Outcome::Success { .. }, Some(next), Some(at)) if at > now && at < next => {
-            After { next_run: Some(at), ..after }
-        }
+/// What the outbox of a mailbox holds at the end of an outgoing cycle, for its next run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutboxAtEnd {
+    /// A Pending Send email that may leave now was never tried: it came after the cycle read the
+    /// outbox (written, put back by Retry, or its Send Later time came while the cycle ran).
+    pub untried_due: bool,
+    /// The earliest Send Later time still to come of its Pending Send emails.
+    pub earliest_send_after: Option<Timestamp>,
+}
+
+/// The next run of an outgoing workload after a success: at once when an email became due while
+/// the cycle ran (it would otherwise wait a whole polling interval), else brought forward to the
+/// earliest Send Later time still to come, so that such an email leaves at its time. A failure's
+/// back-off is never shortened.
+pub fn with_outbox(after: After, outcome: Outcome, outbox: OutboxAtEnd, now: Timestamp) -> After {
+    match (outcome, after.next_run) {
+        (Outcome::Success { .. }, Some(_)) if outbox.untried_due => After { next_run: Some(now), ..after },
+        (Outcome::Success { .. }, Some(next)) => match outbox.earliest_send_after {
+            Some(at) if at > now && at < next => After { next_run: Some(at), ..after },
+            _ => after,
+        },
         _ => after,
     }
 }
@@ -188,8 +196,28 @@ mod tests {
             ),
         ];
         for (rule, outcome, earliest, want) in rows {
-            assert_eq!(with_send_later(after(outcome), outcome, earliest, now).next_run, want, "{rule}");
+            let outbox = OutboxAtEnd { untried_due: false, earliest_send_after: earliest };
+            assert_eq!(with_outbox(after(outcome), outcome, outbox, now).next_run, want, "{rule}");
         }
+    }
+
+    #[test]
+    fn an_email_that_became_due_during_a_cycle_runs_the_next_one_at_once() {
+        let now = chrono::Utc::now();
+        let ok = Outcome::Success { items: 3, more: false };
+        let after = |o| after_cycle(Workload::Outgoing, o, Counters::default(), 5, now);
+        let became_due = OutboxAtEnd { untried_due: true, earliest_send_after: None };
+        assert_eq!(with_outbox(after(ok), ok, became_due, now).next_run, Some(now), "written while it ran: at once");
+        let with_later = OutboxAtEnd { untried_due: true, earliest_send_after: Some(now + Duration::minutes(2)) };
+        assert_eq!(with_outbox(after(ok), ok, with_later, now).next_run, Some(now), "at once beats a Send Later");
+        let busy = Outcome::Transient { retry_after: None };
+        assert_eq!(
+            with_outbox(after(busy), busy, became_due, now).next_run,
+            Some(now + Duration::minutes(TRANSIENT_BACKOFF_MINUTES)),
+            "a failure keeps its back-off"
+        );
+        let permanent = Outcome::Permanent;
+        assert_eq!(with_outbox(after(permanent), permanent, became_due, now).next_run, None, "disabled stays disabled");
     }
 
     #[test]

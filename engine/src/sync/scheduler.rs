@@ -509,8 +509,11 @@ async fn finish(
             let before = Counters { transient_failures: s.transient_failures, idle_cycles: s.idle_cycles };
             let mut after = schedule::after_cycle(d.workload, outcome, before, min_polling, now);
             if d.workload == Workload::Outgoing {
-                let earliest = store::outbox::earliest_send_after(tx, d.mailbox_id, now)?;
-                after = schedule::with_send_later(after, outcome, earliest, now);
+                let outbox = schedule::OutboxAtEnd {
+                    untried_due: store::outbox::has_untried_due(tx, d.mailbox_id, now)?,
+                    earliest_send_after: store::outbox::earliest_send_after(tx, d.mailbox_id, now)?,
+                };
+                after = schedule::with_outbox(after, outcome, outbox, now);
             }
             s.next_run_on = after.next_run;
             s.transient_failures = after.counters.transient_failures;
