@@ -1,5 +1,5 @@
 // Form building blocks: labelled inputs that show the engine's validation next to the field.
-import { For, Show, createEffect, createSignal, createUniqueId, on, untrack, type JSX } from "solid-js";
+import { For, Show, createEffect, createSignal, createUniqueId, on, onCleanup, untrack, type JSX } from "solid-js";
 import { ApiError } from "../api";
 import { fieldLabel, lang, msg, t, timeZoneName } from "../i18n";
 import { datePattern, formatDateTimeInput, formatDayInput, parseDateTimeInput, parseDayInput, sameInstant } from "../i18n/datetime";
@@ -24,6 +24,28 @@ export function ErrorBanner(props: { error: unknown }) {
 export function focusInto(el: HTMLElement) {
   queueMicrotask(() =>
     (el.querySelector<HTMLElement>("[data-autofocus]") ?? el.querySelector<HTMLElement>("input, select, textarea, button"))?.focus());
+}
+
+/** A confirmation or a small form shown in place, under the toolbar that opened it, hiding
+ * nothing. Focus moves into it; Escape closes it; once it is gone, focus goes back to the control
+ * that opened it when it would otherwise be lost. */
+export function Dialog(props: { testid: string; label: string; alert?: boolean; onClose: () => void; children: JSX.Element }) {
+  const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+  onCleanup(() =>
+    queueMicrotask(() => {
+      const lost = !document.activeElement || document.activeElement === document.body;
+      if (lost && opener?.isConnected) opener.focus();
+    }));
+  return (
+    <div class="dialog" data-testid={props.testid} role={props.alert ? "alertdialog" : "dialog"} aria-label={props.label} ref={focusInto}
+      onKeyDown={(e) => {
+        if (e.key !== "Escape") return;
+        e.stopPropagation();
+        props.onClose();
+      }}>
+      {props.children}
+    </div>
+  );
 }
 
 export function Section(props: { title: string; children: JSX.Element; id?: string }) {

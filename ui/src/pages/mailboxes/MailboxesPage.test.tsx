@@ -171,4 +171,17 @@ describe("the mailbox grid over 100,000 mailboxes", () => {
     await waitFor(() => expect(calls.some((c) => c.cmd === "delete_forward_mailbox" && c.args.id === 42)).toBe(true));
     await screen.findByTestId("mailboxes-page");
   });
+
+  it("closes a dialog with Escape and gives the focus back to the button that opened it", async () => {
+    render(() => <MailboxesPage />);
+    const open = await screen.findByTestId("cmd-new-forward");
+    open.focus();
+    fireEvent.click(open);
+    const dialog = await screen.findByTestId("dialog-forward");
+    await waitFor(() => expect(document.activeElement).toBe(dialog.querySelector('input[name="name"]')));
+    fireEvent.keyDown(document.activeElement!, { key: "Escape" });
+    await waitFor(() => expect(screen.queryByTestId("dialog-forward")).toBeNull());
+    await waitFor(() => expect(document.activeElement).toBe(open));
+    expect(calls.some((c) => c.cmd === "create_forward_mailbox")).toBe(false);
+  });
 });

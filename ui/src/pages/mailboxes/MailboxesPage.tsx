@@ -6,7 +6,7 @@
 import { Show, createEffect, createResource, createSignal, on } from "solid-js";
 import { api, call, idFrom, type MailboxRow_Serialize, type MailboxId, type MailboxSync_Serialize, type ProfileId, type QueueId, type RecordRef, type UserId, type MailboxQuery_Deserialize, type MailboxChanges_Deserialize, type MailboxSelection_Deserialize, type MailboxSortKey } from "../../api";
 import { useCatalog } from "../../api/catalog";
-import { ErrorBanner, SelectField, TextField, focusInto } from "../../components/form";
+import { ErrorBanner, SelectField, TextField, Dialog } from "../../components/form";
 import { currentJob, followJob } from "../../components/JobPanel";
 import { createDebounced } from "../../components/debounced";
 import { createGridSelection } from "../../components/gridSelection";
@@ -254,14 +254,14 @@ export function MailboxesPage() {
         </Show>
 
         <Show when={dialog() === "approve"}>
-          <div class="dialog" data-testid="dialog-approve" role="dialog" aria-label={t("cmd.approveEmail")} ref={focusInto}>
+          <Dialog testid="dialog-approve" label={t("cmd.approveEmail")} onClose={() => setDialog(null)}>
             <p>{tn("mailbox.approveConfirm", selectedCount())}</p>
             <button type="button" data-testid="dialog-ok" onClick={() => { setDialog(null); run(async () => call(api.approveMailboxes(await ids(), null))); }}>{t("cmd.ok")}</button>
             <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>
-          </div>
+          </Dialog>
         </Show>
         <Show when={dialog() === "defaults"}>
-          <div class="dialog" data-testid="dialog-defaults" role="dialog" aria-label={t("cmd.applyDefaults")} ref={focusInto}>
+          <Dialog testid="dialog-defaults" label={t("cmd.applyDefaults")} onClose={() => setDialog(null)}>
             <p>{tn("mailbox.applyDefaultsConfirm", selectedCount())}</p>
             <dl>
               <dt>{fieldLabel("profile_id")}</dt><dd>{profileName(settings()?.default_profile_id ?? null) || t("mailbox.noProfile")}</dd>
@@ -279,10 +279,10 @@ export function MailboxesPage() {
               });
             }}>{t("cmd.ok")}</button>
             <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>
-          </div>
+          </Dialog>
         </Show>
         <Show when={dialog() === "forward"}>
-          <div class="dialog" data-testid="dialog-forward" role="dialog" aria-label={t("cmd.newForwardMailbox")} ref={focusInto}>
+          <Dialog testid="dialog-forward" label={t("cmd.newForwardMailbox")} onClose={() => setDialog(null)}>
             <h3>{t("cmd.newForwardMailbox")}</h3>
             <p class="muted">{t("mailbox.forwardHint")}</p>
             <ErrorBanner error={forwardError()} />
@@ -290,10 +290,10 @@ export function MailboxesPage() {
             <TextField name="email_address" value={forward().email_address} error={forwardError()} onInput={(v) => setForward({ ...forward(), email_address: v })} />
             <button type="button" data-testid="dialog-ok" onClick={() => void createForward()}>{t("cmd.save")}</button>
             <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>
-          </div>
+          </Dialog>
         </Show>
         <Show when={dialog() === "edit"}>
-          <div class="dialog" data-testid="dialog-edit" role="dialog" aria-label={t("cmd.edit")} ref={focusInto}>
+          <Dialog testid="dialog-edit" label={t("cmd.edit")} onClose={() => setDialog(null)}>
             <h3>{tn("mailbox.editTitle", selectedCount())}</h3>
             <SelectField name="profile_id" value={bulk().profile_id === undefined ? -1 : (bulk().profile_id ?? 0)}
               options={[{ value: -1, label: t("mailbox.keep") }, { value: 0, label: t("mailbox.noProfile") }, ...(profiles() ?? []).map((p) => ({ value: p.id, label: p.name }))]}
@@ -309,7 +309,7 @@ export function MailboxesPage() {
               onChange={(v) => setBulk({ ...bulk(), act_method: v === "keep" || v === null ? undefined : (v as "none") })} />
             <button type="button" data-testid="dialog-ok" onClick={() => { const changes = bulk(); setDialog(null); run(async () => call(api.editMailboxes(await ids(), changes))); }}>{t("cmd.ok")}</button>
             <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>
-          </div>
+          </Dialog>
         </Show>
 
         <VirtualGrid<MailboxRow_Serialize, MailboxId>
