@@ -269,35 +269,36 @@ mod tests {
     use crate::domain::{ActivityDirection, Mailbox};
     use crate::store::Store;
 
-    #[test]
-    fn a_mailbox_reason_stands_over_an_email_reason_and_goes_without_it() -> Result<()> {
+    /// A store with one mailbox that sends; its directory goes with the first element.
+    fn outbox() -> Result<(tempfile::TempDir, Store, MailboxId, Timestamp)> {
         let dir = tempfile::tempdir()?;
         let store = Store::open(&dir.path().join("t.sqlite3"))?;
         let now = chrono::Utc::now();
         let mut m = Mailbox::new("m".into(), "m@x".into(), now);
         m.is_forward_mailbox = true;
         let mailbox = store.write(|tx| super::super::mailboxes::insert(tx, &m))?;
-        let email = |subject: &str| {
-            let mut a = EmailActivity::blank(ActivityDirection::Outgoing, EmailStatus::PendingSend, now);
-            a.subject = subject.into();
-            a.dedupe_key = format!("<{subject}@x>");
-            a.sender_mailbox_id = Some(mailbox);
-            a
-        };
-        let (busy, fine) = store.write(|tx| {
-            let new = |a: &EmailActivity| {
-                super::super::activities::insert(
-                    tx,
-                    super::super::activities::NewEmail {
-                        activity: a,
-                        parties: &[],
-                        attachments: &[],
-                        queue_items: &[],
-                    },
-                )
-            };
-            Ok((new(&email("busy"))?, new(&email("fine"))?))
-        })?;
+        Ok((dir, store, mailbox, now))
+    }
+
+    /// Writes a Pending Send email from `mailbox`, to leave now or at `send_after`.
+    fn write(store: &Store, mailbox: MailboxId, subject: &str, send_after: Option<Timestamp>) -> Result<ActivityId> {
+        let mut a = EmailActivity::blank(ActivityDirection::Outgoing, EmailStatus::PendingSend, chrono::Utc::now());
+        a.subject = subject.into();
+        a.dedupe_key = format!("<{subject}@x>");
+        a.sender_mailbox_id = Some(mailbox);
+        a.send_after = send_after;
+        store.write(|tx| {
+            super::super::activities::insert(
+                tx,
+                super::super::activities::NewEmail { activity: &a, parties: &[], attachments: &[], queue_items: &[] },
+            )
+        })
+    }
+
+    #[test]
+    fn a_mailbox_reason_stands_over_an_email_reason_and_goes_without_it() -> Result<()> {
+        let (_dir, store, mailbox, now) = outbox()?;
+        let (busy, fine) = (write(&store, mailbox, "busy", None)?, write(&store, mailbox, "fine", None)?);
         let reasons = || -> Result<BTreeMap<ActivityId, String>> {
             Ok(store.read(|c| list(c, None, 0, 10))?.into_iter().map(|r| (r.id, r.last_error_code)).collect())
         };
@@ -319,35 +320,13 @@ mod tests {
 
     #[test]
     fn an_email_never_tried_and_due_is_found_and_one_tried_or_later_is_not() -> Result<()> {
-        let dir = tempfile::tempdir()?;
-        let store = Store::open(&dir.path().join("t.sqlite3"))?;
+        let (_dir, store, mailbox, _) = outbox()?;
         let now = chrono::Utc::now();
-        let mut m = Mailbox::new("m".into(), "m@x".into(), now);
-        m.is_forward_mailbox = true;
-        let mailbox = store.write(|tx| super::super::mailboxes::insert(tx, &m))?;
-        let insert = |subject: &str, send_after: Option<Timestamp>| {
-            let mut a = EmailActivity::blank(ActivityDirection::Outgoing, EmailStatus::PendingSend, now);
-            a.subject = subject.into();
-            a.dedupe_key = format!("<{subject}@x>");
-            a.sender_mailbox_id = Some(mailbox);
-            a.send_after = send_after;
-            store.write(|tx| {
-                super::super::activities::insert(
-                    tx,
-                    super::super::activities::NewEmail {
-                        activity: &a,
-                        parties: &[],
-                        attachments: &[],
-                        queue_items: &[],
-                    },
-                )
-            })
-        };
         let untried = || store.read(|c| has_untried_due(c, mailbox, now));
         assert!(!untried()?, "an empty outbox");
-        insert("later", Some(now + chrono::Duration::minutes(3)))?;
+        write(&store, mailbox, "later", Some(now + chrono::Duration::minutes(3)))?;
         assert!(!untried()?, "a Send Later still to come is not due");
-        let id = insert("now", None)?;
+        let id = write(&store, mailbox, "now", None)?;
         assert!(untried()?, "written and never tried");
         store.write(|tx| mark_sending(tx, id, now))?;
         store.write(|tx| finish(tx, id, EmailStatus::PendingSend, None, now))?;
