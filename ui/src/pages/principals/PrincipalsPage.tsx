@@ -42,6 +42,22 @@ function principalGrid<T>(
   };
 }
 
+/** The form beside a grid: a new record, or the one chosen in the grid to edit, and what is
+ * typed in it. Choosing none (after a save or Cancel) brings back a blank new record. */
+function createDraft<R, D>(blank: () => D, of: (r: R) => D) {
+  const [editing, setEditing] = createSignal<R | null>(null);
+  const [draft, setDraft] = createSignal<D>(blank());
+  return {
+    editing,
+    draft,
+    edit: (r: R | null) => {
+      setEditing(() => r);
+      setDraft(() => (r ? of(r) : blank()));
+    },
+    patch: (p: Partial<D>) => setDraft(() => ({ ...draft(), ...p })),
+  };
+}
+
 export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void }) {
   const [view, setView] = createSignal<PrincipalView>("active");
   const [error, setError] = createSignal<unknown>(null);
@@ -55,28 +71,21 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
   const catalog = useCatalog();
   const filterings = () => (catalog()?.filtering_methods ?? []).map((m) => ({ value: m, label: optionLabel("filtering_method", m) }));
 
-  // The user in the form: a new one, or the one chosen in the grid.
+  // The user and the queue in the forms: a new one, or the one chosen in the grid.
   type UserDraft = { full_name: string; primary_email: string; can_approve_email: boolean; incoming_filtering_method: FilteringMethod | null };
-  const blankUser = (): UserDraft => ({ full_name: "", primary_email: "", can_approve_email: false, incoming_filtering_method: catalog()?.user_filtering_default ?? null });
-  const [editingUser, setEditingUser] = createSignal<User_Serialize | null>(null);
-  const [user, setUser] = createSignal<UserDraft>(blankUser());
-  createEffect(on(editingUser, (u) => setUser(u ? {
-    full_name: u.full_name, primary_email: u.primary_email, can_approve_email: u.can_approve_email, incoming_filtering_method: u.incoming_filtering_method,
-  } : blankUser())));
-
+  const user = createDraft<User_Serialize, UserDraft>(
+    () => ({ full_name: "", primary_email: "", can_approve_email: false, incoming_filtering_method: catalog()?.user_filtering_default ?? null }),
+    (u) => ({ full_name: u.full_name, primary_email: u.primary_email, can_approve_email: u.can_approve_email, incoming_filtering_method: u.incoming_filtering_method }));
   type QueueDraft = { name: string; email_address: string; owner_user_id: UserId | null; incoming_filtering_method: FilteringMethod | null };
-  const blankQueue = (): QueueDraft => ({ name: "", email_address: "", owner_user_id: null, incoming_filtering_method: catalog()?.queue_filtering_default ?? null });
-  const [editingQueue, setEditingQueue] = createSignal<Queue_Serialize | null>(null);
-  const [queue, setQueue] = createSignal<QueueDraft>(blankQueue());
-  createEffect(on(editingQueue, (q) => setQueue(q ? {
-    name: q.name, email_address: q.email_address, owner_user_id: q.owner_user_id, incoming_filtering_method: q.incoming_filtering_method,
-  } : blankQueue())));
+  const queue = createDraft<Queue_Serialize, QueueDraft>(
+    () => ({ name: "", email_address: "", owner_user_id: null, incoming_filtering_method: catalog()?.queue_filtering_default ?? null }),
+    (q) => ({ name: q.name, email_address: q.email_address, owner_user_id: q.owner_user_id, incoming_filtering_method: q.incoming_filtering_method }));
   // The engine's defaults, once its catalog is read, where the form has no choice yet (what was
   // typed meanwhile stays).
   createEffect(on(catalog, (c) => {
     if (!c) return;
-    if (user().incoming_filtering_method === null) setUser({ ...user(), incoming_filtering_method: c.user_filtering_default });
-    if (queue().incoming_filtering_method === null) setQueue({ ...queue(), incoming_filtering_method: c.queue_filtering_default });
+    if (user.draft().incoming_filtering_method === null) user.patch({ incoming_filtering_method: c.user_filtering_default });
+    if (queue.draft().incoming_filtering_method === null) queue.patch({ incoming_filtering_method: c.queue_filtering_default });
   }));
   // The queue owner is chosen among the active users whose name or address matches a search.
   const ownerSearch = createOwnerSearch();
@@ -84,28 +93,26 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
 
   const chooseUser = (id: UserId) => {
     setError(null);
-    setEditingUser(users.paged.find((u) => u.id === id) ?? null);
+    user.edit(users.paged.find((u) => u.id === id) ?? null);
   };
   const chooseQueue = (id: QueueId) => {
     setError(null);
-    setEditingQueue(queues.paged.find((q) => q.id === id) ?? null);
+    queue.edit(queues.paged.find((q) => q.id === id) ?? null);
     ownerSearch.clear();
   };
+  // A filtering method left unchosen (the catalog not read yet) is not sent: the engine keeps
+  // the record's, or gives a new one its default.
   const saveUser = () => run(async () => {
-    const u = editingUser();
-    const d = user();
-    if (u) await call(api.updateUser(u.id, { ...d, incoming_filtering_method: d.incoming_filtering_method ?? u.incoming_filtering_method }));
-    else await call(api.createUser(d));
-    setEditingUser(null);
-    setUser(blankUser());
+    const u = user.editing();
+    const d = { ...user.draft(), incoming_filtering_method: user.draft().incoming_filtering_method ?? undefined };
+    await call(u ? api.updateUser(u.id, d) : api.createUser(d));
+    user.edit(null);
   });
   const saveQueue = () => run(async () => {
-    const q = editingQueue();
-    const d = queue();
-    if (q) await call(api.updateQueue(q.id, { ...d, incoming_filtering_method: d.incoming_filtering_method ?? q.incoming_filtering_method }));
-    else await call(api.createQueue(d));
-    setEditingQueue(null);
-    setQueue(blankQueue());
+    const q = queue.editing();
+    const d = { ...queue.draft(), incoming_filtering_method: queue.draft().incoming_filtering_method ?? undefined };
+    await call(q ? api.updateQueue(q.id, d) : api.createQueue(d));
+    queue.edit(null);
     ownerSearch.clear();
   });
 
@@ -163,16 +170,16 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
       <ErrorBanner error={error()} />
       <div class="two-columns">
         <div>
-          <Section title={editingUser() ? t("users.edit", { name: editingUser()!.full_name }) : t("cmd.newUser")} id={editingUser() ? "edit-user" : "new-user"}>
-            <TextField name="full_name" label={t("users.fullName")} value={user().full_name} error={error()} onInput={(v) => setUser({ ...user(), full_name: v })} />
-            <TextField name="primary_email" label={t("users.primaryEmail")} value={user().primary_email} error={error()} onInput={(v) => setUser({ ...user(), primary_email: v })} />
-            <CheckField name="can_approve_email" label={t("users.canApprove")} value={user().can_approve_email} onChange={(v) => setUser({ ...user(), can_approve_email: v })} />
-            <SelectField name="incoming_filtering_method" label={t("users.filtering")} value={user().incoming_filtering_method} error={error()}
-              options={filterings()} onChange={(v) => setUser({ ...user(), incoming_filtering_method: v })} />
+          <Section title={user.editing() ? t("users.edit", { name: user.editing()!.full_name }) : t("cmd.newUser")} id={user.editing() ? "edit-user" : "new-user"}>
+            <TextField name="full_name" label={t("users.fullName")} value={user.draft().full_name} error={error()} onInput={(v) => user.patch({ full_name: v })} />
+            <TextField name="primary_email" label={t("users.primaryEmail")} value={user.draft().primary_email} error={error()} onInput={(v) => user.patch({ primary_email: v })} />
+            <CheckField name="can_approve_email" label={t("users.canApprove")} value={user.draft().can_approve_email} onChange={(v) => user.patch({ can_approve_email: v })} />
+            <SelectField name="incoming_filtering_method" label={t("users.filtering")} value={user.draft().incoming_filtering_method} error={error()}
+              options={filterings()} onChange={(v) => user.patch({ incoming_filtering_method: v })} />
             <div class="commands">
               <button type="button" data-testid="user-create" onClick={saveUser}>{t("cmd.save")}</button>
-              <Show when={editingUser()}>
-                <button type="button" data-testid="user-cancel" onClick={() => { setError(null); setEditingUser(null); }}>{t("cmd.cancel")}</button>
+              <Show when={user.editing()}>
+                <button type="button" data-testid="user-cancel" onClick={() => { setError(null); user.edit(null); }}>{t("cmd.cancel")}</button>
               </Show>
             </div>
           </Section>
@@ -195,7 +202,7 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
             columns={userColumns}
             onRowClick={chooseUser}
             onRowOpen={chooseUser}
-            current={editingUser()?.id ?? null}
+            current={user.editing()?.id ?? null}
             sort={users.sort()}
             onSort={users.onSort}
             onRange={users.paged.range}
@@ -203,17 +210,17 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
           />
         </div>
         <div>
-          <Section title={editingQueue() ? t("queues.edit", { name: editingQueue()!.name }) : t("cmd.newQueue")} id={editingQueue() ? "edit-queue" : "new-queue"}>
-            <TextField name="name" label={t("queues.name")} value={queue().name} error={error()} onInput={(v) => setQueue({ ...queue(), name: v })} />
-            <TextField name="email_address" label={t("queues.email")} value={queue().email_address} error={error()} onInput={(v) => setQueue({ ...queue(), email_address: v })} />
-            <OwnerFields search={ownerSearch} label={t("queues.owner")} value={queue().owner_user_id} currentName={ownerName}
-              onChange={(v) => setQueue({ ...queue(), owner_user_id: v })} />
-            <SelectField name="incoming_filtering_method" label={t("queues.filtering")} value={queue().incoming_filtering_method} error={error()}
-              options={filterings()} onChange={(v) => setQueue({ ...queue(), incoming_filtering_method: v })} />
+          <Section title={queue.editing() ? t("queues.edit", { name: queue.editing()!.name }) : t("cmd.newQueue")} id={queue.editing() ? "edit-queue" : "new-queue"}>
+            <TextField name="name" label={t("queues.name")} value={queue.draft().name} error={error()} onInput={(v) => queue.patch({ name: v })} />
+            <TextField name="email_address" label={t("queues.email")} value={queue.draft().email_address} error={error()} onInput={(v) => queue.patch({ email_address: v })} />
+            <OwnerFields search={ownerSearch} label={t("queues.owner")} value={queue.draft().owner_user_id} currentName={ownerName}
+              onChange={(v) => queue.patch({ owner_user_id: v })} />
+            <SelectField name="incoming_filtering_method" label={t("queues.filtering")} value={queue.draft().incoming_filtering_method} error={error()}
+              options={filterings()} onChange={(v) => queue.patch({ incoming_filtering_method: v })} />
             <div class="commands">
               <button type="button" data-testid="queue-create" onClick={saveQueue}>{t("cmd.save")}</button>
-              <Show when={editingQueue()}>
-                <button type="button" data-testid="queue-cancel" onClick={() => { setError(null); setEditingQueue(null); ownerSearch.clear(); }}>{t("cmd.cancel")}</button>
+              <Show when={queue.editing()}>
+                <button type="button" data-testid="queue-cancel" onClick={() => { setError(null); queue.edit(null); ownerSearch.clear(); }}>{t("cmd.cancel")}</button>
               </Show>
             </div>
           </Section>
@@ -236,7 +243,7 @@ export function PrincipalsPage(props: { onOpenMailbox?: (id: MailboxId) => void 
             columns={queueColumns}
             onRowClick={chooseQueue}
             onRowOpen={chooseQueue}
-            current={editingQueue()?.id ?? null}
+            current={queue.editing()?.id ?? null}
             sort={queues.sort()}
             onSort={queues.onSort}
             onRange={queues.paged.range}
