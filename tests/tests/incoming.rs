@@ -2,6 +2,7 @@
 //! over LMTP to users and queues with different filtering methods become exactly the activities,
 //! parties, regarding and correlation methods the rules say.
 
+use base64::Engine as _;
 use serversync::Engine;
 use serversync::api::{
     self, ContactChanges, CorrelationMethod, CreateQueue, EmailActivityFilter, EmailEntity, FilteringMethod,
@@ -224,6 +225,34 @@ async fn imap_mail_becomes_the_activities_the_rules_say() -> Result<()> {
     assert_eq!(fwd.correlated_activity_id, Some(first_id.id));
     assert_eq!(fwd.parent_activity_id, None, "a token correlation makes no parent");
     assert_eq!(fwd.accepting.map(|a| a.entity), Some(EmailEntity::Queue), "Sales takes responses: it accepted");
+
+    // 6. An HTML email with its logo inline (multipart/related, cid:) and a remote tracking
+    //    pixel: the detail shows the logo from the message itself and loads nothing remote.
+    let logo: &[u8] = b"\x89PNG\r\n\x1a\n-the-logo-";
+    let related = format!(
+        "From: yui@fabrikam.com\r\nTo: support@localhost\r\nSubject: Our new logo\r\nMessage-ID: <logo-1@fabrikam.com>\r\n\
+Date: Thu, 03 Dec 2026 11:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=\"rel\"\r\n\r\n\
+--rel\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+<p>Here it is:</p><img src=\"cid:logo@fabrikam.com\" alt=\"logo\"><img src=\"https://tracker.example/p.gif\">\r\n\
+--rel\r\nContent-Type: image/png\r\nContent-ID: <logo@fabrikam.com>\r\nContent-Transfer-Encoding: base64\r\n\
+Content-Disposition: inline; filename=\"logo.png\"\r\n\r\n{}\r\n--rel--\r\n",
+        base64::engine::general_purpose::STANDARD.encode(logo)
+    );
+    deliver(&servers, "yui@fabrikam.com", &["support@localhost"], related.as_bytes());
+    sync(&e, vec![support], false).await;
+    let with_logo = by_subject(&e, "Our new logo").await;
+    let inline = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(logo));
+    assert!(
+        with_logo.body_html_safe.contains(&format!("src=\"{inline}\"")),
+        "the logo is inline: {}",
+        with_logo.body_html_safe
+    );
+    assert!(
+        !with_logo.body_html_safe.contains("cid:") && !with_logo.body_html_safe.contains("tracker.example"),
+        "{}",
+        with_logo.body_html_safe
+    );
+    assert_eq!(with_logo.attachments.len(), 1, "the logo is listed with the email: {:?}", with_logo.attachments);
 
     // A second cycle with nothing new tracks nothing and lists nothing.
     let before = activities(&e).await.len();

@@ -6,6 +6,8 @@ use crate::domain::{self, ActivityId, EmailEntity, RecordRef};
 use crate::store;
 use crate::store::activities::ActivityFilter;
 use crate::{Engine, Error, Result};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -137,8 +139,146 @@ pub fn sanitize_html(html: &str) -> String {
     b.clean(html).to_string()
 }
 
-/// One email with its parties, attachments and receipts; its HTML sanitised.
+/// One email with its parties, attachments and receipts; its HTML sanitised, with its own
+/// images in place of its `cid:` links.
 pub async fn get_email_activity(engine: &Engine, id: wire::ActivityId) -> Result<EmailActivityDetail> {
+    let detail = read_detail(engine, id).await?;
+    Ok(with_inline_images(engine, detail).await)
+}
+
+/// The inline images the detail view shows in place of `cid:` links: raster images saved with
+/// the email, up to this much in all (an email's body is read in one IPC reply).
+pub const INLINE_IMAGES_MAX_BYTES: u64 = 8 << 20;
+const INLINE_IMAGE_TYPES: [&str; 5] = ["image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"];
+
+/// `detail` with its own images, as `data:` URLs, in place of its HTML's `cid:` links (the frame
+/// that shows the body loads nothing else). A message that cannot be read back keeps its links:
+/// the body still shows, without those images.
+async fn with_inline_images(engine: &Engine, mut detail: EmailActivityDetail) -> EmailActivityDetail {
+    if !detail.body_html_safe.to_ascii_lowercase().contains("cid:") {
+        return detail;
+    }
+    let mut budget = INLINE_IMAGES_MAX_BYTES;
+    let wanted: Vec<(String, String, u32)> = detail
+        .attachments
+        .iter()
+        .filter(|a| {
+            a.not_saved.is_none()
+                && !content_id(&a.content_id).is_empty()
+                && INLINE_IMAGE_TYPES.contains(&a.mime_type.to_ascii_lowercase().as_str())
+        })
+        .filter(|a| {
+            let fits = a.size_bytes <= budget;
+            budget = budget.saturating_sub(if fits { a.size_bytes } else { 0 });
+            fits
+        })
+        .map(|a| (content_id(&a.content_id).to_owned(), a.mime_type.to_ascii_lowercase(), a.part_index))
+        .collect();
+    if wanted.is_empty() {
+        return detail;
+    }
+    let raw = match email_raw(engine, detail.id).await {
+        Ok(raw) => raw,
+        Err(e) => {
+            tracing::warn!(activity = detail.id.0, error = %e, "the message of an email could not be read for its inline images");
+            return detail;
+        }
+    };
+    let html = std::mem::take(&mut detail.body_html_safe);
+    let inlined = tokio::task::spawn_blocking(move || {
+        let parts: Vec<u32> = wanted.iter().map(|w| w.2).collect();
+        let contents = crate::sync::inbound::parse::attachment_contents(&raw, &parts);
+        let urls: BTreeMap<String, String> = wanted
+            .into_iter()
+            .zip(contents)
+            .filter_map(|((cid, mime, _), c)| c.map(|c| (cid, format!("data:{mime};base64,{}", STANDARD.encode(c)))))
+            .collect();
+        inline_images(&html, &urls)
+    })
+    .await;
+    match inlined {
+        Ok(html) => detail.body_html_safe = html,
+        Err(e) => tracing::warn!(error = %e, "the inline images of an email could not be put in place"),
+    }
+    detail
+}
+
+/// A Content-ID without its angle brackets.
+fn content_id(id: &str) -> &str {
+    id.trim().trim_start_matches('<').trim_end_matches('>')
+}
+
+/// `html` as the sanitiser writes it (every `<` of text escaped, attribute values in double
+/// quotes) with the `src` of each `<img>` that links `cid:` an id `urls` holds replaced by that
+/// URL; everything else stays as it is. The id is matched as written and percent-decoded
+/// (RFC 2392), without angle brackets.
+pub fn inline_images(html: &str, urls: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(i) = rest.find("<img") {
+        out.push_str(&rest[..i + 4]);
+        rest = &rest[i + 4..];
+        // The tag's attributes, up to its end: name="value" pairs, or bare names.
+        loop {
+            let attr = rest.trim_start_matches(|c: char| c.is_ascii_whitespace());
+            out.push_str(&rest[..rest.len() - attr.len()]);
+            rest = attr;
+            if rest.is_empty() || rest.starts_with('>') || rest.starts_with("/>") {
+                break;
+            }
+            let name_end = rest.find(|c: char| c == '=' || c == '>' || c.is_ascii_whitespace()).unwrap_or(rest.len());
+            let name = &rest[..name_end];
+            out.push_str(name);
+            rest = &rest[name_end..];
+            let Some(quoted) = rest.strip_prefix("=\"") else { continue };
+            let end = quoted.find('"').unwrap_or(quoted.len());
+            let value = &quoted[..end];
+            let url = (name.eq_ignore_ascii_case("src"))
+                .then(|| value.get(..4).filter(|scheme| scheme.eq_ignore_ascii_case("cid:")))
+                .flatten()
+                .and_then(|_| {
+                    let id = value[4..]
+                        .replace("&quot;", "\"")
+                        .replace("&lt;", "<")
+                        .replace("&gt;", ">")
+                        .replace("&amp;", "&");
+                    urls.get(content_id(&id)).or_else(|| urls.get(content_id(&percent_decode(&id))))
+                });
+            out.push_str("=\"");
+            out.push_str(url.map_or(value, String::as_str));
+            rest = &quoted[end..];
+            if let Some(after) = rest.strip_prefix('"') {
+                out.push('"');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `%XX` escapes decoded (a malformed one stays as it is).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn read_detail(engine: &Engine, id: wire::ActivityId) -> Result<EmailActivityDetail> {
     let id = ActivityId::from(id);
     engine
         .read(move |c, _| {
@@ -297,7 +437,7 @@ pub(crate) fn write_new_file(dir: &std::path::Path, name: &str, bytes: &[u8]) ->
 /// Saves the original message as a `.eml` file in the Downloads folder ("Download .eml"); returns
 /// where.
 pub async fn export_email(engine: &Engine, id: wire::ActivityId) -> Result<String> {
-    let detail = get_email_activity(engine, id).await?;
+    let detail = read_detail(engine, id).await?;
     let raw = email_raw(engine, id).await?;
     let dir = export_dir(engine);
     let name = format!("{}.eml", safe_file_name(&detail.subject, &format!("email-{}", id.0)));
@@ -360,6 +500,30 @@ mod tests {
         }
         assert!(safe.contains("cid:logo@x"), "inline images stay: {safe}");
         assert!(safe.contains("https://contoso.com"), "ordinary links stay: {safe}");
+    }
+
+    #[test]
+    fn inline_images_take_the_place_of_their_cid_links_and_nothing_else_changes() {
+        let urls = BTreeMap::from([
+            ("logo@x".to_owned(), "data:image/png;base64,AAA=".to_owned()),
+            ("a@b".to_owned(), "data:image/gif;base64,BBB=".to_owned()),
+            ("q&r".to_owned(), "data:image/jpeg;base64,CCC=".to_owned()),
+        ]);
+        let html = sanitize_html(
+            r#"<p>src="cid:logo@x" as text</p><img src="cid:logo@x" alt="l"><img src="CID:a%40b"><img src="cid:<q&r>">
+<img src="cid:missing@x"><img alt="a > b" src="cid:logo@x"><img src="data:image/png;base64,DDD="><a href="cid:logo@x">link</a>"#,
+        );
+        let out = inline_images(&html, &urls);
+        assert!(out.contains(r#"<img src="data:image/png;base64,AAA=" alt="l">"#), "{out}");
+        assert!(out.contains(r#"<img src="data:image/gif;base64,BBB=">"#), "percent-encoded, any case: {out}");
+        assert!(out.contains(r#"<img src="data:image/jpeg;base64,CCC=">"#), "escaped, in brackets: {out}");
+        assert!(out.contains(r#"<img src="cid:missing@x">"#), "an id the email lacks stays: {out}");
+        assert!(out.contains(r#"<img alt="a &gt; b" src="data:image/png;base64,AAA=">"#), "after another value: {out}");
+        assert!(out.contains(r#"<img src="data:image/png;base64,DDD=">"#), "{out}");
+        assert!(out.contains(r#"href="cid:logo@x""#), "only src is replaced: {out}");
+        assert!(out.starts_with(r#"<p>src="cid:logo@x" as text</p>"#), "text is not a link: {out}");
+        assert_eq!(inline_images("no images", &urls), "no images");
+        assert_eq!(percent_decode("a%40b%2"), "a@b%2", "a malformed escape stays");
     }
 
     #[test]

@@ -685,14 +685,25 @@ fn parse_with(raw: &[u8], defer: bool) -> Result<ParsedEmail> {
 
 /// The content of attachment part `part_index` of a raw message (for downloads), or None.
 pub fn attachment_content(raw: &[u8], part_index: u32) -> Option<Vec<u8>> {
+    attachment_contents(raw, &[part_index]).pop().flatten()
+}
+
+/// The decoded contents of several MIME parts of one message, read in one parse; None for a
+/// part the message does not have.
+pub fn attachment_contents(raw: &[u8], part_indexes: &[u32]) -> Vec<Option<Vec<u8>>> {
     let fixed = legacy_header_bytes(raw);
     let raw: &[u8] = &fixed;
-    let msg = mime(raw)?;
-    let p = msg.parts.get(part_index as usize)?;
-    match &p.body {
-        PartType::Message(_) => raw.get(p.offset_body as usize..p.offset_end as usize).map(<[u8]>::to_vec),
-        _ => Some(p.contents().to_vec()),
-    }
+    let Some(msg) = mime(raw) else { return vec![None; part_indexes.len()] };
+    part_indexes
+        .iter()
+        .map(|&i| {
+            let p = msg.parts.get(i as usize)?;
+            match &p.body {
+                PartType::Message(_) => raw.get(p.offset_body as usize..p.offset_end as usize).map(<[u8]>::to_vec),
+                _ => Some(p.contents().to_vec()),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
