@@ -156,11 +156,17 @@ pub async fn inbox_subjects(servers: &MailServers, user: &str, pass: &str) -> Ve
     subjects
 }
 
-/// Waits (up to 10 s) until a message with `subject` is in the user's Inbox; mail goes through
+/// Waits (up to 30 s) until a message with `subject` is in the user's Inbox; mail goes through
 /// Postfix's queue to Dovecot, so it arrives a moment after the server accepted it.
 pub async fn wait_for_subject(servers: &MailServers, user: &str, password: &str, subject: &str) -> bool {
-    for _ in 0..100 {
-        if inbox_subjects(servers, user, password).await.iter().any(|s| s == subject) {
+    wait_for_subjects(servers, user, password, subject, 1).await
+}
+
+/// Waits (up to 30 s) until the user's Inbox holds `count` messages with `subject` (or more).
+pub async fn wait_for_subjects(servers: &MailServers, user: &str, password: &str, subject: &str, count: usize) -> bool {
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < std::time::Duration::from_secs(30) {
+        if inbox_subjects(servers, user, password).await.iter().filter(|s| *s == subject).count() >= count {
             return true;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;

@@ -8,6 +8,7 @@ use serversync::api::{
     self, ContactChanges, CorrelationMethod, CreateQueue, EmailActivityFilter, EmailEntity, FilteringMethod,
     ItemResult, MailboxId, ProfileChanges, ProfileId, RecordRef, SyncRequest, SyncScope,
 };
+use serversync::protocol::TEST_MESSAGE_SUBJECT;
 use serversync::secrets::Secret;
 use serversync::{Lang, Result};
 use serversync_tests::mail::{MailServers, append, deliver, folder_count, wait_for_subject};
@@ -102,7 +103,7 @@ async fn imap_mail_becomes_the_activities_the_rules_say() -> Result<()> {
     assert!(job.items.iter().all(|i| i.error_code.is_empty()), "{job:?}");
     // Test & Enable's own messages reach each Inbox; a first cycle takes them in.
     for (u, pw) in USERS {
-        assert!(wait_for_subject(&servers, u, pw, "Your mailbox is now connected to ServerSync").await);
+        assert!(wait_for_subject(&servers, u, pw, TEST_MESSAGE_SUBJECT).await);
     }
     sync(&e, all.clone(), false).await;
     let baseline = activities(&e).await.len();
@@ -327,7 +328,7 @@ async fn a_changed_uidvalidity_rescans_without_duplicates_and_a_failed_message_g
     let carol = mailbox(&e, p, "carol", "carol-pass", true).await;
     user_filter(&e, carol, FilteringMethod::AllEmail).await;
     test_and_enable(&e, vec![carol]).await;
-    assert!(wait_for_subject(&servers, "carol", "carol-pass", "Your mailbox is now connected to ServerSync").await);
+    assert!(wait_for_subject(&servers, "carol", "carol-pass", TEST_MESSAGE_SUBJECT).await);
     for i in 0..5 {
         let m =
             msg("a@example.org", "carol@localhost", "", &format!("Rescan {i}"), &format!("r{i}@example.org"), "", "x");
@@ -382,7 +383,7 @@ async fn pop3_deletes_only_tracked_messages_of_queue_mailboxes_after_they_are_co
     let job = test_and_enable(&e, vec![support, sales, carol]).await;
     assert!(job.items.iter().all(|i| i.error_code.is_empty()), "{job:?}");
     for (u, pw) in [("support", "support-pass"), ("sales", "sales-pass"), ("carol", "carol-pass")] {
-        assert!(wait_for_subject(&servers, u, pw, "Your mailbox is now connected to ServerSync").await);
+        assert!(wait_for_subject(&servers, u, pw, TEST_MESSAGE_SUBJECT).await);
     }
     for (i, to) in ["support@localhost", "sales@localhost", "carol@localhost"].iter().enumerate() {
         for k in 0..2 {
@@ -422,7 +423,7 @@ async fn a_cycle_capped_at_n_messages_leaves_the_rest_for_the_next_one() -> Resu
     let carol = mailbox(&e, p, "carol", "carol-pass", true).await;
     user_filter(&e, carol, FilteringMethod::AllEmail).await;
     test_and_enable(&e, vec![carol]).await;
-    assert!(wait_for_subject(&servers, "carol", "carol-pass", "Your mailbox is now connected to ServerSync").await);
+    assert!(wait_for_subject(&servers, "carol", "carol-pass", TEST_MESSAGE_SUBJECT).await);
     for i in 0..4 {
         let m =
             msg("a@example.org", "carol@localhost", "", &format!("Capped {i}"), &format!("c{i}@example.org"), "", "x");

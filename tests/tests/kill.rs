@@ -5,6 +5,7 @@
 //! killed at least 20 times while it sends 1,000 emails: none is lost, and every email that
 //! reaches its recipient twice is one the engine counted as a possible duplicate.
 
+use serversync::protocol::TEST_MESSAGE_SUBJECT;
 use serversync_tests::mail::{MailServers, deliver_many, inbox_subjects, wait_for_subject};
 use serversync_tests::{cli_json, cli_profile, serversync_bin};
 use std::collections::BTreeSet;
@@ -192,12 +193,7 @@ fn imap_import_killed_20_times_ends_with_every_message_once() {
     let data = dir.path();
     let mailbox = setup(data, &servers, false, "kill", "kill-pass");
     let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
-    assert!(rt.block_on(wait_for_subject(
-        &servers,
-        "kill",
-        "kill-pass",
-        "Your mailbox is now connected to ServerSync"
-    )));
+    assert!(rt.block_on(wait_for_subject(&servers, "kill", "kill-pass", TEST_MESSAGE_SUBJECT)));
     let messages: Vec<Vec<u8>> = (0..MESSAGES).map(|i| message(i, "kill@localhost")).collect();
     deliver_many(&servers, "sender@example.org", &["kill@localhost"], messages.iter().map(Vec::as_slice));
     // Cycles of at most 200 messages (as a scheduler caps them): each commits several batches'
@@ -212,12 +208,7 @@ fn pop3_import_killed_20_times_deletes_nothing_before_it_is_committed() {
     let data = dir.path();
     let mailbox = setup(data, &servers, true, "killq", "killq-pass");
     let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
-    assert!(rt.block_on(wait_for_subject(
-        &servers,
-        "killq",
-        "killq-pass",
-        "Your mailbox is now connected to ServerSync"
-    )));
+    assert!(rt.block_on(wait_for_subject(&servers, "killq", "killq-pass", TEST_MESSAGE_SUBJECT)));
     let messages: Vec<Vec<u8>> = (0..MESSAGES).map(|i| message(i, "killq@localhost")).collect();
     deliver_many(&servers, "sender@example.org", &["killq@localhost"], messages.iter().map(Vec::as_slice));
     let all: BTreeSet<String> = (0..MESSAGES).map(|i| format!("<kill-{i:04}@example.org>")).collect();

@@ -10,10 +10,11 @@ use serversync::api::{
     TestStatus, Workload,
 };
 use serversync::clock::Clock;
+use serversync::protocol::TEST_MESSAGE_SUBJECT;
 use serversync::secrets::Secret;
 use serversync::{Engine, Result};
 use serversync_tests::fixed_engine;
-use serversync_tests::mail::{MailServers, deliver, silent_server};
+use serversync_tests::mail::{MailServers, deliver, silent_server, wait_for_subjects};
 use serversync_tests::proxy::{Fault, FaultProxy};
 use serversync_tests::setup::{Sides, mailbox, ok, profile, test_and_enable, user_filter, within};
 
@@ -71,6 +72,8 @@ async fn a_pass_runs_what_is_due_schedules_the_next_run_and_sends_a_new_email_at
     let bob = mailbox(&e, p, "bob", "bob-pass", true).await;
     user_filter(&e, alice, FilteringMethod::AllEmail).await;
     test_and_enable(&e, vec![alice, bob]).await;
+    // Test & Enable's message goes through Postfix's queue: it is counted below once it is there.
+    assert!(wait_for_subjects(&servers, "alice", "alice-pass", TEST_MESSAGE_SUBJECT, 1).await);
     for n in 0..3 {
         deliver(&servers, "ext@localhost", &["alice@localhost"], &message(n));
     }
@@ -191,6 +194,8 @@ async fn a_wrong_password_disables_that_mailbox_with_its_alert_and_the_others_go
     user_filter(&e, alice, FilteringMethod::AllEmail).await;
     user_filter(&e, bob, FilteringMethod::AllEmail).await;
     test_and_enable(&e, vec![alice, bob]).await;
+    assert!(wait_for_subjects(&servers, "bob", "bob-pass", TEST_MESSAGE_SUBJECT, 1).await);
+    assert!(wait_for_subjects(&servers, "alice", "alice-pass", TEST_MESSAGE_SUBJECT, 1).await);
     ok(api::set_mailbox_credentials(&e, alice, "alice".into(), Secret::new("not-the-password")).await);
     deliver(&servers, "ext@localhost", &["alice@localhost", "bob@localhost"], &message(7));
 
@@ -232,6 +237,7 @@ async fn a_wrong_password_disables_that_mailbox_with_its_alert_and_the_others_go
     // Test & Enable with the right password brings it back, at once.
     ok(api::set_mailbox_credentials(&e, alice, "alice".into(), Secret::new("alice-pass")).await);
     test_and_enable(&e, vec![alice]).await;
+    assert!(wait_for_subjects(&servers, "alice", "alice-pass", TEST_MESSAGE_SUBJECT, 2).await);
     let ends = pass(&e).await;
     let a_in = of(&ends, alice, W::Incoming).unwrap_or_else(|| panic!("alice runs again after Test & Enable"));
     assert_eq!(
