@@ -11,7 +11,7 @@ import { createConnection } from "node:net";
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { APP, CLI, ROOT, openApp, shot as saveShot } from "./session.mjs";
+import { APP, CLI, ROOT, openApp, shot as saveShot, waitForSubject } from "./session.mjs";
 
 const DATA = mkdtempSync(join(tmpdir(), "serversync-e2e-incoming-"));
 const SERVERS = mkdtempSync(join(tmpdir(), "serversync-e2e-incoming-servers-"));
@@ -118,6 +118,10 @@ before(async () => {
   cli(["mailbox", "set-credentials", mailboxId, "--user-name", "nancy", "--password-stdin"], "nancy-pass");
   cli(["mailbox", "approve", mailboxId]);
   cli(["mailbox", "test-enable", mailboxId]);
+  // Test & Enable's own message goes through Postfix's queue; the pages below count it.
+  const connected = "Your mailbox is now connected to ServerSync";
+  const subjects = await waitForSubject(ports, "nancy", "nancy-pass", (s) => s === connected);
+  assert.ok(subjects.includes(connected), `the test message did not reach nancy: ${subjects}`);
   await deliver([
     `From: Yui Nakamura <yui@fabrikam.com>\nTo: nancy@localhost\nSubject: Order status\nMessage-ID: <order-e2e@fabrikam.com>\n\nBonjour Nancy, où en est ma commande ?\n`,
     HOSTILE(httpPort),

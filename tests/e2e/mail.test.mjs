@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { APP, CLI, ROOT, openApp, shot as saveShot } from "./session.mjs";
+import { APP, CLI, ROOT, inboxSubjects, openApp, shot as saveShot, waitForSubject } from "./session.mjs";
 
 const DATA = mkdtempSync(join(tmpdir(), "serversync-e2e-mail-"));
 const SERVERS = mkdtempSync(join(tmpdir(), "serversync-e2e-servers-"));
@@ -33,23 +33,6 @@ function cli(args, input) {
 }
 
 const shot = (name) => saveShot(browser, name);
-
-/** The subjects in a user's Inbox, read over IMAPS with the servers' CA (Python's imaplib). */
-function inboxSubjects(user, password) {
-  const script = `
-import imaplib, ssl, sys, email
-ctx = ssl.create_default_context(cafile=sys.argv[2])
-m = imaplib.IMAP4_SSL("localhost", int(sys.argv[1]), ssl_context=ctx)
-m.login(sys.argv[3], sys.argv[4])
-m.select("INBOX", readonly=True)
-typ, data = m.search(None, "ALL")
-for n in data[0].split():
-    typ, msg = m.fetch(n, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
-    print(email.message_from_bytes(msg[0][1])["Subject"])
-m.logout()
-`;
-  return execFileSync("python3", ["-c", script, String(ports.IMAPS_PORT), ports.CA_FILE, user, password]).toString().split("\n").filter(Boolean);
-}
 
 before(async () => {
   assert.ok(existsSync(APP), `${APP} is missing: build it first`);
@@ -142,14 +125,10 @@ test("Test & Enable of five mailboxes enables exactly the two good ones and tell
   await shot("test-enable-real-servers");
 
   for (const [user, password] of [["alice", "alice-pass"], ["bob", "bob-pass"]]) {
-    let subjects = [];
-    for (let i = 0; i < 50 && !subjects.includes(SUBJECT); i++) {
-      subjects = inboxSubjects(user, password);
-      if (!subjects.includes(SUBJECT)) await new Promise((r) => setTimeout(r, 200));
-    }
+    const subjects = await waitForSubject(ports, user, password, (s) => s === SUBJECT);
     assert.ok(subjects.includes(SUBJECT), `the test message did not reach ${user}: ${subjects}`);
   }
-  assert.deepEqual(inboxSubjects("dave", "dave-pass"), [], "a mailbox that failed was sent nothing");
+  assert.deepEqual(inboxSubjects(ports, "dave", "dave-pass"), [], "a mailbox that failed was sent nothing");
 });
 
 test("the untrusted profile shows its alert, and Test Connection shows where and why it fails", async () => {

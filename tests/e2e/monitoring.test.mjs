@@ -12,7 +12,7 @@ import { createConnection } from "node:net";
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { APP, CLI, ROOT, openApp, shot as saveShot } from "./session.mjs";
+import { APP, CLI, ROOT, openApp, shot as saveShot, waitForSubject } from "./session.mjs";
 
 const DATA = mkdtempSync(join(tmpdir(), "serversync-e2e-monitoring-"));
 const SERVERS = mkdtempSync(join(tmpdir(), "serversync-e2e-monitoring-servers-"));
@@ -68,24 +68,6 @@ function deliver(to, messages) {
     sock.on("end", resolve);
     sock.on("error", reject);
   });
-}
-
-/** The subjects in a user's Inbox, read over IMAPS with the servers' CA (Python's imaplib). */
-function inboxSubjects(user, password) {
-  const script = `
-import imaplib, ssl, sys, email
-from email.header import decode_header, make_header
-ctx = ssl.create_default_context(cafile=sys.argv[2])
-m = imaplib.IMAP4_SSL("localhost", int(sys.argv[1]), ssl_context=ctx)
-m.login(sys.argv[3], sys.argv[4])
-m.select("INBOX", readonly=True)
-typ, data = m.search(None, "ALL")
-for n in data[0].split():
-    typ, msg = m.fetch(n, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
-    print(str(make_header(decode_header(email.message_from_bytes(msg[0][1])["Subject"] or ""))))
-m.logout()
-`;
-  return execFileSync("python3", ["-c", script, String(ports.IMAPS_PORT), ports.CA_FILE, user, password]).toString().split("\n").filter(Boolean);
 }
 
 /** The incoming email activities the engine tracked, read back through the command line. */
@@ -281,11 +263,7 @@ test("an email written in the window waits in the Outbox until its Send Later ti
   const sentOn = Date.parse(cli(["email", "show", id]).sent_on);
   assert.ok(sentOn >= Date.parse(later.iso) - 1000, `sent at ${new Date(sentOn).toISOString()}, before its Send Later time ${later.iso}`);
   const arrived = (list) => list.some((s) => s.startsWith(SUBJECT));
-  let subjects = [];
-  for (let i = 0; i < 50 && !arrived(subjects); i++) {
-    subjects = inboxSubjects("olga", "olga-pass");
-    if (!arrived(subjects)) await new Promise((r) => setTimeout(r, 200));
-  }
+  const subjects = await waitForSubject(ports, "olga", "olga-pass", (s) => s.startsWith(SUBJECT));
   assert.ok(arrived(subjects), `the email did not reach Olga: ${subjects}`);
 
   // The dashboard counts it as sent.

@@ -1,6 +1,6 @@
 // One desktop-app session for an end-to-end test file: tauri-driver (which starts
 // WebKitWebDriver) and the real ServerSync window on a data directory of the test's own.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, openSync, readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { remote } from "webdriverio";
@@ -110,4 +110,36 @@ export async function shot(browser, name) {
       document.getElementById("screenshot-repaint")?.remove();
     });
   }
+}
+
+/** The subjects in a user's Inbox on the loopback servers (`ports` from their ports.json), read
+ * over IMAPS with the servers' CA (Python's imaplib), encoded words decoded. */
+export function inboxSubjects(ports, user, password) {
+  const script = `
+import imaplib, ssl, sys, email
+from email.header import decode_header, make_header
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+m = imaplib.IMAP4_SSL("localhost", int(sys.argv[1]), ssl_context=ctx)
+m.login(sys.argv[3], sys.argv[4])
+m.select("INBOX", readonly=True)
+typ, data = m.search(None, "ALL")
+for n in data[0].split():
+    typ, msg = m.fetch(n, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    print(str(make_header(decode_header(email.message_from_bytes(msg[0][1])["Subject"] or ""))))
+m.logout()
+`;
+  return execFileSync("python3", ["-c", script, String(ports.IMAPS_PORT), ports.CA_FILE, user, password]).toString().split("\n").filter(Boolean);
+}
+
+/** Waits (up to 30 s) until a subject of the user's Inbox matches `wanted`: mail sent over SMTP
+ * goes through Postfix's queue, so it arrives a moment after the server accepted it. Returns the
+ * subjects last read. */
+export async function waitForSubject(ports, user, password, wanted) {
+  const deadline = Date.now() + 30_000;
+  let subjects = inboxSubjects(ports, user, password);
+  while (!subjects.some(wanted) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    subjects = inboxSubjects(ports, user, password);
+  }
+  return subjects;
 }

@@ -373,7 +373,7 @@ fn ctrl_c_cancels_the_mailboxes_not_yet_tested() {
             "--set",
             &outp,
             "--set",
-            "timeout_seconds=2",
+            "timeout_seconds=5",
             "--set",
             "max_concurrent_connections=1",
         ],
@@ -395,7 +395,22 @@ fn ctrl_c_cancels_the_mailboxes_not_yet_tested() {
     cmd.arg("--data-dir").arg(data).args(["--json", "mailbox", "test-enable"]).args(&ids);
     cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap_or_else(|e| panic!("{e}"));
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    // Interrupted while the first mailbox is being tested (as its job says), however slowly the
+    // command started.
+    let db = data.join(serversync::DATABASE_FILE);
+    let testing = || {
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| {
+                c.query_row("SELECT count(*) FROM async_job_item WHERE state = 'testing'", [], |r| r.get::<_, i64>(0))
+            })
+            .unwrap_or(0)
+            > 0
+    };
+    let t0 = std::time::Instant::now();
+    while !testing() && t0.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(testing(), "a mailbox is being tested");
     let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status();
     assert!(kill.is_ok_and(|s| s.success()));
     let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
@@ -477,7 +492,7 @@ fn a_dry_run_lists_what_would_be_tracked_and_why_and_writes_nothing() {
 
 #[test]
 fn an_email_written_with_the_command_is_sent_with_its_attachment() {
-    use serversync_tests::mail::{MailServers, inbox_subjects};
+    use serversync_tests::mail::{MailServers, inbox_subjects, wait_for_subject};
     let servers = MailServers::start(&[("alice", "alice-pass"), ("ext", "ext-pass")]);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let data = dir.path().join("data");
@@ -533,15 +548,11 @@ fn an_email_written_with_the_command_is_sent_with_its_attachment() {
     let outbox = cli_json(&data, &["email", "outbox"], None);
     assert_eq!(outbox.as_array().map(Vec::len), Some(0), "nothing left in the outbox");
     let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
-    let mut got = Vec::new();
-    for _ in 0..100 {
-        got = rt.block_on(inbox_subjects(&servers, "ext", "ext-pass"));
-        if got.contains(&subject) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    assert!(got.contains(&subject), "{got:?}");
+    assert!(
+        rt.block_on(wait_for_subject(&servers, "ext", "ext-pass", &subject)),
+        "{:?}",
+        rt.block_on(inbox_subjects(&servers, "ext", "ext-pass"))
+    );
     // Nonsense: an unknown record, a blocked attachment.
     let out = run_cli(&data, &["email", "send", "--from", &mailbox, "--to", "contact:999", "--subject", "x"], None);
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));

@@ -265,7 +265,7 @@ fn received(servers: &MailServers, user: &str) -> BTreeMap<String, usize> {
 /// Waits up to 20 s for every one of `ids` to be in the user's Maildir, then a moment more for
 /// a second copy to show; returns the counts.
 async fn wait_received(servers: &MailServers, user: &str, ids: &[String]) -> BTreeMap<String, usize> {
-    for _ in 0..200 {
+    for _ in 0..300 {
         let got = received(servers, user);
         if ids.iter().all(|id| got.contains_key(id)) {
             tokio::time::sleep(std::time::Duration::from_secs(2)).await;

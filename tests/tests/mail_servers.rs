@@ -231,7 +231,7 @@ async fn a_server_that_never_answers_times_out_within_the_profile_limit_and_the_
     let s = item(&job, stuck);
     assert_eq!((s.state, s.error_code.as_str()), (JobItemState::Failure, "mail.timeout"), "{s:?}");
     assert_eq!(s.error_params.get("seconds").map(String::as_str), Some("2"));
-    assert!(took < Duration::from_secs(u64::from(limit) * 3 + 5), "the timeout took {took:?}");
+    assert!(took < Duration::from_secs(u64::from(limit) * 3 + 15), "the timeout took {took:?}");
     assert_eq!(item(&job, fine).state, JobItemState::Success, "the job went on with the other mailbox");
     // A timeout is transient: a warning, counted towards automatic disabling.
     let a = alerts(&e, stuck).await;

@@ -11,7 +11,7 @@ use serversync::api::{
 use serversync::{Lang, Result};
 use serversync_tests::mail::{MailServers, deliver, folder_count, inbox_subjects, wait_for_subject};
 use serversync_tests::memory_engine;
-use serversync_tests::setup::{Sides, mailbox, ok, profile, test_and_enable, user_filter};
+use serversync_tests::setup::{Sides, mailbox, ok, profile, test_and_enable, user_filter, within};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -133,6 +133,9 @@ In-Reply-To: {}\r\nReferences: {}\r\n\r\nMerci, c'est parfait.\r\n",
     left_sending(&db, first.id);
     let unsent = ok(api::send_email(&e, email(alice, to("ext@localhost"), "Never left")).await);
     left_sending(&db, unsent.id);
+    // The five sent above all reach the Inbox (through Postfix's queue) before it is counted.
+    let arrived = within(30, || async { inbox_subjects(&servers, "ext", "ext-pass").await.len() >= 5 }).await;
+    assert!(arrived.is_some(), "the five reached the recipient");
     let before = inbox_subjects(&servers, "ext", "ext-pass").await.len();
     let r = send_now(&e, alice).await;
     assert_eq!((r.found_sent, r.sent, r.possible_duplicates), (1, 1, 1), "{r:?}");

@@ -108,6 +108,11 @@ async fn a_pass_runs_what_is_due_schedules_the_next_run_and_sends_a_new_email_at
     assert_eq!(a_out.items, 1, "the Send Later email left at its time: {ends:?}");
     assert_eq!(ok(api::get_email_activity(&e, later.id).await).status, api::EmailStatus::Sent);
 
+    // Bob's copies of the two go through Postfix's queue: the next pass tracks them once there.
+    for id in [sent.id, later.id] {
+        let subject = ok(api::get_email_activity(&e, id).await).subject;
+        assert!(wait_for_subjects(&servers, "bob", "bob-pass", &subject, 1).await, "{subject} reached bob");
+    }
     clock.set(t0 + Duration::minutes(5));
     let ends = pass(&e).await;
     assert_eq!(
@@ -259,9 +264,14 @@ async fn transient_failures_count_success_resets_them_and_the_tenth_disables() -
     test_and_enable(&e, vec![alice]).await;
     let good_port = servers.port("IMAPS_PORT");
     let hung = silent_server().await;
-    let point_at =
-        |port: u16| ProfileChanges { incoming_port: Some(Some(port)), timeout_seconds: Some(1), ..Default::default() };
-    ok(api::update_profile(&e, p, point_at(hung)).await);
+    // A short timeout where the server hangs (each cycle waits it out); a roomy one where the
+    // real server must answer under load.
+    let point_at = |port: u16, timeout: u32| ProfileChanges {
+        incoming_port: Some(Some(port)),
+        timeout_seconds: Some(timeout),
+        ..Default::default()
+    };
+    ok(api::update_profile(&e, p, point_at(hung, 1)).await);
 
     let mut now = clock.now();
     for n in 1..=3u32 {
@@ -284,12 +294,12 @@ async fn transient_failures_count_success_resets_them_and_the_tenth_disables() -
         "its only mailbox failing is more than half of the profile's: {profile_alerts:?}"
     );
 
-    ok(api::update_profile(&e, p, point_at(good_port)).await);
+    ok(api::update_profile(&e, p, point_at(good_port, 10)).await);
     let ends = pass(&e).await;
     assert!(of(&ends, alice, W::Incoming).is_some_and(|c| c.error_code.is_none()), "{ends:?}");
     assert_eq!(schedule(&e, alice, Workload::Incoming).await.transient_failures, 0, "success resets the count");
 
-    ok(api::update_profile(&e, p, point_at(hung)).await);
+    ok(api::update_profile(&e, p, point_at(hung, 1)).await);
     now += Duration::minutes(5);
     clock.set(now);
     for n in 1..=10u32 {
@@ -334,9 +344,9 @@ async fn the_running_scheduler_is_pushed_new_mail_through_idle_and_polls_when_th
         within(20, || async { schedule(&e, alice, Workload::Incoming).await.last_completed_on.is_some() }).await;
     assert!(first.is_some(), "the first cycle ran at once");
     deliver(&servers, "ext@localhost", &["alice@localhost"], &message(42));
-    let took = within(20, || async { tracked(&e, "Order 42").await == 1 }).await;
-    let took = took.unwrap_or_else(|| panic!("the pushed message was not tracked within 20 s (the poll is 5 minutes)"));
-    assert!(took < std::time::Duration::from_secs(10), "pushed, not polled: {took:?}");
+    // Within a minute: pushed, since the poll is 5 minutes away.
+    let took = within(60, || async { tracked(&e, "Order 42").await == 1 }).await;
+    assert!(took.is_some(), "the pushed message was not tracked within 60 s (the poll is 5 minutes)");
     let status = ok(api::scheduler_status(&e).await);
     assert!(status.running && status.cycles >= 2, "{status:?}");
 

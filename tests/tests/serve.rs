@@ -6,9 +6,10 @@
 //! processes on one database share fifty mailboxes without ever handling a message twice.
 
 use serversync::api::{self, CorrelationMethod, EmailActivityFilter, EmailStatus, MailboxId, Recipient, SendEmail};
+use serversync::protocol::TEST_MESSAGE_SUBJECT;
 use serversync::secrets::Secret;
 use serversync::{Engine, EngineConfig};
-use serversync_tests::mail::{MailServers, deliver, deliver_many, folder_count, inbox_subjects};
+use serversync_tests::mail::{MailServers, deliver, deliver_many, folder_count, inbox_subjects, wait_for_subject};
 use serversync_tests::setup::{ok, within};
 use serversync_tests::{Serve, cli_json, cli_profile};
 use std::path::Path;
@@ -117,6 +118,11 @@ async fn serve_tracks_sends_correlates_and_disables_a_wrong_password_while_the_o
         );
     }
     eprintln!("the fifty emails were Sent within {:.1} s", t0.elapsed().as_secs_f64());
+    // Sent: the server accepted them; they reach the Inbox through Postfix's queue.
+    let offers = || async {
+        inbox_subjects(&servers, "ext", "ext-pass").await.iter().filter(|s| s.starts_with("Offer ")).count()
+    };
+    wait_until("the fifty reach the recipient", 60, || async { offers().await >= 50 }).await;
     let got = inbox_subjects(&servers, "ext", "ext-pass").await;
     assert_eq!(got.iter().filter(|s| s.starts_with("Offer ")).count(), 50, "each reached the recipient once: {got:?}");
     for n in names {
@@ -178,6 +184,10 @@ async fn two_serve_processes_share_fifty_mailboxes_and_never_handle_a_message_tw
     let mut args = vec!["mailbox", "test-enable"];
     args.extend(ids.iter().map(String::as_str));
     cli_json(&data, &args, None);
+    // Each mailbox's Test & Enable message goes through Postfix's queue: it is counted below.
+    for n in &names {
+        assert!(wait_for_subject(&servers, n, "shared-pass", TEST_MESSAGE_SUBJECT).await, "{n}'s test message");
+    }
     for n in &names {
         let messages: Vec<Vec<u8>> =
             (0..PER_MAILBOX).map(|i| message(n, &format!("Share {n} {i:02}"), &format!("share-{n}-{i}"), "")).collect();
@@ -193,8 +203,17 @@ async fn two_serve_processes_share_fifty_mailboxes_and_never_handle_a_message_tw
         ok(api::list_email_activities(&e, filter, 0, 1).await).total as usize == want
     })
     .await;
-    // Let the cycles that are still running end, then stop both.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Let the cycles that tracked them record their ends, then stop both.
+    let handled = || {
+        rusqlite::Connection::open(data.join(serversync::DATABASE_FILE))
+            .and_then(|c| {
+                c.query_row("SELECT coalesce(sum(items), 0) FROM sync_run WHERE workload = 'incoming'", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .unwrap_or_default() as usize
+    };
+    wait_until("the cycles record their ends", 60, || async { handled() >= want + MAILBOXES }).await;
     assert_eq!(a.terminate(Duration::from_secs(30)), Some(0));
     assert_eq!(b.terminate(Duration::from_secs(30)), Some(0));
     e.close().await.unwrap_or_else(|e| panic!("{e}"));
