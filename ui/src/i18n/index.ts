@@ -156,7 +156,9 @@ export function formatSize(bytes: number, locale: string = lang()): string {
     v /= 1024;
     i++;
   }
-  return new Intl.NumberFormat(locale, { style: "unit", unit: SIZE_UNITS[i], unitDisplay: "short", maximumFractionDigits: i === 0 ? 0 : 1 }).format(v);
+  // Bytes in words, since their short form does not take the plural ("415 byte"); the larger
+  // units by their symbols (kB, MB).
+  return new Intl.NumberFormat(locale, { style: "unit", unit: SIZE_UNITS[i], unitDisplay: i === 0 ? "long" : "short", maximumFractionDigits: i === 0 ? 0 : 1 }).format(v);
 }
 
 const RELATIVE_UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
