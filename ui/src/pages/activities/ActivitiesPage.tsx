@@ -98,7 +98,7 @@ export function ActivitiesPage(props: { onOpenRecord?: (r: RecordRef) => void })
           <h2 class="page-title">{t("nav.activities")}</h2>
           <label class="inline">
             <span class="sr-only">{t("activity.search")}</span>
-            <input type="search" data-testid="activity-search" placeholder={t("activity.search")} value={searchBox.text()}
+            <input type="search" data-testid="activity-search" placeholder={t("activity.search")} size={Math.max(20, t("activity.search").length + 2)} value={searchBox.text()}
               onInput={(e) => searchBox.input(e.currentTarget.value)}
               onKeyDown={(e) => { if (e.key === "Enter") searchBox.now(e.currentTarget.value); }} />
           </label>
