@@ -155,7 +155,7 @@ const INLINE_IMAGE_TYPES: [&str; 5] = ["image/png", "image/jpeg", "image/gif", "
 /// that shows the body loads nothing else). A message that cannot be read back keeps its links:
 /// the body still shows, without those images.
 async fn with_inline_images(engine: &Engine, mut detail: EmailActivityDetail) -> EmailActivityDetail {
-    if !detail.body_html_safe.to_ascii_lowercase().contains("cid:") {
+    if !detail.body_html_safe.as_bytes().windows(4).any(|w| w.eq_ignore_ascii_case(b"cid:")) {
         return detail;
     }
     let mut budget = INLINE_IMAGES_MAX_BYTES;
