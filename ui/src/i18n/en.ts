@@ -52,6 +52,7 @@ export const en = {
   "profile.new.imap_smtp": "IMAP/SMTP Server",
   "profile.new.pop3_smtp": "POP3/SMTP Server",
   "profile.empty.title": "No active email server profile",
+  "profile.deleteConfirm": "Delete the profile {name}? Its mailboxes are left without a profile and stop synchronizing until they get another one; its passwords are removed from the keychain.",
   "profile.empty.text": "An email server profile holds the connection settings and credentials that mailboxes use to reach Exchange Online, Exchange Server, or an IMAP or POP3 server with SMTP.",
   "profile.empty.newFor": "New profile for",
   "profile.section.general": "General",
@@ -295,6 +296,8 @@ export const en = {
   "alerts.firstSeen": "First seen",
   "alerts.total.one": "{count} alert",
   "alerts.total.other": "{count} alerts",
+  "alerts.deleteConfirm.one": "Delete the {count} alert shown?",
+  "alerts.deleteConfirm.other": "Delete the {count} alerts shown?",
 
   // Email Activities, Contacts, Accounts, Leads, and incoming synchronization.
   "nav.sales": "Sales",

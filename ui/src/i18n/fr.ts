@@ -48,6 +48,7 @@ export const fr: Dict = {
   "profile.new.imap_smtp": "Serveur IMAP/SMTP",
   "profile.new.pop3_smtp": "Serveur POP3/SMTP",
   "profile.empty.title": "Aucun profil de serveur de messagerie actif",
+  "profile.deleteConfirm": "Supprimer le profil {name} ? Ses boîtes aux lettres restent sans profil et ne se synchronisent plus jusqu'à ce qu'elles en reçoivent un autre ; ses mots de passe sont retirés du trousseau.",
   "profile.empty.text": "Un profil de serveur de messagerie contient les paramètres de connexion et les informations d'identification qu'utilisent les boîtes aux lettres pour joindre Exchange Online, Exchange Server ou un serveur IMAP ou POP3 avec SMTP.",
   "profile.empty.newFor": "Nouveau profil pour",
   "profile.section.general": "Général",
@@ -283,6 +284,8 @@ export const fr: Dict = {
   "alerts.firstSeen": "Première occurrence",
   "alerts.total.one": "{count} alerte",
   "alerts.total.other": "{count} alertes",
+  "alerts.deleteConfirm.one": "Supprimer l'alerte affichée ({count}) ?",
+  "alerts.deleteConfirm.other": "Supprimer les {count} alertes affichées ?",
 
   // Email Activities, Contacts, Accounts, Leads, and incoming synchronization.
   "nav.sales": "Ventes",

@@ -48,6 +48,7 @@ export const ja: Dict = {
   "profile.new.imap_smtp": "IMAP/SMTP サーバー",
   "profile.new.pop3_smtp": "POP3/SMTP サーバー",
   "profile.empty.title": "有効な電子メール サーバー プロファイルがありません",
+  "profile.deleteConfirm": "プロファイル {name} を削除しますか? そのメールボックスはプロファイルがなくなり、別のプロファイルが設定されるまで同期されません。パスワードはキーチェーンから削除されます。",
   "profile.empty.text": "電子メール サーバー プロファイルには、メールボックスが Exchange Online、Exchange Server、または SMTP を併用する IMAP/POP3 サーバーに接続するための接続設定と資格情報が含まれます。",
   "profile.empty.newFor": "新しいプロファイルの種類",
   "profile.section.general": "全般",
@@ -283,6 +284,8 @@ export const ja: Dict = {
   "alerts.firstSeen": "初回発生日時",
   "alerts.total.one": "{count} 件の警告",
   "alerts.total.other": "{count} 件の警告",
+  "alerts.deleteConfirm.one": "表示されている {count} 件の警告を削除しますか?",
+  "alerts.deleteConfirm.other": "表示されている {count} 件の警告を削除しますか?",
 
   // Email Activities, Contacts, Accounts, Leads, and incoming synchronization.
   "nav.sales": "営業",

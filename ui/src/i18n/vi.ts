@@ -48,6 +48,7 @@ export const vi: Dict = {
   "profile.new.imap_smtp": "Máy chủ IMAP/SMTP",
   "profile.new.pop3_smtp": "Máy chủ POP3/SMTP",
   "profile.empty.title": "Chưa có cấu hình máy chủ email nào đang hoạt động",
+  "profile.deleteConfirm": "Xóa cấu hình {name}? Các hộp thư của nó sẽ không còn cấu hình và ngừng đồng bộ cho đến khi được gán cấu hình khác; mật khẩu của nó sẽ bị xóa khỏi chuỗi khóa.",
   "profile.empty.text": "Cấu hình máy chủ email chứa các thiết đặt kết nối và thông tin xác thực mà hộp thư dùng để kết nối tới Exchange Online, Exchange Server hoặc máy chủ IMAP hay POP3 kèm SMTP.",
   "profile.empty.newFor": "Cấu hình mới cho",
   "profile.section.general": "Chung",
@@ -283,6 +284,8 @@ export const vi: Dict = {
   "alerts.firstSeen": "Lần đầu xuất hiện",
   "alerts.total.one": "{count} cảnh báo",
   "alerts.total.other": "{count} cảnh báo",
+  "alerts.deleteConfirm.one": "Xóa {count} cảnh báo đang hiển thị?",
+  "alerts.deleteConfirm.other": "Xóa {count} cảnh báo đang hiển thị?",
 
   // Email Activities, Contacts, Accounts, Leads, and incoming synchronization.
   "nav.sales": "Bán hàng",

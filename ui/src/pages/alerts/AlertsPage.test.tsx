@@ -105,6 +105,16 @@ describe("the Alerts wall", () => {
     render(() => <AlertsPage />);
     await waitFor(() => expect(shownRows().length).toBeGreaterThan(0));
     fireEvent.click(screen.getByTestId("alerts-delete"));
+    // First a confirmation that says how many, on Cancel: Cancel deletes nothing.
+    const confirm = await screen.findByTestId("dialog-delete-alerts");
+    expect(confirm.getAttribute("role")).toBe("alertdialog");
+    expect(confirm.textContent).toContain("Delete the 5,000 alerts shown?");
+    await waitFor(() => expect(document.activeElement?.textContent).toBe("Cancel"));
+    fireEvent.click(document.activeElement!);
+    expect(screen.queryByTestId("dialog-delete-alerts")).toBeNull();
+    expect(calls.some((c) => c.cmd === "delete_alerts")).toBe(false);
+    fireEvent.click(screen.getByTestId("alerts-delete"));
+    fireEvent.click((await screen.findByTestId("dialog-delete-alerts")).querySelector('[data-testid="dialog-ok"]')!);
     await waitFor(() => expect(screen.getByTestId("alerts-count").textContent).toBe("0 alerts"));
     expect(calls.find((c) => c.cmd === "delete_alerts")!.args).toEqual({ filter: { level: null, profile_id: null, mailbox_id: null } });
     expect(screen.getByTestId("alerts-grid-empty")).toBeTruthy();

@@ -3,7 +3,7 @@
 // the server answered) under the grid.
 import { For, Show, createEffect, createResource, createSignal, on } from "solid-js";
 import { api, call, idFrom, type Alert, type AlertId, type AlertLevel, type MailboxId, type ProfileId } from "../../api";
-import { ErrorBanner } from "../../components/form";
+import { Dialog, ErrorBanner } from "../../components/form";
 import { MailboxSearchInput, createMailboxSearch } from "../../components/mailboxSearch";
 import { createMailboxNames } from "../../components/nameLookup";
 import { createPagedRows } from "../../components/pagedRows";
@@ -45,6 +45,7 @@ export function AlertsPage() {
     (r.type === "profile" ? profiles()?.find((p) => p.id === r.id)?.name : mailboxName(idFrom<MailboxId>(r.id))) || `#${r.id}`;
   const choose = (id: AlertId) => setChosenId(id);
 
+  const [confirmDelete, setConfirmDelete] = createSignal(false);
   async function deleteShown() {
     setError(null);
     try {
@@ -100,12 +101,21 @@ export function AlertsPage() {
         </select>
         <div class="commands">
           <button type="button" data-testid="alerts-refresh" onClick={() => paged.reset(false)}>{t("cmd.refresh")}</button>
-          <button type="button" data-testid="alerts-delete" onClick={() => void deleteShown()}>{t("cmd.deleteAllAlerts")}</button>
+          <button type="button" data-testid="alerts-delete" disabled={!total()} onClick={() => setConfirmDelete(true)}>{t("cmd.deleteAllAlerts")}</button>
         </div>
         <span class="muted" data-testid="alerts-count" data-total={total() ?? ""} aria-live="polite">
           {total() === null ? t("common.loading") : tn("alerts.total", total()!)}
         </span>
       </header>
+      <Show when={confirmDelete()}>
+        <Dialog testid="dialog-delete-alerts" label={t("cmd.deleteAllAlerts")} alert onClose={() => setConfirmDelete(false)}>
+          <p>{tn("alerts.deleteConfirm", total() ?? 0)}</p>
+          <div class="commands">
+            <button type="button" data-testid="dialog-ok" onClick={() => { setConfirmDelete(false); void deleteShown(); }}>{t("cmd.delete")}</button>
+            <button type="button" data-autofocus onClick={() => setConfirmDelete(false)}>{t("cmd.cancel")}</button>
+          </div>
+        </Dialog>
+      </Show>
       <ErrorBanner error={error()} />
       <VirtualGrid<Alert, AlertId>
         testid="alerts-grid"

@@ -58,3 +58,35 @@ describe("Email Server Profiles, first run", () => {
     expect(screen.queryByTestId("profiles-empty")).toBeNull();
   });
 });
+
+describe("Email Server Profiles, delete", () => {
+  it("asks before deleting a profile, says what its mailboxes lose, and starts on Cancel", async () => {
+    active = [{ id: 1, name: "Contoso", server_type: "imap_smtp", state: "active" }];
+    const deleted: unknown[] = [];
+    mockIPC((cmd, args) => {
+      const a = args as Record<string, unknown>;
+      if (cmd === "list_profiles") return a.view === "active" ? active : inactive;
+      if (cmd === "get_settings") return { id: 1, default_profile_id: null };
+      if (cmd === "delete_profile") {
+        deleted.push(a.id);
+        active = [];
+        return null;
+      }
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    render(() => <ProfilesPage />);
+    fireEvent.click((await screen.findAllByTestId("profile-row"))[0]);
+    fireEvent.click(screen.getByTestId("profile-delete"));
+    const confirm = await screen.findByTestId("dialog-delete-profile");
+    expect(confirm.getAttribute("role")).toBe("alertdialog");
+    expect(confirm.textContent).toContain("Delete the profile Contoso? Its mailboxes are left without a profile");
+    await waitFor(() => expect(document.activeElement?.textContent).toBe("Cancel"));
+    fireEvent.keyDown(document.activeElement!, { key: "Escape" });
+    expect(screen.queryByTestId("dialog-delete-profile")).toBeNull();
+    expect(deleted).toEqual([]);
+    fireEvent.click(screen.getByTestId("profile-delete"));
+    fireEvent.click((await screen.findByTestId("dialog-delete-profile")).querySelector('[data-testid="dialog-ok"]')!);
+    await waitFor(() => expect(deleted).toEqual([1]));
+    await screen.findByTestId("profiles-empty");
+  });
+});

@@ -1,7 +1,7 @@
 // Email Server Profiles: views Active / Inactive, New › type, and the commands of the grid.
 import { For, Show, createResource, createSignal } from "solid-js";
 import { api, call, type Profile_Serialize, type ProfileId, type ProfileView, type ServerType } from "../../api";
-import { ErrorBanner } from "../../components/form";
+import { Dialog, ErrorBanner } from "../../components/form";
 import { followJob } from "../../components/JobPanel";
 import { optionLabel, t } from "../../i18n";
 import { ProfileForm } from "./ProfileForm";
@@ -15,6 +15,7 @@ export function ProfilesPage() {
   const [editing, setEditing] = createSignal<{ id: ProfileId | null; type: ServerType } | null>(null);
   const [error, setError] = createSignal<unknown>(null);
   const [menu, setMenu] = createSignal(false);
+  const [confirmDelete, setConfirmDelete] = createSignal(false);
   const [profiles, { refetch }] = createResource(view, (v) => call(api.listProfiles(v)));
   const [settings, { refetch: refetchSettings }] = createResource(() => call(api.getSettings()));
 
@@ -74,9 +75,22 @@ export function ProfilesPage() {
             }>
               <button type="button" disabled={sel() === null} onClick={() => run(() => call(api.setProfileState([sel()!], "inactive")))}>{t("cmd.deactivate")}</button>
             </Show>
-            <button type="button" disabled={sel() === null} onClick={() => run(async () => { await call(api.deleteProfile(sel()!)); setSelected(null); })}>{t("cmd.delete")}</button>
+            <button type="button" disabled={sel() === null} data-testid="profile-delete" onClick={() => setConfirmDelete(true)}>{t("cmd.delete")}</button>
           </div>
         </header>
+        <Show when={confirmDelete() && sel() !== null}>
+          <Dialog testid="dialog-delete-profile" label={t("cmd.delete")} alert onClose={() => setConfirmDelete(false)}>
+            <p>{t("profile.deleteConfirm", { name: profiles()?.find((p) => p.id === sel())?.name ?? "" })}</p>
+            <div class="commands">
+              <button type="button" data-testid="dialog-ok" onClick={() => {
+                const id = sel()!;
+                setConfirmDelete(false);
+                void run(async () => { await call(api.deleteProfile(id)); setSelected(null); });
+              }}>{t("cmd.delete")}</button>
+              <button type="button" data-autofocus onClick={() => setConfirmDelete(false)}>{t("cmd.cancel")}</button>
+            </div>
+          </Dialog>
+        </Show>
         <ErrorBanner error={error()} />
         <Show when={!noProfiles()} fallback={
           // First run: what a profile is, and the four kinds to create (as New › type does).
