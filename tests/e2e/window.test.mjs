@@ -153,6 +153,24 @@ test("a mailbox is tested and enabled with the keyboard alone, and the docked jo
   await tabTo('[data-testid="mailbox-row"][data-name="alice"]');
   await browser.keys("Space");
   await browser.waitUntil(async () => (await (await $t("mailbox-count")).getText()).includes("1 selected"), { timeout: 5000 });
+  // The grid is wider than the window: Left and Right scroll it sideways from the row (WebKit's
+  // own keyboard scrolling of the row's scroll container), and its header follows.
+  const sideways = () =>
+    browser.execute(() => {
+      const body = document.querySelector('[data-testid="mailbox-grid-body"]');
+      const header = document.querySelector('[data-testid="mailbox-grid"] .vgrid-header');
+      return { body: body.scrollLeft, header: header.scrollLeft, wide: body.scrollWidth > body.clientWidth };
+    });
+  assert.ok((await sideways()).wide, "the Mailboxes grid is not wider than the window: nothing to scroll");
+  await browser.keys("ArrowRight");
+  await browser.keys("ArrowRight");
+  await browser.waitUntil(async () => (await sideways()).body > 0, { timeout: 5000, timeoutMsg: "Right did not scroll the grid" });
+  const right = await sideways();
+  assert.equal(right.header, right.body, "the header follows the body");
+  await browser.keys("ArrowLeft");
+  await browser.keys("ArrowLeft");
+  await browser.waitUntil(async () => { const s = await sideways(); return s.body === 0 && s.header === 0; },
+    { timeout: 5000, timeoutMsg: "Left did not scroll the grid back" });
   await tabTo('[data-testid="cmd-test-enable"]');
   await browser.keys("Enter");
   const item = () =>
