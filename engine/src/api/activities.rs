@@ -150,6 +150,9 @@ pub async fn get_email_activity(engine: &Engine, id: wire::ActivityId) -> Result
 /// the email, up to this much in all (an email's body is read in one IPC reply).
 pub const INLINE_IMAGES_MAX_BYTES: u64 = 8 << 20;
 const INLINE_IMAGE_TYPES: [&str; 5] = ["image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"];
+/// The URLs put in place, in all, at most this many bytes: an image linked many times counts
+/// each time (8 MB of images as base64, with room for their prefixes).
+pub const INLINE_URLS_MAX_BYTES: usize = (INLINE_IMAGES_MAX_BYTES as usize) / 3 * 4 + 64 * 1024;
 
 /// `detail` with its own images, as `data:` URLs, in place of its HTML's `cid:` links (the frame
 /// that shows the body loads nothing else). A message that cannot be read back keeps its links:
@@ -184,7 +187,8 @@ async fn with_inline_images(engine: &Engine, mut detail: EmailActivityDetail) ->
             return detail;
         }
     };
-    let html = std::mem::take(&mut detail.body_html_safe);
+    // A copy goes to the task: the body stays as it is if the task fails.
+    let html = detail.body_html_safe.clone();
     let inlined = tokio::task::spawn_blocking(move || {
         let parts: Vec<u32> = wanted.iter().map(|w| w.2).collect();
         let contents = crate::sync::inbound::parse::attachment_contents(&raw, &parts);
@@ -193,7 +197,7 @@ async fn with_inline_images(engine: &Engine, mut detail: EmailActivityDetail) ->
             .zip(contents)
             .filter_map(|((cid, mime, _), c)| c.map(|c| (cid, format!("data:{mime};base64,{}", STANDARD.encode(c)))))
             .collect();
-        inline_images(&html, &urls)
+        inline_images(&html, &urls, INLINE_URLS_MAX_BYTES)
     })
     .await;
     match inlined {
@@ -211,8 +215,10 @@ fn content_id(id: &str) -> &str {
 /// `html` as the sanitiser writes it (every `<` of text escaped, attribute values in double
 /// quotes) with the `src` of each `<img>` that links `cid:` an id `urls` holds replaced by that
 /// URL; everything else stays as it is. The id is matched as written and percent-decoded
-/// (RFC 2392), without angle brackets.
-pub fn inline_images(html: &str, urls: &BTreeMap<String, String>) -> String {
+/// (RFC 2392), without angle brackets. Once the URLs put in place reach `max_bytes` in all, the
+/// other links stay as they are.
+pub fn inline_images(html: &str, urls: &BTreeMap<String, String>, max_bytes: usize) -> String {
+    let mut budget = max_bytes;
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
     while let Some(i) = rest.find("<img") {
@@ -226,24 +232,32 @@ pub fn inline_images(html: &str, urls: &BTreeMap<String, String>) -> String {
             if rest.is_empty() || rest.starts_with('>') || rest.starts_with("/>") {
                 break;
             }
-            let name_end = rest.find(|c: char| c == '=' || c == '>' || c.is_ascii_whitespace()).unwrap_or(rest.len());
+            let name_end = match rest.find(|c: char| c == '=' || c == '>' || c.is_ascii_whitespace()) {
+                // Not the sanitiser's output (a value without a name): step over one character.
+                Some(0) => rest.chars().next().map_or(1, char::len_utf8),
+                Some(n) => n,
+                None => rest.len(),
+            };
             let name = &rest[..name_end];
             out.push_str(name);
             rest = &rest[name_end..];
             let Some(quoted) = rest.strip_prefix("=\"") else { continue };
             let end = quoted.find('"').unwrap_or(quoted.len());
             let value = &quoted[..end];
+            let link = value.trim_start();
             let url = (name.eq_ignore_ascii_case("src"))
-                .then(|| value.get(..4).filter(|scheme| scheme.eq_ignore_ascii_case("cid:")))
+                .then(|| link.get(..4).filter(|scheme| scheme.eq_ignore_ascii_case("cid:")))
                 .flatten()
                 .and_then(|_| {
-                    let id = value[4..]
+                    let id = link[4..]
                         .replace("&quot;", "\"")
                         .replace("&lt;", "<")
                         .replace("&gt;", ">")
                         .replace("&amp;", "&");
                     urls.get(content_id(&id)).or_else(|| urls.get(content_id(&percent_decode(&id))))
                 });
+            let url = url.filter(|u| u.len() <= budget);
+            budget -= url.map_or(0, String::len);
             out.push_str("=\"");
             out.push_str(url.map_or(value, String::as_str));
             rest = &quoted[end..];
@@ -513,7 +527,7 @@ mod tests {
             r#"<p>src="cid:logo@x" as text</p><img src="cid:logo@x" alt="l"><img src="CID:a%40b"><img src="cid:<q&r>">
 <img src="cid:missing@x"><img alt="a > b" src="cid:logo@x"><img src="data:image/png;base64,DDD="><a href="cid:logo@x">link</a>"#,
         );
-        let out = inline_images(&html, &urls);
+        let out = inline_images(&html, &urls, usize::MAX);
         assert!(out.contains(r#"<img src="data:image/png;base64,AAA=" alt="l">"#), "{out}");
         assert!(out.contains(r#"<img src="data:image/gif;base64,BBB=">"#), "percent-encoded, any case: {out}");
         assert!(out.contains(r#"<img src="data:image/jpeg;base64,CCC=">"#), "escaped, in brackets: {out}");
@@ -522,7 +536,21 @@ mod tests {
         assert!(out.contains(r#"<img src="data:image/png;base64,DDD=">"#), "{out}");
         assert!(out.contains(r#"href="cid:logo@x""#), "only src is replaced: {out}");
         assert!(out.starts_with(r#"<p>src="cid:logo@x" as text</p>"#), "text is not a link: {out}");
-        assert_eq!(inline_images("no images", &urls), "no images");
+        assert_eq!(inline_images("no images", &urls, usize::MAX), "no images");
+        // Linked three times with room for two: the third stays a link.
+        let thrice = r#"<img src="cid:logo@x"><img src="cid:logo@x"><img src="cid:logo@x">"#;
+        let two = "data:image/png;base64,AAA=".len() * 2;
+        assert_eq!(
+            inline_images(thrice, &urls, two).matches("data:image/png").count(),
+            2,
+            "the budget counts each use"
+        );
+        // Not the sanitiser's output: it still ends, and a leading space before cid: is allowed.
+        assert_eq!(inline_images("<img =x =\"y\">", &urls, usize::MAX), "<img =x =\"y\">");
+        assert!(
+            inline_images(r#"<img src=" cid:logo@x">"#, &urls, usize::MAX)
+                .contains(r#"src="data:image/png;base64,AAA=""#)
+        );
         assert_eq!(percent_decode("a%40b%2"), "a@b%2", "a malformed escape stays");
     }
 

@@ -113,11 +113,21 @@ pub fn after_cycle(
 /// What the outbox of a mailbox holds at the end of an outgoing cycle, for its next run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct OutboxAtEnd {
-    /// A Pending Send email that may leave now was never tried: it came after the cycle read the
-    /// outbox (written, put back by Retry, or its Send Later time came while the cycle ran).
+    /// A Pending Send email that may leave now was never tried, after a cycle that tried every
+    /// email it read and left none for later: the email came after the cycle read the outbox
+    /// (written, put back by Retry, or its Send Later time came while the cycle ran). Not set
+    /// after a cycle that hit its cap or left emails for later, whose next run is decided by
+    /// them (at once, or after the interval so that no email is tried again before its time).
     pub untried_due: bool,
     /// The earliest Send Later time still to come of its Pending Send emails.
     pub earliest_send_after: Option<Timestamp>,
+}
+
+/// Whether an outgoing cycle that handled `handled` emails (`retried_later` of them left for a
+/// later cycle by a passing failure) under a cap of `cap` tried every email it read and left
+/// none for later: only then may an email that came meanwhile make the next run at once.
+pub fn outgoing_settled(handled: u32, retried_later: u32, cap: u32) -> bool {
+    retried_later == 0 && handled < cap
 }
 
 /// The next run of an outgoing workload after a success: at once when an email became due while
@@ -198,6 +208,21 @@ mod tests {
         for (rule, outcome, earliest, want) in rows {
             let outbox = OutboxAtEnd { untried_due: false, earliest_send_after: earliest };
             assert_eq!(with_outbox(after(outcome), outcome, outbox, now).next_run, want, "{rule}");
+        }
+    }
+
+    #[test]
+    fn only_a_cycle_that_left_nothing_behind_is_settled() {
+        // (rule, handled, retried later, cap, settled)
+        let rows = [
+            ("nothing to send", 0, 0, 50, true),
+            ("all sent, under the cap", 12, 0, 50, true),
+            ("the cap was hit: more decides", 50, 0, 50, false),
+            ("one left for later: its back-off stands", 12, 1, 50, false),
+            ("the cap hit and some left for later", 50, 3, 50, false),
+        ];
+        for (rule, handled, later, cap, want) in rows {
+            assert_eq!(outgoing_settled(handled, later, cap), want, "{rule}");
         }
     }
 

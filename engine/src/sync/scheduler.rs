@@ -461,6 +461,9 @@ struct Handled {
     items: u32,
     failed: u32,
     more: bool,
+    /// The cycle tried every email it read and left none for later (outgoing): an email that
+    /// came meanwhile may be sent at once without trying any email again before its time.
+    settled: bool,
 }
 
 async fn run_workload(engine: &Engine, d: Due, options: &SchedulerOptions) -> Result<Handled> {
@@ -473,13 +476,19 @@ async fn run_workload(engine: &Engine, d: Due, options: &SchedulerOptions) -> Re
                 items: r.tracked + r.already_tracked,
                 failed: r.failed,
                 more: r.interrupted || r.planned >= cap,
+                settled: false,
             })
         }
         Workload::Outgoing => {
             let cap = options.outgoing_per_cycle.max(1);
             let r = outbound::run_outgoing(engine, d.mailbox_id, cap).await?;
             let handled = r.sent + r.found_sent + r.failed + r.retried_later;
-            Ok(Handled { items: r.sent + r.found_sent, failed: r.failed, more: r.retried_later == 0 && handled >= cap })
+            Ok(Handled {
+                items: r.sent + r.found_sent,
+                failed: r.failed,
+                more: r.retried_later == 0 && handled >= cap,
+                settled: schedule::outgoing_settled(handled, r.retried_later, cap),
+            })
         }
         // Not scheduled yet (store::schedule::SCHEDULED): appointments, contacts and tasks come later.
         Workload::Act => Err(Error::validation("mailbox.workload.not_configured").param("workload", "act")),
@@ -509,8 +518,9 @@ async fn finish(
             let before = Counters { transient_failures: s.transient_failures, idle_cycles: s.idle_cycles };
             let mut after = schedule::after_cycle(d.workload, outcome, before, min_polling, now);
             if d.workload == Workload::Outgoing {
+                let settled = handled.as_ref().is_some_and(|h| h.settled);
                 let outbox = schedule::OutboxAtEnd {
-                    untried_due: store::outbox::has_untried_due(tx, d.mailbox_id, now)?,
+                    untried_due: settled && store::outbox::has_untried_due(tx, d.mailbox_id, now)?,
                     earliest_send_after: store::outbox::earliest_send_after(tx, d.mailbox_id, now)?,
                 };
                 after = schedule::with_outbox(after, outcome, outbox, now);
