@@ -116,6 +116,7 @@ describe("the Alerts wall", () => {
     fireEvent.click(screen.getByTestId("alerts-delete"));
     fireEvent.click((await screen.findByTestId("dialog-delete-alerts")).querySelector('[data-testid="dialog-ok"]')!);
     await waitFor(() => expect(screen.getByTestId("alerts-count").textContent).toBe("0 alerts"));
+    await waitFor(() => expect(document.activeElement).toBe(screen.getByTestId("alerts-refresh")));
     expect(calls.find((c) => c.cmd === "delete_alerts")!.args).toEqual({ filter: { level: null, profile_id: null, mailbox_id: null } });
     expect(screen.getByTestId("alerts-grid-empty")).toBeTruthy();
   });

@@ -46,6 +46,7 @@ export function AlertsPage() {
   const choose = (id: AlertId) => setChosenId(id);
 
   const [confirmDelete, setConfirmDelete] = createSignal(false);
+  let refreshButton!: HTMLButtonElement;
   async function deleteShown() {
     setError(null);
     try {
@@ -100,7 +101,7 @@ export function AlertsPage() {
           <For each={mailboxes.rows()}>{(m) => <option value={m.id} selected={m.id === mailbox()}>{m.name}</option>}</For>
         </select>
         <div class="commands">
-          <button type="button" data-testid="alerts-refresh" onClick={() => paged.reset(false)}>{t("cmd.refresh")}</button>
+          <button type="button" data-testid="alerts-refresh" ref={refreshButton} onClick={() => paged.reset(false)}>{t("cmd.refresh")}</button>
           <button type="button" data-testid="alerts-delete" disabled={!total()} onClick={() => setConfirmDelete(true)}>{t("cmd.deleteAllAlerts")}</button>
         </div>
         <span class="muted" data-testid="alerts-count" data-total={total() ?? ""} aria-live="polite">
@@ -111,7 +112,11 @@ export function AlertsPage() {
         <Dialog testid="dialog-delete-alerts" label={t("cmd.deleteAllAlerts")} alert onClose={() => setConfirmDelete(false)}>
           <p>{tn("alerts.deleteConfirm", total() ?? 0)}</p>
           <div class="commands">
-            <button type="button" data-testid="dialog-ok" onClick={() => { setConfirmDelete(false); void deleteShown(); }}>{t("cmd.delete")}</button>
+            <button type="button" data-testid="dialog-ok" onClick={() => {
+              setConfirmDelete(false);
+              // The delete button is disabled once the wall is empty: focus goes to Refresh.
+              void deleteShown().then(() => refreshButton.focus());
+            }}>{t("cmd.delete")}</button>
             <button type="button" data-autofocus onClick={() => setConfirmDelete(false)}>{t("cmd.cancel")}</button>
           </div>
         </Dialog>

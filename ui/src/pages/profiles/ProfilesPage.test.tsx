@@ -88,5 +88,7 @@ describe("Email Server Profiles, delete", () => {
     fireEvent.click((await screen.findByTestId("dialog-delete-profile")).querySelector('[data-testid="dialog-ok"]')!);
     await waitFor(() => expect(deleted).toEqual([1]));
     await screen.findByTestId("profiles-empty");
+    // Delete is disabled now: the focus is on New, not lost.
+    await waitFor(() => expect(document.activeElement).toBe(screen.getByTestId("profile-new")));
   });
 });

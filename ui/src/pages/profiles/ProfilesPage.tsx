@@ -16,6 +16,7 @@ export function ProfilesPage() {
   const [error, setError] = createSignal<unknown>(null);
   const [menu, setMenu] = createSignal(false);
   const [confirmDelete, setConfirmDelete] = createSignal(false);
+  let newButton!: HTMLButtonElement;
   const [profiles, { refetch }] = createResource(view, (v) => call(api.listProfiles(v)));
   const [settings, { refetch: refetchSettings }] = createResource(() => call(api.getSettings()));
 
@@ -52,7 +53,7 @@ export function ProfilesPage() {
           </select>
           <div class="commands">
             <span class="menu">
-              <button type="button" data-testid="profile-new" onClick={() => setMenu(!menu())}>{t("cmd.new")} ▾</button>
+              <button type="button" data-testid="profile-new" ref={newButton} onClick={() => setMenu(!menu())}>{t("cmd.new")} ▾</button>
               <Show when={menu()}>
                 <div class="menu-items">
                   <For each={TYPES}>
@@ -85,7 +86,8 @@ export function ProfilesPage() {
               <button type="button" data-testid="dialog-ok" onClick={() => {
                 const id = sel()!;
                 setConfirmDelete(false);
-                void run(async () => { await call(api.deleteProfile(id)); setSelected(null); });
+                // The Delete button is disabled once the profile is gone: focus goes to New.
+                void run(async () => { await call(api.deleteProfile(id)); setSelected(null); newButton.focus(); });
               }}>{t("cmd.delete")}</button>
               <button type="button" data-autofocus onClick={() => setConfirmDelete(false)}>{t("cmd.cancel")}</button>
             </div>
