@@ -5,6 +5,7 @@ use super::wire::{self, Wire};
 use crate::domain::{self, ActivityId, EmailEntity, RecordRef};
 use crate::store;
 use crate::store::activities::ActivityFilter;
+use crate::sync::inbound::parse::bare_id;
 use crate::{Engine, Error, Result};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -167,7 +168,7 @@ async fn with_inline_images(engine: &Engine, mut detail: EmailActivityDetail) ->
         .iter()
         .filter(|a| {
             a.not_saved.is_none()
-                && !content_id(&a.content_id).is_empty()
+                && !bare_id(&a.content_id).is_empty()
                 && INLINE_IMAGE_TYPES.contains(&a.mime_type.to_ascii_lowercase().as_str())
         })
         .filter(|a| {
@@ -175,7 +176,7 @@ async fn with_inline_images(engine: &Engine, mut detail: EmailActivityDetail) ->
             budget = budget.saturating_sub(if fits { a.size_bytes } else { 0 });
             fits
         })
-        .map(|a| (content_id(&a.content_id).to_owned(), a.mime_type.to_ascii_lowercase(), a.part_index))
+        .map(|a| (bare_id(&a.content_id).to_owned(), a.mime_type.to_ascii_lowercase(), a.part_index))
         .collect();
     if wanted.is_empty() {
         return detail;
@@ -205,11 +206,6 @@ async fn with_inline_images(engine: &Engine, mut detail: EmailActivityDetail) ->
         Err(e) => tracing::warn!(error = %e, "the inline images of an email could not be put in place"),
     }
     detail
-}
-
-/// A Content-ID without its angle brackets.
-fn content_id(id: &str) -> &str {
-    id.trim().trim_start_matches('<').trim_end_matches('>')
 }
 
 /// `html` as the sanitiser writes it (every `<` of text escaped, attribute values in double
@@ -254,7 +250,7 @@ pub fn inline_images(html: &str, urls: &BTreeMap<String, String>, max_bytes: usi
                         .replace("&lt;", "<")
                         .replace("&gt;", ">")
                         .replace("&amp;", "&");
-                    urls.get(content_id(&id)).or_else(|| urls.get(content_id(&percent_decode(&id))))
+                    urls.get(bare_id(&id)).or_else(|| urls.get(bare_id(&percent_decode(&id))))
                 });
             let url = url.filter(|u| u.len() <= budget);
             budget -= url.map_or(0, String::len);

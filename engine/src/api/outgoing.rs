@@ -268,7 +268,7 @@ pub async fn send_email(engine: &Engine, req: SendEmail) -> Result<EmailActivity
                 body_html: req.body_html.clone(),
                 sender: mailbox.email_address.trim().to_owned(),
                 message_id: message_id.clone(),
-                dedupe_key: message_id.trim_start_matches('<').trim_end_matches('>').to_owned(),
+                dedupe_key: crate::sync::inbound::parse::bare_id(&message_id).to_owned(),
                 in_reply_to: composed.in_reply_to.clone().unwrap_or_default(),
                 references_ids: references.join(" "),
                 tracking_token: token.unwrap_or_default(),

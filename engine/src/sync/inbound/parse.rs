@@ -113,8 +113,13 @@ fn addresses(value: Option<&Address<'_>>) -> Vec<MailAddress> {
         .collect()
 }
 
+/// A Message-ID or Content-ID without its angle brackets and surrounding space.
+pub fn bare_id(id: &str) -> &str {
+    id.trim().trim_start_matches('<').trim_end_matches('>').trim()
+}
+
 fn ids(value: &HeaderValue<'_>) -> Vec<String> {
-    let clean = |s: &str| s.trim().trim_start_matches('<').trim_end_matches('>').trim().to_owned();
+    let clean = |s: &str| bare_id(s).to_owned();
     match value {
         HeaderValue::Text(t) => vec![clean(t)],
         HeaderValue::TextList(list) => list.iter().map(|t| clean(t)).collect(),
