@@ -102,6 +102,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             scheduler::list_sync_runs,
             scheduler::export_mailbox_details,
             scheduler::monitoring_summary,
+            window::window_interactive,
         ])
         .events(collect_events![events::JobChanged, events::SyncChanged])
         .dangerously_cast_bigints_to_number()
@@ -182,6 +183,42 @@ pub unsafe fn prepare_environment() {
 }
 
 /// Keeps the log file's writer alive (and flushed at exit).
+/// Logs the start-up time: from the process's start (on Linux, as the kernel recorded it, so the
+/// loading of the libraries counts) to `at_unix_ms`, when the window's first page painted.
+pub fn log_start_up(at_unix_ms: f64) {
+    match process_start_unix_ms("self") {
+        Some(start) => {
+            tracing::info!(since_process_start_ms = (at_unix_ms - start).round() as i64, "window interactive")
+        }
+        None => tracing::info!("window interactive"),
+    }
+}
+
+/// When process `pid` ("self" for this one) started, in milliseconds since the Unix epoch
+/// (Linux: `/proc`).
+///
+/// The kernel records a process's start in clock ticks since boot. The boot's own time is read
+/// as now minus the uptime, not from `btime` in `/proc/stat`: that one is rounded down to the
+/// second, which would move every start up to a second earlier.
+pub fn process_start_unix_ms(pid: &str) -> Option<f64> {
+    #[cfg(target_os = "linux")]
+    {
+        // Field 22 of the stat file (the start in clock ticks since boot) comes after the
+        // command name, which may hold spaces: count from its closing parenthesis.
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let ticks: f64 = stat.get(stat.rfind(')')? + 2..)?.split(' ').nth(19)?.parse().ok()?;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64();
+        let uptime: f64 = std::fs::read_to_string("/proc/uptime").ok()?.split(' ').next()?.parse().ok()?;
+        // USER_HZ is 100 on every Linux the app runs on.
+        Some((now - uptime + ticks / 100.0) * 1000.0)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        None
+    }
+}
+
 struct LogGuard(#[allow(dead_code)] serversync::logging::FileLogGuard);
 
 /// Runs the desktop app.
@@ -272,6 +309,34 @@ mod tests {
             committed == fresh,
             "ui/src/bindings/catalog.json is out of date: run SERVERSYNC_WRITE_BINDINGS=1 cargo test -p serversync-app"
         );
+    }
+
+    /// A process's start as read from /proc lies between the moment just before it was spawned
+    /// and now, to the kernel's tick (10 ms) and the uptime's resolution (10 ms). Read from
+    /// `btime` (whole seconds) it would be up to a second early.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_process_start_is_read_to_the_tick() {
+        let unix_ms = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64() * 1000.0)
+                .unwrap_or(0.0)
+        };
+        for _ in 0..3 {
+            let before = unix_ms();
+            let mut child =
+                std::process::Command::new("sleep").arg("1").spawn().unwrap_or_else(|e| panic!("sleep: {e}"));
+            let start = super::process_start_unix_ms(&child.id().to_string());
+            let after = unix_ms();
+            let _ = child.kill();
+            let _ = child.wait();
+            let start = start.unwrap_or_else(|| panic!("no start read"));
+            assert!(
+                start >= before - 25.0 && start <= after + 25.0,
+                "started at {start}, spawned between {before} and {after}"
+            );
+        }
     }
 
     #[test]

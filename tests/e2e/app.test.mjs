@@ -229,6 +229,13 @@ test("a forward mailbox is created from the Mailboxes page, opens in its form, a
   assert.equal(collect?.is_forward_mailbox, true, JSON.stringify(collect));
   assert.equal(collect.outgoing_method, "none", "a forward mailbox sends nothing");
   await (await $t("mailbox-delete")).click();
+  // The confirmation is modal: the window behind it is inert, and Tab goes round its own buttons.
+  await (await $t("dialog-delete")).waitForDisplayed({ timeout: 10000 });
+  assert.equal(await browser.execute(() => document.querySelector('[data-testid="dialog-delete"]').matches(":modal")), true, "the confirmation is not modal");
+  for (let i = 0; i < 3; i++) {
+    await browser.keys(["Tab"]);
+    assert.equal(await browser.execute(() => !!document.activeElement?.closest('[data-testid="dialog-delete"]')), true, `Tab ${i + 1} left the confirmation`);
+  }
   await (await browser.$('[data-testid="dialog-delete"] [data-testid="dialog-ok"]')).click();
   await (await $t("mailboxes-page")).waitForDisplayed({ timeout: 10000 });
   assert.equal(cli(["mailbox", "list", "--search", "collect"]).length, 0, "the forward mailbox is still there");

@@ -279,10 +279,17 @@ test("axe-core finds no serious or critical violation on any page, and no page s
     await (await $t(`nav-${p}`)).click();
     await audit(p);
   }
-  // The forms too: a profile, and a mailbox.
+  // The forms too: a profile, and a mailbox; and a confirmation, open over its page.
   await (await $t("nav-profiles")).click();
   // The grid is read when the page opens: the row is waited for before it is opened.
-  await browser.$(`[data-testid="profile-row"][data-name="${PROFILE}"]`).waitForDisplayed({ timeout: 10000 });
+  const profileRow = await browser.$(`[data-testid="profile-row"][data-name="${PROFILE}"]`);
+  await profileRow.waitForDisplayed({ timeout: 10000 });
+  await browser.execute((n) => document.querySelector(`[data-testid="profile-row"][data-name="${n}"]`).click(), PROFILE);
+  await (await $t("profile-delete")).click();
+  await (await $t("dialog-delete-profile")).waitForDisplayed({ timeout: 10000 });
+  await audit("delete confirmation");
+  await browser.keys(["Escape"]);
+  await (await $t("dialog-delete-profile")).waitForDisplayed({ reverse: true, timeout: 5000 });
   await browser.execute((n) => document.querySelector(`[data-testid="profile-row"][data-name="${n}"]`).dispatchEvent(new MouseEvent("dblclick", { bubbles: true })), PROFILE);
   await (await $t("profile-form")).waitForDisplayed({ timeout: 10000 });
   await audit("profile form");

@@ -10,6 +10,7 @@ pub mod profiles;
 pub mod records;
 pub mod scheduler;
 pub mod settings;
+pub mod window;
 
 use serversync::{Error, ErrorDto, Lang};
 

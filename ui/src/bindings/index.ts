@@ -111,6 +111,11 @@ export const commands = {
 	exportMailboxDetails: (id: MailboxId, lang: string) => typedError<string, ErrorDto_Serialize>(__TAURI_INVOKE("export_mailbox_details", { id, lang })),
 	/**  The Monitoring dashboard's figures over the last `hours`. */
 	monitoringSummary: (hours: number) => typedError<MonitoringSummary, ErrorDto_Serialize>(__TAURI_INVOKE("monitoring_summary", { hours })),
+	/**
+	 *  The window's first page has painted (`at_unix_ms`, the page's clock): the app logs how long
+	 *  it took from the process's start, so a slow start on an administrator's machine can be seen.
+	 */
+	windowInteractive: (atUnixMs: number | null) => __TAURI_INVOKE<void>("window_interactive", { atUnixMs }),
 };
 
 /** Events */

@@ -26,9 +26,10 @@ export function focusInto(el: HTMLElement) {
     (el.querySelector<HTMLElement>("[data-autofocus]") ?? el.querySelector<HTMLElement>("input, select, textarea, button"))?.focus());
 }
 
-/** A confirmation or a small form shown in place, under the toolbar that opened it, hiding
- * nothing. Focus moves into it; Escape closes it; once it is gone, focus goes back to the control
- * that opened it when it would otherwise be lost. */
+/** A small form shown in place, under the toolbar that opened it, hiding nothing; or, with
+ * `alert`, a confirmation that asks before something is lost: a modal dialog (the rest of the
+ * window is inert until it is answered, Tab stays in it). Focus moves into it; Escape closes it;
+ * once it is gone, focus goes back to the control that opened it when it would otherwise be lost. */
 export function Dialog(props: { testid: string; label: string; alert?: boolean; onClose: () => void; children: JSX.Element }) {
   const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
   onCleanup(() =>
@@ -36,13 +37,38 @@ export function Dialog(props: { testid: string; label: string; alert?: boolean; 
       const lost = !document.activeElement || document.activeElement === document.body;
       if (lost && opener?.isConnected) opener.focus();
     }));
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (e.key !== "Escape") return;
+    e.preventDefault();
+    e.stopPropagation();
+    props.onClose();
+  };
+  if (props.alert) {
+    // Shown modal once in the document; Escape's `cancel` is ours to answer (the element stays
+    // until the page removes it).
+    const modal = (el: HTMLDialogElement) => queueMicrotask(() => {
+      if (el.isConnected && !el.open) el.showModal();
+      focusInto(el);
+    });
+    // Tab past its last control comes back to its first (and Shift+Tab the other way), rather
+    // than leaving the document.
+    const wrapTab = (e: KeyboardEvent) => {
+      if (e.key !== "Tab") return onKeyDown(e);
+      const controls = [...(e.currentTarget as HTMLElement).querySelectorAll<HTMLElement>("button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), a[href]")];
+      const edge = e.shiftKey ? controls[0] : controls[controls.length - 1];
+      if (!edge || document.activeElement !== edge) return;
+      e.preventDefault();
+      (e.shiftKey ? controls[controls.length - 1] : controls[0]).focus();
+    };
+    return (
+      <dialog class="dialog modal" data-testid={props.testid} role="alertdialog" aria-modal="true" aria-label={props.label} ref={modal}
+        onCancel={(e) => { e.preventDefault(); props.onClose(); }} onKeyDown={wrapTab}>
+        {props.children}
+      </dialog>
+    );
+  }
   return (
-    <div class="dialog" data-testid={props.testid} role={props.alert ? "alertdialog" : "dialog"} aria-label={props.label} ref={focusInto}
-      onKeyDown={(e) => {
-        if (e.key !== "Escape") return;
-        e.stopPropagation();
-        props.onClose();
-      }}>
+    <div class="dialog" data-testid={props.testid} role="dialog" aria-label={props.label} ref={focusInto} onKeyDown={onKeyDown}>
       {props.children}
     </div>
   );

@@ -119,11 +119,13 @@ export function MailboxForm(props: { id: MailboxId; onClose: () => void }) {
             <Show when={confirmDelete()}>
               <Dialog testid="dialog-delete" label={t("cmd.delete")} alert onClose={() => setConfirmDelete(false)}>
                 <p>{t("mailbox.deleteConfirm", { name: m().name })}</p>
-                <button type="button" data-testid="dialog-ok" onClick={async () => {
-                  setConfirmDelete(false);
-                  try { await call(api.deleteForwardMailbox(m().id)); props.onClose(); } catch (e) { setError(e); }
-                }}>{t("cmd.delete")}</button>
-                <button type="button" data-autofocus onClick={() => setConfirmDelete(false)}>{t("cmd.cancel")}</button>
+                <div class="commands">
+                  <button type="button" data-testid="dialog-ok" onClick={async () => {
+                    setConfirmDelete(false);
+                    try { await call(api.deleteForwardMailbox(m().id)); props.onClose(); } catch (e) { setError(e); }
+                  }}>{t("cmd.delete")}</button>
+                  <button type="button" data-autofocus onClick={() => setConfirmDelete(false)}>{t("cmd.cancel")}</button>
+                </div>
               </Dialog>
             </Show>
             <ErrorBanner error={error()} />

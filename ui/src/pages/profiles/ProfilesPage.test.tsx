@@ -79,9 +79,25 @@ describe("Email Server Profiles, delete", () => {
     fireEvent.click(screen.getByTestId("profile-delete"));
     const confirm = await screen.findByTestId("dialog-delete-profile");
     expect(confirm.getAttribute("role")).toBe("alertdialog");
+    // Modal: the rest of the window waits for the answer.
+    await waitFor(() => expect((confirm as HTMLDialogElement).open).toBe(true));
+    expect(confirm.getAttribute("aria-modal")).toBe("true");
     expect(confirm.textContent).toContain("Delete the profile Contoso? Its mailboxes are left without a profile");
     await waitFor(() => expect(document.activeElement?.textContent).toBe("Cancel"));
+    // Tab stays in it: past Cancel (its last control) it comes back to Delete, and Shift+Tab on
+    // Delete goes to Cancel.
+    const ok = confirm.querySelector<HTMLElement>('[data-testid="dialog-ok"]')!;
+    const cancel = document.activeElement as HTMLElement;
+    fireEvent.keyDown(cancel, { key: "Tab" });
+    expect(document.activeElement).toBe(ok);
+    fireEvent.keyDown(ok, { key: "Tab", shiftKey: true });
+    expect(document.activeElement).toBe(cancel);
     fireEvent.keyDown(document.activeElement!, { key: "Escape" });
+    expect(screen.queryByTestId("dialog-delete-profile")).toBeNull();
+    expect(deleted).toEqual([]);
+    // The browser's own Escape (its `cancel` event) closes it the same way.
+    fireEvent.click(screen.getByTestId("profile-delete"));
+    fireEvent(await screen.findByTestId("dialog-delete-profile"), new Event("cancel", { cancelable: true }));
     expect(screen.queryByTestId("dialog-delete-profile")).toBeNull();
     expect(deleted).toEqual([]);
     fireEvent.click(screen.getByTestId("profile-delete"));
