@@ -9,6 +9,10 @@
 // - the proportional set size (PSS, /proc/<pid>/smaps_rollup) of each process of the app —
 //   serversync-app, WebKitWebProcess, WebKitNetworkProcess — after the window, started on its
 //   own, has idled, and their sum.
+// - beside it, in the same run, the floor: WebKitGTK's own MiniBrowser (shipped with the library)
+//   showing one paragraph, with the app's WebKit settings (no compositing, no WebGL, no page
+//   cache; GTK's OpenGL and the DMA-BUF renderer off), idled as long: what any window of this
+//   toolkit costs before a line of ServerSync runs.
 // The data directory holds MAILBOXES mailboxes (default 10,000), seeded through the engine.
 // Run: xvfb-run -a bash scripts/with-keychain.sh node bench/ui-footprint.mjs
 //   SERVERSYNC_APP=target/release/serversync-app for the release build (the goal is measured on it);
@@ -40,8 +44,9 @@ const HZ = 100; // USER_HZ on Linux
 // The boot's time in ms: now minus the uptime (`btime` in /proc/stat is rounded down to the
 // second, which would put every process's start up to a second early).
 const bootMs = Date.now() - Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]) * 1000;
-/** The processes of the app: the app and the WebKit processes it started, with their start time. */
-function processes() {
+/** The processes of the app (or of `main`, another WebKitGTK browser): it and the WebKit
+ * processes it started, with their start time. */
+function processes(main = APP, mainName = "serversync-app") {
   const out = [];
   for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
     try {
@@ -50,8 +55,8 @@ function processes() {
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       const startMs = bootMs + (Number(fields[19]) / HZ) * 1000;
       const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0];
-      if (cmd === APP || comm.startsWith("WebKitWebProces") || comm.startsWith("WebKitNetworkPr")) {
-        out.push({ pid, name: cmd === APP ? "serversync-app" : comm.startsWith("WebKitWeb") ? "WebKitWebProcess" : "WebKitNetworkProcess", startMs });
+      if (cmd === main || comm.startsWith("WebKitWebProces") || comm.startsWith("WebKitNetworkPr")) {
+        out.push({ pid, name: cmd === main ? mainName : comm.startsWith("WebKitWeb") ? "WebKitWebProcess" : "WebKitNetworkProcess", startMs });
       }
     } catch {
       /* gone */
@@ -140,6 +145,23 @@ for (let run = 0; run < RUNS; run++) {
     await stop();
   }
 }
+// The floor: a bare WebKitGTK window with the app's settings.
+const MINI = process.env.MINIBROWSER ?? "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
+let floor = null;
+if (existsSync(MINI)) {
+  const mini = spawn(MINI, ["--enable-page-cache=false", "--enable-webgl=false", "data:text/html,<p>ServerSync</p>"], {
+    stdio: "ignore",
+    env: { ...process.env, GDK_GL: "disable", WEBKIT_DISABLE_DMABUF_RENDERER: "1", WEBKIT_DISABLE_COMPOSITING_MODE: "1" },
+  });
+  try {
+    await sleep(2000 + IDLE * 1000);
+    floor = processes(MINI, "MiniBrowser").map((p) => ({ ...p, pss: kb(p.pid, "Pss"), rss: kb(p.pid, "Rss"), top: topMappings(p.pid) }));
+  } finally {
+    mini.kill("SIGTERM");
+    await new Promise((r) => (mini.exitCode !== null ? r() : mini.once("exit", r)));
+  }
+}
+
 const list = (xs) => xs.map((s) => s.toFixed(0)).join(", ");
 console.log(`start to interactive (${N} mailboxes; goal ≤ 1000 ms, release build):`);
 console.log(`  started on its own:  ${list(direct)} ms (median ${median(direct).toFixed(0)} ms)`);
@@ -154,4 +176,16 @@ for (const p of pss) {
   for (const [name, k] of p.top) console.log(`    ${(k / 1024).toFixed(1).padStart(7)} MB  ${name}`);
 }
 console.log(`${"total".padEnd(22)}${(total / 1024).toFixed(1).padStart(8)}   (goal ≤ 150 MB PSS)`);
+if (floor) {
+  console.log(`the floor, in the same run: WebKitGTK's MiniBrowser showing one paragraph, same settings, after ${IDLE} s idle:`);
+  let bare = 0;
+  for (const p of floor) {
+    bare += p.pss;
+    console.log(`${p.name.padEnd(22)}${(p.pss / 1024).toFixed(1).padStart(8)}${(p.rss / 1024).toFixed(1).padStart(11)}`);
+    for (const [name, k] of p.top) console.log(`    ${(k / 1024).toFixed(1).padStart(7)} MB  ${name}`);
+  }
+  console.log(`${"total".padEnd(22)}${(bare / 1024).toFixed(1).padStart(8)}   (ServerSync adds ${((total - bare) / 1024).toFixed(1)} MB)`);
+} else {
+  console.log(`(no MiniBrowser at ${MINI}: the floor was not measured)`);
+}
 if (!existsSync(APP)) console.log("(the app binary was not found)");
