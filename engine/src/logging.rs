@@ -60,6 +60,9 @@ where
     };
 }
 
+/// How many lines the log file's writer thread may have waiting.
+pub const LOG_QUEUE_LINES: usize = 8_192;
+
 /// Installs a logger that writes a new file in `<data_dir>/logs/` each day (text, info level
 /// unless `SERVERSYNC_LOG` says otherwise). Keep the returned guard for the process's life: it
 /// flushes the last lines when dropped.
@@ -71,7 +74,13 @@ pub fn init_file(data_dir: &Path) -> Option<FileLogGuard> {
         .max_log_files(14)
         .build(data_dir.join("logs"))
         .ok()?;
-    let (writer, guard) = tracing_appender::non_blocking(appender);
+    // The writer thread's queue: its slots are allocated (and written) up front, so the default
+    // 128,000 lines hold 4 MB for the process's life. A few thousand lines absorb any burst a
+    // file keeps up with; past them a line waits for room rather than being dropped.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .lossy(false)
+        .finish(appender);
     init(writer, LogFormat::Text, 1);
     Some(guard)
 }
