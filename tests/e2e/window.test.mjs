@@ -288,6 +288,7 @@ test("axe-core finds no serious or critical violation on any page, and no page s
   await (await $t("profile-delete")).click();
   await (await $t("dialog-delete-profile")).waitForDisplayed({ timeout: 10000 });
   await audit("delete confirmation");
+  await shot("confirm-delete-profile");
   await browser.keys(["Escape"]);
   await (await $t("dialog-delete-profile")).waitForDisplayed({ reverse: true, timeout: 5000 });
   await browser.execute((n) => document.querySelector(`[data-testid="profile-row"][data-name="${n}"]`).dispatchEvent(new MouseEvent("dblclick", { bubbles: true })), PROFILE);

@@ -26,10 +26,11 @@ export function focusInto(el: HTMLElement) {
     (el.querySelector<HTMLElement>("[data-autofocus]") ?? el.querySelector<HTMLElement>("input, select, textarea, button"))?.focus());
 }
 
-/** A small form shown in place, under the toolbar that opened it, hiding nothing; or, with
- * `alert`, a confirmation that asks before something is lost: a modal dialog (the rest of the
- * window is inert until it is answered, Tab stays in it). Focus moves into it; Escape closes it;
- * once it is gone, focus goes back to the control that opened it when it would otherwise be lost. */
+/** A confirmation, or a small form that acts on what is selected: a modal dialog (the rest of the
+ * window is inert until it is answered, so the selection it acts on cannot change under it; Tab
+ * stays in it). `alert` marks a confirmation that asks before something is lost. Focus moves
+ * into it; Escape closes it; once it is gone, focus goes back to the control that opened it when
+ * it would otherwise be lost. */
 export function Dialog(props: { testid: string; label: string; alert?: boolean; onClose: () => void; children: JSX.Element }) {
   const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
   onCleanup(() =>
@@ -37,40 +38,33 @@ export function Dialog(props: { testid: string; label: string; alert?: boolean; 
       const lost = !document.activeElement || document.activeElement === document.body;
       if (lost && opener?.isConnected) opener.focus();
     }));
+  // Shown modal once in the document; Escape's `cancel` is ours to answer (the element stays
+  // until the page removes it).
+  const modal = (el: HTMLDialogElement) => queueMicrotask(() => {
+    if (el.isConnected && !el.open) el.showModal();
+    focusInto(el);
+  });
+  // Escape closes it; Tab past its last control comes back to its first (and Shift+Tab the other
+  // way), rather than leaving the document.
   const onKeyDown = (e: KeyboardEvent) => {
-    if (e.key !== "Escape") return;
-    e.preventDefault();
-    e.stopPropagation();
-    props.onClose();
-  };
-  if (props.alert) {
-    // Shown modal once in the document; Escape's `cancel` is ours to answer (the element stays
-    // until the page removes it).
-    const modal = (el: HTMLDialogElement) => queueMicrotask(() => {
-      if (el.isConnected && !el.open) el.showModal();
-      focusInto(el);
-    });
-    // Tab past its last control comes back to its first (and Shift+Tab the other way), rather
-    // than leaving the document.
-    const wrapTab = (e: KeyboardEvent) => {
-      if (e.key !== "Tab") return onKeyDown(e);
-      const controls = [...(e.currentTarget as HTMLElement).querySelectorAll<HTMLElement>("button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), a[href]")];
-      const edge = e.shiftKey ? controls[0] : controls[controls.length - 1];
-      if (!edge || document.activeElement !== edge) return;
+    if (e.key === "Escape") {
       e.preventDefault();
-      (e.shiftKey ? controls[controls.length - 1] : controls[0]).focus();
-    };
-    return (
-      <dialog class="dialog modal" data-testid={props.testid} role="alertdialog" aria-modal="true" aria-label={props.label} ref={modal}
-        onCancel={(e) => { e.preventDefault(); props.onClose(); }} onKeyDown={wrapTab}>
-        {props.children}
-      </dialog>
-    );
-  }
+      e.stopPropagation();
+      props.onClose();
+      return;
+    }
+    if (e.key !== "Tab") return;
+    const controls = [...(e.currentTarget as HTMLElement).querySelectorAll<HTMLElement>("button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), a[href]")];
+    const edge = e.shiftKey ? controls[0] : controls[controls.length - 1];
+    if (!edge || document.activeElement !== edge) return;
+    e.preventDefault();
+    (e.shiftKey ? controls[controls.length - 1] : controls[0]).focus();
+  };
   return (
-    <div class="dialog" data-testid={props.testid} role="dialog" aria-label={props.label} ref={focusInto} onKeyDown={onKeyDown}>
+    <dialog class="dialog" data-testid={props.testid} role={props.alert ? "alertdialog" : "dialog"} aria-modal="true" aria-label={props.label} ref={modal}
+      onCancel={(e) => { e.preventDefault(); props.onClose(); }} onKeyDown={onKeyDown}>
       {props.children}
-    </div>
+    </dialog>
   );
 }
 

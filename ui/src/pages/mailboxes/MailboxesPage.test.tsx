@@ -147,6 +147,9 @@ describe("the mailbox grid over 100,000 mailboxes", () => {
     render(() => <MailboxesPage />);
     fireEvent.click(await screen.findByTestId("cmd-new-forward"));
     const dialog = await screen.findByTestId("dialog-forward");
+    // A modal dialog: the grid and its selection wait behind it.
+    await waitFor(() => expect((dialog as HTMLDialogElement).open).toBe(true));
+    expect(dialog.getAttribute("aria-modal")).toBe("true");
     // Focus moves into the dialog, to its first field.
     await waitFor(() => expect(document.activeElement).toBe(dialog.querySelector('input[name="name"]')));
     fireEvent.input(dialog.querySelector('input[name="name"]')!, { target: { value: "Collect" } });

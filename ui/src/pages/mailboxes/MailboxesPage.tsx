@@ -256,8 +256,10 @@ export function MailboxesPage() {
         <Show when={dialog() === "approve"}>
           <Dialog testid="dialog-approve" label={t("cmd.approveEmail")} onClose={() => setDialog(null)}>
             <p>{tn("mailbox.approveConfirm", selectedCount())}</p>
-            <button type="button" data-testid="dialog-ok" onClick={() => { setDialog(null); run(async () => call(api.approveMailboxes(await ids(), null))); }}>{t("cmd.ok")}</button>
-            <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>
+            <div class="commands">
+              <button type="button" data-testid="dialog-ok" onClick={() => { setDialog(null); run(async () => call(api.approveMailboxes(await ids(), null))); }}>{t("cmd.ok")}</button>
+              <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>
+            </div>
           </Dialog>
         </Show>
         <Show when={dialog() === "defaults"}>
@@ -270,15 +272,17 @@ export function MailboxesPage() {
               <dt>{fieldLabel("act_method")}</dt><dd>{settings() ? t(`option.act.${settings()!.default_act_method}`) : ""}</dd>
             </dl>
             <label class="check"><input type="checkbox" checked={testAfterDefaults()} onChange={(e) => setTestAfterDefaults(e.currentTarget.checked)} /> {t("mailbox.applyDefaultsTest")}</label>
-            <button type="button" data-testid="dialog-ok" onClick={() => {
-              setDialog(null);
-              run(async () => {
-                const list = await ids();
-                await call(api.applyDefaultSettings(list));
-                if (testAfterDefaults()) followJob(await call(api.startTestAndEnable({ scope: "mailboxes", id: list })));
-              });
-            }}>{t("cmd.ok")}</button>
-            <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>
+            <div class="commands">
+              <button type="button" data-testid="dialog-ok" onClick={() => {
+                setDialog(null);
+                run(async () => {
+                  const list = await ids();
+                  await call(api.applyDefaultSettings(list));
+                  if (testAfterDefaults()) followJob(await call(api.startTestAndEnable({ scope: "mailboxes", id: list })));
+                });
+              }}>{t("cmd.ok")}</button>
+              <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>
+            </div>
           </Dialog>
         </Show>
         <Show when={dialog() === "forward"}>
@@ -288,8 +292,10 @@ export function MailboxesPage() {
             <ErrorBanner error={forwardError()} />
             <TextField name="name" value={forward().name} error={forwardError()} onInput={(v) => setForward({ ...forward(), name: v })} />
             <TextField name="email_address" value={forward().email_address} error={forwardError()} onInput={(v) => setForward({ ...forward(), email_address: v })} />
-            <button type="button" data-testid="dialog-ok" onClick={() => void createForward()}>{t("cmd.save")}</button>
-            <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>
+            <div class="commands">
+              <button type="button" data-testid="dialog-ok" onClick={() => void createForward()}>{t("cmd.save")}</button>
+              <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>
+            </div>
           </Dialog>
         </Show>
         <Show when={dialog() === "edit"}>
@@ -307,8 +313,10 @@ export function MailboxesPage() {
             <SelectField name="act_method" value={bulk().act_method ?? "keep"}
               options={[{ value: "keep", label: t("mailbox.keep") }, ...(catalog()?.bulk_act_methods ?? []).map((o) => ({ value: o, label: t(`option.act.${o}`) }))]}
               onChange={(v) => setBulk({ ...bulk(), act_method: v === "keep" || v === null ? undefined : (v as "none") })} />
-            <button type="button" data-testid="dialog-ok" onClick={() => { const changes = bulk(); setDialog(null); run(async () => call(api.editMailboxes(await ids(), changes))); }}>{t("cmd.ok")}</button>
-            <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>
+            <div class="commands">
+              <button type="button" data-testid="dialog-ok" onClick={() => { const changes = bulk(); setDialog(null); run(async () => call(api.editMailboxes(await ids(), changes))); }}>{t("cmd.ok")}</button>
+              <button type="button" onClick={() => setDialog(null)}>{t("cmd.cancel")}</button>
+            </div>
           </Dialog>
         </Show>
 
