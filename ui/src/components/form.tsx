@@ -1,5 +1,5 @@
 // Form building blocks: labelled inputs that show the engine's validation next to the field.
-import { For, Show, createEffect, createSignal, createUniqueId, on, onCleanup, untrack, type JSX } from "solid-js";
+import { For, Show, createEffect, createSignal, createUniqueId, on, onCleanup, onMount, untrack, type JSX } from "solid-js";
 import { ApiError } from "../api";
 import { fieldLabel, lang, msg, t, timeZoneName } from "../i18n";
 import { datePattern, formatDateTimeInput, formatDayInput, parseDateTimeInput, parseDayInput, sameInstant } from "../i18n/datetime";
@@ -38,10 +38,11 @@ export function Dialog(props: { testid: string; label: string; alert?: boolean; 
       const lost = !document.activeElement || document.activeElement === document.body;
       if (lost && opener?.isConnected) opener.focus();
     }));
-  // Shown modal once in the document; Escape's `cancel` is ours to answer (the element stays
-  // until the page removes it).
-  const modal = (el: HTMLDialogElement) => queueMicrotask(() => {
-    if (el.isConnected && !el.open) el.showModal();
+  // Shown modal once it is in the document; Escape's `cancel` is ours to answer (the element
+  // stays until the page removes it).
+  let el!: HTMLDialogElement;
+  onMount(() => {
+    if (!el.open) el.showModal();
     focusInto(el);
   });
   // Escape closes it; Tab past its last control comes back to its first (and Shift+Tab the other
@@ -61,7 +62,7 @@ export function Dialog(props: { testid: string; label: string; alert?: boolean; 
     (e.shiftKey ? controls[controls.length - 1] : controls[0]).focus();
   };
   return (
-    <dialog class="dialog" data-testid={props.testid} role={props.alert ? "alertdialog" : "dialog"} aria-modal="true" aria-label={props.label} ref={modal}
+    <dialog class="dialog" data-testid={props.testid} role={props.alert ? "alertdialog" : "dialog"} aria-modal="true" aria-label={props.label} ref={el}
       onCancel={(e) => { e.preventDefault(); props.onClose(); }} onKeyDown={onKeyDown}>
       {props.children}
     </dialog>
