@@ -9,7 +9,7 @@
 // - the proportional set size (PSS, /proc/<pid>/smaps_rollup) of each process of the app —
 //   serversync-app, WebKitWebProcess, WebKitNetworkProcess — after the window, started on its
 //   own, has idled, and their sum.
-// - beside it, in the same run, the floor: WebKitGTK's own MiniBrowser (shipped with the library)
+// - beside it, in the same run, the floor: WebKitGTK's own MiniBrowser (shipped with the library), full-screen,
 //   showing one paragraph, with the app's WebKit settings (no compositing, no WebGL, no page
 //   cache; GTK's OpenGL and the DMA-BUF renderer off), idled as long: what any window of this
 //   toolkit costs before a line of ServerSync runs.
@@ -149,7 +149,7 @@ for (let run = 0; run < RUNS; run++) {
 const MINI = process.env.MINIBROWSER ?? "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
 let floor = null;
 if (existsSync(MINI)) {
-  const mini = spawn(MINI, ["--enable-page-cache=false", "--enable-webgl=false", "data:text/html,<p>ServerSync</p>"], {
+  const mini = spawn(MINI, ["--full-screen", "--enable-page-cache=false", "--enable-webgl=false", "data:text/html,<p>ServerSync</p>"], {
     stdio: "ignore",
     env: { ...process.env, GDK_GL: "disable", WEBKIT_DISABLE_DMABUF_RENDERER: "1", WEBKIT_DISABLE_COMPOSITING_MODE: "1" },
   });
