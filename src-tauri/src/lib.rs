@@ -184,13 +184,18 @@ pub unsafe fn prepare_environment() {
 
 /// Keeps the log file's writer alive (and flushed at exit).
 /// Logs the start-up time: from the process's start (on Linux, as the kernel recorded it, so the
-/// loading of the libraries counts) to `at_unix_ms`, when the window's first page painted.
-pub fn log_start_up(at_unix_ms: f64) {
+/// loading of the libraries counts) to `at_unix_ms`, when the window's first page painted; and,
+/// of it, the time before the page started loading (`page_start_unix_ms`).
+pub fn log_start_up(at_unix_ms: f64, page_start_unix_ms: f64) {
+    let page_ms = (at_unix_ms - page_start_unix_ms).round() as i64;
     match process_start_unix_ms("self") {
-        Some(start) => {
-            tracing::info!(since_process_start_ms = (at_unix_ms - start).round() as i64, "window interactive")
-        }
-        None => tracing::info!("window interactive"),
+        Some(start) => tracing::info!(
+            since_process_start_ms = (at_unix_ms - start).round() as i64,
+            before_page_ms = (page_start_unix_ms - start).round() as i64,
+            page_ms,
+            "window interactive"
+        ),
+        None => tracing::info!(page_ms, "window interactive"),
     }
 }
 

@@ -11,6 +11,6 @@ if (root) {
   // (bench/ui-footprint.mjs) reads, and the moment the app logs as its start-up time.
   requestAnimationFrame(() => requestAnimationFrame(() => {
     const mark = performance.mark("serversync-interactive");
-    void api.windowInteractive(performance.timeOrigin + mark.startTime).catch(() => {});
+    void api.windowInteractive(performance.timeOrigin + mark.startTime, performance.timeOrigin).catch(() => {});
   }));
 }

@@ -112,10 +112,12 @@ export const commands = {
 	/**  The Monitoring dashboard's figures over the last `hours`. */
 	monitoringSummary: (hours: number) => typedError<MonitoringSummary, ErrorDto_Serialize>(__TAURI_INVOKE("monitoring_summary", { hours })),
 	/**
-	 *  The window's first page has painted (`at_unix_ms`, the page's clock): the app logs how long
-	 *  it took from the process's start, so a slow start on an administrator's machine can be seen.
+	 *  The window's first page has painted (`at_unix_ms`, the page's clock; the page started loading
+	 *  at `page_start_unix_ms`): the app logs how long it took from the process's start, and how much
+	 *  of it went before the page started loading, so a slow start on an administrator's machine can
+	 *  be seen and placed.
 	 */
-	windowInteractive: (atUnixMs: number | null) => __TAURI_INVOKE<void>("window_interactive", { atUnixMs }),
+	windowInteractive: (atUnixMs: number | null, pageStartUnixMs: number | null) => __TAURI_INVOKE<void>("window_interactive", { atUnixMs, pageStartUnixMs }),
 };
 
 /** Events */
