@@ -253,6 +253,16 @@ pub fn run() {
             }
             Ok(())
         })
+        // The window starts hidden (tauri.conf.json) and shows once its page has loaded, so it
+        // appears with its content. Shown before the web process had started, WebKit's first
+        // paint of the empty view waited up to half a second for it (one start in five).
+        .on_page_load(|webview, payload| {
+            if payload.event() == tauri::webview::PageLoadEvent::Finished
+                && let Err(e) = webview.window().show()
+            {
+                tracing::warn!(error = %e, "the window could not be shown");
+            }
+        })
         .build(tauri::generate_context!());
     let app = match app {
         Ok(app) => app,
