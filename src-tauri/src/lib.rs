@@ -182,7 +182,6 @@ pub unsafe fn prepare_environment() {
     }
 }
 
-/// Keeps the log file's writer alive (and flushed at exit).
 /// Logs the start-up time: from the process's start (on Linux, as the kernel recorded it, so the
 /// loading of the libraries counts) to `at_unix_ms`, when the window's first page painted; and,
 /// of it, the time before the page started loading (`page_start_unix_ms`).
@@ -224,6 +223,7 @@ pub fn process_start_unix_ms(pid: &str) -> Option<f64> {
     }
 }
 
+/// Keeps the log file's writer alive (and flushed at exit).
 struct LogGuard(#[allow(dead_code)] serversync::logging::FileLogGuard);
 
 /// Runs the desktop app.
