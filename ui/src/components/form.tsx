@@ -69,6 +69,20 @@ export function Dialog(props: { testid: string; label: string; alert?: boolean; 
   );
 }
 
+/** A confirmation before something is deleted: the message, Delete, and Cancel (focused, so that
+ * Enter does not delete). Delete closes it and then runs `onDelete`. */
+export function ConfirmDelete(props: { testid: string; label: string; message: string; onDelete: () => void; onClose: () => void }) {
+  return (
+    <Dialog testid={props.testid} label={props.label} alert onClose={props.onClose}>
+      <p>{props.message}</p>
+      <div class="commands">
+        <button type="button" data-testid="dialog-ok" onClick={() => { props.onClose(); props.onDelete(); }}>{t("cmd.delete")}</button>
+        <button type="button" data-autofocus onClick={props.onClose}>{t("cmd.cancel")}</button>
+      </div>
+    </Dialog>
+  );
+}
+
 export function Section(props: { title: string; children: JSX.Element; id?: string }) {
   return (
     <fieldset class="section" data-section={props.id}>

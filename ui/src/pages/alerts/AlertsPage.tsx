@@ -3,7 +3,7 @@
 // the server answered) under the grid.
 import { For, Show, createEffect, createResource, createSignal, on } from "solid-js";
 import { api, call, idFrom, type Alert, type AlertId, type AlertLevel, type MailboxId, type ProfileId } from "../../api";
-import { Dialog, ErrorBanner } from "../../components/form";
+import { ConfirmDelete, ErrorBanner } from "../../components/form";
 import { MailboxSearchInput, createMailboxSearch } from "../../components/mailboxSearch";
 import { createMailboxNames } from "../../components/nameLookup";
 import { createPagedRows } from "../../components/pagedRows";
@@ -109,17 +109,10 @@ export function AlertsPage() {
         </span>
       </header>
       <Show when={confirmDelete()}>
-        <Dialog testid="dialog-delete-alerts" label={t("cmd.deleteAllAlerts")} alert onClose={() => setConfirmDelete(false)}>
-          <p>{tn("alerts.deleteConfirm", total() ?? 0)}</p>
-          <div class="commands">
-            <button type="button" data-testid="dialog-ok" onClick={() => {
-              setConfirmDelete(false);
-              // The delete button is disabled once the wall is empty: focus goes to Refresh.
-              void deleteShown().then(() => refreshButton.focus());
-            }}>{t("cmd.delete")}</button>
-            <button type="button" data-autofocus onClick={() => setConfirmDelete(false)}>{t("cmd.cancel")}</button>
-          </div>
-        </Dialog>
+        <ConfirmDelete testid="dialog-delete-alerts" label={t("cmd.deleteAllAlerts")} message={tn("alerts.deleteConfirm", total() ?? 0)}
+          onClose={() => setConfirmDelete(false)}
+          // The delete button is disabled once the wall is empty: focus goes to Refresh.
+          onDelete={() => void deleteShown().then(() => refreshButton.focus())} />
       </Show>
       <ErrorBanner error={error()} />
       <VirtualGrid<Alert, AlertId>

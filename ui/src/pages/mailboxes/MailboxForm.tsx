@@ -6,7 +6,7 @@ import { For, Show, createEffect, createResource, createSignal, on } from "solid
 import { api, call, events, type MailboxChanges_Deserialize, type MailboxDto_Serialize, type MailboxId } from "../../api";
 import { coalesce, onEngineEvent } from "../../api/live";
 import { useCatalog } from "../../api/catalog";
-import { BoolField, ErrorBanner, SecretField, Section, SelectField, TextField, Dialog } from "../../components/form";
+import { BoolField, ErrorBanner, SecretField, Section, SelectField, TextField, ConfirmDelete } from "../../components/form";
 import { currentJob, followJob } from "../../components/JobPanel";
 import { fieldLabel, formatDate, formatNumber, msg, t } from "../../i18n";
 import { resultLabel } from "../activities/labels";
@@ -117,16 +117,9 @@ export function MailboxForm(props: { id: MailboxId; onClose: () => void }) {
               </div>
             </header>
             <Show when={confirmDelete()}>
-              <Dialog testid="dialog-delete" label={t("cmd.delete")} alert onClose={() => setConfirmDelete(false)}>
-                <p>{t("mailbox.deleteConfirm", { name: m().name })}</p>
-                <div class="commands">
-                  <button type="button" data-testid="dialog-ok" onClick={async () => {
-                    setConfirmDelete(false);
-                    try { await call(api.deleteForwardMailbox(m().id)); props.onClose(); } catch (e) { setError(e); }
-                  }}>{t("cmd.delete")}</button>
-                  <button type="button" data-autofocus onClick={() => setConfirmDelete(false)}>{t("cmd.cancel")}</button>
-                </div>
-              </Dialog>
+              <ConfirmDelete testid="dialog-delete" label={t("cmd.delete")} message={t("mailbox.deleteConfirm", { name: m().name })}
+                onClose={() => setConfirmDelete(false)}
+                onDelete={() => void call(api.deleteForwardMailbox(m().id)).then(() => props.onClose(), setError)} />
             </Show>
             <ErrorBanner error={error()} />
             <Show when={notice()}><div class="banner ok">{notice()}</div></Show>

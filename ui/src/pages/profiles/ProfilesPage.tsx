@@ -1,7 +1,7 @@
 // Email Server Profiles: views Active / Inactive, New › type, and the commands of the grid.
 import { For, Show, createResource, createSignal } from "solid-js";
 import { api, call, type Profile_Serialize, type ProfileId, type ProfileView, type ServerType } from "../../api";
-import { Dialog, ErrorBanner } from "../../components/form";
+import { ConfirmDelete, ErrorBanner } from "../../components/form";
 import { followJob } from "../../components/JobPanel";
 import { optionLabel, t } from "../../i18n";
 import { ProfileForm } from "./ProfileForm";
@@ -80,18 +80,14 @@ export function ProfilesPage() {
           </div>
         </header>
         <Show when={confirmDelete() && sel() !== null}>
-          <Dialog testid="dialog-delete-profile" label={t("cmd.delete")} alert onClose={() => setConfirmDelete(false)}>
-            <p>{t("profile.deleteConfirm", { name: profiles()?.find((p) => p.id === sel())?.name ?? "" })}</p>
-            <div class="commands">
-              <button type="button" data-testid="dialog-ok" onClick={() => {
-                const id = sel()!;
-                setConfirmDelete(false);
-                // The Delete button is disabled once the profile is gone: focus goes to New.
-                void run(async () => { await call(api.deleteProfile(id)); setSelected(null); newButton.focus(); });
-              }}>{t("cmd.delete")}</button>
-              <button type="button" data-autofocus onClick={() => setConfirmDelete(false)}>{t("cmd.cancel")}</button>
-            </div>
-          </Dialog>
+          <ConfirmDelete testid="dialog-delete-profile" label={t("cmd.delete")}
+            message={t("profile.deleteConfirm", { name: profiles()?.find((p) => p.id === sel())?.name ?? "" })}
+            onClose={() => setConfirmDelete(false)}
+            onDelete={() => {
+              const id = sel()!;
+              // The Delete button is disabled once the profile is gone: focus goes to New.
+              void run(async () => { await call(api.deleteProfile(id)); setSelected(null); newButton.focus(); });
+            }} />
         </Show>
         <ErrorBanner error={error()} />
         <Show when={!noProfiles()} fallback={
